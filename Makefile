@@ -1,0 +1,160 @@
+# Keystone — plain GNU make + pkg-config.  `make V=1` shows the commands.
+#
+#   make              build/keystone and the helper binaries
+#   make check        every test layer (unit, host, vm); ends with a summary
+#   make check-fast   unit + host tests
+#   make check-vm [ONLY=name]
+#   make fuzz [FUZZ_TIME=seconds]   libFuzzer harnesses, bounded time each
+#   make demo         the main job (see README.md)
+#   make deps         install the Debian packages the build and tests need
+#
+# Areas add their pkg-config packages and Debian packages without touching
+# this file: mk/<area>.mk (PKGS += …) and mk/deps/<area>.list.
+
+CC      ?= gcc
+ifeq ($(origin CC),default)
+CC      := gcc
+endif
+CLANG   ?= clang
+BUILD   ?= build
+PKGS    := json-c
+-include $(sort $(wildcard mk/*.mk))
+
+VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
+
+CFLAGS_BASE := -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-fno-strict-aliasing -D_GNU_SOURCE -Isrc -MMD -MP
+CFLAGS  ?= -O2 -g
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS  = $(CFLAGS_BASE) $(CFLAGS) $(PKG_CFLAGS)
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDLIBS  := $(PKG_LIBS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Library code: every src/<area>/*.c except the command layer and programs.
+LIB_SRCS  := $(sort $(filter-out src/cmd/% src/bin/%,$(wildcard src/*/*.c)))
+CMD_SRCS  := src/keystone.c $(sort $(wildcard src/cmd/*.c))
+BIN_SRCS  := $(sort $(wildcard src/bin/*.c))
+BINS      := $(BIN_SRCS:src/bin/%.c=$(BUILD)/%)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test-*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+HOST_C    := $(sort $(wildcard tests/host/test-*.c))
+HOST_BINS := $(HOST_C:tests/host/%.c=$(BUILD)/tests/host/%)
+HOST_SH   := $(sort $(wildcard tests/host/test-*.sh))
+VM_C      := $(sort $(wildcard tests/vm/test-*.c))
+VM_BINS   := $(VM_C:tests/vm/%.c=$(BUILD)/tests/vm/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+LIB_OBJS      := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_ASAN_OBJS := $(LIB_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+CMD_OBJS      := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
+CMD_ASAN_OBJS := $(CMD_SRCS:%.c=$(BUILD)/asan/obj/%.o)
+
+.SECONDARY:
+.PHONY: all deps check check-fast check-unit check-host check-vm fuzz demo clean tests
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/.deps $(BUILD)/keystone $(BINS)
+
+# make deps: always asks; other targets only when mk/deps changed.
+deps:
+	$(Q)scripts/deps.sh
+$(BUILD)/.deps: $(wildcard mk/deps/*.list) scripts/deps.sh
+	$(Q)scripts/deps.sh
+	$(Q)mkdir -p $(@D) && touch $@
+
+# Every object depends on the deps stamp, so a fresh machine installs
+# headers before the first compile (order-only: no rebuild when it changes).
+$(BUILD)/obj/%.o: %.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/asan/obj/%.o: %.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC-ASAN $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 $(ASAN_FLAGS) -c -o $@ $<
+
+# The version lives in one object, rebuilt when `git describe` changes.
+$(BUILD)/version.c: FORCE | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	@printf 'const char keystone_version[] = "%s";\n' '$(VERSION)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+FORCE:
+$(BUILD)/obj/version.o: $(BUILD)/version.c
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/asan/obj/version.o: $(BUILD)/version.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/libkeystone.a: $(LIB_OBJS) $(BUILD)/obj/version.o
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(BUILD)/asan/libkeystone.a: $(LIB_ASAN_OBJS) $(BUILD)/asan/obj/version.o
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/keystone: $(CMD_OBJS) $(BUILD)/libkeystone.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/asan/keystone: $(CMD_ASAN_OBJS) $(BUILD)/asan/libkeystone.a
+	@$(if $(Q),echo "  LD-ASAN $@")
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/%: $(BUILD)/obj/src/bin/%.o $(BUILD)/libkeystone.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/asan/%: $(BUILD)/asan/obj/src/bin/%.o $(BUILD)/asan/libkeystone.a
+	@$(if $(Q),echo "  LD-ASAN $@")
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
+
+# Test programs: always the sanitizer build.
+$(BUILD)/tests/%: $(BUILD)/asan/obj/tests/%.o $(BUILD)/asan/libkeystone.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD-ASAN $@")
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+tests: $(BUILD)/keystone $(BINS) $(BUILD)/asan/keystone $(BINS:$(BUILD)/%=$(BUILD)/asan/%) \
+	$(UNIT_BINS) $(HOST_BINS) $(VM_BINS)
+
+RUN_TESTS = BUILD=$(abspath $(BUILD)) tests/run.sh
+check: all tests
+	$(Q)$(RUN_TESTS) $(UNIT_BINS) $(HOST_BINS) $(HOST_SH) $(VM_BINS)
+check-fast: all tests
+	$(Q)$(RUN_TESTS) $(UNIT_BINS) $(HOST_BINS) $(HOST_SH)
+check-unit: all tests
+	$(Q)$(RUN_TESTS) $(UNIT_BINS)
+check-host: all tests
+	$(Q)$(RUN_TESTS) $(HOST_BINS) $(HOST_SH)
+check-vm: all tests
+	$(Q)$(RUN_TESTS) $(if $(ONLY),$(filter %/test-$(ONLY) %/$(ONLY),$(VM_BINS)),$(VM_BINS))
+
+# libFuzzer: clang builds each harness with the library sources.
+FUZZ_TIME ?= 60
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(filter-out -MMD -MP,$(CFLAGS_BASE)) $(PKG_CFLAGS)
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(BUILD)/version.c | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS)
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		seeds=; [ -d tests/fuzz/corpus/$$n ] && seeds=tests/fuzz/corpus/$$n; \
+		echo "fuzz: $$n for $(FUZZ_TIME)s"; \
+		$$f -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix=$(BUILD)/fuzz/$$n- $(BUILD)/fuzz/corpus-$$n $$seeds \
+			2>$(BUILD)/fuzz/$$n.log || { tail -30 $(BUILD)/fuzz/$$n.log; exit 1; }; \
+		grep -E '^(#[0-9]+.*DONE|Done)' $(BUILD)/fuzz/$$n.log | tail -1; \
+	done
+
+demo: all
+	$(Q)scripts/demo.sh
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

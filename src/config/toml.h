@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* TOML 1.0.0 parser.  Debian has no C TOML library, so this is ours.
+ *
+ * toml_parse() builds a tree of TomlValue.  Every value and every key keeps
+ * its source position (1-based line and column; the column counts Unicode
+ * characters, a tab counts as one).  File names are not stored here: the
+ * caller knows which file a document came from.
+ *
+ * Strings are UTF-8 and may contain NUL (from \u0000), so they carry their
+ * length; they are also NUL-terminated for convenience.  Date-times are kept
+ * as their normalised RFC 3339 text (as toml-test prints them: upper-case
+ * 'T' and 'Z', space separator replaced by 'T') plus parsed fields. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum TomlType {
+        TOML_TABLE,
+        TOML_ARRAY,
+        TOML_STRING,
+        TOML_INTEGER,
+        TOML_FLOAT,
+        TOML_BOOL,
+        TOML_DATETIME,       /* offset date-time */
+        TOML_DATETIME_LOCAL, /* local date-time */
+        TOML_DATE_LOCAL,
+        TOML_TIME_LOCAL,
+} TomlType;
+
+typedef struct TomlPos {
+        uint32_t line, column;
+} TomlPos;
+
+typedef struct TomlValue TomlValue;
+
+typedef struct TomlKeyValue {
+        char *key;           /* NUL-terminated; may contain NUL (key_len) */
+        size_t key_len;
+        TomlPos key_pos;     /* where the key (last part of a dotted key) is */
+        TomlValue *value;
+} TomlKeyValue;
+
+typedef struct TomlDatetime {
+        int year, month, day;              /* 0 for TOML_TIME_LOCAL */
+        int hour, minute, second;          /* 0 for TOML_DATE_LOCAL */
+        uint32_t nanosecond;               /* fraction, truncated to ns */
+        int offset_minutes;                /* TOML_DATETIME only; Z is 0 */
+} TomlDatetime;
+
+struct TomlValue {
+        TomlType type;
+        TomlPos pos;  /* where the value starts ([table] header for tables it defines) */
+        union {
+                struct {
+                        char *ptr;
+                        size_t len;
+                } string;
+                int64_t integer;
+                double floating;
+                bool boolean;
+                struct {
+                        char *text; /* normalised RFC 3339 text */
+                        TomlDatetime dt;
+                } datetime;
+                struct {
+                        TomlKeyValue *items; /* in document order */
+                        size_t n;
+                } table;
+                struct {
+                        TomlValue **items;
+                        size_t n;
+                } array;
+        };
+        /* parser-private bookkeeping follows in the real allocation */
+};
+
+typedef struct TomlError {
+        uint32_t line, column;
+        char message[256]; /* the reason, without the position */
+} TomlError;
+
+/* Parses size bytes of data (need not be NUL-terminated).  Returns 0 and a
+ * root table in *ret, or -EINVAL (invalid TOML; *ret_error filled in),
+ * -ENOMEM.  ret_error may be NULL. */
+int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_error);
+
+void toml_free(TomlValue *v);
+
+/* Lookup in a table by key (exact, NUL-terminated key); NULL when absent or
+ * when v is not a table. */
+TomlValue *toml_table_get(const TomlValue *table, const char *key);
+const TomlKeyValue *toml_table_get_kv(const TomlValue *table, const char *key);
+
+/* "table", "array", "string", "integer", "float", "bool", "datetime",
+ * "datetime-local", "date-local", "time-local" (toml-test's names). */
+const char *toml_type_name(TomlType t);
+
+/* Writes v as toml-test's tagged JSON to f. Returns 0 or -errno. */
+#include <stdio.h>
+int toml_write_tagged_json(const TomlValue *v, FILE *f);
+
+/* Formats a float the way TOML spells it (inf, -inf, nan, shortest
+ * round-trip decimal with a '.' or exponent).  buf ≥ 32 bytes. */
+const char *toml_format_float(double d, char *buf, size_t size);
