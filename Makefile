@@ -94,9 +94,20 @@ $(BUILD)/asan/obj/version.o: $(BUILD)/version.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
 
-$(BUILD)/libkeystone.a: $(LIB_OBJS) $(BUILD)/obj/version.o
+# Built-in modules are embedded in the binary, so keystone works anywhere.
+MODULES := $(sort $(wildcard modules/*.toml))
+$(BUILD)/modules.c: $(MODULES) scripts/embed-modules.sh | $(BUILD)/.deps
+	@mkdir -p $(@D)
+	$(Q)scripts/embed-modules.sh $(MODULES) > $@.tmp && mv $@.tmp $@
+$(BUILD)/obj/modules.o: $(BUILD)/modules.c
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+$(BUILD)/asan/obj/modules.o: $(BUILD)/modules.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -c -o $@ $<
+
+$(BUILD)/libkeystone.a: $(LIB_OBJS) $(BUILD)/obj/version.o $(BUILD)/obj/modules.o
 	$(Q)rm -f $@ && ar rcs $@ $^
-$(BUILD)/asan/libkeystone.a: $(LIB_ASAN_OBJS) $(BUILD)/asan/obj/version.o
+$(BUILD)/asan/libkeystone.a: $(LIB_ASAN_OBJS) $(BUILD)/asan/obj/version.o $(BUILD)/asan/obj/modules.o
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/keystone: $(CMD_OBJS) $(BUILD)/libkeystone.a
@@ -136,7 +147,7 @@ check-vm: all tests
 # libFuzzer: clang builds each harness with the library sources.
 FUZZ_TIME ?= 60
 FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(filter-out -MMD -MP,$(CFLAGS_BASE)) $(PKG_CFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(BUILD)/version.c | $(BUILD)/.deps
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(BUILD)/version.c $(BUILD)/modules.c | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -o $@ $^ $(LDLIBS)
