@@ -23,7 +23,7 @@ PKGS    := json-c
 VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 
 CFLAGS_BASE := -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter \
-	-Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wshadow -Wformat=2 -Wno-format-truncation -Wmissing-prototypes -Wstrict-prototypes \
 	-fno-strict-aliasing -D_GNU_SOURCE -Isrc -MMD -MP
 CFLAGS  ?= -O2 -g
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

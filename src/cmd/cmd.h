@@ -36,3 +36,4 @@ int cmd_help(const char *text);
 
 int cmd_eval(int argc, char **argv);
 int cmd_options(int argc, char **argv);
+int cmd_disk(int argc, char **argv);

@@ -1,0 +1,1 @@
+PKGS += fdisk blkid

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* keystone disk plan|apply|status: the disk layout from the host file. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "cmd/config-load.h"
+#include "disk/apply.h"
+#include "disk/gpt.h"
+#include "disk/probe.h"
+
+static const char help[] =
+        "Usage: keystone disk plan   HOST.toml [--device DEV | --image FILE [--size SIZE]] [--seed S]\n"
+        "       keystone disk apply  HOST.toml (--device DEV | --image FILE [--size SIZE])\n"
+        "                            [--yes] [--force] [--until STEP] [--seed S]\n"
+        "       keystone disk status HOST.toml (--device DEV | --image FILE)\n"
+        "\n"
+        "Lay out a disk as the host file says: GPT with ESP, ZFS pool and swap; the\n"
+        "credstore zvol (LUKS2) holding the ZFS key; the encrypted datasets.\n"
+        "\n"
+        "  plan     print every step apply would take, the partition table, the\n"
+        "           commands, and the fstab/crypttab entries; changes nothing\n"
+        "  apply    run the steps; each step is skipped when the disk shows it done,\n"
+        "           so an interrupted apply finishes when run again\n"
+        "  status   whether the disk matches the host file, step by step\n"
+        "\n"
+        "  --device DEV     a block device (default: disk.device from the host file)\n"
+        "  --image FILE     an image file; apply creates it (sparse) when missing\n"
+        "  --size SIZE      size of the image, such as 20G\n"
+        "  --yes            do not ask before writing\n"
+        "  --force          replace a partition table or file system that is not the plan's\n"
+        "                   (a mounted or otherwise busy disk is refused even then)\n"
+        "  --until STEP     stop after STEP: partition, esp, pool, credstore, crypt,\n"
+        "                   datasets, finish\n"
+        "  --seed S         derive the disk GUID, PARTUUIDs and ESP volume id from S\n"
+        "                   (reproducible layouts for tests); default: random\n"
+        "  -h, --help       this text\n";
+
+typedef struct Args {
+        const char *verb, *host, *device, *image, *size, *seed, *until;
+        bool yes, force;
+} Args;
+
+static int parse(int argc, char **argv, Args *a) {
+        static const struct option options[] = {
+                { "device", required_argument, NULL, 'd' },
+                { "image", required_argument, NULL, 'i' },
+                { "size", required_argument, NULL, 's' },
+                { "seed", required_argument, NULL, 'S' },
+                { "until", required_argument, NULL, 'u' },
+                { "yes", no_argument, NULL, 'y' },
+                { "force", no_argument, NULL, 'f' },
+                CMD_COMMON_OPTIONS,
+                {}
+        };
+        int c;
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "hy", options, NULL)) >= 0)
+                switch (c) {
+                case 'd': a->device = optarg; break;
+                case 'i': a->image = optarg; break;
+                case 's': a->size = optarg; break;
+                case 'S': a->seed = optarg; break;
+                case 'u': a->until = optarg; break;
+                case 'y': a->yes = true; break;
+                case 'f': a->force = true; break;
+                case 'h': return 1;
+                default: return cmd_usage_error("disk", "unknown option");
+                }
+        if (argc - optind != 2)
+                return cmd_usage_error("disk", "expects a verb (plan, apply, status) and a host file");
+        a->verb = argv[optind];
+        a->host = argv[optind + 1];
+        if (!streq(a->verb, "plan") && !streq(a->verb, "apply") && !streq(a->verb, "status"))
+                return cmd_usage_error("disk", "unknown verb '%s' (plan, apply, status)", a->verb);
+        if (a->device && a->image)
+                return cmd_usage_error("disk", "give --device or --image, not both");
+        if (a->size && !a->image)
+                return cmd_usage_error("disk", "--size is for --image");
+        if (a->until && disk_step_from_name(a->until) < 0)
+                return cmd_usage_error("disk", "unknown step '%s' for --until", a->until);
+        if (!streq(a->verb, "apply") && (a->yes || a->force || a->until))
+                return cmd_usage_error("disk", "--yes, --force and --until are for apply");
+        return 0;
+}
+
+static void on_progress(DiskStep s, DiskStepState st, const char *detail, void *userdata) {
+        switch (st) {
+        case STEP_ALREADY_DONE:
+                printf("  %-10s already done (%s)\n", disk_step_name(s), detail);
+                break;
+        case STEP_RUNNING:
+                printf("  %-10s %s…\n", disk_step_name(s), detail);
+                break;
+        case STEP_DONE:
+                printf("  %-10s done\n", disk_step_name(s));
+                break;
+        }
+        fflush(stdout);
+}
+
+static bool confirm(const char *target) {
+        if (!isatty(STDIN_FILENO))
+                return false;
+        printf("\nWrite to %s as planned above? Type 'yes' to continue: ", target);
+        fflush(stdout);
+        char line[16];
+        if (!fgets(line, sizeof line, stdin))
+                return false;
+        return streq(line, "yes\n");
+}
+
+/* Creates a sparse image of the given size when it does not exist. */
+static int ensure_image(const char *path, uint64_t size) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (ftruncate(fd, (off_t) size) < 0) {
+                int r = -errno;
+                unlink(path);
+                return r;
+        }
+        return 0;
+}
+
+int cmd_disk(int argc, char **argv) {
+        Args a = {};
+        int r = parse(argc, argv, &a);
+        if (r == 1)
+                return cmd_help(help);
+        if (r < 0)
+                return r;
+
+        Config *cfg = NULL;
+        r = cmd_config_load(a.host, &cfg);
+        if (r < 0)
+                return r;
+
+        DiskTarget t = { .path = a.image ? a.image : a.device, .is_image = a.image != NULL };
+        if (!t.path)
+                t.path = config_string(cfg, "disk.device");
+        if (!t.path) {
+                config_free(cfg);
+                return log_error_errno(-EINVAL, "%s sets no disk.device; add it to the host file or give --device "
+                                       "or --image", a.host);
+        }
+
+        /* the target's size: --size, the image, or the device */
+        uint64_t bytes = 0;
+        bool exists = access(t.path, F_OK) == 0;
+        if (a.size) {
+                if (size_parse(a.size, &bytes) < 0 || bytes == 0) {
+                        config_free(cfg);
+                        return cmd_usage_error("disk", "--size '%s' is not a size such as 20G", a.size);
+                }
+        }
+        if (exists) {
+                DiskProbe p;
+                r = disk_probe(t.path, &p);
+                if (r < 0) {
+                        config_free(cfg);
+                        return log_error_errno(r, "Cannot examine %s: %m", t.path);
+                }
+                if (a.size && p.bytes != bytes) {
+                        char b1[32], b2[32];
+                        config_free(cfg);
+                        return log_error_errno(-EINVAL, "%s is %s, but --size says %s; resize the image "
+                                               "(truncate -s) or leave out --size", t.path,
+                                               format_bytes(p.bytes, b1, sizeof b1), format_bytes(bytes, b2, sizeof b2));
+                }
+                bytes = p.bytes;
+        } else if (!streq(a.verb, "plan") && !(streq(a.verb, "apply") && a.image && a.size)) {
+                config_free(cfg);
+                return log_error_errno(-ENOENT, "%s does not exist%s", t.path,
+                                       a.image ? "; give --size to create the image" : "");
+        }
+
+        DiskLayout *l = NULL;
+        r = disk_layout_new(cfg, bytes, a.seed, &l);
+        config_free(cfg);
+        if (r == -ENOSPC) {
+                char b1[32], b2[32];
+                log_error("%s is %s, too small for this layout: it needs at least %s (ESP, swap and 1 GiB "
+                          "for the pool); use a bigger disk or lower disk.swap-size / disk.esp-size",
+                          t.path, format_bytes(bytes, b1, sizeof b1), format_bytes(disk_layout_min_bytes(l), b2, sizeof b2));
+                disk_layout_free(l);
+                return -ENOSPC;
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute the disk layout: %m");
+
+        if (streq(a.verb, "plan")) {
+                r = disk_plan_write(l, &t, stdout);
+                disk_layout_free(l);
+                return r;
+        }
+
+        if (streq(a.verb, "status")) {
+                _cleanup_free_ char *why = NULL;
+                r = disk_check_target(l, &t, &why);
+                GptTable g;
+                int gr = gpt_read(t.path, &g);
+                if (r == 0 && gr == 0)
+                        printf("%s: the GPT matches the host file\n", t.path);
+                else if (r == 0)
+                        printf("%s: blank, nothing applied yet\n", t.path);
+                else
+                        printf("%s: %s\n", t.path, why ? why : strerror(-r));
+                disk_layout_free(l);
+                return r == -EBUSY || r == 0 ? 0 : r;
+        }
+
+        /* apply */
+        r = disk_plan_write(l, &t, stdout);
+        if (r < 0)
+                goto out;
+        if (!a.yes && !confirm(t.path)) {
+                r = log_error_errno(-ECANCELED, "Nothing was written to %s: confirm with 'yes' at the prompt, "
+                                    "or pass --yes", t.path);
+                goto out;
+        }
+        if (!exists) {
+                r = ensure_image(t.path, bytes);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to create the image %s: %m", t.path);
+                        goto out;
+                }
+        }
+        printf("\nApplying to %s:\n", t.path);
+        DiskApplyOptions o = {
+                .force = a.force,
+                .until = a.until ? (DiskStep) disk_step_from_name(a.until) : _STEP_MAX - 1,
+                .progress = on_progress,
+        };
+        r = disk_apply(l, &t, &o);
+        if (r == -EEXIST)
+                log_error("Refusing to write: %s; nothing was changed. Re-run with --force to replace it.", o.error);
+        else if (r == -EBUSY)
+                log_error("Refusing to write: %s. Nothing was changed.", o.error);
+        else if (r < 0)
+                log_error("%s", o.error ? o.error : strerror(-r));
+        else
+                printf("%s: done%s%s\n", t.path, a.until ? " up to step " : "", a.until ? a.until : "");
+        free(o.error);
+out:
+        disk_layout_free(l);
+        return r;
+}

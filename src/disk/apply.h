@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "disk/plan.h"
+
+typedef enum DiskStepState {
+        STEP_ALREADY_DONE,   /* the disk shows it done: skipped */
+        STEP_RUNNING,
+        STEP_DONE,
+} DiskStepState;
+
+typedef struct DiskApplyOptions {
+        bool force;             /* replace a partition table that differs from the plan */
+        DiskStep until;         /* the last step to run (_STEP_MAX - 1 for all) */
+        void (*progress)(DiskStep step, DiskStepState state, const char *detail, void *userdata);
+        void *userdata;
+        char *error;            /* out: malloc'd explanation of a refusal or failure */
+} DiskApplyOptions;
+
+/* Runs the plan's steps on the target, each skipped when the disk shows it
+ * done.  Refusals (busy device, a table that contradicts the host file)
+ * return -EBUSY / -EEXIST before anything is written, with opts->error set.
+ * The layout's positions must be known (disk_bytes > 0). */
+int disk_apply(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *opts);
+
+/* The pre-flight check apply does first; also used by the command to decide
+ * whether to ask for --force.  Returns 0 (blank, or already ours), -EBUSY
+ * (mounted / in use: never touched, even with --force), -EEXIST (holds other
+ * data: needs --force); *why explains. */
+int disk_check_target(const DiskLayout *l, const DiskTarget *t, char **why);

@@ -1,0 +1,116 @@
+#!/bin/bash
+# keystone disk on image files: the plan (golden), the GPT and ESP it writes
+# (checked with sgdisk, sfdisk, blkid, mtools), idempotence, and refusals that
+# change nothing.
+set -u
+. "$SRCDIR/tests/lib/assert.sh"
+T=$(mktemp -d /tmp/keystone-test-XXXXXX)
+LOOP=
+cleanup() {
+	[ -n "$LOOP" ] && { umount "$T/mnt" 2>/dev/null; losetup -d "$LOOP" 2>/dev/null; }
+	rm -rf "$T"
+}
+trap cleanup EXIT
+cd "$T"
+HOST=$SRCDIR/tests/host/hosts/small-disk.toml
+sum() { /usr/bin/python3 "$SRCDIR/tests/lib/sparse-sum.py" "$1"; }
+
+# 1. The plan for the server example matches the reviewed golden file, and
+#    plan creates nothing.
+run_ok "$KEYSTONE" disk plan "$SRCDIR/examples/server.toml" --image disk.img --size 20G --seed golden
+diff -u "$SRCDIR/tests/host/golden/disk-plan-server.txt" <(echo "$OUT") || fail "plan differs from the golden file"
+[ ! -e disk.img ] || fail "plan created the image"
+
+# 2. Without --yes and without a terminal nothing is written.
+run_status 1 "$KEYSTONE" disk apply "$HOST" --image a.img --size 1536M --seed t
+assert_contains "$ERR" "Nothing was written to a.img"
+[ ! -e a.img ] || fail "apply without confirmation created the image"
+
+# 3. Apply up to the ESP on a blank 1.5 GiB image.
+run_ok "$KEYSTONE" disk apply "$HOST" --image a.img --size 1536M --seed t --yes --until esp
+assert_contains "$OUT" "partition  done"
+assert_contains "$OUT" "esp        done"
+sgdisk -v a.img | grep -q "No problems found" || fail "sgdisk -v: $(sgdisk -v a.img)"
+D=$(sfdisk -d a.img)
+echo "$D"
+# 1536 MiB = 3145728 sectors; the end is aligned below the backup GPT.
+echo "$D" | grep -q 'a.img1 : start=        2048, size=      204800, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=[0-9A-F-]*, name="ESP"' || fail "ESP entry"
+echo "$D" | grep -q 'a.img2 : start=      206848, size=     2805760, type=6A898CC3-1DD2-11B2-99A6-080020736631, uuid=[0-9A-F-]*, name="zfs"' || fail "ZFS entry"
+echo "$D" | grep -q 'a.img3 : start=     3012608, size=      131072, type=0657FD6D-A4AB-43C4-84E5-0933C84B4F4F, uuid=[0-9A-F-]*, name="swap"' || fail "swap entry"
+B=$(blkid -p -O $((2048 * 512)) -o export a.img)
+echo "$B" | grep -qx 'TYPE=vfat' || fail "no vfat at partition 1: $B"
+echo "$B" | grep -qx 'LABEL=ESP' || fail "ESP label: $B"
+echo "$B" | grep -qx 'VERSION=FAT32' || fail "not FAT32: $B"
+MTOOLS_SKIP_CHECK=1 mdir -i a.img@@$((2048 * 512)) :: >/dev/null || fail "mtools cannot read the ESP"
+# the seed makes the layout reproducible
+run_ok "$KEYSTONE" disk plan "$HOST" --image a.img --seed t
+assert_contains "$OUT" "$(sfdisk --part-uuid a.img 2)"
+
+# 4. A second apply changes nothing, and says so.
+before=$(sum a.img)
+run_ok "$KEYSTONE" disk apply "$HOST" --image a.img --seed t --yes --until esp
+assert_contains "$OUT" "partition  already done"
+assert_contains "$OUT" "esp        already done"
+[ "$(sum a.img)" = "$before" ] || fail "a second apply changed the image"
+run_ok "$KEYSTONE" disk status "$HOST" --image a.img
+assert_contains "$OUT" "the GPT matches the host file"
+
+# 5. The steps after the ESP need ZFS; without it apply stops and says why.
+if [ ! -e /dev/zfs ]; then
+	run_status 1 "$KEYSTONE" disk apply "$HOST" --image a.img --yes
+	assert_contains "$ERR" "step pool needs ZFS"
+	[ "$(sum a.img)" = "$before" ] || fail "the failed pool step changed the image"
+fi
+
+# 6. A different partition table is refused without --force and kept intact.
+truncate -s 1536M b.img
+sgdisk -n 1:2048:+300M -t 1:8300 -c 1:data b.img >/dev/null
+before=$(sum b.img)
+run_status 1 "$KEYSTONE" disk apply "$HOST" --image b.img --yes --until esp
+assert_contains "$ERR" "b.img holds a GPT that differs from the host file: the disk has 1 partitions, the host file wants 3"
+assert_contains "$ERR" "nothing was changed"
+[ "$(sum b.img)" = "$before" ] || fail "a refused apply changed the image"
+run_ok "$KEYSTONE" disk apply "$HOST" --image b.img --yes --force --until esp --seed t
+[ "$(sfdisk -d b.img | grep -c '^b.img')" = 3 ] || fail "--force did not write the plan's table"
+
+# 7. A file system without a table is refused too.
+truncate -s 1536M c.img
+mkfs.btrfs -q c.img
+before=$(sum c.img)
+run_status 1 "$KEYSTONE" disk apply "$HOST" --image c.img --yes
+assert_contains "$ERR" "c.img holds data (btrfs signature)"
+[ "$(sum c.img)" = "$before" ] || fail "a refused apply changed the btrfs image"
+
+# 8. Too small, and a size that contradicts the image.
+run_status 1 "$KEYSTONE" disk apply "$HOST" --image small.img --size 1G --yes
+assert_contains "$ERR" "too small for this layout"
+[ ! -e small.img ] || fail "a refused apply created the image"
+run_status 1 "$KEYSTONE" disk apply "$HOST" --image a.img --size 2G --yes
+assert_contains "$ERR" "a.img is 1.5 GiB, but --size says 2 GiB"
+
+# 9. A mounted loop device is refused even with --force; an image attached
+#    to a loop device is refused too.
+if LOOP=$(losetup -f --show c.img 2>/dev/null); then
+	mkdir -p mnt
+	if mount -o ro "$LOOP" mnt 2>/dev/null; then
+		before=$(sum c.img)
+		run_status 1 "$KEYSTONE" disk apply "$HOST" --device "$LOOP" --yes --force
+		assert_contains "$ERR" "/dev/$(basename "$LOOP") is mounted on $T/mnt"
+		assert_contains "$ERR" "not even with --force"
+		umount mnt
+		[ "$(sum c.img)" = "$before" ] || fail "a refused apply changed the mounted device"
+	else
+		echo "note: cannot mount btrfs here; mounted-device case not run"
+	fi
+	run_status 1 "$KEYSTONE" disk apply "$HOST" --image c.img --yes --force
+	assert_contains "$ERR" "c.img is attached to $LOOP"
+	losetup -d "$LOOP"; LOOP=
+else
+	echo "note: no loop devices; mounted-device case not run"
+fi
+
+# 10. Usage errors.
+run_status 2 "$KEYSTONE" disk frobnicate "$HOST"
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --device /dev/null
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --until nowhere
+pass
