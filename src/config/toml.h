@@ -17,6 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Tables, arrays and dotted-key parts nest at most this deep; deeper input
+ * is rejected with an error (this bounds the parser's recursion and that of
+ * toml_free() and toml_write_tagged_json() on parsed trees). */
+#define TOML_MAX_DEPTH 1000
+
 typedef enum TomlType {
         TOML_TABLE,
         TOML_ARRAY,
@@ -84,13 +89,19 @@ typedef struct TomlError {
 
 /* Parses size bytes of data (need not be NUL-terminated).  Returns 0 and a
  * root table in *ret, or -EINVAL (invalid TOML; *ret_error filled in),
- * -ENOMEM.  ret_error may be NULL. */
+ * -ENOMEM.  ret_error may be NULL.  A leading UTF-8 byte order mark is
+ * skipped (positions count from after it).
+ *
+ * Every node (and every key and string) is its own malloc() allocation;
+ * toml_free() frees a node and everything below it, so callers may detach
+ * or build subtrees with malloc()ed parts. */
 int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_error);
 
 void toml_free(TomlValue *v);
 
 /* Lookup in a table by key (exact, NUL-terminated key); NULL when absent or
- * when v is not a table. */
+ * when v is not a table.  Linear in the number of keys of that table (the
+ * parser's hash index is not kept after parsing). */
 TomlValue *toml_table_get(const TomlValue *table, const char *key);
 const TomlKeyValue *toml_table_get_kv(const TomlValue *table, const char *key);
 
