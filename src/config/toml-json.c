@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* toml-test's tagged JSON for a TomlValue tree, and TOML float spelling. */
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -20,9 +21,10 @@ const char *toml_format_float(double d, char *buf, size_t size) {
         }
 
         /* Shortest of 15, 16, 17 significant digits that reads back as d:
-         * a shorter exact spelling, if any, is what %.15g prints. */
+         * a shorter exact spelling, if any, is what %.15g prints.  Subnormal
+         * numbers have fewer significant bits, so try every precision. */
         locale_t loc = c_locale(), old = loc ? uselocale(loc) : (locale_t) 0;
-        for (int prec = 15; prec <= 17; prec++) {
+        for (int prec = fabs(d) < DBL_MIN ? 1 : 15; prec <= 17; prec++) {
                 snprintf(buf, size, "%.*g", prec, d);
                 if (strtod(buf, NULL) == d)
                         break;

@@ -7,10 +7,10 @@
  * - Positions are computed lazily from byte offsets with a forward-only
  *   cache (line, column at the last asked offset), so asking for the
  *   position of every key and value costs O(input) in total.
- * - Every node is one malloc()ed struct TomlNode whose first member is the
- *   public TomlValue, followed by parse-time bookkeeping (how a table was
- *   created, nesting depth, capacity).  Nothing in that bookkeeping needs
- *   freeing, so toml_free() works on any node and on trees built by hand.
+ * - Every node is one malloc()ed TomlValue; parse-time bookkeeping (how a
+ *   table was created, nesting depth) lives in its `internal` field and
+ *   needs no freeing, so toml_free() works on any node and on trees built
+ *   by hand.
  * - Duplicate detection: tables with up to SMALL_TABLE keys are searched
  *   linearly; bigger ones are indexed in one parser-wide hash table keyed by
  *   (table, key), which is thrown away when parsing ends.
@@ -37,14 +37,19 @@ enum {
         NODE_AOT     = 1 << 3,  /* created by [[header]] (else: a static array value) */
 };
 
+/* A node is exactly a TomlValue (so callers may build nodes with calloc);
+ * v.internal holds the NODE_* flags in its low 8 bits and the nesting
+ * depth above them.  The capacity of items arrays follows from n (see
+ * items_capacity()). */
 typedef struct TomlNode {
-        TomlValue v;            /* must stay first: a TomlValue* is a TomlNode* */
-        uint32_t depth;         /* root is 0 */
-        uint32_t flags;
-        size_t cap;             /* allocated items of a table or array */
+        TomlValue v;
 } TomlNode;
 
-#define SMALL_TABLE 8
+static inline uint32_t node_depth(const TomlNode *n) {
+        return n->v.internal >> 8;
+}
+
+#define SMALL_TABLE 16
 
 typedef struct Buf {
         char *p;
@@ -370,8 +375,18 @@ static int node_new(Parser *P, TomlType type, const char *at, TomlPos pos, uint3
                 return -ENOMEM;
         n->v.type = type;
         n->v.pos = pos;
-        n->depth = depth;
+        n->v.internal = depth << 8;
         *ret = n;
+        return 0;
+}
+
+/* Items arrays hold 4, 8, 16, … entries: with n entries in use, returns
+ * the capacity to grow to before adding one more, or 0 if there is room. */
+static size_t items_grow_to(size_t n) {
+        if (n == 0)
+                return 4;
+        if (n >= 4 && (n & (n - 1)) == 0)
+                return n * 2;
         return 0;
 }
 
@@ -451,8 +466,8 @@ static TomlKeyValue *table_find(Parser *P, TomlNode *t, const char *k, size_t le
 static int table_add(Parser *P, TomlNode *t, char *key, size_t key_len, TomlPos key_pos, TomlNode *value) {
         int r;
 
-        if (t->v.table.n == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 4;
+        size_t cap = items_grow_to(t->v.table.n);
+        if (cap > 0) {
                 TomlKeyValue *items = reallocarray(t->v.table.items, cap, sizeof(TomlKeyValue));
                 if (!items) {
                         free(key);
@@ -460,7 +475,6 @@ static int table_add(Parser *P, TomlNode *t, char *key, size_t key_len, TomlPos 
                         return -ENOMEM;
                 }
                 t->v.table.items = items;
-                t->cap = cap;
         }
         size_t i = t->v.table.n++;
         t->v.table.items[i] = (TomlKeyValue) {
@@ -484,15 +498,14 @@ static int table_add(Parser *P, TomlNode *t, char *key, size_t key_len, TomlPos 
 }
 
 static int array_add(TomlNode *a, TomlNode *value) {
-        if (a->v.array.n == a->cap) {
-                size_t cap = a->cap ? a->cap * 2 : 4;
+        size_t cap = items_grow_to(a->v.array.n);
+        if (cap > 0) {
                 TomlValue **items = reallocarray(a->v.array.items, cap, sizeof(TomlValue *));
                 if (!items) {
                         toml_free(&value->v);
                         return -ENOMEM;
                 }
                 a->v.array.items = items;
-                a->cap = cap;
         }
         a->v.array.items[a->v.array.n++] = &value->v;
         return 0;
@@ -1304,7 +1317,11 @@ static int parse_array(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) {
                 }
                 if (P->cur < P->end && *P->cur == ']')
                         break;
-                r = fail_at(P, P->cur, "expected ',' or ']' after an array element, found %s", describe(P, P->cur));
+                if (P->cur >= P->end)
+                        r = fail_at(P, P->cur, "unterminated array: expected ']'");
+                else
+                        r = fail_at(P, P->cur, "expected ',' or ']' after an array element, found %s",
+                                    describe(P, P->cur));
                 goto fail;
         }
         P->cur++;
@@ -1327,6 +1344,11 @@ static int parse_inline_table(Parser *P, TomlPos pos, uint32_t depth, TomlNode *
         if (P->cur < P->end && *P->cur == '}')
                 goto done;
         for (;;) {
+                if (P->cur < P->end && (*P->cur == '\n' || *P->cur == '\r' || *P->cur == '#')) {
+                        r = fail_at(P, P->cur, "an inline table must be on one line: expected a key, found %s",
+                                    describe(P, P->cur));
+                        goto fail;
+                }
                 r = parse_keyval(P, t);
                 if (r < 0)
                         goto fail;
@@ -1351,7 +1373,7 @@ static int parse_inline_table(Parser *P, TomlPos pos, uint32_t depth, TomlNode *
         }
 done:
         P->cur++;
-        t->flags |= NODE_FROZEN;
+        t->v.internal |= NODE_FROZEN;
         *ret = t;
         return 0;
 fail:
@@ -1428,10 +1450,10 @@ static int parse_keyval(Parser *P, TomlNode *table) {
                 TomlKeyValue *kv = table_find(P, t, part_key(P, i), part->len);
                 TomlNode *child = NULL;
                 if (!kv) {
-                        r = node_new(P, TOML_TABLE, part->src, part->pos, t->depth + 1, &child);
+                        r = node_new(P, TOML_TABLE, part->src, part->pos, node_depth(t) + 1, &child);
                         if (r < 0)
                                 return r;
-                        child->flags = NODE_DOTTED;
+                        child->v.internal |= NODE_DOTTED;
                         char *k = memdup_nul(part_key(P, i), part->len);
                         if (!k) {
                                 free(child);
@@ -1446,15 +1468,15 @@ static int parse_keyval(Parser *P, TomlNode *table) {
                                 return fail_pos(P, part->pos, "cannot use %s as a table: it is already %s (line %" PRIu32 ")",
                                                 render_key(P, i + 1), type_with_article(child->v.type),
                                                 kv->key_pos.line);
-                        if (child->flags & NODE_FROZEN)
+                        if (child->v.internal & NODE_FROZEN)
                                 return fail_pos(P, part->pos, "cannot add keys to the inline table %s (line %" PRIu32
                                                 "): inline tables are complete once closed",
                                                 render_key(P, i + 1), kv->key_pos.line);
-                        if (child->flags & NODE_DEFINED)
+                        if (child->v.internal & NODE_DEFINED)
                                 return fail_pos(P, part->pos, "cannot add keys with dotted keys to the table %s, which "
                                                 "is defined by a [table] header (line %" PRIu32 ")",
                                                 render_key(P, i + 1), child->v.pos.line);
-                        child->flags |= NODE_DOTTED;
+                        child->v.internal |= NODE_DOTTED;
                 }
                 t = child;
         }
@@ -1472,7 +1494,7 @@ static int parse_keyval(Parser *P, TomlNode *table) {
                 return -ENOMEM;
 
         TomlNode *value = NULL;
-        r = parse_value(P, t->depth + 1, &value);
+        r = parse_value(P, node_depth(t) + 1, &value);
         if (r < 0) {
                 free(key);
                 return r;
@@ -1504,7 +1526,7 @@ static int parse_header(Parser *P) {
                 TomlNode *child = NULL;
                 if (!kv) {
                         /* implicitly created; may be defined by its own header later */
-                        r = node_new(P, TOML_TABLE, part->src, part->pos, t->depth + 1, &child);
+                        r = node_new(P, TOML_TABLE, part->src, part->pos, node_depth(t) + 1, &child);
                         if (r < 0)
                                 return r;
                         char *k = memdup_nul(part_key(P, i), part->len);
@@ -1518,7 +1540,7 @@ static int parse_header(Parser *P) {
                 } else {
                         child = node_of(kv->value);
                         if (child->v.type == TOML_ARRAY) {
-                                if (!(child->flags & NODE_AOT))
+                                if (!(child->v.internal & NODE_AOT))
                                         return fail_pos(P, part->pos, "cannot add a table to the array %s (line %" PRIu32
                                                         "): it is a static array, not an array of tables",
                                                         render_key(P, i + 1), kv->key_pos.line);
@@ -1528,7 +1550,7 @@ static int parse_header(Parser *P) {
                                 return fail_pos(P, part->pos, "cannot use %s as a table: it is already %s (line %" PRIu32 ")",
                                                 render_key(P, i + 1), type_with_article(child->v.type),
                                                 kv->key_pos.line);
-                        else if (child->flags & NODE_FROZEN)
+                        else if (child->v.internal & NODE_FROZEN)
                                 return fail_pos(P, part->pos, "cannot add to the inline table %s (line %" PRIu32
                                                 "): inline tables are complete once closed",
                                                 render_key(P, i + 1), kv->key_pos.line);
@@ -1541,10 +1563,10 @@ static int parse_header(Parser *P) {
         TomlNode *target = NULL;
         if (!aot) {
                 if (!kv) {
-                        r = node_new(P, TOML_TABLE, start, pos, t->depth + 1, &target);
+                        r = node_new(P, TOML_TABLE, start, pos, node_depth(t) + 1, &target);
                         if (r < 0)
                                 return r;
-                        target->flags = NODE_DEFINED;
+                        target->v.internal |= NODE_DEFINED;
                         char *k = memdup_nul(part_key(P, last), part->len);
                         if (!k) {
                                 free(target);
@@ -1559,28 +1581,28 @@ static int parse_header(Parser *P) {
                                 return fail_pos(P, part->pos, "cannot define table %s: it is already %s (line %" PRIu32 ")",
                                                 render_key(P, P->n_parts), type_with_article(target->v.type),
                                                 kv->key_pos.line);
-                        if (target->flags & NODE_FROZEN)
+                        if (target->v.internal & NODE_FROZEN)
                                 return fail_pos(P, part->pos, "cannot define table %s: it is already an inline table (line %" PRIu32 ")",
                                                 render_key(P, P->n_parts), kv->key_pos.line);
-                        if (target->flags & NODE_DOTTED)
+                        if (target->v.internal & NODE_DOTTED)
                                 return fail_pos(P, part->pos, "cannot define table %s: it was already created with "
                                                 "dotted keys (line %" PRIu32 ")",
                                                 render_key(P, P->n_parts), kv->key_pos.line);
-                        if (target->flags & NODE_DEFINED)
+                        if (target->v.internal & NODE_DEFINED)
                                 return fail_pos(P, part->pos, "table %s is defined twice (first on line %" PRIu32 ")",
                                                 render_key(P, P->n_parts), target->v.pos.line);
                         /* implicitly created before, defined now */
-                        target->flags |= NODE_DEFINED;
+                        target->v.internal |= NODE_DEFINED;
                         target->v.pos = pos;
                         kv->key_pos = part->pos;
                 }
         } else {
                 TomlNode *array = NULL;
                 if (!kv) {
-                        r = node_new(P, TOML_ARRAY, start, pos, t->depth + 1, &array);
+                        r = node_new(P, TOML_ARRAY, start, pos, node_depth(t) + 1, &array);
                         if (r < 0)
                                 return r;
-                        array->flags = NODE_AOT;
+                        array->v.internal |= NODE_AOT;
                         char *k = memdup_nul(part_key(P, last), part->len);
                         if (!k) {
                                 free(array);
@@ -1591,17 +1613,17 @@ static int parse_header(Parser *P) {
                                 return r;
                 } else {
                         array = node_of(kv->value);
-                        if (array->v.type != TOML_ARRAY || !(array->flags & NODE_AOT))
+                        if (array->v.type != TOML_ARRAY || !(array->v.internal & NODE_AOT))
                                 return fail_pos(P, part->pos, "cannot define %s as an array of tables: it is already %s (line %" PRIu32 ")",
                                                 render_key(P, P->n_parts),
                                                 array->v.type == TOML_ARRAY ? "a static array" :
                                                 type_with_article(array->v.type),
                                                 kv->key_pos.line);
                 }
-                r = node_new(P, TOML_TABLE, start, pos, array->depth + 1, &target);
+                r = node_new(P, TOML_TABLE, start, pos, node_depth(array) + 1, &target);
                 if (r < 0)
                         return r;
-                target->flags = NODE_DEFINED;
+                target->v.internal |= NODE_DEFINED;
                 r = array_add(array, target);
                 if (r < 0)
                         return r;
@@ -1676,7 +1698,7 @@ int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_er
         r = node_new(&P, TOML_TABLE, P.cur, (TomlPos) { 1, 1 }, 0, &P.root);
         if (r < 0)
                 return r;
-        P.root->flags = NODE_DEFINED;
+        P.root->v.internal |= NODE_DEFINED;
         P.current = P.root;
 
         r = parse_document(&P);
