@@ -58,6 +58,7 @@ typedef struct TomlDatetime {
 struct TomlValue {
         TomlType type;
         TomlPos pos;  /* where the value starts ([table] header for tables it defines) */
+        uint32_t internal; /* parser bookkeeping; 0 in nodes built by hand */
         union {
                 struct {
                         char *ptr;
@@ -79,7 +80,6 @@ struct TomlValue {
                         size_t n;
                 } array;
         };
-        /* parser-private bookkeeping follows in the real allocation */
 };
 
 typedef struct TomlError {
