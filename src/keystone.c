@@ -13,6 +13,7 @@ static int cmd_version(int argc, char **argv);
 const Command keystone_commands[] = {
         { "help",    0, 1, cmd_help_command, "show help for keystone or one command" },
         { "version", 0, 0, cmd_version, "print the version" },
+        { "tpm",     1, -1, cmd_tpm, "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure" },
         {}
 };
 

@@ -1,0 +1,96 @@
+#!/bin/bash
+# keystone tpm on swtpm and a LUKS2 image file: enroll -> unlock --test;
+# a changed PCR 7 -> exit 1 naming PCR 7; PCR 15 measurement closes the TPM;
+# status reports what changed.
+set -u
+. "$SRCDIR/tests/host/tpm-lib.sh"
+tpm_need swtpm tpm2_pcrextend tpm2_pcrread cryptsetup
+swtpm_start
+
+img=$T/disk.img
+pw=$(secret pw "correct horse battery staple")
+luks_image "$img" "$pw"
+
+out=$("$KEYSTONE" tpm enroll "$img" --tpm2-device="$TCTI" --unlock-key-file="$pw" 2>&1) || fail "enroll: $out"
+echo "$out"
+grep -q "bound to PCRs 1+7+15" <<<"$out" || fail "enroll did not bind 1+7+15: $out"
+
+# The token is systemd's format: check each field with cryptsetup's own dump.
+cryptsetup token export --token-id 0 "$img" >"$T/token.json" || fail "no token 0"
+/usr/bin/python3 - "$T/token.json" <<'PY' || fail "token format"
+import base64, json, struct, sys
+t = json.load(open(sys.argv[1]))
+assert t["type"] == "systemd-tpm2", t
+assert t["keyslots"] == ["1"], t["keyslots"]
+assert t["tpm2-pcrs"] == [1, 7, 15], t["tpm2-pcrs"]
+assert t["tpm2-pcr-bank"] == "sha256" and t["tpm2-primary-alg"] == "ecc" and t["tpm2-pin"] is False
+assert len(bytes.fromhex(t["tpm2-policy-hash"])) == 32
+blob = base64.b64decode(t["tpm2-blob"], validate=True)
+n = struct.unpack(">H", blob[:2])[0]; pub = blob[2 + n:]
+m = struct.unpack(">H", pub[:2])[0]
+assert len(pub) == 2 + m, "blob is not TPM2B_PRIVATE || TPM2B_PUBLIC"
+assert struct.unpack(">H", pub[2:4])[0] == 0x0008, "sealed object is not KEYEDHASH"
+assert "tpm2_srk" not in t, "no persistent SRK on a fresh swtpm"
+v = t["keystone-pcr-values"]
+assert sorted(v) == ["1", "15", "7"] and v["15"] == "00" * 32, v
+print("token fields ok")
+PY
+ok "token in systemd-tpm2 format"
+
+# The keyslot passphrase is the base64 of the secret; prove the keyslot opens
+# and that nothing else (e.g. the password) was replaced.
+out=$("$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" 2>&1) || fail "unlock --test: $out"
+grep -q "opens keyslot 1" <<<"$out" || fail "unlock did not name keyslot 1: $out"
+opens "$img" "$pw" || fail "password no longer opens"
+ok "enroll -> unlock --test"
+
+out=$("$KEYSTONE" tpm status "$img" --tpm2-device="$TCTI" 2>&1) || fail "status: $out"
+echo "$out"
+grep -q "current PCRs satisfy the policy" <<<"$out" || fail "status: policy not satisfied before PCR change"
+
+# Unlock many times: swtpm has no resource manager; a leaked handle or
+# session per run would exhaust it within three runs.
+for i in 1 2 3 4 5; do
+	"$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" >/dev/null 2>&1 || fail "unlock run $i failed (leaked TPM handles?)"
+done
+tpm2_getcap handles-transient | grep -q . && fail "transient objects left in the TPM"
+tpm2_getcap handles-loaded-session | grep -q . && fail "sessions left in the TPM"
+ok "no handle or session leaks after 7 runs"
+
+before7=$(pcr_value 7)
+tpm2_pcrextend "7:sha256=$(printf '%064x' 1)" || fail "pcrextend"
+[ "$(pcr_value 7)" != "$before7" ] || fail "PCR 7 did not change"
+out=$("$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" 2>&1)
+rc=$?
+echo "$out"
+[ $rc = 1 ] || fail "unlock after PCR 7 change exited $rc, expected 1"
+grep -q "PCR 7 changed" <<<"$out" || fail "refusal does not name PCR 7: $out"
+grep -q "recovery key" <<<"$out" || fail "refusal does not mention the recovery key"
+ok "PCR 7 changed -> exit 1 naming PCR 7"
+
+out=$("$KEYSTONE" tpm status "$img" --tpm2-device="$TCTI" 2>&1) || fail "status: $out"
+grep -q "do NOT satisfy the policy: PCR 7 changed" <<<"$out" || fail "status does not name PCR 7: $out"
+ok "status names PCR 7"
+
+# PCR 15: a fresh enrollment (PCR 7 at its new value) unseals until the
+# volume key is measured into PCR 15, then is refused naming PCR 15.
+"$KEYSTONE" tpm wipe "$img" --slot=tpm2 >/dev/null || fail "wipe tpm2"
+"$KEYSTONE" tpm enroll "$img" --tpm2-device="$TCTI" --unlock-key-file="$pw" >/dev/null 2>&1 || fail "re-enroll"
+"$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" >/dev/null 2>&1 || fail "unlock after re-enroll"
+out=$("$KEYSTONE" tpm measure "$img" --tpm2-device="$TCTI" 2>&1) || fail "measure: $out"
+[ "$(pcr_value 15)" != "$(printf '%064d' 0)" ] || fail "PCR 15 still zero after measure"
+out=$("$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" 2>&1)
+rc=$?
+[ $rc = 1 ] && grep -q "PCR 15 changed" <<<"$out" || fail "after measure: exit $rc, $out"
+ok "measure extends PCR 15 and the TPM then refuses, naming PCR 15"
+
+# --no-pcr15 binds only the listed PCRs.
+"$KEYSTONE" tpm enroll "$img" --no-pcr15 --pcrs=7 --tpm2-device="$TCTI" --unlock-key-file="$pw" 2>&1 | grep -q "bound to PCRs 7 (sha256)." || fail "--no-pcr15 --pcrs=7"
+"$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" >/dev/null 2>&1 || fail "unlock --no-pcr15 token with PCR 15 extended"
+ok "--no-pcr15"
+
+# usage errors exit 2
+"$KEYSTONE" tpm enroll "$img" --pcrs=1+99 >/dev/null 2>&1; [ $? = 2 ] || fail "--pcrs=1+99 not a usage error"
+"$KEYSTONE" tpm unlock "$img" >/dev/null 2>&1; [ $? = 2 ] || fail "unlock without NAME or --test not a usage error"
+ok "usage errors"
+echo "all tpm enroll/unlock checks passed"
