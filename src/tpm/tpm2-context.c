@@ -101,6 +101,11 @@ int tpm2_context_new(const char *device, Tpm2Context **ret) {
         if (r < 0)
                 goto fail;
         log_debug("TPM2: connecting through TCTI '%s'", c->tcti_conf);
+        /* tpm2-tss logs failures to stderr itself; the command layer says
+         * what failed, with the decoded response code, so keep it quiet
+         * unless asked (TSS2_LOG set, or --verbose). */
+        if (log_get_max_level() < LOG_DEBUG)
+                (void) setenv("TSS2_LOG", "all+none", 0);
         r = tpm2_check(Tss2_TctiLdr_Initialize(c->tcti_conf, &c->tcti), "TCTI initialisation");
         if (r < 0) {
                 r = -ECONNREFUSED;

@@ -44,6 +44,11 @@ grep -q "opens keyslot 1" <<<"$out" || fail "unlock did not name keyslot 1: $out
 opens "$img" "$pw" || fail "password no longer opens"
 ok "enroll -> unlock --test"
 
+out=$("$KEYSTONE" tpm wipe "$img" --slot=password 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "only TPM2 keyslots would remain" <<<"$out" || fail "leaving only the TPM2 keyslot not refused (exit $rc): $out"
+opens "$img" "$pw" || fail "refused wipe removed the password"
+ok "wiping the password when only the TPM would remain is refused"
+
 out=$("$KEYSTONE" tpm status "$img" --tpm2-device="$TCTI" 2>&1) || fail "status: $out"
 echo "$out"
 grep -q "current PCRs satisfy the policy" <<<"$out" || fail "status: policy not satisfied before PCR change"

@@ -74,3 +74,12 @@ secret() {
 pcr_value() { # pcr_value N: the sha256 value in hex, lower case
 	tpm2_pcrread "sha256:$1" -o "$T/pcr.bin" >/dev/null && od -An -tx1 -v "$T/pcr.bin" | tr -d ' \n'
 }
+
+# systemd 252's tools leak sessions and objects on swtpm (no resource
+# manager): clear them after each systemd call so later calls work.
+tpm_flush_all() {
+	tpm2_flushcontext -t >/dev/null 2>&1
+	tpm2_flushcontext -l >/dev/null 2>&1
+	tpm2_flushcontext -s >/dev/null 2>&1
+	return 0
+}
