@@ -277,6 +277,11 @@ static int unseal_parent(Tpm2Context *c, const Tpm2Sealed *s, ESYS_TR *ret, bool
         if (r < 0)
                 return -EBADMSG;
         r = tpm2_check(Esys_TR_GetTpmHandle(c->esys, stored, &handle), "TR_GetTpmHandle");
+        if (r >= 0)
+                r = tpm2_check(Esys_TR_GetName(c->esys, stored, &stored_name), "TR_GetName");
+        /* ESYS keeps one resource object per TPM handle: close the stored
+         * one before asking the TPM what is at that handle now. */
+        tpm2_close(c, &stored);
         if (r < 0)
                 goto out;
         r = tpm2_check(Esys_TR_FromTPMPublic(c->esys, handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &live),
@@ -285,9 +290,6 @@ static int unseal_parent(Tpm2Context *c, const Tpm2Sealed *s, ESYS_TR *ret, bool
                 r = -ESTALE;
                 goto out;
         }
-        r = tpm2_check(Esys_TR_GetName(c->esys, stored, &stored_name), "TR_GetName");
-        if (r < 0)
-                goto out;
         r = tpm2_check(Esys_TR_GetName(c->esys, live, &live_name), "TR_GetName");
         if (r < 0)
                 goto out;
@@ -303,7 +305,6 @@ static int unseal_parent(Tpm2Context *c, const Tpm2Sealed *s, ESYS_TR *ret, bool
 out:
         Esys_Free(stored_name);
         Esys_Free(live_name);
-        tpm2_close(c, &stored);
         tpm2_close(c, &live);
         return r;
 }

@@ -94,6 +94,35 @@ ok "measure extends PCR 15 and the TPM then refuses, naming PCR 15"
 "$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" >/dev/null 2>&1 || fail "unlock --no-pcr15 token with PCR 15 extended"
 ok "--no-pcr15"
 
+# The persistent-SRK form (systemd >= 255): --srk=persistent creates the SRK
+# at 0x81000001 and stores its ESYS serialization as tpm2_srk; --srk=auto
+# then uses it too.
+img2=$T/srk.img
+luks_image "$img2" "$pw"
+"$KEYSTONE" tpm enroll "$img2" --srk=persistent --no-pcr15 --pcrs=7 --tpm2-device="$TCTI" --unlock-key-file="$pw" >/dev/null 2>&1 || fail "enroll --srk=persistent"
+tpm2_getcap handles-persistent | grep -qi 0x81000001 || fail "no persistent SRK at 0x81000001"
+cryptsetup token export --token-id 0 "$img2" >"$T/srk.json"
+/usr/bin/python3 - "$T/srk.json" <<'PY' || fail "tpm2_srk form"
+import base64, json, struct, sys
+t = json.load(open(sys.argv[1]))
+srk = base64.b64decode(t["tpm2_srk"], validate=True)
+# ESYS serialization: TPM handle, TPM2B_NAME (sha256 name), resource type, TPM2B_PUBLIC
+handle, nsize, nalg = struct.unpack(">IHH", srk[:8])
+assert handle == 0x81000001 and nsize == 34 and nalg == 0x000b, (hex(handle), nsize, nalg)
+assert t["tpm2-primary-alg"] == "ecc"
+PY
+"$KEYSTONE" tpm unlock "$img2" --test --tpm2-device="$TCTI" >/dev/null 2>&1 || fail "unlock a tpm2_srk token"
+"$KEYSTONE" tpm status "$img2" --tpm2-device="$TCTI" | grep -q "persistent SRK" || fail "status does not show the SRK"
+"$KEYSTONE" tpm enroll "$img2" --no-pcr15 --pcrs=7 --tpm2-device="$TCTI" --unlock-key-file="$pw" >/dev/null 2>&1 || fail "enroll --srk=auto"
+cryptsetup token export --token-id 1 "$img2" | grep -q tpm2_srk || fail "--srk=auto ignored the persistent SRK"
+# A different SRK (the TPM's owner hierarchy re-provisioned): refused by name
+tpm2_evictcontrol -C o -c 0x81000001 >/dev/null 2>&1 || fail "evict SRK"
+tpm2_createprimary -C o -G rsa2048 -c "$T/other.ctx" >/dev/null 2>&1 && tpm2_evictcontrol -C o -c "$T/other.ctx" 0x81000001 >/dev/null 2>&1 || fail "replace SRK"
+tpm_flush_all
+out=$("$KEYSTONE" tpm unlock "$img2" --test --tpm2-device="$TCTI" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "storage root key that is no longer in the TPM" <<<"$out" || fail "replaced SRK: exit $rc: $out"
+ok "persistent SRK form (tpm2_srk)"
+
 # usage errors exit 2
 "$KEYSTONE" tpm enroll "$img" --pcrs=1+99 >/dev/null 2>&1; [ $? = 2 ] || fail "--pcrs=1+99 not a usage error"
 "$KEYSTONE" tpm unlock "$img" >/dev/null 2>&1; [ $? = 2 ] || fail "unlock without NAME or --test not a usage error"
