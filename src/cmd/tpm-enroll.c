@@ -27,6 +27,9 @@ static const char help[] =
         "                             persistent: create the SRK when missing\n"
         "      --unlock-key-file=F    an existing passphrase or recovery key, from a file\n"
         "                             (otherwise read from standard input)\n"
+        "      --replace              after the new keyslot is in place, wipe the TPM2\n"
+        "                             keyslots enrolled before (re-enrollment after an\n"
+        "                             expected PCR change)\n"
         "  -h, --help\n";
 
 int cmd_tpm_enroll(int argc, char **argv) {
@@ -38,10 +41,12 @@ int cmd_tpm_enroll(int argc, char **argv) {
                 { "tpm2-device", required_argument, NULL, 'd' },
                 { "srk", required_argument, NULL, 's' },
                 { "unlock-key-file", required_argument, NULL, 'k' },
+                { "replace", no_argument, NULL, 'R' },
                 {}
         };
         Tpm2EnrollOptions eo = { .pcr_mask = (1u << 1) | (1u << 7), .bind_pcr15_zero = true };
         const char *device = NULL, *key_file = NULL;
+        bool replace = false;
         int c, r;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
@@ -74,6 +79,9 @@ int cmd_tpm_enroll(int argc, char **argv) {
                 case 'k':
                         key_file = optarg;
                         break;
+                case 'R':
+                        replace = true;
+                        break;
                 default:
                         return cmd_usage_error("tpm enroll", "unknown option");
                 }
@@ -100,6 +108,8 @@ int cmd_tpm_enroll(int argc, char **argv) {
         r = tpm_cmd_volume_key(cd, path, key_file, &vk, &vk_size);
         if (r < 0)
                 return r;
+        LuksSlotKind before[LUKS_SLOTS_MAX];
+        (void) luks_slot_kinds(cd, before);
         int token = -1;
         r = luks_tpm2_enroll(cd, tpm, vk, vk_size, &eo, &token);
         erase_and_free(vk, vk_size);
@@ -115,8 +125,19 @@ int cmd_tpm_enroll(int argc, char **argv) {
                                        pcrs ? pcrs : "?", tpm->tcti_conf, tpm2_last_rc_string(), path);
         if (r < 0)
                 return tpm_cmd_header_failed(r, "add the TPM2 keyslot and token", path);
+        int slot = r;
         printf("Enrolled the TPM2 (%s) in keyslot %d of %s, token %d, bound to PCRs %s (sha256)%s.\n",
-               tpm->tcti_conf, r, path, token, pcrs ? pcrs : "?",
+               tpm->tcti_conf, slot, path, token, pcrs ? pcrs : "?",
                eo.bind_pcr15_zero ? ", PCR 15 at zero" : "");
+        for (int i = 0; replace && i < LUKS_SLOTS_MAX; i++) {
+                if (i == slot || before[i] != LUKS_SLOT_TPM2)
+                        continue;
+                r = luks_keyslot_wipe(cd, i);
+                if (r < 0)
+                        return log_error_errno(r, "The new TPM2 keyslot %d is in place, but wiping the old TPM2 "
+                                               "keyslot %d of %s failed: %m. Wipe it with 'keystone tpm wipe %s "
+                                               "--slot=%d'.", slot, i, path, path, i);
+                printf("Wiped the previous TPM2 keyslot %d.\n", i);
+        }
         return 0;
 }

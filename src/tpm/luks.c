@@ -130,19 +130,23 @@ int luks_slot_kinds(struct crypt_device *cd, LuksSlotKind kinds[LUKS_SLOTS_MAX])
 }
 
 int luks_keyslot_wipe(struct crypt_device *cd, int slot) {
+        /* libcryptsetup drops the keyslot from its tokens when destroying
+         * it: find the tokens first, remove them after. */
+        uint32_t tokens = 0;
+        for (int t = 0; t < LUKS_TOKENS_MAX; t++) {
+                uint32_t slots;
+                if (luks_token_info(cd, t, NULL, NULL, &slots) == 0 && (slots & (UINT32_C(1) << slot)))
+                        tokens |= UINT32_C(1) << t;
+        }
         int r = crypt_keyslot_destroy(cd, slot);
         if (r < 0)
                 return r;
-        for (int t = 0; t < LUKS_TOKENS_MAX; t++) {
-                uint32_t slots;
-                if (luks_token_info(cd, t, NULL, NULL, &slots) < 0)
-                        continue;
-                if (slots & (UINT32_C(1) << slot)) {
+        for (int t = 0; t < LUKS_TOKENS_MAX; t++)
+                if (tokens & (UINT32_C(1) << t)) {
                         r = crypt_token_json_set(cd, t, NULL);
                         if (r < 0)
                                 return r;
                 }
-        }
         return 0;
 }
 

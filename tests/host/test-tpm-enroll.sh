@@ -77,11 +77,15 @@ out=$("$KEYSTONE" tpm status "$img" --tpm2-device="$TCTI" 2>&1) || fail "status:
 grep -q "do NOT satisfy the policy: PCR 7 changed" <<<"$out" || fail "status does not name PCR 7: $out"
 ok "status names PCR 7"
 
+# Re-enrollment after an expected change: --replace leaves one TPM2 keyslot.
+out=$("$KEYSTONE" tpm enroll "$img" --replace --tpm2-device="$TCTI" --unlock-key-file="$pw" 2>&1) || fail "re-enroll: $out"
+grep -q "Wiped the previous TPM2 keyslot 1" <<<"$out" || fail "--replace did not wipe keyslot 1: $out"
+[ "$(cryptsetup luksDump "$img" | grep -c '^  [0-9]*: systemd-tpm2')" = 1 ] || fail "--replace left more than one TPM2 token"
+"$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" >/dev/null 2>&1 || fail "unlock after re-enroll"
+ok "re-enroll --replace"
+
 # PCR 15: a fresh enrollment (PCR 7 at its new value) unseals until the
 # volume key is measured into PCR 15, then is refused naming PCR 15.
-"$KEYSTONE" tpm wipe "$img" --slot=tpm2 >/dev/null || fail "wipe tpm2"
-"$KEYSTONE" tpm enroll "$img" --tpm2-device="$TCTI" --unlock-key-file="$pw" >/dev/null 2>&1 || fail "re-enroll"
-"$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" >/dev/null 2>&1 || fail "unlock after re-enroll"
 out=$("$KEYSTONE" tpm measure "$img" --tpm2-device="$TCTI" 2>&1) || fail "measure: $out"
 [ "$(pcr_value 15)" != "$(printf '%064d' 0)" ] || fail "PCR 15 still zero after measure"
 out=$("$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" 2>&1)

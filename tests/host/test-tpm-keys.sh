@@ -47,6 +47,7 @@ ok "password change takes effect, old one stops working"
 # wipe: refuse the last way in
 "$KEYSTONE" tpm wipe "$img" --slot=recovery >/dev/null || fail "wipe recovery"
 opens "$img" "$rk" && fail "wiped recovery key still opens"
+cryptsetup luksDump "$img" | grep -q systemd-recovery && fail "the recovery token outlived its keyslot"
 out=$("$KEYSTONE" tpm wipe "$img" --slot=password 2>&1); rc=$?
 [ $rc = 1 ] && grep -q "no way in would remain" <<<"$out" || fail "wiping the last keyslot not refused (exit $rc): $out"
 opens "$img" "$newer" || fail "refused wipe still removed the password"
