@@ -106,6 +106,13 @@ int tpm_cmd_unlock_failed(const char *path, const char *tcti, const Tpm2UnlockRe
                                        "values sealed to%s. %s", rep->token, path, bound ? bound : "?",
                                        rep->changed_known ? "" : " (the token, made by systemd-cryptenroll, does not "
                                        "record which one changed)", fallback);
+        case -EACCES:
+                return log_error_errno(r, "The TPM refuses to unseal token %d of %s: wrong TPM2 PIN. Repeated "
+                                       "wrong PINs lock the TPM for a while (dictionary-attack protection). %s",
+                                       rep->token, path, fallback);
+        case -ENOANO:
+                return log_error_errno(r, "Token %d of %s needs a TPM2 PIN: pass it on standard input or with "
+                                       "--pin-file=FILE.", rep->token, path);
         case -ESTALE:
                 return log_error_errno(r, "Token %d of %s was sealed under a storage root key that is no longer in "
                                        "the TPM (was the TPM cleared?). %s", rep->token, path, fallback);

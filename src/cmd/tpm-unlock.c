@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd/tpm.h"
+#include "util/secret-input.h"
 
 static const char help[] =
         "Usage: keystone tpm unlock DEVICE [NAME] [OPTIONS]\n"
@@ -16,6 +17,9 @@ static const char help[] =
         "Options:\n"
         "      --test                 only verify; needs no device-mapper\n"
         "      --tpm2-device=DEV      auto (default), /dev/tpmrm0, or a TCTI string\n"
+        "      --pin-file=F           the TPM2 PIN for tokens enrolled with one\n"
+        "                             (systemd-cryptenroll --tpm2-with-pin); otherwise\n"
+        "                             it is read from standard input when needed\n"
         "  -h, --help\n";
 
 int cmd_tpm_unlock(int argc, char **argv) {
@@ -23,9 +27,10 @@ int cmd_tpm_unlock(int argc, char **argv) {
                 CMD_COMMON_OPTIONS,
                 { "test", no_argument, NULL, 't' },
                 { "tpm2-device", required_argument, NULL, 'd' },
+                { "pin-file", required_argument, NULL, 'P' },
                 {}
         };
-        const char *device = NULL;
+        const char *device = NULL, *pin_file = NULL;
         bool test = false;
         int c, r;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -37,6 +42,9 @@ int cmd_tpm_unlock(int argc, char **argv) {
                         break;
                 case 'd':
                         device = optarg;
+                        break;
+                case 'P':
+                        pin_file = optarg;
                         break;
                 default:
                         return cmd_usage_error("tpm unlock", "unknown option");
@@ -58,8 +66,29 @@ int cmd_tpm_unlock(int argc, char **argv) {
         r = tpm_cmd_open_tpm(device, &tpm);
         if (r < 0)
                 return r;
+        char *pin = NULL;
+        size_t pin_size = 0;
+        if (luks_tpm2_needs_pin(cd)) {
+                if (pin_file)
+                        r = secret_read_file(pin_file, &pin, &pin_size);
+                else {
+                        char prompt[512];
+                        snprintf(prompt, sizeof(prompt), "TPM2 PIN for %s: ", path);
+                        r = secret_read_line(prompt, &pin, &pin_size);
+                }
+                if (r < 0)
+                        return log_error_errno(r, "A TPM2 token of %s needs a PIN, and none could be read from %s "
+                                               "(%m). Pass it on standard input or with --pin-file=FILE.", path,
+                                               pin_file ?: "standard input");
+                if (strlen(pin) != pin_size) {
+                        erase_and_free(pin, pin_size);
+                        return log_error_errno(-EINVAL, "The TPM2 PIN contains a NUL byte.");
+                }
+        }
         Tpm2UnlockReport rep;
-        r = luks_tpm2_unlock(cd, tpm, name, NULL, NULL, &rep);
+        r = luks_tpm2_unlock_pin(cd, tpm, name, pin, NULL, NULL, &rep);
+        if (pin)
+                erase_and_free(pin, pin_size);
         if (r == -EOPNOTSUPP && name && rep.error == -EOPNOTSUPP && !rep.unsupported)
                 return log_error_errno(r, "The TPM unsealed the key of %s, but activating it as %s failed: "
                                        "device-mapper is not available. Load dm_crypt, or use --test.", path, name);

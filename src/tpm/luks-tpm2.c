@@ -136,7 +136,12 @@ int luks_tpm2_token_check(Tpm2Context *c, const char *json, uint32_t *ret_change
         r = tpm2_policy_pcr_digest(t.pcr_mask, &now, policy);
         if (r < 0)
                 goto out;
-        if (t.policy_hash_size == TPM2_SHA256_SIZE && memcmp(policy, t.policy_hash, TPM2_SHA256_SIZE) == 0 && !t.pin) {
+        if (t.pin) {
+                r = tpm2_policy_auth_value_extend(policy);
+                if (r < 0)
+                        goto out;
+        }
+        if (t.policy_hash_size == TPM2_SHA256_SIZE && memcmp(policy, t.policy_hash, TPM2_SHA256_SIZE) == 0) {
                 r = 1;
                 goto out;
         }
@@ -150,7 +155,9 @@ out:
 static int rank(int error) {
         /* which failure to report when several tokens fail */
         switch (error) {
+        case -EACCES: return 5;
         case -EPERM: return 4;
+        case -ENOANO: return 3;
         case -ESTALE: return 3;
         case -EOPNOTSUPP: return 1;
         case -ENOENT: return 0;
@@ -158,8 +165,29 @@ static int rank(int error) {
         return 2;
 }
 
+bool luks_tpm2_needs_pin(struct crypt_device *cd) {
+        for (int id = 0; id < LUKS_TOKENS_MAX; id++) {
+                const char *json;
+                if (crypt_token_json_get(cd, id, &json) < 0)
+                        continue;
+                Tpm2Token t = {};
+                if (tpm2_token_from_json(json, &t) < 0)
+                        continue;
+                bool pin = t.pin && !t.unsupported;
+                tpm2_token_done(&t);
+                if (pin)
+                        return true;
+        }
+        return false;
+}
+
 int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const char *name,
                      uint8_t **ret_vk, size_t *ret_vk_size, Tpm2UnlockReport *report) {
+        return luks_tpm2_unlock_pin(cd, c, name, NULL, ret_vk, ret_vk_size, report);
+}
+
+int luks_tpm2_unlock_pin(struct crypt_device *cd, Tpm2Context *c, const char *name, const char *pin,
+                         uint8_t **ret_vk, size_t *ret_vk_size, Tpm2UnlockReport *report) {
         Tpm2UnlockReport best = { .token = -1, .keyslot = -1, .error = -ENOENT };
         for (int id = 0; id < LUKS_TOKENS_MAX; id++) {
                 const char *json;
@@ -180,9 +208,21 @@ int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const char *name,
                         r = -EOPNOTSUPP;
                         goto done;
                 }
+                uint8_t auth[TPM2_SHA256_SIZE];
+                if (t.pin) {
+                        if (!pin) {
+                                r = -ENOANO;
+                                goto done;
+                        }
+                        r = tpm2_pin_auth(pin, t.salt, t.salt_size, auth);
+                        if (r < 0)
+                                goto done;
+                }
                 double t0 = now_ms();
-                r = tpm2_unseal(c, t.pcr_bank, t.pcr_mask, t.policy_hash, t.policy_hash_size, &t.sealed,
-                                &secret, &secret_size);
+                r = tpm2_unseal_with_auth(c, t.pcr_bank, t.pcr_mask, t.policy_hash, t.policy_hash_size,
+                                          t.pin ? auth : NULL, t.pin ? sizeof(auth) : 0, &t.sealed,
+                                          &secret, &secret_size);
+                explicit_bzero(auth, sizeof(auth));
                 rep.unseal_ms = now_ms() - t0;
                 if (r == -EPERM)
                         diagnose(c, &t, &rep.changed, &rep.changed_known);
@@ -203,6 +243,7 @@ int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const char *name,
                 if (r == -EPERM)
                         r = -ENOKEY; /* unsealed, but the keyslot refuses it */
         done:
+                explicit_bzero(auth, sizeof(auth));
                 rep.error = r < 0 ? r : 0;
                 erase_and_free(secret, secret_size);
                 erase_and_free_strp(&pass);

@@ -43,6 +43,14 @@ typedef struct Tpm2UnlockReport {
 int luks_tpm2_unlock(struct crypt_device *cd, Tpm2Context *c, const char *name,
                      uint8_t **ret_vk, size_t *ret_vk_size, Tpm2UnlockReport *report);
 
+/* The same, with a TPM2 PIN for tokens that need one (pin may be NULL:
+ * such tokens then fail with -ENOANO; a wrong PIN gives -EACCES). */
+int luks_tpm2_unlock_pin(struct crypt_device *cd, Tpm2Context *c, const char *name, const char *pin,
+                         uint8_t **ret_vk, size_t *ret_vk_size, Tpm2UnlockReport *report);
+
+/* Whether some systemd-tpm2 token of the header needs a PIN. */
+bool luks_tpm2_needs_pin(struct crypt_device *cd);
+
 /* Whether the TPM's current PCRs satisfy a token's policy: 1 yes, 0 no
  * (*ret_changed: the PCRs known to differ), <0 error. */
 int luks_tpm2_token_check(Tpm2Context *c, const char *json, uint32_t *ret_changed, bool *ret_changed_known);

@@ -152,6 +152,17 @@ out:
         return r;
 }
 
+int tpm2_policy_auth_value_extend(uint8_t digest[TPM2_SHA256_SIZE]) {
+        uint8_t cc[4], in[TPM2_SHA256_SIZE + 4];
+        size_t off = 0;
+        unsigned len = 0;
+        if (Tss2_MU_UINT32_Marshal(TPM2_CC_PolicyAuthValue, cc, sizeof(cc), &off) != TSS2_RC_SUCCESS)
+                return -EIO;
+        memcpy(in, digest, TPM2_SHA256_SIZE);
+        memcpy(in + TPM2_SHA256_SIZE, cc, sizeof(cc));
+        return EVP_Digest(in, sizeof(in), digest, &len, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+}
+
 uint32_t tpm2_pcr_values_differ(uint32_t mask, const Tpm2PcrValues *a, const Tpm2PcrValues *b) {
         uint32_t d = 0;
         for (unsigned i = 0; i < TPM2_PCRS_MAX; i++)

@@ -46,5 +46,8 @@ int tpm2_pcr_extend(Tpm2Context *c, unsigned pcr, const uint8_t digest[TPM2_SHA2
  * every PCR in mask must be present in values. */
 int tpm2_policy_pcr_digest(uint32_t mask, const Tpm2PcrValues *values, uint8_t ret[TPM2_SHA256_SIZE]);
 
+/* Extends a policy digest with TPM2_PolicyAuthValue (what a PIN adds). */
+int tpm2_policy_auth_value_extend(uint8_t digest[TPM2_SHA256_SIZE]);
+
 /* The mask of PCRs in mask whose values differ between a and b. */
 uint32_t tpm2_pcr_values_differ(uint32_t mask, const Tpm2PcrValues *a, const Tpm2PcrValues *b);

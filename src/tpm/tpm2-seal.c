@@ -4,9 +4,11 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/evp.h>
 #include <tss2/tss2_mu.h>
 
 #include "tpm/tpm2-seal.h"
+#include "util/base64.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -312,6 +314,36 @@ out:
 int tpm2_unseal(Tpm2Context *c, uint16_t pcr_bank, uint32_t pcr_mask,
                 const uint8_t *policy_hash, size_t policy_hash_size,
                 const Tpm2Sealed *s, uint8_t **ret_secret, size_t *ret_secret_size) {
+        return tpm2_unseal_with_auth(c, pcr_bank, pcr_mask, policy_hash, policy_hash_size, NULL, 0, s,
+                                     ret_secret, ret_secret_size);
+}
+
+int tpm2_pin_auth(const char *pin, const uint8_t *salt, size_t salt_size, uint8_t ret[TPM2_SHA256_SIZE]) {
+        uint8_t salted[TPM2_SHA256_SIZE];
+        char *b64 = NULL;
+        const char *input = pin;
+        int r;
+        if (salt && salt_size > 0) {
+                if (PKCS5_PBKDF2_HMAC(pin, (int) strlen(pin), salt, (int) salt_size, 1, EVP_sha256(),
+                                      sizeof(salted), salted) != 1)
+                        return -EIO;
+                r = base64_encode(salted, sizeof(salted), &b64);
+                explicit_bzero(salted, sizeof(salted));
+                if (r < 0)
+                        return r;
+                input = b64;
+        }
+        unsigned len = 0;
+        r = EVP_Digest(input, strlen(input), ret, &len, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+        if (b64)
+                erase_and_free(b64, strlen(b64));
+        return r;
+}
+
+int tpm2_unseal_with_auth(Tpm2Context *c, uint16_t pcr_bank, uint32_t pcr_mask,
+                          const uint8_t *policy_hash, size_t policy_hash_size,
+                          const uint8_t *auth, size_t auth_size,
+                          const Tpm2Sealed *s, uint8_t **ret_secret, size_t *ret_secret_size) {
         TPM2B_PRIVATE priv = {};
         TPM2B_PUBLIC pub = {};
         size_t off = 0;
@@ -344,6 +376,21 @@ int tpm2_unseal(Tpm2Context *c, uint16_t pcr_bank, uint32_t pcr_mask,
                        "PolicyPCR");
         if (r < 0)
                 goto out;
+        if (auth) {
+                r = tpm2_check(Esys_PolicyAuthValue(c->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE),
+                               "PolicyAuthValue");
+                if (r < 0)
+                        goto out;
+                /* The TPM drops trailing zero bytes of an authValue; so must we. */
+                TPM2B_AUTH a = { .size = (UINT16) (auth_size > sizeof(a.buffer) ? sizeof(a.buffer) : auth_size) };
+                memcpy(a.buffer, auth, a.size);
+                while (a.size > 0 && a.buffer[a.size - 1] == 0)
+                        a.size--;
+                r = tpm2_check(Esys_TR_SetAuth(c->esys, object, &a), "TR_SetAuth");
+                explicit_bzero(&a, sizeof(a));
+                if (r < 0)
+                        goto out;
+        }
         if (policy_hash && policy_hash_size > 0) {
                 r = tpm2_check(Esys_PolicyGetDigest(c->esys, session, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
                                                     &digest), "PolicyGetDigest");

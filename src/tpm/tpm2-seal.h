@@ -56,5 +56,19 @@ int tpm2_unseal(Tpm2Context *c, uint16_t pcr_bank, uint32_t pcr_mask,
                 const uint8_t *policy_hash, size_t policy_hash_size,
                 const Tpm2Sealed *sealed, uint8_t **ret_secret, size_t *ret_secret_size);
 
+/* The same for an object sealed with a PIN: the policy also has
+ * PolicyAuthValue and auth (the PIN's hash, see tpm2_pin_auth()) is the
+ * object's authValue.  -EACCES for a wrong PIN (the TPM counts it towards
+ * its dictionary-attack lockout). */
+int tpm2_unseal_with_auth(Tpm2Context *c, uint16_t pcr_bank, uint32_t pcr_mask,
+                          const uint8_t *policy_hash, size_t policy_hash_size,
+                          const uint8_t *auth, size_t auth_size,
+                          const Tpm2Sealed *sealed, uint8_t **ret_secret, size_t *ret_secret_size);
+
+/* The authValue systemd derives from a TPM2 PIN: SHA256(pin) for tokens
+ * without "tpm2_salt" (systemd < 253); with a salt, SHA256 of the base64 of
+ * one PBKDF2-HMAC-SHA256 round over (pin, salt). */
+int tpm2_pin_auth(const char *pin, const uint8_t *salt, size_t salt_size, uint8_t ret[TPM2_SHA256_SIZE]);
+
 /* 1 when a persistent object exists at TPM2_SRK_HANDLE, 0 if not. */
 int tpm2_srk_exists(Tpm2Context *c);

@@ -16,6 +16,7 @@ void tpm2_token_done(Tpm2Token *t) {
                 return;
         tpm2_sealed_done(&t->sealed);
         free(t->policy_hash);
+        free(t->salt);
         *t = (Tpm2Token) {};
 }
 
@@ -122,6 +123,13 @@ static int parse(json_object *o, Tpm2Token *t) {
                 t->pin = json_object_get_boolean(v);
         }
 
+        v = field(o, "tpm2_salt");
+        if (v) {
+                if (!json_object_is_type(v, json_type_string) ||
+                    base64_decode(json_object_get_string(v), &t->salt, &t->salt_size) < 0)
+                        return bad("tpm2_salt is not base64");
+        }
+
         v = field(o, "tpm2_srk");
         if (v) {
                 if (!json_object_is_type(v, json_type_string) ||
@@ -150,8 +158,8 @@ static int parse(json_object *o, Tpm2Token *t) {
                 t->has_values = true;
         }
 
-        if (t->pin)
-                t->unsupported = "it needs a TPM2 PIN (tpm2-pin), which keystone does not ask for";
+        if (field(o, "tpm2_argon2id") || field(o, "tpm2-argon2id"))
+                t->unsupported = "its TPM2 PIN is stretched with Argon2id";
         v = field(o, "tpm2_pcrlock");
         if (v && json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v))
                 t->unsupported = "it uses a pcrlock policy (tpm2_pcrlock)";

@@ -22,8 +22,8 @@
  *    "keystone-pcr-values": {"1":"<hex>", "7":"<hex>"}                   (Keystone's, ignored by systemd)}
  *
  * The keyslot's passphrase is the base64 of the unsealed secret (what
- * systemd does).  Tokens using a PIN, pcrlock or a signed PCR policy parse,
- * but are marked unsupported. */
+ * systemd does).  Tokens using pcrlock, a signed PCR policy or an Argon2id
+ * PIN parse, but are marked unsupported. */
 
 typedef struct Tpm2Token {
         int keyslot;                    /* the first keyslot listed */
@@ -33,6 +33,8 @@ typedef struct Tpm2Token {
         uint8_t *policy_hash;
         size_t policy_hash_size;
         bool pin;
+        uint8_t *salt;                  /* "tpm2_salt": the PIN's PBKDF2 salt (systemd >= 253) */
+        size_t salt_size;
         bool has_values;                /* keystone-pcr-values present */
         Tpm2PcrValues values;
         const char *unsupported;        /* why Keystone cannot unseal it, or NULL */

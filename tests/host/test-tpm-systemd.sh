@@ -29,6 +29,21 @@ out=$("$KEYSTONE" tpm status "$sd" --tpm2-device="$TCTI" 2>&1) || fail "status: 
 grep -q "current PCRs satisfy the policy" <<<"$out" || fail "keystone's PolicyPCR digest differs from systemd's: $out"
 ok "systemd-cryptenroll token opened by keystone; policy digests agree"
 
+# 1b. systemd enrolls with a TPM2 PIN (systemd 252: authValue = SHA256(PIN)):
+# the right PIN on stdin opens it, a wrong one is refused as a wrong PIN.
+pinimg=$T/pin.img
+luks_image "$pinimg" "$pw"
+NEWPIN=2468 systemd-cryptenroll --unlock-key-file="$pw" --tpm2-device="$TCTI" --tpm2-pcrs=7 --tpm2-with-pin=yes "$pinimg" >"$T/enroll-pin.log" 2>&1 </dev/null ||
+	fail "systemd-cryptenroll --tpm2-with-pin: $(cat "$T/enroll-pin.log")"
+tpm_flush_all
+out=$(echo 2468 | "$KEYSTONE" tpm unlock "$pinimg" --test --tpm2-device="$TCTI" 2>&1) || fail "PIN token with the right PIN: $out"
+"$KEYSTONE" tpm status "$pinimg" --tpm2-device="$TCTI" | grep -q "current PCRs satisfy the policy" || fail "status: PIN policy digest differs from systemd's"
+out=$(echo 1357 | "$KEYSTONE" tpm unlock "$pinimg" --test --tpm2-device="$TCTI" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "wrong TPM2 PIN" <<<"$out" || fail "wrong PIN: exit $rc: $out"
+out=$("$KEYSTONE" tpm unlock "$pinimg" --test --tpm2-device="$TCTI" 2>&1 </dev/null); rc=$?
+[ $rc = 1 ] && grep -q "needs a PIN" <<<"$out" || fail "no PIN: exit $rc: $out"
+ok "systemd-cryptenroll PIN token: right PIN opens, wrong PIN refused"
+
 # 2. keystone enrolls, systemd-cryptsetup unseals
 ks=$T/keystone.img
 luks_image "$ks" "$pw"

@@ -13,6 +13,7 @@
 
 #include "tpm/recovery-key.h"
 #include "tpm/tpm2-pcr.h"
+#include "tpm/tpm2-seal.h"
 #include "tpm/tpm2-token.h"
 #include "util/base64.h"
 #include "util/hex.h"
@@ -192,8 +193,29 @@ static void test_token_malicious(void **state) {
         const char *pin = "{\"type\":\"systemd-tpm2\",\"keyslots\":[\"1\"],\"tpm2-blob\":\"AA==\",\"tpm2-pcrs\":[7],"
                           "\"tpm2-policy-hash\":\"00\",\"tpm2-pin\":true}";
         assert_int_equal(tpm2_token_from_json(pin, &t), 0);
+        assert_true(t.pin);
+        assert_null(t.unsupported);
+        tpm2_token_done(&t);
+
+        const char *pubkey = "{\"type\":\"systemd-tpm2\",\"keyslots\":[\"1\"],\"tpm2-blob\":\"AA==\",\"tpm2-pcrs\":[],"
+                             "\"tpm2-policy-hash\":\"00\",\"tpm2_pubkey_pcrs\":[11],\"tpm2_pubkey\":\"AA==\"}";
+        assert_int_equal(tpm2_token_from_json(pubkey, &t), 0);
         assert_non_null(t.unsupported);
         tpm2_token_done(&t);
+}
+
+static void test_pin_auth(void **state) {
+        uint8_t a[TPM2_SHA256_SIZE];
+        char *h = NULL;
+        /* systemd 252: SHA256 of the PIN itself (sha256sum of "1234") */
+        assert_int_equal(tpm2_pin_auth("1234", NULL, 0, a), 0);
+        assert_int_equal(hex_encode(a, sizeof(a), &h), 0);
+        assert_string_equal(h, "03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4");
+        free(h);
+        /* a salt changes it */
+        uint8_t b[TPM2_SHA256_SIZE];
+        assert_int_equal(tpm2_pin_auth("1234", (const uint8_t *) "salt", 4, b), 0);
+        assert_memory_not_equal(a, b, sizeof(a));
 }
 
 static void test_base64_hex(void **state) {
@@ -229,6 +251,7 @@ int main(void) {
                 cmocka_unit_test(test_token_systemd),
                 cmocka_unit_test(test_token_roundtrip),
                 cmocka_unit_test(test_token_malicious),
+                cmocka_unit_test(test_pin_auth),
                 cmocka_unit_test(test_base64_hex),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
