@@ -20,11 +20,20 @@ const char *luks_slot_kind_to_string(LuksSlotKind k) {
         return "unknown";
 }
 
+/* libcryptsetup prints its own messages to stderr by default; library code
+ * only logs at debug level, the command says what failed. */
+static void luks_log(int level, const char *msg, void *userdata) {
+        size_t n = strlen(msg);
+        log_debug("libcryptsetup: %.*s", (int) (n > 0 && msg[n - 1] == '\n' ? n - 1 : n), msg);
+}
+
 int luks_open(const char *path, struct crypt_device **ret) {
         struct crypt_device *cd = NULL;
+        crypt_set_log_callback(NULL, luks_log, NULL);
         int r = crypt_init(&cd, path);
         if (r < 0)
                 return r;
+        crypt_set_log_callback(cd, luks_log, NULL);
         r = crypt_load(cd, CRYPT_LUKS2, NULL);
         if (r < 0) {
                 crypt_free(cd);
