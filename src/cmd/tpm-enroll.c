@@ -108,6 +108,15 @@ int cmd_tpm_enroll(int argc, char **argv) {
         r = tpm_cmd_volume_key(cd, path, key_file, &vk, &vk_size);
         if (r < 0)
                 return r;
+        if (eo.bind_pcr15_zero) {
+                Tpm2PcrValues v;
+                static const uint8_t zero[TPM2_SHA256_SIZE] = {};
+                if (tpm2_pcr_read(tpm, UINT32_C(1) << TPM2_PCR_MEASURE, &v) == 0 &&
+                    memcmp(v.value[TPM2_PCR_MEASURE], zero, sizeof(zero)) != 0)
+                        log_warning("PCR 15 is not zero now (something measured into it this boot): the new token "
+                                    "unseals only early in a boot, before PCR 15 is extended, e.g. in the initrd. "
+                                    "Pass --no-pcr15 to bind without PCR 15.");
+        }
         LuksSlotKind before[LUKS_SLOTS_MAX];
         (void) luks_slot_kinds(cd, before);
         int token = -1;

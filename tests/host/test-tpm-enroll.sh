@@ -102,6 +102,12 @@ rc=$?
 [ $rc = 1 ] && grep -q "PCR 15 changed" <<<"$out" || fail "after measure: exit $rc, $out"
 ok "measure extends PCR 15 and the TPM then refuses, naming PCR 15"
 
+# Enrolling while PCR 15 is extended warns that the token only unseals
+# before PCR 15 is extended (early boot).
+out=$("$KEYSTONE" tpm enroll "$img" --tpm2-device="$TCTI" --unlock-key-file="$pw" 2>&1) || fail "enroll with PCR 15 set: $out"
+grep -q "PCR 15 is not zero now" <<<"$out" || fail "no warning about PCR 15: $out"
+"$KEYSTONE" tpm wipe "$img" --slot=tpm2 >/dev/null || fail "wipe tpm2"
+
 # --no-pcr15 binds only the listed PCRs.
 "$KEYSTONE" tpm enroll "$img" --no-pcr15 --pcrs=7 --tpm2-device="$TCTI" --unlock-key-file="$pw" 2>&1 | grep -q "bound to PCRs 7 (sha256)." || fail "--no-pcr15 --pcrs=7"
 "$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" >/dev/null 2>&1 || fail "unlock --no-pcr15 token with PCR 15 extended"
