@@ -82,6 +82,14 @@ grep -q "PCR 7 changed" <<<"$out" || fail "refusal does not name PCR 7: $out"
 grep -q "recovery key" <<<"$out" || fail "refusal does not mention the recovery key"
 ok "PCR 7 changed -> exit 1 naming PCR 7"
 
+# Refusals must not leak either.
+for i in 1 2 3 4; do
+	"$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" >/dev/null 2>&1 && fail "unlock succeeded after PCR 7 changed"
+done
+tpm2_getcap handles-transient | grep -q . && fail "transient objects left in the TPM after refusals"
+tpm2_getcap handles-loaded-session | grep -q . && fail "sessions left in the TPM after refusals"
+ok "no handle or session leaks after 5 refusals"
+
 out=$("$KEYSTONE" tpm status "$img" --tpm2-device="$TCTI" 2>&1) || fail "status: $out"
 grep -q "do NOT satisfy the policy: PCR 7 changed" <<<"$out" || fail "status does not name PCR 7: $out"
 ok "status names PCR 7"
