@@ -16,6 +16,7 @@ const Command keystone_commands[] = {
         { "disk",    2, 2, cmd_disk,    "lay out a disk as the host file says: plan, apply, status" },
         { "help",    0, 1, cmd_help_command, "show help for keystone or one command" },
         { "version", 0, 0, cmd_version, "print the version" },
+        { "tpm",     1, -1, cmd_tpm, "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure" },
         {}
 };
 

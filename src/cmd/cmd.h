@@ -31,6 +31,8 @@ int cmd_check_args(const char *cmd, int n);
 /* Prints help text and returns 0 (for `--help`). */
 int cmd_help(const char *text);
 
+int cmd_tpm(int argc, char **argv);
+
 /* Options every subcommand accepts, for getopt_long tables. */
 #define CMD_COMMON_OPTIONS { "help", no_argument, NULL, 'h' }
 

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd/tpm.h"
+#include "tpm/recovery-key.h"
+#include "tpm/tpm2-pcr.h"
+#include "util/secret-input.h"
+
+int tpm_cmd_check_args(const char *sub, int n, int min, int max) {
+        char name[32];
+        snprintf(name, sizeof(name), "tpm %s", sub);
+        if (n < min)
+                return cmd_usage_error(name, "missing argument: DEVICE");
+        if (n > max)
+                return cmd_usage_error(name, "too many arguments");
+        return 0;
+}
+
+int tpm_cmd_open_luks(const char *path, struct crypt_device **ret) {
+        int r = luks_open(path, ret);
+        if (r == -EMEDIUMTYPE)
+                return log_error_errno(r, "%s is not a LUKS2 volume: keystone tpm works on LUKS2 headers only "
+                                       "(convert with 'cryptsetup convert --type luks2').", path);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the LUKS2 header of %s: %m. Check the path and that "
+                                       "you may read and write it.", path);
+        return 0;
+}
+
+int tpm_cmd_open_tpm(const char *device, Tpm2Context **ret) {
+        int r = tpm2_context_new(device, ret);
+        if (r == -ENODEV)
+                return log_error_errno(r, "No TPM found (neither /dev/tpmrm0 nor /dev/tpm0 exists). Pass "
+                                       "--tpm2-device=TCTI (e.g. swtpm:port=2321) or set KEYSTONE_TPM2_DEVICE.");
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the TPM through '%s': %s. Check that the TPM (or "
+                                       "swtpm) is running and that the TCTI string is right.",
+                                       device && *device ? device : "auto", tpm2_last_rc_string());
+        return 0;
+}
+
+int tpm_cmd_header_failed(int r, const char *what, const char *path) {
+        return log_error_errno(r, "Failed to %s on %s: %m. The header was left as it was before this step.",
+                               what, path);
+}
+
+/* One passphrase attempt: as given, then in canonical recovery-key form. */
+static int try_passphrase(struct crypt_device *cd, const char *pass, size_t n, uint8_t **ret_vk, size_t *ret_vk_size) {
+        int r = luks_volume_key_get(cd, -1, pass, n, ret_vk, ret_vk_size);
+        if (r != -EPERM)
+                return r;
+        char canon[RECOVERY_KEY_LENGTH + 1];
+        if (recovery_key_normalize(pass, n, canon) && (strlen(canon) != n || memcmp(canon, pass, n) != 0))
+                r = luks_volume_key_get(cd, -1, canon, strlen(canon), ret_vk, ret_vk_size);
+        explicit_bzero(canon, sizeof(canon));
+        return r;
+}
+
+int tpm_cmd_volume_key(struct crypt_device *cd, const char *path, const char *key_file,
+                       uint8_t **ret_vk, size_t *ret_vk_size) {
+        char *pass = NULL;
+        size_t n = 0;
+        int r;
+        if (key_file) {
+                r = secret_read_file(key_file, &pass, &n);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read the unlock key file %s: %m.", key_file);
+        } else {
+                char prompt[512];
+                snprintf(prompt, sizeof(prompt), "Passphrase or recovery key for %s: ", path);
+                r = secret_read_line(prompt, &pass, &n);
+                if (r < 0)
+                        return log_error_errno(r, "No passphrase for %s on standard input (%m). Type it, pipe "
+                                               "it in, or pass --unlock-key-file=FILE.", path);
+        }
+        r = try_passphrase(cd, pass, n, ret_vk, ret_vk_size);
+        erase_and_free(pass, n);
+        if (r == -EPERM)
+                return log_error_errno(r, "No keyslot of %s accepts that %s. Try the recovery key or another "
+                                       "password.", path, key_file ? "key file" : "passphrase");
+        if (r < 0)
+                return log_error_errno(r, "Cannot unlock a keyslot of %s: %m.", path);
+        return r;
+}
+
+int tpm_cmd_unlock_failed(const char *path, const char *tcti, const Tpm2UnlockReport *rep, int r) {
+        _cleanup_free_ char *bound = tpm2_pcr_mask_to_string(rep->pcr_mask);
+        _cleanup_free_ char *changed = tpm2_pcr_mask_to_string(rep->changed);
+        const char *fallback = "The recovery key or a password still opens it "
+                               "('keystone tpm unlock' does not ask for them; use cryptsetup open or systemd-cryptsetup).";
+        switch (r) {
+        case -ENOENT:
+                return log_error_errno(r, "%s has no systemd-tpm2 token: enroll one with 'keystone tpm enroll %s'.",
+                                       path, path);
+        case -EPERM:
+                if (rep->changed_known && rep->changed)
+                        return log_error_errno(r, "The TPM refuses to unseal token %d of %s: PCR %s changed since "
+                                               "enrollment (bound to PCRs %s). %s If the change is expected "
+                                               "(firmware update, Secure Boot change), re-enroll with 'keystone "
+                                               "tpm enroll'.", rep->token, path, changed ? changed : "?",
+                                               bound ? bound : "?", fallback);
+                return log_error_errno(r, "The TPM refuses to unseal token %d of %s: PCRs %s no longer hold the "
+                                       "values sealed to%s. %s", rep->token, path, bound ? bound : "?",
+                                       rep->changed_known ? "" : " (the token, made by systemd-cryptenroll, does not "
+                                       "record which one changed)", fallback);
+        case -EACCES:
+                return log_error_errno(r, "The TPM refuses to unseal token %d of %s: wrong TPM2 PIN. Repeated "
+                                       "wrong PINs lock the TPM for a while (dictionary-attack protection). %s",
+                                       rep->token, path, fallback);
+        case -ENOANO:
+                return log_error_errno(r, "Token %d of %s needs a TPM2 PIN: pass it on standard input or with "
+                                       "--pin-file=FILE.", rep->token, path);
+        case -ESTALE:
+                return log_error_errno(r, "Token %d of %s was sealed under a storage root key that is no longer in "
+                                       "the TPM (was the TPM cleared?). %s", rep->token, path, fallback);
+        case -EOPNOTSUPP:
+                return log_error_errno(r, "Token %d of %s cannot be used by keystone: %s. Use systemd-cryptsetup, "
+                                       "or the recovery key.", rep->token, path,
+                                       rep->unsupported ? rep->unsupported : "its sealed object has an unsupported form");
+        case -ENOKEY:
+                return log_error_errno(r, "The TPM unsealed token %d of %s, but keyslot %d refuses the secret: the "
+                                       "token and keyslot do not belong together. Re-enroll.", rep->token, path,
+                                       rep->keyslot);
+        case -EBADMSG:
+        case -EINVAL:
+                return log_error_errno(r, "Token %d of %s is damaged (%s). Wipe it with 'keystone tpm wipe %s "
+                                       "--slot=%d' and re-enroll.", rep->token, path, tpm2_last_rc_string(), path,
+                                       rep->keyslot);
+        }
+        if (r == -ECONNREFUSED || r == -EBUSY || r == -EIO)
+                return log_error_errno(r, "The TPM (%s) failed while unsealing token %d of %s: %s.%s", tcti,
+                                       rep->token, path, tpm2_last_rc_string(),
+                                       r == -EBUSY ? " It is out of session memory: flush it (tpm2_flushcontext -t -l -s) or reboot." : "");
+        return log_error_errno(r, "Unlocking %s with token %d failed: %m.", path, rep->token);
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd/tpm.h"
+#include "tpm/tpm2-token.h"
+
+static const char help[] =
+        "Usage: keystone tpm status DEVICE [OPTIONS]\n"
+        "\n"
+        "Show keyslots, tokens, the PCRs each TPM2 token is bound to, and whether\n"
+        "the TPM's current PCRs still satisfy each token's policy (and if not,\n"
+        "which PCRs changed).\n"
+        "\n"
+        "Options:\n"
+        "      --tpm2-device=DEV      auto (default), /dev/tpmrm0, or a TCTI string\n"
+        "      --no-tpm               do not query the TPM\n"
+        "  -h, --help\n";
+
+int cmd_tpm_status(int argc, char **argv) {
+        static const struct option options[] = {
+                CMD_COMMON_OPTIONS,
+                { "tpm2-device", required_argument, NULL, 'd' },
+                { "no-tpm", no_argument, NULL, 'n' },
+                {}
+        };
+        const char *device = NULL;
+        bool use_tpm = true;
+        int c, r;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        return cmd_help(help);
+                case 'd':
+                        device = optarg;
+                        break;
+                case 'n':
+                        use_tpm = false;
+                        break;
+                default:
+                        return cmd_usage_error("tpm status", "unknown option");
+                }
+        r = tpm_cmd_check_args("status", argc - optind, 1, 1);
+        if (r < 0)
+                return r;
+        const char *path = argv[optind];
+
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
+        r = tpm_cmd_open_luks(path, &cd);
+        if (r < 0)
+                return r;
+        int tpm_error = 0;
+        if (use_tpm) {
+                tpm_error = tpm2_context_new(device, &tpm);
+                if (tpm_error < 0)
+                        tpm = NULL;
+        }
+
+        printf("%s: LUKS2, UUID %s\n", path, crypt_get_uuid(cd) ?: "?");
+        LuksSlotKind kinds[LUKS_SLOTS_MAX];
+        (void) luks_slot_kinds(cd, kinds);
+        printf("Keyslots:\n");
+        for (int i = 0; i < LUKS_SLOTS_MAX; i++) {
+                if (kinds[i] == LUKS_SLOT_NONE)
+                        continue;
+                struct crypt_pbkdf_type pbkdf;
+                const char *kdf = crypt_keyslot_get_pbkdf(cd, i, &pbkdf) == 0 ? pbkdf.type : "?";
+                printf("  %2d  %-9s %s\n", i, luks_slot_kind_to_string(kinds[i]), kdf);
+        }
+        printf("Tokens:\n");
+        for (int t = 0; t < LUKS_TOKENS_MAX; t++) {
+                const char *json;
+                _cleanup_free_ char *type = NULL, *slots_s = NULL;
+                uint32_t slots;
+                if (luks_token_info(cd, t, &json, &type, &slots) < 0)
+                        continue;
+                slots_s = tpm2_pcr_mask_to_string(slots); /* same "a+b" notation */
+                printf("  %2d  %-17s keyslot %s\n", t, type, slots_s ? slots_s : "?");
+                if (!streq(type, "systemd-tpm2"))
+                        continue;
+                Tpm2Token tok = {};
+                if (tpm2_token_from_json(json, &tok) < 0) {
+                        printf("      malformed token: 'keystone tpm unlock' will skip it\n");
+                        continue;
+                }
+                _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(tok.pcr_mask);
+                printf("      PCRs %s (%s), %s, %s%s%s\n", *pcrs ? pcrs : "none", tpm2_alg_to_string(tok.pcr_bank),
+                       tok.sealed.srk ? "persistent SRK" : "transient primary",
+                       tpm2_alg_to_string(tok.sealed.primary_alg), tok.pin ? ", PIN" : "",
+                       tok.has_values ? ", values recorded" : "");
+                if (tok.unsupported)
+                        printf("      keystone cannot use it: %s\n", tok.unsupported);
+                tpm2_token_done(&tok);
+                if (!tpm) {
+                        printf("      current PCRs: unknown (%s)\n",
+                               use_tpm ? "the TPM is not reachable" : "--no-tpm");
+                        continue;
+                }
+                uint32_t changed = 0;
+                bool known = false;
+                r = luks_tpm2_token_check(tpm, json, &changed, &known);
+                _cleanup_free_ char *ch = tpm2_pcr_mask_to_string(changed);
+                if (r > 0)
+                        printf("      current PCRs satisfy the policy\n");
+                else if (r == 0 && known)
+                        printf("      current PCRs do NOT satisfy the policy: PCR %s changed\n", ch ? ch : "?");
+                else if (r == 0)
+                        printf("      current PCRs do NOT satisfy the policy (one of PCRs %s changed)\n", ch ? ch : "?");
+                else
+                        printf("      current PCRs: unknown (%s)\n", r == -EOPNOTSUPP ? "not a sha256 token" : tpm2_last_rc_string());
+        }
+        if (use_tpm && !tpm)
+                log_warning_errno(tpm_error, "The TPM (%s) is not reachable: %m; PCR checks skipped.",
+                                  device ? device : "auto");
+        return 0;
+}
