@@ -1,1 +1,2 @@
 PKGS += fdisk blkid
+PKGS += libcryptsetup

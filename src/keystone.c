@@ -14,9 +14,9 @@ const Command keystone_commands[] = {
         { "eval",    1, 1, cmd_eval,    "print the merged configuration of a host file" },
         { "options", 0, 1, cmd_options, "print the option reference (type, default, description)" },
         { "disk",    2, 2, cmd_disk,    "lay out a disk as the host file says: plan, apply, status" },
+        { "tpm",     1, -1, cmd_tpm,     "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure" },
         { "help",    0, 1, cmd_help_command, "show help for keystone or one command" },
         { "version", 0, 0, cmd_version, "print the version" },
-        { "tpm",     1, -1, cmd_tpm, "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure" },
         {}
 };
 

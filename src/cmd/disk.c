@@ -14,7 +14,8 @@
 static const char help[] =
         "Usage: keystone disk plan   HOST.toml [--device DEV | --image FILE [--size SIZE]] [--seed S]\n"
         "       keystone disk apply  HOST.toml (--device DEV | --image FILE [--size SIZE])\n"
-        "                            [--yes] [--force] [--until STEP] [--seed S]\n"
+        "                            [--yes] [--force] [--until STEP] [--seed S] [--root DIR]\n"
+        "                            [--credstore-key-file F | --credstore-new-key-file F]\n"
         "       keystone disk status HOST.toml (--device DEV | --image FILE)\n"
         "\n"
         "Lay out a disk as the host file says: GPT with ESP, ZFS pool and swap; the\n"
@@ -34,12 +35,17 @@ static const char help[] =
         "                   (a mounted or otherwise busy disk is refused even then)\n"
         "  --until STEP     stop after STEP: partition, esp, pool, credstore, crypt,\n"
         "                   datasets, finish\n"
+        "  --root DIR       altroot while applying (default /run/keystone/disk): the pool\n"
+        "                   imports there and the credstore mounts on DIR/etc/credstore\n"
+        "  --credstore-key-file F      the credstore's secret (the file's exact bytes)\n"
+        "  --credstore-new-key-file F  generate the credstore's first secret and write it\n"
+        "                   to F (created, mode 0600); there is no default password\n"
         "  --seed S         derive the disk GUID, PARTUUIDs and ESP volume id from S\n"
         "                   (reproducible layouts for tests); default: random\n"
         "  -h, --help       this text\n";
 
 typedef struct Args {
-        const char *verb, *host, *device, *image, *size, *seed, *until;
+        const char *verb, *host, *device, *image, *size, *seed, *until, *root, *key_file, *new_key_file;
         bool yes, force;
 } Args;
 
@@ -51,6 +57,9 @@ static int parse(int argc, char **argv, Args *a) {
                 { "seed", required_argument, NULL, 'S' },
                 { "until", required_argument, NULL, 'u' },
                 { "yes", no_argument, NULL, 'y' },
+                { "root", required_argument, NULL, 'R' },
+                { "credstore-key-file", required_argument, NULL, 'k' },
+                { "credstore-new-key-file", required_argument, NULL, 'K' },
                 { "force", no_argument, NULL, 'f' },
                 CMD_COMMON_OPTIONS,
                 {}
@@ -65,6 +74,9 @@ static int parse(int argc, char **argv, Args *a) {
                 case 'S': a->seed = optarg; break;
                 case 'u': a->until = optarg; break;
                 case 'y': a->yes = true; break;
+                case 'R': a->root = optarg; break;
+                case 'k': a->key_file = optarg; break;
+                case 'K': a->new_key_file = optarg; break;
                 case 'f': a->force = true; break;
                 case 'h': return 1;
                 default: return cmd_usage_error("disk", "unknown option");
@@ -81,8 +93,12 @@ static int parse(int argc, char **argv, Args *a) {
                 return cmd_usage_error("disk", "--size is for --image");
         if (a->until && disk_step_from_name(a->until) < 0)
                 return cmd_usage_error("disk", "unknown step '%s' for --until", a->until);
-        if (!streq(a->verb, "apply") && (a->yes || a->force || a->until))
-                return cmd_usage_error("disk", "--yes, --force and --until are for apply");
+        if (!streq(a->verb, "apply") && (a->yes || a->force || a->until || a->root || a->key_file || a->new_key_file))
+                return cmd_usage_error("disk", "--yes, --force, --until, --root and the key files are for apply");
+        if (a->key_file && a->new_key_file)
+                return cmd_usage_error("disk", "give --credstore-key-file or --credstore-new-key-file, not both");
+        if (a->root && a->root[0] != '/')
+                return cmd_usage_error("disk", "--root takes an absolute path");
         return 0;
 }
 
@@ -233,6 +249,9 @@ int cmd_disk(int argc, char **argv) {
                 .force = a.force,
                 .until = a.until ? (DiskStep) disk_step_from_name(a.until) : _STEP_MAX - 1,
                 .progress = on_progress,
+                .root = a.root,
+                .key_file = a.key_file,
+                .new_key_file = a.new_key_file,
         };
         r = disk_apply(l, &t, &o);
         if (r == -EEXIST)

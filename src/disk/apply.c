@@ -2,16 +2,22 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <blkid/blkid.h>
 
 #include "disk/apply.h"
+#include "disk/credstore.h"
+#include "disk/zfs.h"
 #include "disk/gpt.h"
 #include "disk/probe.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/hex.h"
 #include "util/run.h"
+#include "util/secret-input.h"
 
 static int set_error(char **error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int set_error(char **error, int r, const char *fmt, ...) {
@@ -156,17 +162,288 @@ static int step_esp(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *
 }
 
 static int step_zfs_available(const DiskTarget *t, DiskStep s, DiskApplyOptions *o) {
+        if (t->is_image)
+                return set_error(&o->error, -EMEDIUMTYPE,
+                                 "step %s needs the disk as a block device; attach the image with "
+                                 "`losetup -P -f --show %s` and run apply with --device /dev/loopN", disk_step_name(s),
+                                 t->path);
         if (access("/dev/zfs", F_OK) == 0)
                 return 0;
         return set_error(&o->error, -ENOPKG,
                          "step %s needs ZFS, and this machine has no /dev/zfs (the zfs kernel module is not loaded); "
-                         "run the remaining steps inside the Keystone installer, where ZFS is available, or stop "
+                         "run `modprobe zfs`, or run the remaining steps inside the Keystone installer, or stop "
                          "before them with --until esp", disk_step_name(s));
+}
+
+static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
+        int r = step_zfs_available(t, STEP_POOL, o);
+        if (r < 0)
+                return r;
+        if (zpool_imported(l->pool) == 0) {
+                progress(o, STEP_POOL, STEP_ALREADY_DONE, "the pool is imported");
+                return 0;
+        }
+        char part[4200];
+        snprintf(part, sizeof part, "%s", disk_partition_path(t, 2));
+        if (zpool_import_bare(l->pool, part, o->root) == 0) {
+                progress(o, STEP_POOL, STEP_ALREADY_DONE, "imported the pool from partition 2");
+                return 0;
+        }
+        progress(o, STEP_POOL, STEP_RUNNING, "zpool create");
+        char **argv = disk_zpool_create_argv(l, part, o->root);
+        if (!argv)
+                return -ENOMEM;
+        r = zfs_run(argv, &o->error);
+        strv_free(argv);
+        if (r < 0)
+                return r;
+        progress(o, STEP_POOL, STEP_DONE, NULL);
+        return 0;
+}
+
+static void credstore_paths(const DiskApplyOptions *o, char *mnt, size_t msize, char *key, size_t ksize) {
+        snprintf(mnt, msize, "%s%s", o->root, CREDSTORE_MOUNT);
+        snprintf(key, ksize, "%s%s/%s", o->root, CREDSTORE_MOUNT, CREDSTORE_KEY_FILE);
+}
+
+/* The credstore's secret: the existing one, or a new one written (0600) to
+ * the file the caller named. */
+static int credstore_secret(DiskApplyOptions *o, bool formatted, char **ret, size_t *ret_size) {
+        if (o->key_file) {
+                int r = secret_read_file(o->key_file, ret, ret_size);
+                if (r < 0)
+                        return set_error(&o->error, r, "cannot read the credstore secret from %s: %s", o->key_file,
+                                         strerror(-r));
+                return 0;
+        }
+        if (formatted)
+                return set_error(&o->error, -ENOKEY, "the credstore is already formatted: give its secret with "
+                                 "--credstore-key-file FILE to finish the remaining steps");
+        if (!o->new_key_file)
+                return set_error(&o->error, -ENOKEY,
+                                 "the credstore needs its first secret: --credstore-key-file FILE (a secret you "
+                                 "have) or --credstore-new-key-file FILE (Keystone generates one and writes it "
+                                 "there, mode 0600); there is no built-in default password");
+        uint8_t raw[32];
+        if (getrandom(raw, sizeof raw, 0) != sizeof raw)
+                return set_error(&o->error, -EIO, "getrandom failed");
+        char *hex = NULL;
+        int r = hex_encode(raw, sizeof raw, &hex);
+        explicit_bzero(raw, sizeof raw);
+        if (r < 0)
+                return r;
+        size_t n = strlen(hex);
+        int fd = open(o->new_key_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0) {
+                r = -errno;
+                erase_and_free(hex, n);
+                return set_error(&o->error, r, "cannot create %s for the new credstore secret: %s%s",
+                                 o->new_key_file, strerror(-r),
+                                 r == -EEXIST ? " (it exists: pass it with --credstore-key-file instead)" : "");
+        }
+        if (write(fd, hex, n) != (ssize_t) n || fsync(fd) < 0) {
+                r = errno > 0 ? -errno : -EIO;
+                close(fd);
+                unlink(o->new_key_file);
+                erase_and_free(hex, n);
+                return set_error(&o->error, r, "cannot write %s: %s", o->new_key_file, strerror(-r));
+        }
+        close(fd);
+        *ret = hex;
+        *ret_size = n;
+        return 0;
+}
+
+static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
+        char name[512], dev[512], mapper[512], mnt[4200], key[4300];
+        snprintf(name, sizeof name, "%s/credstore", l->pool);
+        snprintf(mapper, sizeof mapper, "/dev/mapper/%s", CREDSTORE_DM_NAME);
+        credstore_paths(o, mnt, sizeof mnt, key, sizeof key);
+        if (access(key, F_OK) == 0) {
+                progress(o, STEP_CREDSTORE, STEP_ALREADY_DONE, "the credstore is open and holds the key");
+                return 0;
+        }
+        progress(o, STEP_CREDSTORE, STEP_RUNNING, "zvol, LUKS2, ext4, key");
+        int r = zfs_exists(name);
+        if (r == -ENOENT) {
+                char **argv = disk_credstore_create_argv(l);
+                if (!argv)
+                        return -ENOMEM;
+                r = zfs_run(argv, &o->error);
+                strv_free(argv);
+        }
+        if (r < 0)
+                return o->error ? r : set_error(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
+        r = zvol_device(name, dev, sizeof dev, 10000);
+        if (r < 0)
+                return set_error(&o->error, r, "the zvol %s has no device node after 10 s (no /dev/zvol link and "
+                                 "no /dev/zdN named by zvol_id)", name);
+
+        if (access(mapper, F_OK) < 0) {
+                int luks = credstore_is_luks(dev);
+                if (luks < 0)
+                        return set_error(&o->error, luks, "cannot read %s: %s", dev, strerror(-luks));
+                char *secret = NULL;
+                size_t n = 0;
+                r = credstore_secret(o, luks == 1, &secret, &n);
+                if (r < 0)
+                        return r;
+                if (luks == 0) {
+                        r = credstore_format(dev, secret, n);
+                        if (r < 0) {
+                                erase_and_free(secret, n);
+                                return set_error(&o->error, r, "LUKS2 format of %s (%s) failed: %s", name, dev,
+                                                 strerror(-r));
+                        }
+                }
+                r = credstore_open(dev, CREDSTORE_DM_NAME, secret, n);
+                erase_and_free(secret, n);
+                if (r < 0)
+                        return set_error(&o->error, r, "opening the credstore %s failed: %s", dev,
+                                         r == -EPERM ? "the secret opens no keyslot" : strerror(-r));
+        }
+
+        char type[32];
+        r = probe_at(mapper, 0, 0, type, sizeof type, NULL, 0);
+        if (r < 0)
+                return set_error(&o->error, r, "cannot examine %s: %s", mapper, strerror(-r));
+        if (!*type) {
+                const char *argv[] = { "mkfs.ext4", "-q", "-L", "credstore", "-m", "0", mapper, NULL };
+                RunResult res = {};
+                r = run(argv, NULL, &res);
+                if (r < 0) {
+                        set_error(&o->error, r, "mkfs.ext4 on %s failed: %s", mapper, run_result_describe(&res));
+                        run_result_done(&res);
+                        return r;
+                }
+                run_result_done(&res);
+        } else if (!streq(type, "ext4"))
+                return set_error(&o->error, -EEXIST, "the credstore %s holds %s, not ext4; the disk contradicts "
+                                 "the plan: start over with --force", name, type);
+
+        const char *mkdir_argv[] = { "mkdir", "-p", "-m", "0700", mnt, NULL };
+        r = run(mkdir_argv, NULL, NULL);
+        if (r < 0)
+                return set_error(&o->error, r, "cannot create %s", mnt);
+        if (mount(mapper, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EBUSY)
+                return set_error(&o->error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
+        if (access(key, F_OK) < 0) {
+                r = credstore_write_random_key(key, CREDSTORE_KEY_BYTES);
+                if (r < 0)
+                        return set_error(&o->error, r, "writing the ZFS key %s failed: %s", key, strerror(-r));
+        }
+        progress(o, STEP_CREDSTORE, STEP_DONE, NULL);
+        return 0;
+}
+
+static int step_crypt(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
+        char name[512], mnt[4200], key[4300], url[4400], v[256];
+        snprintf(name, sizeof name, "%s/crypt", l->pool);
+        credstore_paths(o, mnt, sizeof mnt, key, sizeof key);
+        snprintf(url, sizeof url, "file://%s", key);
+        int r = zfs_exists(name);
+        if (r == 0) {
+                if (zfs_get(name, "encryption", v, sizeof v) == 0 && !streq(v, l->encryption))
+                        return set_error(&o->error, -EEXIST, "%s has encryption=%s, the host file wants %s; the disk "
+                                         "contradicts the plan", name, v, l->encryption);
+                if (zfs_get(name, "keystatus", v, sizeof v) == 0 && !streq(v, "available")) {
+                        const char *argv[] = { "zfs", "load-key", "-L", url, name, NULL };
+                        r = zfs_run((char **) argv, &o->error);
+                        if (r < 0)
+                                return r;
+                }
+                progress(o, STEP_CRYPT, STEP_ALREADY_DONE, "the encryption root exists, key loaded");
+                return 0;
+        }
+        if (r != -ENOENT)
+                return set_error(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
+        progress(o, STEP_CRYPT, STEP_RUNNING, "zfs create");
+        char **argv = disk_crypt_create_argv(l, url);
+        if (!argv)
+                return -ENOMEM;
+        r = zfs_run(argv, &o->error);
+        strv_free(argv);
+        if (r < 0)
+                return r;
+        /* from now on the key is where the installed system finds it */
+        const char *set[] = { "zfs", "set", "keylocation=file://" CREDSTORE_MOUNT "/" CREDSTORE_KEY_FILE, name, NULL };
+        r = zfs_run((char **) set, &o->error);
+        if (r < 0)
+                return r;
+        progress(o, STEP_CRYPT, STEP_DONE, NULL);
+        return 0;
+}
+
+static size_t depth(const char *s) {
+        size_t n = 0;
+        for (; *s; s++)
+                n += *s == '/';
+        return n;
+}
+
+static int step_datasets(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
+        bool created = false;
+        /* parents before children, whatever order the host file lists them in */
+        for (size_t d = 0; d <= 16; d++)
+                for (size_t i = 0; i < l->n_datasets; i++) {
+                        const DiskDataset *ds = &l->datasets[i];
+                        if (depth(ds->name) != d || streq(ds->name, "crypt"))
+                                continue;
+                        char name[1024], v[4096];
+                        snprintf(name, sizeof name, "%s/%s", l->pool, ds->name);
+                        int r = zfs_exists(name);
+                        if (r == 0) {
+                                if (zfs_get(name, "mountpoint", v, sizeof v) == 0 && !streq(v, ds->mountpoint))
+                                        return set_error(&o->error, -EEXIST, "%s has mountpoint=%s, the host file "
+                                                         "wants %s; the disk contradicts the plan (zfs set "
+                                                         "mountpoint=%s %s to follow the host file)", name, v,
+                                                         ds->mountpoint, ds->mountpoint, name);
+                                continue;
+                        }
+                        if (r != -ENOENT)
+                                return set_error(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
+                        if (!created)
+                                progress(o, STEP_DATASETS, STEP_RUNNING, "zfs create");
+                        created = true;
+                        char **argv = disk_dataset_create_argv(l, ds);
+                        if (!argv)
+                                return -ENOMEM;
+                        r = zfs_run(argv, &o->error);
+                        strv_free(argv);
+                        if (r < 0)
+                                return r;
+                }
+        if (created)
+                progress(o, STEP_DATASETS, STEP_DONE, NULL);
+        else
+                progress(o, STEP_DATASETS, STEP_ALREADY_DONE, "every dataset exists");
+        return 0;
+}
+
+/* Leaves the disk closed: credstore unmounted and closed, pool exported. */
+static int step_finish(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
+        char mnt[4200], key[4300];
+        credstore_paths(o, mnt, sizeof mnt, key, sizeof key);
+        progress(o, STEP_FINISH, STEP_RUNNING, "closing");
+        if (umount2(mnt, 0) < 0 && errno != EINVAL && errno != ENOENT)
+                return set_error(&o->error, -errno, "unmounting the credstore %s failed: %s", mnt, strerror(errno));
+        int r = credstore_close(CREDSTORE_DM_NAME);
+        if (r < 0 && r != -ENODEV && r != -ENOENT)
+                return set_error(&o->error, r, "closing the credstore failed: %s", strerror(-r));
+        if (zpool_imported(l->pool) == 0) {
+                r = zpool_export(l->pool);
+                if (r < 0)
+                        return set_error(&o->error, r, "zpool export %s failed; something still uses it", l->pool);
+        }
+        progress(o, STEP_FINISH, STEP_DONE, NULL);
+        return 0;
 }
 
 int disk_apply(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         if (!l->disk_bytes)
                 return set_error(&o->error, -EINVAL, "the size of %s is unknown", t->path);
+        if (!o->root)
+                o->root = "/run/keystone/disk";
         char *why = NULL;
         int r = disk_check_target(l, t, &why);
         if (r == -EEXIST && o->force) {
@@ -181,18 +458,27 @@ int disk_apply(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         free(why);
 
         typedef int (*StepFn)(const DiskLayout *, const DiskTarget *, DiskApplyOptions *);
-        static const StepFn host_steps[] = { step_partition, step_esp };
+        static const StepFn steps[_STEP_MAX] = {
+                [STEP_PARTITION] = step_partition,
+                [STEP_ESP] = step_esp,
+                [STEP_POOL] = step_pool,
+                [STEP_CREDSTORE] = step_credstore,
+                [STEP_CRYPT] = step_crypt,
+                [STEP_DATASETS] = step_datasets,
+                [STEP_FINISH] = step_finish,
+        };
         for (DiskStep s = 0; s <= o->until && s < _STEP_MAX; s++) {
-                if (s < ELEMENTSOF(host_steps)) {
-                        r = host_steps[s](l, t, o);
-                } else
-                        r = step_zfs_available(t, s, o);
-                if (r < 0)
+                r = steps[s](l, t, o);
+                if (r < 0) {
+                        /* leave no key mounted behind a failure; the disk's state says where to resume */
+                        if (s > STEP_POOL && s != STEP_FINISH) {
+                                char *e = TAKE_PTR(o->error);
+                                (void) step_finish(l, t, o);
+                                free(o->error);
+                                o->error = e;
+                        }
                         return r;
-                if (s >= ELEMENTSOF(host_steps))
-                        return set_error(&o->error, -EOPNOTSUPP,
-                                         "step %s: the ZFS and credstore steps are not part of this build yet; "
-                                         "stop before them with --until esp", disk_step_name(s));
+                }
         }
         return 0;
 }

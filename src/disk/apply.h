@@ -12,6 +12,10 @@ typedef enum DiskStepState {
 typedef struct DiskApplyOptions {
         bool force;             /* replace a partition table that differs from the plan */
         DiskStep until;         /* the last step to run (_STEP_MAX - 1 for all) */
+        const char *root;       /* altroot while applying: the pool imports with -R ROOT
+                                 * and the credstore mounts on ROOT/etc/credstore */
+        const char *key_file;   /* the credstore's existing secret (exact bytes) */
+        const char *new_key_file; /* where to write a newly generated first secret (0600) */
         void (*progress)(DiskStep step, DiskStepState state, const char *detail, void *userdata);
         void *userdata;
         char *error;            /* out: malloc'd explanation of a refusal or failure */

@@ -55,10 +55,15 @@ assert_contains "$OUT" "esp        already done"
 run_ok "$KEYSTONE" disk status "$HOST" --image a.img
 assert_contains "$OUT" "the GPT matches the host file"
 
-# 5. The steps after the ESP need ZFS; without it apply stops and says why.
-if [ ! -e /dev/zfs ]; then
-	run_status 1 "$KEYSTONE" disk apply "$HOST" --image a.img --yes
-	assert_contains "$ERR" "step pool needs ZFS"
+# 5. The ZFS steps need a block device (and ZFS); apply stops and says why.
+run_status 1 "$KEYSTONE" disk apply "$HOST" --image a.img --yes
+assert_contains "$ERR" "step pool needs the disk as a block device; attach the image with \`losetup -P -f --show a.img\`"
+[ "$(sum a.img)" = "$before" ] || fail "the failed pool step changed the image"
+if [ ! -e /dev/zfs ] && L=$(losetup -f --show a.img 2>/dev/null); then
+	run_status 1 "$KEYSTONE" disk apply "$HOST" --device "$L" --yes
+	losetup -d "$L"
+	assert_contains "$OUT" "partition  already done"
+	assert_contains "$ERR" "step pool needs ZFS, and this machine has no /dev/zfs"
 	[ "$(sum a.img)" = "$before" ] || fail "the failed pool step changed the image"
 fi
 

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <libcryptsetup.h>
+
+#include "disk/credstore.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/run.h"
+
+static void crypt_freep(struct crypt_device **cd) {
+        if (*cd)
+                crypt_free(*cd);
+}
+
+static int zvol_scan(const char *name, char *buf, size_t size) {
+        DIR *d = opendir("/sys/block");
+        if (!d)
+                return -errno;
+        struct dirent *de;
+        int r = -ENOENT;
+        while (r == -ENOENT && (de = readdir(d))) {
+                if (!startswith(de->d_name, "zd"))
+                        continue;
+                char dev[300];
+                snprintf(dev, sizeof dev, "/dev/%s", de->d_name);
+                const char *argv[] = { "/usr/lib/udev/zvol_id", dev, NULL };
+                RunOptions o = { .ignore_dry_run = true, .timeout_ms = 10000 };
+                RunResult res = {};
+                if (run(argv, &o, &res) == 0 && strlen(res.out) == strlen(name) + 1 &&
+                    strneq(res.out, name, strlen(name))) {
+                        snprintf(buf, size, "%s", dev);
+                        r = 0;
+                }
+                run_result_done(&res);
+        }
+        closedir(d);
+        return r;
+}
+
+int zvol_device(const char *name, char *buf, size_t size, int timeout_ms) {
+        char link[512];
+        snprintf(link, sizeof link, "/dev/zvol/%s", name);
+        for (int waited = 0;; waited += 200) {
+                if (access(link, F_OK) == 0) {
+                        snprintf(buf, size, "%s", link);
+                        return 0;
+                }
+                if (zvol_scan(name, buf, size) == 0)
+                        return 0;
+                if (waited >= timeout_ms)
+                        return -ENOENT;
+                nanosleep(&(struct timespec) { 0, 200 * 1000000 }, NULL);
+        }
+}
+
+int credstore_is_luks(const char *dev) {
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        int r = crypt_init(&cd, dev);
+        if (r < 0)
+                return r;
+        return crypt_load(cd, CRYPT_LUKS2, NULL) == 0 ? 1 : 0;
+}
+
+int credstore_format(const char *dev, const void *secret, size_t size) {
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        int r = crypt_init(&cd, dev);
+        if (r < 0)
+                return r;
+        struct crypt_params_luks2 params = { .sector_size = 512, .label = "credstore" };
+        r = crypt_format(cd, CRYPT_LUKS2, "aes", "xts-plain64", NULL, NULL, 64, &params);
+        if (r < 0)
+                return r;
+        r = crypt_keyslot_add_by_volume_key(cd, 0, NULL, 0, secret, size);
+        return r < 0 ? r : 0;
+}
+
+int credstore_open(const char *dev, const char *name, const void *secret, size_t size) {
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        int r = crypt_init(&cd, dev);
+        if (r < 0)
+                return r;
+        r = crypt_load(cd, CRYPT_LUKS2, NULL);
+        if (r < 0)
+                return r;
+        r = crypt_activate_by_passphrase(cd, name, CRYPT_ANY_SLOT, secret, size, 0);
+        return r < 0 ? r : 0;
+}
+
+int credstore_close(const char *name) {
+        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        int r = crypt_init_by_name(&cd, name);
+        if (r < 0)
+                return r;
+        return crypt_deactivate(cd, name);
+}
+
+int credstore_write_random_key(const char *path, size_t n) {
+        uint8_t key[64];
+        if (n > sizeof key)
+                return -EINVAL;
+        if (getrandom(key, n, 0) != (ssize_t) n)
+                return -EIO;
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+        if (fd < 0) {
+                explicit_bzero(key, sizeof key);
+                return -errno;
+        }
+        int r = 0;
+        if (write(fd, key, n) != (ssize_t) n || fsync(fd) < 0)
+                r = errno > 0 ? -errno : -EIO;
+        explicit_bzero(key, sizeof key);
+        close(fd);
+        if (r < 0)
+                unlink(path);
+        return r;
+}
