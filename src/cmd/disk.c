@@ -9,6 +9,7 @@
 #include "cmd/config-load.h"
 #include "disk/apply.h"
 #include "disk/gpt.h"
+#include "disk/mount.h"
 #include "disk/probe.h"
 
 static const char help[] =
@@ -17,6 +18,9 @@ static const char help[] =
         "                            [--yes] [--force] [--until STEP] [--seed S] [--root DIR]\n"
         "                            [--credstore-key-file F | --credstore-new-key-file F]\n"
         "       keystone disk status HOST.toml (--device DEV | --image FILE)\n"
+        "       keystone disk mount  HOST.toml --device DEV --root DIR [--generation N]\n"
+        "                            [--credstore-key-file F | --tpm2-device T | --no-tpm]\n"
+        "       keystone disk unmount HOST.toml --root DIR\n"
         "\n"
         "Lay out a disk as the host file says: GPT with ESP, ZFS pool and swap; the\n"
         "credstore zvol (LUKS2) holding the ZFS key; the encrypted datasets.\n"
@@ -26,6 +30,10 @@ static const char help[] =
         "  apply    run the steps; each step is skipped when the disk shows it done,\n"
         "           so an interrupted apply finishes when run again\n"
         "  status   whether the disk matches the host file, step by step\n"
+        "  mount    import the pool, open the credstore (key file, else the TPM, else\n"
+        "           a passphrase or recovery key from stdin), load the ZFS key, check\n"
+        "           every dataset's encryptionroot, mount the tree and the ESP on DIR\n"
+        "  unmount  unmount DIR, close the credstore, export the pool\n"
         "\n"
         "  --device DEV     a block device (default: disk.device from the host file)\n"
         "  --image FILE     an image file; apply creates it (sparse) when missing\n"
@@ -40,12 +48,17 @@ static const char help[] =
         "  --credstore-key-file F      the credstore's secret (the file's exact bytes)\n"
         "  --credstore-new-key-file F  generate the credstore's first secret and write it\n"
         "                   to F (created, mode 0600); there is no default password\n"
+        "  --generation N   mount crypt/system/generations/N on DIR as well\n"
+        "  --tpm2-device T  TPM to unlock with (default auto; any TCTI such as swtpm:port=2321)\n"
+        "  --no-tpm         do not try the TPM\n"
         "  --seed S         derive the disk GUID, PARTUUIDs and ESP volume id from S\n"
         "                   (reproducible layouts for tests); default: random\n"
         "  -h, --help       this text\n";
 
 typedef struct Args {
-        const char *verb, *host, *device, *image, *size, *seed, *until, *root, *key_file, *new_key_file;
+        const char *verb, *host, *device, *image, *size, *seed, *until, *root, *key_file, *new_key_file,
+                *generation, *tpm2_device;
+        bool no_tpm;
         bool yes, force;
 } Args;
 
@@ -60,6 +73,9 @@ static int parse(int argc, char **argv, Args *a) {
                 { "root", required_argument, NULL, 'R' },
                 { "credstore-key-file", required_argument, NULL, 'k' },
                 { "credstore-new-key-file", required_argument, NULL, 'K' },
+                { "generation", required_argument, NULL, 'g' },
+                { "tpm2-device", required_argument, NULL, 't' },
+                { "no-tpm", no_argument, NULL, 'T' },
                 { "force", no_argument, NULL, 'f' },
                 CMD_COMMON_OPTIONS,
                 {}
@@ -77,6 +93,9 @@ static int parse(int argc, char **argv, Args *a) {
                 case 'R': a->root = optarg; break;
                 case 'k': a->key_file = optarg; break;
                 case 'K': a->new_key_file = optarg; break;
+                case 'g': a->generation = optarg; break;
+                case 't': a->tpm2_device = optarg; break;
+                case 'T': a->no_tpm = true; break;
                 case 'f': a->force = true; break;
                 case 'h': return 1;
                 default: return cmd_usage_error("disk", "unknown option");
@@ -85,16 +104,29 @@ static int parse(int argc, char **argv, Args *a) {
                 return cmd_usage_error("disk", "expects a verb (plan, apply, status) and a host file");
         a->verb = argv[optind];
         a->host = argv[optind + 1];
-        if (!streq(a->verb, "plan") && !streq(a->verb, "apply") && !streq(a->verb, "status"))
-                return cmd_usage_error("disk", "unknown verb '%s' (plan, apply, status)", a->verb);
+        static const char *const verbs[] = { "plan", "apply", "status", "mount", "unmount", NULL };
+        bool known = false;
+        for (const char *const *v = verbs; *v; v++)
+                known = known || streq(*v, a->verb);
+        if (!known)
+                return cmd_usage_error("disk", "unknown verb '%s' (plan, apply, status, mount, unmount)", a->verb);
+        bool mounting = streq(a->verb, "mount") || streq(a->verb, "unmount");
+        if (mounting && !a->root)
+                return cmd_usage_error("disk", "%s needs --root DIR", a->verb);
+        if (mounting && a->image)
+                return cmd_usage_error("disk", "%s works on a block device: attach an image with losetup -P", a->verb);
+        if (!streq(a->verb, "mount") && (a->generation || a->tpm2_device || a->no_tpm))
+                return cmd_usage_error("disk", "--generation, --tpm2-device and --no-tpm are for mount");
         if (a->device && a->image)
                 return cmd_usage_error("disk", "give --device or --image, not both");
         if (a->size && !a->image)
                 return cmd_usage_error("disk", "--size is for --image");
         if (a->until && disk_step_from_name(a->until) < 0)
                 return cmd_usage_error("disk", "unknown step '%s' for --until", a->until);
-        if (!streq(a->verb, "apply") && (a->yes || a->force || a->until || a->root || a->key_file || a->new_key_file))
-                return cmd_usage_error("disk", "--yes, --force, --until, --root and the key files are for apply");
+        if (!streq(a->verb, "apply") && (a->yes || a->force || a->until || a->new_key_file))
+                return cmd_usage_error("disk", "--yes, --force, --until and --credstore-new-key-file are for apply");
+        if (!streq(a->verb, "apply") && !mounting && (a->root || a->key_file))
+                return cmd_usage_error("disk", "--root and --credstore-key-file are for apply and mount");
         if (a->key_file && a->new_key_file)
                 return cmd_usage_error("disk", "give --credstore-key-file or --credstore-new-key-file, not both");
         if (a->root && a->root[0] != '/')
@@ -157,6 +189,8 @@ int cmd_disk(int argc, char **argv) {
         DiskTarget t = { .path = a.image ? a.image : a.device, .is_image = a.image != NULL };
         if (!t.path)
                 t.path = config_string(cfg, "disk.device");
+        if (!t.path && streq(a.verb, "unmount"))
+                t.path = "(not needed)";
         if (!t.path) {
                 config_free(cfg);
                 return log_error_errno(-EINVAL, "%s sets no disk.device; add it to the host file or give --device "
@@ -172,7 +206,7 @@ int cmd_disk(int argc, char **argv) {
                         return cmd_usage_error("disk", "--size '%s' is not a size such as 20G", a.size);
                 }
         }
-        if (exists) {
+        if (exists && !streq(a.verb, "mount") && !streq(a.verb, "unmount")) {
                 DiskProbe p;
                 r = disk_probe(t.path, &p);
                 if (r < 0) {
@@ -187,7 +221,7 @@ int cmd_disk(int argc, char **argv) {
                                                format_bytes(p.bytes, b1, sizeof b1), format_bytes(bytes, b2, sizeof b2));
                 }
                 bytes = p.bytes;
-        } else if (!streq(a.verb, "plan") && !(streq(a.verb, "apply") && a.image && a.size)) {
+        } else if (!exists && !streq(a.verb, "plan") && !streq(a.verb, "unmount") && !(streq(a.verb, "apply") && a.image && a.size)) {
                 config_free(cfg);
                 return log_error_errno(-ENOENT, "%s does not exist%s", t.path,
                                        a.image ? "; give --size to create the image" : "");
@@ -209,6 +243,37 @@ int cmd_disk(int argc, char **argv) {
 
         if (streq(a.verb, "plan")) {
                 r = disk_plan_write(l, &t, stdout);
+                disk_layout_free(l);
+                return r;
+        }
+
+        if (streq(a.verb, "unmount")) {
+                _cleanup_free_ char *error = NULL;
+                r = disk_unmount(l, a.root, &error);
+                if (r < 0)
+                        log_error("Failed to unmount %s: %s", a.root, error ? error : strerror(-r));
+                else
+                        printf("Nothing of %s is mounted on %s or open any more (credstore closed, pool exported)\n",
+                               l->pool, a.root);
+                disk_layout_free(l);
+                return r;
+        }
+
+        if (streq(a.verb, "mount")) {
+                DiskMountOptions mo = {
+                        .root = a.root, .key_file = a.key_file, .tpm2_device = a.tpm2_device,
+                        .no_tpm = a.no_tpm, .generation = a.generation,
+                };
+                r = disk_mount(l, &t, &mo);
+                if (r < 0) {
+                        log_error("Failed to mount %s on %s: %s", t.path, a.root, mo.error ? mo.error : strerror(-r));
+                        _cleanup_free_ char *e2 = NULL;
+                        (void) disk_unmount(l, a.root, &e2); /* leave nothing half open */
+                } else
+                        printf("%s mounted on %s (credstore opened by %s; every dataset's encryptionroot is %s/crypt)\n",
+                               t.path, a.root, mo.unlocked_by, l->pool);
+                free(mo.error);
+                free(mo.unlocked_by);
                 disk_layout_free(l);
                 return r;
         }

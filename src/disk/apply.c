@@ -14,29 +14,19 @@
 #include "disk/gpt.h"
 #include "disk/probe.h"
 #include "util/log.h"
+#include "util/error-message.h"
 #include "util/macro.h"
 #include "util/hex.h"
 #include "util/run.h"
 #include "util/secret-input.h"
 
-static int set_error(char **error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int set_error(char **error, int r, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        free(*error);
-        if (vasprintf(error, fmt, ap) < 0)
-                *error = NULL;
-        va_end(ap);
-        return r;
-}
-
 int disk_check_target(const DiskLayout *l, const DiskTarget *t, char **why) {
         DiskProbe p;
         int r = disk_probe(t->path, &p);
         if (r < 0)
-                return set_error(why, r, "cannot examine %s: %s", t->path, strerror(-r));
+                return error_set(why, r, "cannot examine %s: %s", t->path, strerror(-r));
         if (*p.busy)
-                return set_error(why, -EBUSY, "%s; unmount or detach it first (Keystone never writes to a disk in use, "
+                return error_set(why, -EBUSY, "%s; unmount or detach it first (Keystone never writes to a disk in use, "
                                  "not even with --force)", p.busy);
         if (!*p.pttype && !*p.fstype)
                 return 0; /* blank */
@@ -47,12 +37,12 @@ int disk_check_target(const DiskLayout *l, const DiskTarget *t, char **why) {
                 if (r == 0 && gpt_matches(&g, l, diff, sizeof diff) == 0)
                         return 0; /* our own table: resume */
                 if (r == 0)
-                        return set_error(why, -EEXIST, "%s holds a GPT that differs from the host file: %s", t->path,
+                        return error_set(why, -EEXIST, "%s holds a GPT that differs from the host file: %s", t->path,
                                          diff);
         }
         if (*p.pttype)
-                return set_error(why, -EEXIST, "%s holds a partition table (%s)", t->path, p.pttype);
-        return set_error(why, -EEXIST, "%s holds data (%s signature)", t->path, p.fstype);
+                return error_set(why, -EEXIST, "%s holds a partition table (%s)", t->path, p.pttype);
+        return error_set(why, -EEXIST, "%s holds data (%s signature)", t->path, p.fstype);
 }
 
 static void progress(DiskApplyOptions *o, DiskStep s, DiskStepState st, const char *detail) {
@@ -61,7 +51,7 @@ static void progress(DiskApplyOptions *o, DiskStep s, DiskStepState st, const ch
 }
 
 /* The file system type at a byte offset of the target, "" when none. */
-static int probe_at(const char *path, uint64_t offset, uint64_t size, char *type, size_t tsize, char *label,
+int disk_probe_at(const char *path, uint64_t offset, uint64_t size, char *type, size_t tsize, char *label,
                     size_t lsize) {
         *type = 0;
         if (label)
@@ -99,11 +89,11 @@ static int step_partition(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         progress(o, STEP_PARTITION, STEP_RUNNING, "writing a new GPT");
         r = gpt_write(t->path, l);
         if (r < 0)
-                return set_error(&o->error, r, "writing the GPT on %s failed: %s", t->path, strerror(-r));
+                return error_set(&o->error, r, "writing the GPT on %s failed: %s", t->path, strerror(-r));
         /* read back what the disk now says */
         r = gpt_read(t->path, &g);
         if (r < 0 || gpt_matches(&g, l, diff, sizeof diff) < 0)
-                return set_error(&o->error, r < 0 ? r : -EIO, "the GPT read back from %s is not the one written%s%s",
+                return error_set(&o->error, r < 0 ? r : -EIO, "the GPT read back from %s is not the one written%s%s",
                                  t->path, r < 0 ? "" : ": ", r < 0 ? "" : diff);
         progress(o, STEP_PARTITION, STEP_DONE, NULL);
         return 0;
@@ -113,15 +103,15 @@ static int step_esp(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *
         const DiskPartition *esp = disk_layout_part(l, PART_ESP);
         char type[32], label[64];
         uint64_t off = esp->start * DISK_SECTOR, size = esp->size * DISK_SECTOR;
-        int r = probe_at(t->path, off, size, type, sizeof type, label, sizeof label);
+        int r = disk_probe_at(t->path, off, size, type, sizeof type, label, sizeof label);
         if (r < 0)
-                return set_error(&o->error, r, "cannot examine partition 1 of %s: %s", t->path, strerror(-r));
+                return error_set(&o->error, r, "cannot examine partition 1 of %s: %s", t->path, strerror(-r));
         if (streq(type, "vfat")) {
                 progress(o, STEP_ESP, STEP_ALREADY_DONE, "partition 1 holds a FAT file system");
                 return 0;
         }
         if (*type)
-                return set_error(&o->error, -EEXIST, "partition 1 of %s holds a %s file system, not the ESP; "
+                return error_set(&o->error, -EEXIST, "partition 1 of %s holds a %s file system, not the ESP; "
                                  "re-run with --force to start over from a new partition table", t->path, type);
         progress(o, STEP_ESP, STEP_RUNNING, "mkfs.vfat");
         char offset[32], blocks[32];
@@ -148,35 +138,35 @@ static int step_esp(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *
         RunResult res = {};
         r = run(argv, NULL, &res);
         if (r < 0) {
-                set_error(&o->error, r, "mkfs.vfat on partition 1 of %s failed: %s", t->path,
+                error_set(&o->error, r, "mkfs.vfat on partition 1 of %s failed: %s", t->path,
                           r == -EPROTO ? run_result_describe(&res) : strerror(-r));
                 run_result_done(&res);
                 return r;
         }
         run_result_done(&res);
-        r = probe_at(t->path, off, size, type, sizeof type, NULL, 0);
+        r = disk_probe_at(t->path, off, size, type, sizeof type, NULL, 0);
         if (r < 0 || !streq(type, "vfat"))
-                return set_error(&o->error, -EIO, "partition 1 of %s shows no FAT file system after mkfs.vfat", t->path);
+                return error_set(&o->error, -EIO, "partition 1 of %s shows no FAT file system after mkfs.vfat", t->path);
         progress(o, STEP_ESP, STEP_DONE, NULL);
         return 0;
 }
 
-static int step_zfs_available(const DiskTarget *t, DiskStep s, DiskApplyOptions *o) {
+int disk_need_zfs(const DiskTarget *t, const char *s, char **error) {
         if (t->is_image)
-                return set_error(&o->error, -EMEDIUMTYPE,
-                                 "step %s needs the disk as a block device; attach the image with "
-                                 "`losetup -P -f --show %s` and run apply with --device /dev/loopN", disk_step_name(s),
+                return error_set(error, -EMEDIUMTYPE,
+                                 "%s needs the disk as a block device; attach the image with "
+                                 "`losetup -P -f --show %s` and use --device /dev/loopN", s,
                                  t->path);
         if (access("/dev/zfs", F_OK) == 0)
                 return 0;
-        return set_error(&o->error, -ENOPKG,
-                         "step %s needs ZFS, and this machine has no /dev/zfs (the zfs kernel module is not loaded); "
-                         "run `modprobe zfs`, or run the remaining steps inside the Keystone installer, or stop "
-                         "before them with --until esp", disk_step_name(s));
+        return error_set(error, -ENOPKG,
+                         "%s needs ZFS, and this machine has no /dev/zfs (the zfs kernel module is not loaded); "
+                         "run `modprobe zfs`, or run it inside the Keystone installer where ZFS is available "
+                         "(apply can stop before the ZFS steps with --until esp)", s);
 }
 
 static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
-        int r = step_zfs_available(t, STEP_POOL, o);
+        int r = disk_need_zfs(t, "step pool", &o->error);
         if (r < 0)
                 return r;
         if (zpool_imported(l->pool) == 0) {
@@ -212,21 +202,21 @@ static int credstore_secret(DiskApplyOptions *o, bool formatted, char **ret, siz
         if (o->key_file) {
                 int r = secret_read_file(o->key_file, ret, ret_size);
                 if (r < 0)
-                        return set_error(&o->error, r, "cannot read the credstore secret from %s: %s", o->key_file,
+                        return error_set(&o->error, r, "cannot read the credstore secret from %s: %s", o->key_file,
                                          strerror(-r));
                 return 0;
         }
         if (formatted)
-                return set_error(&o->error, -ENOKEY, "the credstore is already formatted: give its secret with "
+                return error_set(&o->error, -ENOKEY, "the credstore is already formatted: give its secret with "
                                  "--credstore-key-file FILE to finish the remaining steps");
         if (!o->new_key_file)
-                return set_error(&o->error, -ENOKEY,
+                return error_set(&o->error, -ENOKEY,
                                  "the credstore needs its first secret: --credstore-key-file FILE (a secret you "
                                  "have) or --credstore-new-key-file FILE (Keystone generates one and writes it "
                                  "there, mode 0600); there is no built-in default password");
         uint8_t raw[32];
         if (getrandom(raw, sizeof raw, 0) != sizeof raw)
-                return set_error(&o->error, -EIO, "getrandom failed");
+                return error_set(&o->error, -EIO, "getrandom failed");
         char *hex = NULL;
         int r = hex_encode(raw, sizeof raw, &hex);
         explicit_bzero(raw, sizeof raw);
@@ -237,7 +227,7 @@ static int credstore_secret(DiskApplyOptions *o, bool formatted, char **ret, siz
         if (fd < 0) {
                 r = -errno;
                 erase_and_free(hex, n);
-                return set_error(&o->error, r, "cannot create %s for the new credstore secret: %s%s",
+                return error_set(&o->error, r, "cannot create %s for the new credstore secret: %s%s",
                                  o->new_key_file, strerror(-r),
                                  r == -EEXIST ? " (it exists: pass it with --credstore-key-file instead)" : "");
         }
@@ -246,7 +236,7 @@ static int credstore_secret(DiskApplyOptions *o, bool formatted, char **ret, siz
                 close(fd);
                 unlink(o->new_key_file);
                 erase_and_free(hex, n);
-                return set_error(&o->error, r, "cannot write %s: %s", o->new_key_file, strerror(-r));
+                return error_set(&o->error, r, "cannot write %s: %s", o->new_key_file, strerror(-r));
         }
         close(fd);
         *ret = hex;
@@ -273,16 +263,16 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
                 strv_free(argv);
         }
         if (r < 0)
-                return o->error ? r : set_error(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
+                return o->error ? r : error_set(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
         r = zvol_device(name, dev, sizeof dev, 10000);
         if (r < 0)
-                return set_error(&o->error, r, "the zvol %s has no device node after 10 s (no /dev/zvol link and "
+                return error_set(&o->error, r, "the zvol %s has no device node after 10 s (no /dev/zvol link and "
                                  "no /dev/zdN named by zvol_id)", name);
 
         if (access(mapper, F_OK) < 0) {
                 int luks = credstore_is_luks(dev);
                 if (luks < 0)
-                        return set_error(&o->error, luks, "cannot read %s: %s", dev, strerror(-luks));
+                        return error_set(&o->error, luks, "cannot read %s: %s", dev, strerror(-luks));
                 char *secret = NULL;
                 size_t n = 0;
                 r = credstore_secret(o, luks == 1, &secret, &n);
@@ -292,45 +282,45 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
                         r = credstore_format(dev, secret, n);
                         if (r < 0) {
                                 erase_and_free(secret, n);
-                                return set_error(&o->error, r, "LUKS2 format of %s (%s) failed: %s", name, dev,
+                                return error_set(&o->error, r, "LUKS2 format of %s (%s) failed: %s", name, dev,
                                                  strerror(-r));
                         }
                 }
                 r = credstore_open(dev, CREDSTORE_DM_NAME, secret, n);
                 erase_and_free(secret, n);
                 if (r < 0)
-                        return set_error(&o->error, r, "opening the credstore %s failed: %s", dev,
+                        return error_set(&o->error, r, "opening the credstore %s failed: %s", dev,
                                          r == -EPERM ? "the secret opens no keyslot" : strerror(-r));
         }
 
         char type[32];
-        r = probe_at(mapper, 0, 0, type, sizeof type, NULL, 0);
+        r = disk_probe_at(mapper, 0, 0, type, sizeof type, NULL, 0);
         if (r < 0)
-                return set_error(&o->error, r, "cannot examine %s: %s", mapper, strerror(-r));
+                return error_set(&o->error, r, "cannot examine %s: %s", mapper, strerror(-r));
         if (!*type) {
                 const char *argv[] = { "mkfs.ext4", "-q", "-L", "credstore", "-m", "0", mapper, NULL };
                 RunResult res = {};
                 r = run(argv, NULL, &res);
                 if (r < 0) {
-                        set_error(&o->error, r, "mkfs.ext4 on %s failed: %s", mapper, run_result_describe(&res));
+                        error_set(&o->error, r, "mkfs.ext4 on %s failed: %s", mapper, run_result_describe(&res));
                         run_result_done(&res);
                         return r;
                 }
                 run_result_done(&res);
         } else if (!streq(type, "ext4"))
-                return set_error(&o->error, -EEXIST, "the credstore %s holds %s, not ext4; the disk contradicts "
+                return error_set(&o->error, -EEXIST, "the credstore %s holds %s, not ext4; the disk contradicts "
                                  "the plan: start over with --force", name, type);
 
         const char *mkdir_argv[] = { "mkdir", "-p", "-m", "0700", mnt, NULL };
         r = run(mkdir_argv, NULL, NULL);
         if (r < 0)
-                return set_error(&o->error, r, "cannot create %s", mnt);
+                return error_set(&o->error, r, "cannot create %s", mnt);
         if (mount(mapper, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EBUSY)
-                return set_error(&o->error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
+                return error_set(&o->error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
         if (access(key, F_OK) < 0) {
                 r = credstore_write_random_key(key, CREDSTORE_KEY_BYTES);
                 if (r < 0)
-                        return set_error(&o->error, r, "writing the ZFS key %s failed: %s", key, strerror(-r));
+                        return error_set(&o->error, r, "writing the ZFS key %s failed: %s", key, strerror(-r));
         }
         progress(o, STEP_CREDSTORE, STEP_DONE, NULL);
         return 0;
@@ -344,7 +334,7 @@ static int step_crypt(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions
         int r = zfs_exists(name);
         if (r == 0) {
                 if (zfs_get(name, "encryption", v, sizeof v) == 0 && !streq(v, l->encryption))
-                        return set_error(&o->error, -EEXIST, "%s has encryption=%s, the host file wants %s; the disk "
+                        return error_set(&o->error, -EEXIST, "%s has encryption=%s, the host file wants %s; the disk "
                                          "contradicts the plan", name, v, l->encryption);
                 if (zfs_get(name, "keystatus", v, sizeof v) == 0 && !streq(v, "available")) {
                         const char *argv[] = { "zfs", "load-key", "-L", url, name, NULL };
@@ -356,7 +346,7 @@ static int step_crypt(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions
                 return 0;
         }
         if (r != -ENOENT)
-                return set_error(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
+                return error_set(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
         progress(o, STEP_CRYPT, STEP_RUNNING, "zfs create");
         char **argv = disk_crypt_create_argv(l, url);
         if (!argv)
@@ -394,14 +384,14 @@ static int step_datasets(const DiskLayout *l, const DiskTarget *t, DiskApplyOpti
                         int r = zfs_exists(name);
                         if (r == 0) {
                                 if (zfs_get(name, "mountpoint", v, sizeof v) == 0 && !streq(v, ds->mountpoint))
-                                        return set_error(&o->error, -EEXIST, "%s has mountpoint=%s, the host file "
+                                        return error_set(&o->error, -EEXIST, "%s has mountpoint=%s, the host file "
                                                          "wants %s; the disk contradicts the plan (zfs set "
                                                          "mountpoint=%s %s to follow the host file)", name, v,
                                                          ds->mountpoint, ds->mountpoint, name);
                                 continue;
                         }
                         if (r != -ENOENT)
-                                return set_error(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
+                                return error_set(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
                         if (!created)
                                 progress(o, STEP_DATASETS, STEP_RUNNING, "zfs create");
                         created = true;
@@ -426,14 +416,14 @@ static int step_finish(const DiskLayout *l, const DiskTarget *t, DiskApplyOption
         credstore_paths(o, mnt, sizeof mnt, key, sizeof key);
         progress(o, STEP_FINISH, STEP_RUNNING, "closing");
         if (umount2(mnt, 0) < 0 && errno != EINVAL && errno != ENOENT)
-                return set_error(&o->error, -errno, "unmounting the credstore %s failed: %s", mnt, strerror(errno));
+                return error_set(&o->error, -errno, "unmounting the credstore %s failed: %s", mnt, strerror(errno));
         int r = credstore_close(CREDSTORE_DM_NAME);
         if (r < 0 && r != -ENODEV && r != -ENOENT)
-                return set_error(&o->error, r, "closing the credstore failed: %s", strerror(-r));
+                return error_set(&o->error, r, "closing the credstore failed: %s", strerror(-r));
         if (zpool_imported(l->pool) == 0) {
                 r = zpool_export(l->pool);
                 if (r < 0)
-                        return set_error(&o->error, r, "zpool export %s failed; something still uses it", l->pool);
+                        return error_set(&o->error, r, "zpool export %s failed; something still uses it", l->pool);
         }
         progress(o, STEP_FINISH, STEP_DONE, NULL);
         return 0;
@@ -441,7 +431,7 @@ static int step_finish(const DiskLayout *l, const DiskTarget *t, DiskApplyOption
 
 int disk_apply(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         if (!l->disk_bytes)
-                return set_error(&o->error, -EINVAL, "the size of %s is unknown", t->path);
+                return error_set(&o->error, -EINVAL, "the size of %s is unknown", t->path);
         if (!o->root)
                 o->root = "/run/keystone/disk";
         char *why = NULL;

@@ -32,3 +32,12 @@ int disk_apply(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *opts)
  * (mounted / in use: never touched, even with --force), -EEXIST (holds other
  * data: needs --force); *why explains. */
 int disk_check_target(const DiskLayout *l, const DiskTarget *t, char **why);
+
+/* -EMEDIUMTYPE for an image file, -ENOPKG without /dev/zfs; *error says
+ * what to do.  what: "step pool", "mount", … */
+int disk_need_zfs(const DiskTarget *t, const char *what, char **error);
+
+/* The file system type (and label) at a byte offset of a device or image;
+ * "" when none. size 0: to the end. */
+int disk_probe_at(const char *path, uint64_t offset, uint64_t size, char *type, size_t tsize, char *label,
+                  size_t lsize);

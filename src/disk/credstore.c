@@ -4,17 +4,13 @@
 #include <sys/random.h>
 #include <time.h>
 
-#include <libcryptsetup.h>
 
 #include "disk/credstore.h"
+#include "tpm/luks.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
 
-static void crypt_freep(struct crypt_device **cd) {
-        if (*cd)
-                crypt_free(*cd);
-}
 
 static int zvol_scan(const char *name, char *buf, size_t size) {
         DIR *d = opendir("/sys/block");
@@ -59,6 +55,7 @@ int zvol_device(const char *name, char *buf, size_t size, int timeout_ms) {
 
 int credstore_is_luks(const char *dev) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        luks_route_logging(NULL);
         int r = crypt_init(&cd, dev);
         if (r < 0)
                 return r;
@@ -67,6 +64,7 @@ int credstore_is_luks(const char *dev) {
 
 int credstore_format(const char *dev, const void *secret, size_t size) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        luks_route_logging(NULL);
         int r = crypt_init(&cd, dev);
         if (r < 0)
                 return r;
@@ -80,6 +78,7 @@ int credstore_format(const char *dev, const void *secret, size_t size) {
 
 int credstore_open(const char *dev, const char *name, const void *secret, size_t size) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        luks_route_logging(NULL);
         int r = crypt_init(&cd, dev);
         if (r < 0)
                 return r;
@@ -92,6 +91,7 @@ int credstore_open(const char *dev, const char *name, const void *secret, size_t
 
 int credstore_close(const char *name) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+        luks_route_logging(NULL);
         int r = crypt_init_by_name(&cd, name);
         if (r < 0)
                 return r;

@@ -27,6 +27,10 @@ static void luks_log(int level, const char *msg, void *userdata) {
         log_debug("libcryptsetup: %.*s", (int) (n > 0 && msg[n - 1] == '\n' ? n - 1 : n), msg);
 }
 
+void luks_route_logging(struct crypt_device *cd) {
+        crypt_set_log_callback(cd, luks_log, NULL);
+}
+
 int luks_open(const char *path, struct crypt_device **ret) {
         struct crypt_device *cd = NULL;
         crypt_set_log_callback(NULL, luks_log, NULL);

@@ -30,6 +30,10 @@ typedef enum LuksSlotKind {
 
 const char *luks_slot_kind_to_string(LuksSlotKind k);
 
+/* Sends libcryptsetup's messages (for cd, or the default ones with NULL) to
+ * debug logging instead of stderr. */
+void luks_route_logging(struct crypt_device *cd);
+
 /* Opens a LUKS2 header: -EMEDIUMTYPE when the device is not LUKS2. */
 int luks_open(const char *path, struct crypt_device **ret);
 

@@ -114,7 +114,17 @@ else
 	echo "note: no loop devices; mounted-device case not run"
 fi
 
-# 10. Usage errors.
+# 10. mount needs a block device and ZFS; it says so and leaves nothing open.
+run_status 1 "$KEYSTONE" disk mount "$HOST" --device "$T/a.img" --root "$T/root"
+if [ ! -e /dev/zfs ]; then
+	run_status 1 "$KEYSTONE" disk mount "$HOST" --device /dev/null --root "$T/root"
+	assert_contains "$ERR" "mount needs ZFS"
+fi
+run_ok "$KEYSTONE" disk unmount "$HOST" --root "$T/root"
+
+# 11. Usage errors.
+run_status 2 "$KEYSTONE" disk mount "$HOST" --device /dev/null
+run_status 2 "$KEYSTONE" disk mount "$HOST" --image a.img --root "$T/root"
 run_status 2 "$KEYSTONE" disk frobnicate "$HOST"
 run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --device /dev/null
 run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --until nowhere

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <sys/mount.h>
+
+#include "disk/apply.h"
+#include "disk/credstore.h"
+#include "disk/mount.h"
+#include "disk/zfs.h"
+#include "tpm/luks-tpm2.h"
+#include "util/error-message.h"
+#include "util/macro.h"
+#include "util/run.h"
+#include "util/secret-input.h"
+
+static int set_str(char **p, const char *s) {
+        free(*p);
+        *p = strdup(s);
+        return *p ? 0 : -ENOMEM;
+}
+
+/* Opens the credstore as CREDSTORE_DM_NAME: key file, else TPM2, else a
+ * passphrase or recovery key read from stdin. */
+static int open_credstore(const char *dev, DiskMountOptions *o) {
+        char *pass = NULL;
+        size_t n = 0;
+        int r;
+        if (o->key_file) {
+                r = secret_read_file(o->key_file, &pass, &n);
+                if (r < 0)
+                        return error_set(&o->error, r, "cannot read %s: %s", o->key_file, strerror(-r));
+                r = credstore_open(dev, CREDSTORE_DM_NAME, pass, n);
+                erase_and_free(pass, n);
+                if (r < 0)
+                        return error_set(&o->error, r, "the credstore %s did not open with %s: %s", dev, o->key_file,
+                                         r == -EPERM ? "no keyslot accepts it" : strerror(-r));
+                return set_str(&o->unlocked_by, "key file");
+        }
+        char why[512] = "";
+        if (!o->no_tpm) {
+                _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
+                _cleanup_(tpm2_context_freep) Tpm2Context *c = NULL;
+                Tpm2UnlockReport rep = {};
+                r = luks_open(dev, &cd);
+                if (r >= 0)
+                        r = tpm2_context_new(o->tpm2_device ? o->tpm2_device : "auto", &c);
+                if (r >= 0)
+                        r = luks_tpm2_unlock(cd, c, CREDSTORE_DM_NAME, NULL, NULL, &rep);
+                if (r >= 0) {
+                        char s[64];
+                        snprintf(s, sizeof s, "TPM2 token %d", rep.token);
+                        return set_str(&o->unlocked_by, s);
+                }
+                if (r == -EPERM && rep.changed) {
+                        char *p = why + snprintf(why, sizeof why, "the TPM refused: PCR");
+                        for (int i = 0; i < 24; i++)
+                                if (rep.changed & (1u << i))
+                                        p += snprintf(p, why + sizeof why - p, " %d", i);
+                        snprintf(p, why + sizeof why - p, " changed since enrollment");
+                } else
+                        snprintf(why, sizeof why, "the TPM did not unlock it: %s", strerror(-r));
+        }
+        char prompt[700];
+        snprintf(prompt, sizeof prompt, "%s%sPassphrase or recovery key for the credstore %s: ", why,
+                 *why ? "\n" : "", dev);
+        r = secret_read_line(prompt, &pass, &n);
+        if (r < 0)
+                return error_set(&o->error, r, "%s%sno passphrase on standard input for the credstore %s; give "
+                                 "--credstore-key-file", why, *why ? "; " : "", dev);
+        r = credstore_open(dev, CREDSTORE_DM_NAME, pass, n);
+        erase_and_free(pass, n);
+        if (r < 0)
+                return error_set(&o->error, r, "the credstore %s did not open: %s", dev,
+                                 r == -EPERM ? "no keyslot accepts that passphrase or recovery key" : strerror(-r));
+        return set_str(&o->unlocked_by, "passphrase");
+}
+
+static int check_encryptionroot(const DiskLayout *l, const char *name, char **error) {
+        char v[512], want[512];
+        snprintf(want, sizeof want, "%s/crypt", l->pool);
+        int r = zfs_get(name, "encryptionroot", v, sizeof v);
+        if (r < 0)
+                return error_set(error, r, "cannot read the encryptionroot of %s", name);
+        if (!streq(v, want))
+                return error_set(error, -EPERM, "refusing to mount %s: its encryptionroot is %s, not %s, so its "
+                                 "contents are not protected by the credstore's key (zfs get encryptionroot %s)",
+                                 name, streq(v, "-") ? "none (unencrypted)" : v, want, name);
+        return 0;
+}
+
+static int mount_dataset(const char *name, const char *where, char **error) {
+        const char *mk[] = { "mkdir", "-p", where, NULL };
+        int r = run(mk, NULL, NULL);
+        if (r < 0)
+                return error_set(error, r, "cannot create %s", where);
+        if (mount(name, where, "zfs", 0, "zfsutil") < 0)
+                return error_set(error, -errno, "mounting %s on %s failed: %s", name, where, strerror(errno));
+        return 0;
+}
+
+int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
+        int r = disk_need_zfs(t, "mount", &o->error);
+        if (r < 0)
+                return r;
+        if (zpool_imported(l->pool) < 0) {
+                r = zpool_import_bare(l->pool, disk_partition_path(t, 2), o->root);
+                if (r < 0)
+                        return error_set(&o->error, r, "cannot import the pool %s from %s%s", l->pool,
+                                         disk_partition_path(t, 2),
+                                         r == -ENOENT ? ": no such pool there (run keystone disk apply first)" : "");
+        }
+        char zv[512], dev[512], mnt[4200], key[4300], url[4400];
+        snprintf(zv, sizeof zv, "%s/credstore", l->pool);
+        r = zvol_device(zv, dev, sizeof dev, 10000);
+        if (r < 0)
+                return error_set(&o->error, r, "the credstore zvol %s has no device node", zv);
+        if (access("/dev/mapper/" CREDSTORE_DM_NAME, F_OK) < 0) {
+                r = open_credstore(dev, o);
+                if (r < 0)
+                        return r;
+        }
+        snprintf(mnt, sizeof mnt, "%s%s", o->root, CREDSTORE_MOUNT);
+        snprintf(key, sizeof key, "%s/%s", mnt, CREDSTORE_KEY_FILE);
+        snprintf(url, sizeof url, "file://%s", key);
+        const char *mk[] = { "mkdir", "-p", "-m", "0700", mnt, NULL };
+        if ((r = run(mk, NULL, NULL)) < 0)
+                return error_set(&o->error, r, "cannot create %s", mnt);
+        if (mount("/dev/mapper/" CREDSTORE_DM_NAME, mnt, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  NULL) < 0 && errno != EBUSY)
+                return error_set(&o->error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
+
+        char crypt[512], v[256];
+        snprintf(crypt, sizeof crypt, "%s/crypt", l->pool);
+        if (zfs_get(crypt, "keystatus", v, sizeof v) == 0 && !streq(v, "available")) {
+                const char *argv[] = { "zfs", "load-key", "-L", url, crypt, NULL };
+                r = zfs_run((char **) argv, &o->error);
+                if (r < 0)
+                        return r;
+        }
+
+        if (o->generation) {
+                char gen[1024];
+                snprintf(gen, sizeof gen, "%s/crypt/system/generations/%s", l->pool, o->generation);
+                if ((r = check_encryptionroot(l, gen, &o->error)) < 0)
+                        return r;
+                if ((r = mount_dataset(gen, o->root, &o->error)) < 0)
+                        return r;
+        }
+        /* shallow mountpoints first: /var before /var/lib */
+        for (size_t d = 1; d < 32; d++)
+                for (size_t i = 0; i < l->n_datasets; i++) {
+                        const DiskDataset *ds = &l->datasets[i];
+                        size_t depth = 0;
+                        for (const char *p = ds->mountpoint; *p; p++)
+                                depth += *p == '/';
+                        if (streq(ds->mountpoint, "none") || depth != d)
+                                continue;
+                        char name[1024], where[4200];
+                        snprintf(name, sizeof name, "%s/%s", l->pool, ds->name);
+                        snprintf(where, sizeof where, "%s%s", o->root, ds->mountpoint);
+                        if ((r = check_encryptionroot(l, name, &o->error)) < 0)
+                                return r;
+                        if ((r = mount_dataset(name, where, &o->error)) < 0)
+                                return r;
+                }
+
+        char boot[4200];
+        snprintf(boot, sizeof boot, "%s/boot", o->root);
+        const char *mkb[] = { "mkdir", "-p", boot, NULL };
+        if ((r = run(mkb, NULL, NULL)) < 0)
+                return error_set(&o->error, r, "cannot create %s", boot);
+        if (mount(disk_partition_path(t, 1), boot, "vfat", MS_NOSUID | MS_NODEV, "umask=0077") < 0)
+                return error_set(&o->error, -errno, "mounting the ESP %s on %s failed: %s", disk_partition_path(t, 1),
+                                 boot, strerror(errno));
+        return 0;
+}
+
+int disk_unmount(const DiskLayout *l, const char *root, char **error) {
+        /* everything below root, deepest first (umount -R walks the tree) */
+        const char *argv[] = { "umount", "-R", root, NULL };
+        RunResult res = {};
+        int r = run(argv, NULL, &res);
+        if (r < 0 && !strstr(res.err, "not mounted") && !strstr(res.err, "not found")) {
+                error_set(error, r, "umount -R %s failed: %s", root, run_result_describe(&res));
+                run_result_done(&res);
+                return r;
+        }
+        run_result_done(&res);
+        r = credstore_close(CREDSTORE_DM_NAME);
+        if (r < 0 && r != -ENODEV && r != -ENOENT)
+                return error_set(error, r, "closing the credstore failed: %s", strerror(-r));
+        if (zpool_imported(l->pool) == 0 && (r = zpool_export(l->pool)) < 0)
+                return error_set(error, r, "zpool export %s failed; something still uses it", l->pool);
+        return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include "disk/plan.h"
+
+typedef struct DiskMountOptions {
+        const char *root;         /* where the tree appears (required) */
+        const char *key_file;     /* the credstore secret; else the TPM, else a prompt */
+        const char *tpm2_device;  /* NULL: "auto" */
+        bool no_tpm;
+        const char *generation;   /* crypt/system/generations/N mounted on ROOT; NULL: none */
+        char *error;              /* out, malloc'd */
+        char *unlocked_by;        /* out: "key file", "TPM2 token N", "passphrase" */
+} DiskMountOptions;
+
+/* Imports the pool (-N, altroot ROOT), opens the credstore (key file, TPM2
+ * token, or a passphrase / recovery key from stdin), mounts it read-only on
+ * ROOT/etc/credstore, loads the key, refuses a dataset whose encryptionroot
+ * is not POOL/crypt, mounts the generation (if any) and the datasets with a
+ * mountpoint, and the ESP on ROOT/boot. */
+int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o);
+
+/* Unmounts everything below ROOT, closes the credstore, exports the pool. */
+int disk_unmount(const DiskLayout *l, const char *root, char **error);
