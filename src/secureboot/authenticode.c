@@ -317,17 +317,16 @@ static int pkcs7_build(const uint8_t *idc, int idc_len, EVP_PKEY *key, X509 *cer
         return 0;
 }
 
-int authenticode_sign(const uint8_t *data, size_t size, EVP_PKEY *key, X509 *cert,
-                      uint8_t **ret_data, size_t *ret_size) {
+int authenticode_sign_in_place(uint8_t **data, size_t *size, EVP_PKEY *key, X509 *cert) {
         PeImage img;
-        int r = pe_parse(data, size, &img, NULL);
+        int r = pe_parse(*data, *size, &img, NULL);
         if (r < 0)
                 return r;
-        size_t base = size;
+        size_t base = *size;
         uint32_t dir_offset = img.cert_dir_offset;
         if (img.cert_table_size > 0) {
                 /* Re-signing: the old table goes; it must be the file's tail. */
-                if ((uint64_t) img.cert_table_offset + img.cert_table_size != size) {
+                if ((uint64_t) img.cert_table_offset + img.cert_table_size != *size) {
                         pe_image_done(&img);
                         return -EBADMSG;
                 }
@@ -335,13 +334,19 @@ int authenticode_sign(const uint8_t *data, size_t size, EVP_PKEY *key, X509 *cer
         }
         pe_image_done(&img);
 
+        /* Zero padding to 8 bytes (hashed, as data after the sections), no table. */
         size_t padded = (base + 7) & ~(size_t) 7;
-        /* Room for the signature: grown below once its size is known. */
-        _cleanup_free_ uint8_t *out = calloc(1, padded);
-        if (!out)
-                return -ENOMEM;
-        memcpy(out, data, base);
-        memset(out + dir_offset, 0, 8);
+        if (padded > *size) {
+                uint8_t *g = realloc(*data, padded);
+                if (!g)
+                        return -ENOMEM;
+                *data = g;
+        }
+        memset(*data + base, 0, padded - base);
+        memset(*data + dir_offset, 0, 8);
+        *size = padded;
+        uint8_t *out = *data;
+
         r = pe_parse(out, padded, &img, NULL);
         if (r < 0)
                 return r;
@@ -365,10 +370,10 @@ int authenticode_sign(const uint8_t *data, size_t size, EVP_PKEY *key, X509 *cer
         size_t entry = 8 + (size_t) p7_len, entry_padded = (entry + 7) & ~(size_t) 7;
         if (padded + entry_padded > UINT32_MAX)
                 return -EFBIG;
-        uint8_t *grown = realloc(out, padded + entry_padded);
-        if (!grown)
+        out = realloc(*data, padded + entry_padded);
+        if (!out)
                 return -ENOMEM;
-        out = grown;
+        *data = out;
         memset(out + padded, 0, entry_padded);
         put_le32(out + padded, (uint32_t) entry_padded);
         put_le16(out + padded + 4, WIN_CERT_REVISION_2_0);
@@ -378,9 +383,22 @@ int authenticode_sign(const uint8_t *data, size_t size, EVP_PKEY *key, X509 *cer
         put_le32(out + cert_dir_offset + 4, (uint32_t) entry_padded);
         size_t total = padded + entry_padded;
         put_le32(out + checksum_offset, pe_checksum(out, total, checksum_offset));
+        *size = total;
+        return 0;
+}
 
-        *ret_data = TAKE_PTR(out);
-        *ret_size = total;
+int authenticode_sign(const uint8_t *data, size_t size, EVP_PKEY *key, X509 *cert,
+                      uint8_t **ret_data, size_t *ret_size) {
+        _cleanup_free_ uint8_t *copy = malloc(size ? size : 1);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, data, size);
+        size_t n = size;
+        int r = authenticode_sign_in_place(&copy, &n, key, cert);
+        if (r < 0)
+                return r;
+        *ret_data = TAKE_PTR(copy);
+        *ret_size = n;
         return 0;
 }
 

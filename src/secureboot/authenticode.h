@@ -23,6 +23,11 @@ int authenticode_digest(const PeImage *img, const EVP_MD *md, uint8_t *ret, unsi
 int authenticode_sign(const uint8_t *data, size_t size, EVP_PKEY *key, X509 *cert,
                       uint8_t **ret_data, size_t *ret_size);
 
+/* The same on a malloc'd buffer the caller owns, without a copy: *data may
+ * be reallocated and *size changes.  On failure the buffer is still the
+ * caller's to free, but its contents are unspecified. */
+int authenticode_sign_in_place(uint8_t **data, size_t *size, EVP_PKEY *key, X509 *cert);
+
 /* One signature found in the image's certificate table. */
 typedef struct AuthenticodeSignature {
         char *signer_subject;           /* one line, OpenSSL's RFC 2253 form */

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,8 +18,9 @@
 
 typedef struct UkiSection {
         const char *name;
-        uint8_t *owned;         /* freed at the end */
-        const uint8_t *data;
+        const char *path;       /* read straight into the output, or: */
+        int fd;
+        const uint8_t *data;    /* inline content (command line, uname) */
         size_t size;
 } UkiSection;
 
@@ -24,14 +28,43 @@ static uint64_t align_up(uint64_t v, uint64_t a) {
         return a ? (v + a - 1) / a * a : v;
 }
 
-static int load_input(const char *path, UkiSection *s, const char **ret_failed_path) {
-        int r = read_file_bytes(path, UKI_MAX_INPUT, &s->owned, &s->size);
-        if (r < 0) {
-                if (ret_failed_path)
-                        *ret_failed_path = path;
-                return r;
+/* Opens an input and notes its size; the bytes are read later, straight
+ * into the output buffer. */
+static int open_input(const char *path, UkiSection *s, const char **ret_failed_path) {
+        struct stat st;
+        s->path = path;
+        s->fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (s->fd < 0 || fstat(s->fd, &st) < 0)
+                goto fail;
+        if (!S_ISREG(st.st_mode)) {
+                errno = EBADFD;
+                goto fail;
         }
-        s->data = s->owned;
+        if ((uint64_t) st.st_size > UKI_MAX_INPUT) {
+                errno = EFBIG;
+                goto fail;
+        }
+        s->size = (size_t) st.st_size;
+        return 0;
+fail:
+        if (ret_failed_path)
+                *ret_failed_path = path;
+        return negative_errno();
+}
+
+static int read_input(UkiSection *s, uint8_t *dst, const char **ret_failed_path) {
+        size_t done = 0;
+        while (done < s->size) {
+                ssize_t k = pread(s->fd, dst + done, s->size - done, (off_t) done);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        if (ret_failed_path)
+                                *ret_failed_path = s->path;
+                        return k < 0 ? negative_errno() : -ESTALE; /* shrank while we read it */
+                }
+                done += (size_t) k;
+        }
         return 0;
 }
 
@@ -39,7 +72,7 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
         if (!in->linux_path)
                 return -EINVAL;
         const char *stub_path = in->stub ?: UKI_DEFAULT_STUB;
-        UkiSection secs[5] = {};
+        UkiSection secs[5] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
         size_t n = 0;
         int r;
         _cleanup_free_ uint8_t *stub = NULL;
@@ -55,7 +88,7 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
         }
         if (in->os_release_path) {
                 secs[n].name = ".osrel";
-                r = load_input(in->os_release_path, &secs[n++], ret_failed_path);
+                r = open_input(in->os_release_path, &secs[n++], ret_failed_path);
                 if (r < 0)
                         goto finish;
         }
@@ -71,12 +104,12 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
         }
         if (in->initrd_path) {
                 secs[n].name = ".initrd";
-                r = load_input(in->initrd_path, &secs[n++], ret_failed_path);
+                r = open_input(in->initrd_path, &secs[n++], ret_failed_path);
                 if (r < 0)
                         goto finish;
         }
         secs[n].name = ".linux";
-        r = load_input(in->linux_path, &secs[n++], ret_failed_path);
+        r = open_input(in->linux_path, &secs[n++], ret_failed_path);
         if (r < 0)
                 goto finish;
 
@@ -172,7 +205,11 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
                 put_le32(h + 16, (uint32_t) raw_size[i]);
                 put_le32(h + 20, (uint32_t) raw_at[i]);
                 put_le32(h + 36, SCN_INITIALIZED_READONLY);
-                if (secs[i].size)
+                if (secs[i].fd >= 0) {
+                        r = read_input(&secs[i], out + raw_at[i], ret_failed_path);
+                        if (r < 0)
+                                goto finish;
+                } else if (secs[i].size)
                         memcpy(out + raw_at[i], secs[i].data, secs[i].size);
         }
         put_le32(out + img.checksum_offset, pe_checksum(out, total, img.checksum_offset));
@@ -183,7 +220,8 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
 finish:
         pe_image_done(&img);
         for (size_t i = 0; i < ELEMENTSOF(secs); i++)
-                free(secs[i].owned);
+                if (secs[i].fd >= 0)
+                        close(secs[i].fd);
         return r;
 }
 
@@ -195,14 +233,9 @@ int uki_assemble_signed(const UkiInputs *in, EVP_PKEY *key, X509 *cert, const ch
         if (r < 0)
                 return r;
         if (key && cert) {
-                uint8_t *signed_data;
-                size_t signed_size;
-                r = authenticode_sign(data, size, key, cert, &signed_data, &signed_size);
+                r = authenticode_sign_in_place(&data, &size, key, cert);
                 if (r < 0)
                         return r;
-                free(data);
-                data = signed_data;
-                size = signed_size;
         }
         return write_file_bytes_atomic(out_path, data, size, 0644);
 }
