@@ -142,4 +142,31 @@ open(p, 'wb').write(d)
 PY
 must_fail $KEYSTONE secureboot verify --cert keys/keys/db/db.pem forged.efi
 must_fail sbverify --cert keys/keys/db/db.pem forged.efi
+
+# --- a signer issued by a CA: trusted through the CA, as firmware does with a db CA
+openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -subj "/CN=Test CA" -days 2 \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign -out ca.pem 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout leaf.key -subj "/CN=Test Leaf" -out leaf.csr 2>/dev/null
+openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -out leaf.pem 2>/dev/null
+$KEYSTONE secureboot sign --key leaf.key --cert leaf.pem unsigned.efi -o leaf-signed.efi
+$KEYSTONE secureboot verify --cert ca.pem leaf-signed.efi || fail "signature through the issuing CA"
+sbverify --cert ca.pem leaf-signed.efi || fail "sbverify through the CA"
+must_fail $KEYSTONE secureboot verify --cert keys/keys/db/db.pem leaf-signed.efi
+# mismatched key and certificate are refused before signing
+must_fail $KEYSTONE secureboot sign --key leaf.key --cert keys/keys/db/db.pem unsigned.efi -o x.efi
+grep -q 'does not belong' out.log || fail "key/cert mismatch message"
+
+# --- not a PE image: a clear error naming the file, exit 1, nothing written
+printf 'just text\n' >notpe.efi
+set +e
+$KEYSTONE secureboot sign --dir keys notpe.efi -o x.efi 2>err.txt; rc=$?
+set -e
+[ $rc = 1 ] || fail "sign on a text file: exit $rc"
+grep -q 'notpe.efi is not a usable PE/COFF image: no MZ header' err.txt || fail "message: $(cat err.txt)"
+[ ! -e x.efi ] || fail "wrote output for a non-PE input"
+must_fail $KEYSTONE secureboot inspect notpe.efi
+# every verb has --help (exit 0)
+for v in keygen export enroll status uki sign verify inspect; do
+	$KEYSTONE secureboot $v --help | grep -q "^Usage: keystone secureboot $v" || fail "$v --help"
+done
 echo "ok"
