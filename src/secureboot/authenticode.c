@@ -163,13 +163,16 @@ int authenticode_digest(const PeImage *img, const EVP_MD *md, uint8_t *ret, unsi
                 hashed += s->size_of_raw_data;
         }
 
-        /* Data after the sections (including alignment padding) up to the
-         * certificate table, or to the end of an unsigned file. */
-        uint64_t data_end = img->cert_table_size > 0 ? img->cert_table_offset : img->size;
-        uint64_t from = img->raw_end;
-        if (data_end > from && !EVP_DigestUpdate(ctx, d + from, data_end - from))
+        /* Extra data: as the PE/COFF Authenticode rules and EDK2 have it,
+         * from file offset SUM_OF_BYTES_HASHED, FileSize - CertTable.Size -
+         * SUM_OF_BYTES_HASHED bytes.  When sections are contiguous that is
+         * exactly the data after the last section up to the certificate
+         * table (alignment padding included). */
+        uint64_t end = img->size - (uint64_t) img->cert_table_size;
+        if (img->size < (uint64_t) img->cert_table_size + hashed)
+                return -EBADMSG;
+        if (end > hashed && !EVP_DigestUpdate(ctx, d + hashed, end - hashed))
                 return -EIO;
-        (void) hashed;
 
         if (!EVP_DigestFinal_ex(ctx, ret, ret_len))
                 return -EIO;
