@@ -13,8 +13,9 @@ static int cmd_version(int argc, char **argv);
 const Command keystone_commands[] = {
         { "eval",    1, 1, cmd_eval,    "print the merged configuration of a host file" },
         { "options", 0, 1, cmd_options, "print the option reference (type, default, description)" },
-        { "disk",    2, 2, cmd_disk,    "lay out a disk as the host file says: plan, apply, status" },
+        { "disk",    2, 2, cmd_disk,    "lay out a disk as the host file says: plan, apply, status, mount" },
         { "tpm",     1, -1, cmd_tpm,     "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure" },
+        { "secureboot", 1, -1, cmd_secureboot, "Secure Boot keys, enrollment, UKIs, Authenticode signing" },
         { "help",    0, 1, cmd_help_command, "show help for keystone or one command" },
         { "version", 0, 0, cmd_version, "print the version" },
         {}

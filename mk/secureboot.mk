@@ -1,0 +1,2 @@
+# keystone secureboot: X.509, PKCS#7, EVP from OpenSSL
+PKGS += libcrypto

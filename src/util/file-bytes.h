@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Whole files as byte buffers. */
+
+/* Reads all of PATH (regular file, at most max_size bytes; 0: no limit) into
+ * a malloc'd buffer with one extra NUL byte after the data. */
+int read_file_bytes(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size);
+
+/* Writes DATA to PATH atomically: a temporary file in the same directory,
+ * fsync, rename.  MODE is the new file's permission bits. */
+int write_file_bytes_atomic(const char *path, const void *data, size_t size, mode_t mode);
+
+/* Creates PATH with O_CREAT|O_EXCL|O_NOFOLLOW and MODE, writes DATA, fsyncs.
+ * For secrets and for files that must never replace an existing one. */
+int write_file_bytes_excl(const char *path, const void *data, size_t size, mode_t mode);
