@@ -49,7 +49,7 @@ static inline uint32_t node_depth(const TomlNode *n) {
         return n->v.internal >> 8;
 }
 
-#define SMALL_TABLE 16
+#define SMALL_TABLE 32
 
 typedef struct Buf {
         char *p;
@@ -1413,6 +1413,9 @@ static int parse_value(Parser *P, uint32_t depth, TomlNode **ret) {
         }
         case 'i':
         case 'n':
+                if (P->end - s < 3 || (memcmp(s, "inf", 3) != 0 && memcmp(s, "nan", 3) != 0))
+                        break;
+                return parse_number(P, pos, depth, ret);
         case '+':
         case '-':
                 return parse_number(P, pos, depth, ret);

@@ -476,7 +476,8 @@ static void test_invalid_tricky(void **state) {
                 { "a = 1.1.1\n", "expected a newline" },
                 { "a = 00.1\n", "leading zeros" },
                 { "a = Inf\n", "invalid value" },
-                { "a = in\n", "inf or nan" },
+                { "a = in\n", "invalid value" },
+                { "a = +in\n", "inf or nan" },
                 { "a = 1e400\n", "too large" },
                 { "a = -1.8e308\n", "too large" },
                 /* booleans */
