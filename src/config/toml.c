@@ -925,6 +925,10 @@ static int parse_simple_key(Parser *P, KeyPart *part) {
 static int parse_key(Parser *P) {
         P->n_parts = 0;
         P->keybuf.len = 0;
+        /* keep keybuf.p non-NULL, even when every part is "" */
+        int r = buf_reserve(&P->keybuf, 1);
+        if (r < 0)
+                return r;
         for (;;) {
                 if (P->n_parts >= TOML_MAX_DEPTH)
                         return fail_at(P, P->cur, "key has too many dotted parts (more than %d)", TOML_MAX_DEPTH);
@@ -936,7 +940,7 @@ static int parse_key(Parser *P) {
                         P->parts = p;
                         P->parts_cap = cap;
                 }
-                int r = parse_simple_key(P, &P->parts[P->n_parts]);
+                r = parse_simple_key(P, &P->parts[P->n_parts]);
                 if (r < 0)
                         return r;
                 P->n_parts++;
