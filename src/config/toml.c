@@ -23,6 +23,8 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "config/toml.h"
 #include "util/c-locale.h"
@@ -49,7 +51,7 @@ static inline uint32_t node_depth(const TomlNode *n) {
         return n->v.internal >> 8;
 }
 
-#define SMALL_TABLE 16
+#define SMALL_TABLE 32
 
 typedef struct Buf {
         char *p;
@@ -89,6 +91,7 @@ typedef struct Parser {
         size_t index_mask, index_used;
 
         locale_t loc;
+        uint64_t seed;          /* for hash_key() */
         char keymsg[160];       /* rendered key for messages */
         char chmsg[32];         /* rendered character for messages */
 } Parser;
@@ -390,16 +393,29 @@ static size_t items_grow_to(size_t n) {
         return 0;
 }
 
-static uint32_t hash_key(const TomlNode *t, const char *k, size_t len) {
-        /* FNV-1a over the key, mixed with the table's address */
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-        for (size_t i = 0; i < len; i++) {
-                h ^= (uint8_t) k[i];
-                h *= UINT64_C(0x100000001b3);
+static inline uint64_t mix64(uint64_t h) {
+        /* MurmurHash3's finaliser: a bijection that spreads every bit */
+        h ^= h >> 33;
+        h *= UINT64_C(0xff51afd7ed558ccd);
+        h ^= h >> 33;
+        h *= UINT64_C(0xc4ceb9fe1a85ec53);
+        h ^= h >> 33;
+        return h;
+}
+
+/* Hash of (table, key), seeded per parse: which keys collide depends on a
+ * random seed, so a document cannot be crafted to make lookups quadratic. */
+static uint32_t hash_key(const Parser *P, const TomlNode *t, const char *k, size_t len) {
+        uint64_t h = P->seed ^ (uint64_t) (uintptr_t) t * UINT64_C(0x9E3779B97F4A7C15) ^ len;
+        for (; len >= 8; k += 8, len -= 8) {
+                uint64_t w;
+                memcpy(&w, k, 8);
+                h = mix64(h ^ w);
         }
-        h ^= (uint64_t) (uintptr_t) t * UINT64_C(0x9E3779B97F4A7C15);
-        h ^= h >> 29;
-        return (uint32_t) h;
+        uint64_t w = 0;
+        if (len > 0)
+                memcpy(&w, k, len);
+        return (uint32_t) mix64(h ^ w ^ UINT64_C(0x8000000000000000));
 }
 
 static int index_grow(Parser *P) {
@@ -430,7 +446,7 @@ static int index_add(Parser *P, TomlNode *t, uint32_t item) {
                         return r;
         }
         const TomlKeyValue *kv = &t->v.table.items[item];
-        uint32_t h = hash_key(t, kv->key, kv->key_len);
+        uint32_t h = hash_key(P, t, kv->key, kv->key_len);
         size_t j = h & P->index_mask;
         while (P->index[j].table)
                 j = (j + 1) & P->index_mask;
@@ -449,7 +465,7 @@ static TomlKeyValue *table_find(Parser *P, TomlNode *t, const char *k, size_t le
                                 return &items[i];
                 return NULL;
         }
-        uint32_t h = hash_key(t, k, len);
+        uint32_t h = hash_key(P, t, k, len);
         for (size_t j = h & P->index_mask; P->index[j].table; j = (j + 1) & P->index_mask) {
                 const IndexEntry *e = &P->index[j];
                 if (e->table == t && e->hash == h) {
@@ -925,6 +941,10 @@ static int parse_simple_key(Parser *P, KeyPart *part) {
 static int parse_key(Parser *P) {
         P->n_parts = 0;
         P->keybuf.len = 0;
+        /* keep keybuf.p non-NULL, even when every part is "" */
+        int r = buf_reserve(&P->keybuf, 1);
+        if (r < 0)
+                return r;
         for (;;) {
                 if (P->n_parts >= TOML_MAX_DEPTH)
                         return fail_at(P, P->cur, "key has too many dotted parts (more than %d)", TOML_MAX_DEPTH);
@@ -936,7 +956,7 @@ static int parse_key(Parser *P) {
                         P->parts = p;
                         P->parts_cap = cap;
                 }
-                int r = parse_simple_key(P, &P->parts[P->n_parts]);
+                r = parse_simple_key(P, &P->parts[P->n_parts]);
                 if (r < 0)
                         return r;
                 P->n_parts++;
@@ -1413,6 +1433,9 @@ static int parse_value(Parser *P, uint32_t depth, TomlNode **ret) {
         }
         case 'i':
         case 'n':
+                if (P->end - s < 3 || (memcmp(s, "inf", 3) != 0 && memcmp(s, "nan", 3) != 0))
+                        break;
+                return parse_number(P, pos, depth, ret);
         case '+':
         case '-':
                 return parse_number(P, pos, depth, ret);
@@ -1694,6 +1717,9 @@ int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_er
         if (bad < size)
                 return fail_at(&P, data + bad, "invalid UTF-8 (byte 0x%02X); TOML files must be UTF-8",
                                (uint8_t) data[bad]);
+
+        if (getrandom(&P.seed, sizeof(P.seed), GRND_NONBLOCK) != sizeof(P.seed))
+                P.seed = (uint64_t) (uintptr_t) &P ^ (uint64_t) time(NULL) * UINT64_C(0x9E3779B97F4A7C15);
 
         r = node_new(&P, TOML_TABLE, P.cur, (TomlPos) { 1, 1 }, 0, &P.root);
         if (r < 0)

@@ -428,6 +428,7 @@ static void test_valid_tricky(void **state) {
         check_json("t = { a.b = 1, a.c = 2, d = { e = 3 } }\n",
                    "{\"t\":{\"a\":{\"b\":" I("1") ",\"c\":" I("2") "},\"d\":{\"e\":" I("3") "}}}");
         /* empty documents and comments only; no newline at the end */
+        check_json("\"\".'' = 1\n", "{\"\":{\"\":" I("1") "}}");
         check_json("", "{}");
         check_json("# only\n  # comments", "{}");
         check_json("a=1", "{\"a\":" I("1") "}");
@@ -476,7 +477,8 @@ static void test_invalid_tricky(void **state) {
                 { "a = 1.1.1\n", "expected a newline" },
                 { "a = 00.1\n", "leading zeros" },
                 { "a = Inf\n", "invalid value" },
-                { "a = in\n", "inf or nan" },
+                { "a = in\n", "invalid value" },
+                { "a = +in\n", "inf or nan" },
                 { "a = 1e400\n", "too large" },
                 { "a = -1.8e308\n", "too large" },
                 /* booleans */
@@ -525,6 +527,8 @@ static void test_invalid_tricky(void **state) {
                 { "[a.b]\n[a]\nb.c = 1\n", "defined by a [table] header" },
                 { "[[a.b]]\n[a]\nb.c = 1\n", "already an array" },
                 { "a = {b = 1, b = 2}\n", "duplicate key b" },
+                { "\"\" = 1\n'' = 2\n", "duplicate key \"\"" },
+                { "\"\".'' = 1\n[\"\"]\n", "dotted keys" },
                 { "a = {b.c = 1, b = 2}\n", "duplicate key b" },
                 { "a = {b = {}, b.c = 1}\n", "inline table" },
                 { "a = {b = 1,}\n", "trailing comma" },
