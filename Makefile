@@ -146,7 +146,7 @@ check-vm: all tests
 
 # libFuzzer: clang builds each harness with the library sources.
 FUZZ_TIME ?= 60
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(filter-out -MMD -MP,$(CFLAGS_BASE)) $(PKG_CFLAGS)
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(filter-out -MMD -MP -Wno-format-truncation,$(CFLAGS_BASE)) $(PKG_CFLAGS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(BUILD)/version.c $(BUILD)/modules.c | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
