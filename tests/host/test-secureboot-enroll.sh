@@ -89,6 +89,10 @@ if $KEYSTONE secureboot enroll --dir keys --efivars bad --event-log bad.log 2>er
 
 # --- setup mode, clean log: db, KEK, PK in that order, each signed right
 fake_efivars setup 1 0
+# --dry-run first: says what it would write, writes nothing
+$KEYSTONE --dry-run secureboot enroll --dir keys --efivars setup --event-log clean.log >out || fail "dry run"
+[ "$(grep -c '^would write' out)" = 3 ] || fail "dry run output: $(cat out)"
+[ "$(ls setup | wc -l)" = 2 ] || fail "dry run wrote variables"
 # an existing immutable db (efivarfs marks variables immutable) must be handled
 setvar setup db $IMAGEDB 0x27 ""
 immutable=0
