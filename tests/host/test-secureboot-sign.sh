@@ -19,6 +19,7 @@ must_fail() { if "$@" >out.log 2>&1; then cat out.log; fail "expected failure: $
 # --- keygen: layout, modes, GUID, refusal to overwrite
 $KEYSTONE secureboot keygen --dir keys --key-size 2048 --name Test
 grep -Eqx '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}' keys/GUID || fail "GUID file: $(cat keys/GUID)"
+[ "$(stat -c %s keys/GUID)" = 36 ] || fail "GUID file must be the 36 characters alone (sbctl parses it as is)"
 for k in PK KEK db; do
 	[ "$(stat -c %a keys/keys/$k/$k.key)" = 600 ] || fail "$k.key is not 0600"
 	openssl pkey -in keys/keys/$k/$k.key -noout || fail "$k.key unreadable by openssl"
