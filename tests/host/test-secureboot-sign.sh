@@ -144,6 +144,20 @@ PY
 must_fail $KEYSTONE secureboot verify --cert keys/keys/db/db.pem forged.efi
 must_fail sbverify --cert keys/keys/db/db.pem forged.efi
 
+# --- the other direction: signatures made by sbsign and osslsigncode are
+# accepted by our verify, and our digest equals theirs on those files
+for f in $STUB_DIR/systemd-bootx64.efi $STUB_DIR/linuxx64.efi.stub; do
+	sbsign --key keys/keys/db/db.key --cert keys/keys/db/db.pem --output by-sbsign.efi "$f" 2>/dev/null
+	$KEYSTONE secureboot verify --cert keys/keys/db/db.pem by-sbsign.efi >/dev/null || fail "verify refused sbsign's signature on $f"
+	must_fail $KEYSTONE secureboot verify --cert other/keys/db/db.pem by-sbsign.efi
+	rm -f by-ossl.efi
+	osslsigncode sign -certs keys/keys/db/db.pem -key keys/keys/db/db.key -h sha256 -in "$f" -out by-ossl.efi >/dev/null
+	$KEYSTONE secureboot verify --cert keys/keys/db/db.pem by-ossl.efi >/dev/null || fail "verify refused osslsigncode's signature on $f"
+	ours=$($KEYSTONE secureboot inspect by-ossl.efi | sed -n 's/^authenticode-sha256: //p')
+	theirs=$(osslsigncode verify -CAfile keys/keys/db/db.pem -in by-ossl.efi 2>&1 | sed -n 's/^Calculated message digest *: *\([0-9A-Fa-f]*\).*/\1/p' | tr A-F a-f)
+	[ "$ours" = "$theirs" ] || fail "digest of osslsigncode-signed $f: ours $ours, theirs $theirs"
+done
+
 # --- a signer issued by a CA: trusted through the CA, as firmware does with a db CA
 openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -subj "/CN=Test CA" -days 2 \
 	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign -out ca.pem 2>/dev/null
