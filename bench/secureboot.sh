@@ -6,6 +6,8 @@
 #
 #   bench/secureboot.sh [RUNS]      (default 5; uses build/keystone)
 set -eu
+# Debian's python3 (a pyenv shim on PATH costs a second per start)
+PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 RUNS=${1:-5}
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 KEYSTONE=${KEYSTONE:-$SRCDIR/build/keystone}
@@ -44,7 +46,7 @@ best() { # function -> "wall cpu" in seconds: the best wall time over RUNS and i
 	local b= TIMEFORMAT='%R %U %S'
 	for _ in $(seq "$RUNS"); do
 		{ time "$1"; } 2>t.txt
-		b=$(python3 -c "
+		b=$($PY -c "
 w, u, s = map(float, open('t.txt').read().split()[-3:])
 b = '$b'.split()
 print(f'{w} {u + s}' if not b or w < float(b[0]) else '$b')")
@@ -55,7 +57,7 @@ ours; tools   # warm the page cache, check both work
 read -r w_ours c_ours < <(best ours)
 read -r w_tools c_tools < <(best tools)
 size=$(stat -c %s ks.efi)
-python3 - "$w_ours" "$c_ours" "$w_tools" "$c_tools" "$size" "$RUNS" <<'PY'
+$PY - "$w_ours" "$c_ours" "$w_tools" "$c_tools" "$size" "$RUNS" <<'PY'
 import sys
 wo, co, wt, ct = map(float, sys.argv[1:5])
 size, runs = int(sys.argv[5]), sys.argv[6]

@@ -3,6 +3,8 @@
 # verifiers: sbverify (sbsigntool) and osslsigncode.  Keys are generated here
 # (never committed); RSA 2048 for speed.
 set -eu
+# Debian's python3 (a pyenv shim on PATH costs a second per start)
+PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 : "${KEYSTONE:?}" "${BUILD:?}"
 for t in sbverify osslsigncode openssl; do
 	command -v $t >/dev/null || { echo "skip: $t not installed (make deps)"; exit 77; }
@@ -46,7 +48,7 @@ sbverify --cert keys/keys/db/db.pem signed.efi || fail "sbverify refused our sig
 osslsigncode verify -CAfile keys/keys/db/db.pem -in signed.efi >ossl.log 2>&1 || { cat ossl.log; fail "osslsigncode refused our signature"; }
 $KEYSTONE secureboot verify --cert keys/keys/db/db.pem signed.efi || fail "verify refused our signature"
 # certificate table: 8-byte aligned, at the end, checksum right
-python3 - signed.efi <<'PY' || fail "PE layout of the signed file"
+$PY - signed.efi <<'PY' || fail "PE layout of the signed file"
 import struct, sys
 d = open(sys.argv[1], 'rb').read()
 pe = struct.unpack_from('<I', d, 0x3c)[0]
@@ -102,7 +104,7 @@ must_fail osslsigncode verify -CAfile other/keys/db/db.pem -in signed.efi
 must_fail $KEYSTONE secureboot verify --cert keys/keys/db/db.pem unsigned.efi
 grep -q 'is not signed' out.log || fail "unsigned message"
 # flip one byte in the middle of .text
-off=$(python3 - signed.efi <<'PY'
+off=$($PY - signed.efi <<'PY'
 import struct, sys
 d = open(sys.argv[1], 'rb').read()
 pe = struct.unpack_from('<I', d, 0x3c)[0]
@@ -117,7 +119,7 @@ PY
 )
 [ -n "$off" ] || fail "no .text section"
 cp signed.efi flipped.efi
-python3 -c "
+$PY -c "
 import sys
 f = open('flipped.efi', 'r+b'); f.seek($off); b = f.read(1); f.seek($off); f.write(bytes([b[0] ^ 1]))"
 cmp -s signed.efi flipped.efi && fail "byte not flipped"
@@ -128,7 +130,7 @@ $KEYSTONE secureboot inspect flipped.efi | grep -q 'DOES NOT MATCH' || fail "ins
 
 # --- a forged signature: same signed attributes, signature bytes altered
 cp signed.efi forged.efi
-python3 - forged.efi <<'PY'
+$PY - forged.efi <<'PY'
 import struct, sys
 p = sys.argv[1]
 d = bytearray(open(p, 'rb').read())
