@@ -15,6 +15,7 @@
 #include "secureboot/ossl-util.h"
 #include "secureboot/sbvars.h"
 #include "util/file-bytes.h"
+#include "util/run.h"
 
 /* Owner GUID Microsoft uses for its certificates in KEK and db. */
 #define MICROSOFT_OWNER_GUID "77fa9abd-0359-4d32-bd60-28f4e78f784b"
@@ -160,6 +161,7 @@ int sb_cmd_enroll(int argc, char **argv) {
                                 "and only images signed by the db key (or MSDIR's db certificates) boot.\n"
                                 "Refuses when the TPM event log shows option ROMs that would stop loading,\n"
                                 "unless --microsoft-certs or --force.\n"
+                                "With 'keystone --dry-run', prints what it would write and writes nothing.\n"
                                 "With --append, adds CERT to db (signed by KEK) or KEK (signed by PK) in user mode.\n"
                                 "\n"
                                 "  -d, --dir DIR              key directory (default " SB_KEYS_DEFAULT_DIR ")\n"
@@ -241,6 +243,11 @@ int sb_cmd_enroll(int argc, char **argv) {
                 if (r < 0)
                         return log_error_errno(r, "secureboot enroll: cannot sign %s with the %s key in %s: %m",
                                                sb_key_name(k), sb_key_name(sb_var_signer(k)), dir);
+                if (run_get_dry_run()) {
+                        printf("would write %s to %s: %zu bytes, attributes 0x%02x, signed by %s\n", sb_key_name(k),
+                               efivars, auth_size, EFI_VARIABLE_AUTHVAR_ATTRS, sb_key_name(sb_var_signer(k)));
+                        continue;
+                }
                 r = efivar_write(efivars, sb_key_name(k), sb_var_vendor(k), EFI_VARIABLE_AUTHVAR_ATTRS, auth, auth_size);
                 if (r < 0)
                         return log_error_errno(r, "secureboot enroll: writing %s to %s failed: %m.%s", sb_key_name(k),
@@ -248,6 +255,8 @@ int sb_cmd_enroll(int argc, char **argv) {
                                                "mode, so running enroll again is safe." : "");
                 printf("enrolled %s\n", sb_key_name(k));
         }
+        if (run_get_dry_run())
+                return 0;
         printf("Secure Boot keys enrolled; the firmware is in user mode now. Boot only images signed with %s/keys/db.\n", dir);
         return 0;
 }

@@ -168,9 +168,9 @@ int sb_keys_generate(const char *dir, int bits, const char *name) {
         r = efi_guid_random(&g);
         if (r < 0)
                 return r;
-        char gs[EFI_GUID_STRING_MAX + 1];
+        /* No trailing newline: sbctl parses the file's bytes as they are. */
+        char gs[EFI_GUID_STRING_MAX];
         efi_guid_to_string(&g, gs);
-        strcat(gs, "\n");
         r = write_file_bytes_excl(guid_path, gs, strlen(gs), 0644);
         if (r < 0)
                 return r;

@@ -8,7 +8,7 @@
 
 /* The owner's Secure Boot keys, in sbctl's layout so that existing
  * sbctl/Lanzaboote bundles work as they are:
- *   DIR/GUID                       owner GUID (text)
+ *   DIR/GUID                       owner GUID (text, no newline, as sbctl writes it)
  *   DIR/keys/PK/PK.key, PK.pem     platform key
  *   DIR/keys/KEK/KEK.key, KEK.pem  key exchange key
  *   DIR/keys/db/db.key, db.pem     signature database key (signs UKIs) */

@@ -4,6 +4,8 @@
 # whatever else is installed), and equals the digest inside their own
 # signatures.  The rules are PE/COFF's, so every binary found is checked.
 set -eu
+# Debian's python3 (a pyenv shim on PATH costs a second per start)
+PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 : "${KEYSTONE:?}"
 command -v osslsigncode >/dev/null || { echo "skip: osslsigncode not installed"; exit 77; }
 mapfile -t files < <(find /usr/lib/shim /usr/lib/grub /usr/lib/systemd/boot /usr/lib/fwupd /usr/lib/ipxe \

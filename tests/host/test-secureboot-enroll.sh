@@ -4,6 +4,8 @@
 # event logs.  What enroll writes is checked byte by byte and its signatures
 # by openssl; refusals (user mode, option ROMs) must leave nothing written.
 set -eu
+# Debian's python3 (a pyenv shim on PATH costs a second per start)
+PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 : "${KEYSTONE:?}" "${BUILD:?}"
 for t in openssl python3; do command -v $t >/dev/null || { echo "skip: $t missing"; exit 77; }; done
 T=$(mktemp -d "$BUILD/test-sb-enroll.XXXXXX")
@@ -14,7 +16,7 @@ GLOBAL=8be4df61-93ca-11d2-aa0d-00e098032b8c
 IMAGEDB=d719b2cb-3d3a-4596-a3bc-dad00e67656f
 
 setvar() { # dir name guid attrs hexdata
-	python3 -c "import struct,sys; open('$1/$2-$3','wb').write(struct.pack('<I',$4)+bytes.fromhex('$5'))"
+	$PY -c "import struct,sys; open('$1/$2-$3','wb').write(struct.pack('<I',$4)+bytes.fromhex('$5'))"
 }
 fake_efivars() { # dir setupmode secureboot
 	mkdir -p "$1"
@@ -22,7 +24,7 @@ fake_efivars() { # dir setupmode secureboot
 	setvar "$1" SecureBoot $GLOBAL 6 "0$3"
 }
 eventlog() { # out with-option-rom(0/1)
-	python3 - "$@" <<'PY'
+	$PY - "$@" <<'PY'
 import struct, sys, hashlib
 out, rom = sys.argv[1], sys.argv[2] == '1'
 spec = b'Spec ID Event03\0' + struct.pack('<IBBBBI', 0, 0, 2, 0, 2, 1) + struct.pack('<HH', 0x000b, 32) + b'\0'
@@ -40,7 +42,7 @@ PY
 }
 # checks that FILE holds attrs + an authenticated payload for VAR signed by SIGNER carrying ESL
 check_auth() { # file var vendor attrs signer-cert expected-esl
-	python3 - "$@" <<'PY' || exit 1
+	$PY - "$@" <<'PY' || exit 1
 import struct, sys, uuid
 f, name, vendor, attrs, _, esl_path = sys.argv[1:7]
 d = open(f, 'rb').read()
@@ -89,6 +91,10 @@ if $KEYSTONE secureboot enroll --dir keys --efivars bad --event-log bad.log 2>er
 
 # --- setup mode, clean log: db, KEK, PK in that order, each signed right
 fake_efivars setup 1 0
+# --dry-run first: says what it would write, writes nothing
+$KEYSTONE --dry-run secureboot enroll --dir keys --efivars setup --event-log clean.log >out || fail "dry run"
+[ "$(grep -c '^would write' out)" = 3 ] || fail "dry run output: $(cat out)"
+[ "$(ls setup | wc -l)" = 2 ] || fail "dry run wrote variables"
 # an existing immutable db (efivarfs marks variables immutable) must be handled
 setvar setup db $IMAGEDB 0x27 ""
 immutable=0
@@ -119,8 +125,8 @@ check_auth msmode/db-$IMAGEDB db $IMAGEDB 0x27 keys/keys/KEK/KEK.pem -
 fake_efivars st 0 1
 setvar st AuditMode $GLOBAL 6 00
 setvar st DeployedMode $GLOBAL 6 00
-for v in PK KEK; do python3 -c "import struct; open('st/$v-$GLOBAL','wb').write(struct.pack('<I',0x27)+open('esl/$v.esl','rb').read())"; done
-python3 -c "import struct; open('st/db-$IMAGEDB','wb').write(struct.pack('<I',0x27)+open('esl/db.esl','rb').read()+open('esl/KEK.esl','rb').read())"
+for v in PK KEK; do $PY -c "import struct; open('st/$v-$GLOBAL','wb').write(struct.pack('<I',0x27)+open('esl/$v.esl','rb').read())"; done
+$PY -c "import struct; open('st/db-$IMAGEDB','wb').write(struct.pack('<I',0x27)+open('esl/db.esl','rb').read()+open('esl/KEK.esl','rb').read())"
 $KEYSTONE secureboot status --efivars st >status.txt || fail "status"
 cat status.txt
 grep -qx 'SecureBoot: enabled' status.txt || fail "SecureBoot line"
@@ -138,8 +144,6 @@ if $KEYSTONE secureboot status --efivars empty-dir-that-does-not-exist 2>/dev/nu
 # --- user mode: --append db --cert, signed by KEK with the APPEND attribute
 openssl req -x509 -newkey rsa:2048 -nodes -keyout /dev/null -subj "/CN=Extra signer" -days 1 -out extra.pem 2>/dev/null
 $KEYSTONE secureboot enroll --dir keys --efivars user --append db --cert extra.pem >/dev/null || fail "--append db"
-python3 -c "
-import struct; d = open('extra.pem').read()" 
 check_auth user/db-$IMAGEDB db $IMAGEDB 0x67 keys/keys/KEK/KEK.pem -
 $KEYSTONE secureboot enroll --dir keys --efivars user --append KEK --cert extra.pem >/dev/null || fail "--append KEK"
 check_auth user/KEK-$GLOBAL KEK $GLOBAL 0x67 keys/keys/PK/PK.pem -

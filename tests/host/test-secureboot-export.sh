@@ -4,6 +4,8 @@
 # sign-efi-sig-list with the same timestamp, and their signatures checked by
 # openssl itself over name||GUID||attributes||timestamp||data.
 set -eu
+# Debian's python3 (a pyenv shim on PATH costs a second per start)
+PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 : "${KEYSTONE:?}" "${BUILD:?}"
 for t in cert-to-efi-sig-list sign-efi-sig-list sig-list-to-certs openssl python3; do
 	command -v $t >/dev/null || { echo "skip: $t not installed (efitools)"; exit 77; }
@@ -35,7 +37,7 @@ done
 # Independent check with openssl: rebuild the signed bytes from the spec and
 # verify the PKCS#7 against the signer's certificate.
 split() { # auth-file var vendor-guid -> payload.bin sig.p7 (ContentInfo-wrapped)
-	python3 - "$@" <<'PY'
+	$PY - "$@" <<'PY'
 import struct, sys, uuid
 data = open(sys.argv[1], 'rb').read()
 name, vendor = sys.argv[2], uuid.UUID(sys.argv[3]).bytes_le
@@ -70,7 +72,7 @@ for v in PK KEK db; do
 	wrong=PK; [ $s = PK ] && wrong=KEK
 	if openssl smime -verify -binary -inform DER -in sig.p7 -content payload.bin -CAfile keys/keys/$wrong/$wrong.pem \
 		-purpose any -out /dev/null 2>/dev/null; then fail "$v.auth accepted with the $wrong certificate"; fi
-	python3 -c "
+	$PY -c "
 d = bytearray(open('payload.bin','rb').read()); d[-5] ^= 1; open('payload.bin','wb').write(d)"
 	if openssl smime -verify -binary -inform DER -in sig.p7 -content payload.bin -CAfile keys/keys/$s/$s.pem \
 		-purpose any -out /dev/null 2>/dev/null; then fail "$v.auth accepted over changed data"; fi
