@@ -13,6 +13,7 @@ static int cmd_version(int argc, char **argv);
 const Command keystone_commands[] = {
         { "help",    0, 1, cmd_help_command, "show help for keystone or one command" },
         { "version", 0, 0, cmd_version, "print the version" },
+        { "image",   1, 1, cmd_image, "build a host's bootable image (cached rootfs + disk)" },
         {}
 };
 

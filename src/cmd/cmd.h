@@ -34,3 +34,4 @@ int cmd_help(const char *text);
 /* Options every subcommand accepts, for getopt_long tables. */
 #define CMD_COMMON_OPTIONS { "help", no_argument, NULL, 'h' }
 
+int cmd_image(int argc, char **argv);

@@ -111,7 +111,8 @@ char *vm_console_copy(Vm *vm);
 Vm *vm_create(const VmConfig *config);
 void vm_start(Vm *vm);
 /* Waits until the console shows a line matching regex (POSIX extended),
- * searching output after the previous match. */
+ * searching output after the previous match (or after the last vm_start,
+ * vm_reboot or vm_crash). */
 void vm_wait_for_console(Vm *vm, const char *regex, int timeout_s);
 /* Waits until the test shell answers. */
 void vm_wait_for_shell(Vm *vm, int timeout_s);

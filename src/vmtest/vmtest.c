@@ -339,6 +339,7 @@ static char *boot_id(Vm *vm) {
 void vm_reboot(Vm *vm, int timeout_s) {
         _cleanup_free_ char *old = boot_id(vm);
         vmtest_step("%s: reboot (%d s)", vm->name, timeout_s);
+        vm_console_mark_end(vm);
         int r = vm_shell_send_r(vm, "systemctl reboot");
         if (r < 0)
                 vmtest_fail("cannot ask %s to reboot: %s", vm->name, strerror(-r));
@@ -373,6 +374,7 @@ void vm_shutdown(Vm *vm, int timeout_s) {
 
 void vm_crash(Vm *vm) {
         vmtest_step("%s: hard reset (QMP system_reset)", vm->name);
+        vm_console_mark_end(vm);
         int r = vm_qmp_r(vm, "system_reset", NULL, NULL);
         if (r < 0)
                 vmtest_fail("QMP system_reset on %s failed: %s", vm->name, strerror(-r));
