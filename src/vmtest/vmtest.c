@@ -343,7 +343,7 @@ void vm_reboot(Vm *vm, int timeout_s) {
         int r = vm_shell_send_r(vm, "systemctl reboot");
         if (r < 0)
                 vmtest_fail("cannot ask %s to reboot: %s", vm->name, strerror(-r));
-        int64_t end = vm_now_ms() + timeout_s * 1000LL;
+        int64_t t0 = vm_now_ms(), end = t0 + timeout_s * 1000LL;
         for (;;) {
                 int left = (int) (end - vm_now_ms());
                 if (left <= 0)
@@ -359,7 +359,8 @@ void vm_reboot(Vm *vm, int timeout_s) {
                         break;
                 (void) vm_pump(1000);
         }
-        fprintf(stderr, "vmtest: %s: rebooted\n", vm->name);
+        fprintf(stderr, "vmtest: %s: rebooted, shell answered %.1f s after the reboot command\n", vm->name,
+                (vm_now_ms() - t0) / 1000.0);
 }
 
 void vm_shutdown(Vm *vm, int timeout_s) {
@@ -367,9 +368,11 @@ void vm_shutdown(Vm *vm, int timeout_s) {
         int r = vm_shell_send_r(vm, "systemctl poweroff");
         if (r < 0)
                 vmtest_fail("cannot ask %s to power off: %s", vm->name, strerror(-r));
+        int64_t t0 = vm_now_ms();
         r = vm_wait_exit_r(vm, timeout_s * 1000);
         if (r < 0)
                 vmtest_fail("%s did not power off within %d s", vm->name, timeout_s);
+        fprintf(stderr, "vmtest: %s: powered off in %.1f s\n", vm->name, (vm_now_ms() - t0) / 1000.0);
 }
 
 void vm_crash(Vm *vm) {
