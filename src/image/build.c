@@ -40,7 +40,7 @@ static int package_list(const ImageSpec *s, char **ret) {
         size_t n = 0;
         while (role[n])
                 n++;
-        const char **all = calloc(n + s->n_packages + 1, sizeof(char *));
+        const char **all = calloc(n + s->n_packages + 2, sizeof(char *));
         if (!all)
                 return -ENOMEM;
         size_t k = 0;
@@ -49,6 +49,10 @@ static int package_list(const ImageSpec *s, char **ret) {
         all[k++] = kernel;
         for (size_t i = 0; i < s->n_packages; i++)
                 all[k++] = s->packages[i];
+        /* the tools only: the modules come from the zfs stage, so the image
+         * carries no compiler, headers or dkms */
+        if (s->zfs)
+                all[k++] = "zfsutils-linux";
         qsort(all, k, sizeof(char *), cmp_str);
         char *buf = NULL;
         size_t size = 0;
@@ -197,6 +201,105 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
         return 0;
 }
 
+/* The rootfs's kernel version: the one directory under usr/lib/modules/
+ * in the tar, remembered next to it in kernel-version. */
+static int rootfs_kernel_version(ImageArtifacts *a) {
+        char p[PATH_MAX + 32];
+        PATHF(p, "%s/kernel-version", a->rootfs_dir);
+        if (read_text(p, a->kernel_version, sizeof a->kernel_version) == 0 && a->kernel_version[0])
+                return 0;
+        const char *argv[] = { "tar", "-tf", a->rootfs_tar, NULL };
+        RunResult res = {};
+        int r = run(argv, NULL, &res);
+        if (r < 0) {
+                run_result_done(&res);
+                return r;
+        }
+        r = -ENOENT;
+        char *save = NULL;
+        for (char *l = strtok_r(res.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                const char *v = startswith(l, "./usr/lib/modules/");
+                if (!v || !*v)
+                        continue;
+                size_t n = strcspn(v, "/");
+                if (v[n] != '/' || v[n + 1] != 0 || n >= sizeof a->kernel_version)
+                        continue;
+                snprintf(a->kernel_version, sizeof a->kernel_version, "%.*s", (int) n, v);
+                r = 0;
+                break;
+        }
+        run_result_done(&res);
+        if (r < 0)
+                return r;
+        char line[sizeof a->kernel_version + 1];
+        snprintf(line, sizeof line, "%s\n", a->kernel_version);
+        (void) write_text(p, line);
+        return 0;
+}
+
+/* The ZFS builder stage: zfs-dkms compiled by dkms for the rootfs's exact
+ * kernel inside a throwaway chroot (mmdebstrap's null format); tar-out
+ * keeps only usr/lib/modules/<kver>/updates. */
+#define ZFS_RECIPE "keystone-zfs 1"
+static int stage_zfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
+        int r = rootfs_kernel_version(a);
+        if (r < 0)
+                return log_debug_errno(r, "No kernel in %s: %m", a->rootfs_tar);
+        _cleanup_free_ char *inputs = NULL;
+        if (asprintf(&inputs, "%s\nsuite=%s\nmirror=%s\ncomponents=main,contrib\nsource_date_epoch=%llu\n"
+                              "kernel=%s\npackages=linux-image-%s,linux-headers-%s,zfs-dkms\n",
+                     ZFS_RECIPE, s->suite, s->mirror, (unsigned long long) s->source_date_epoch,
+                     a->kernel_version, a->kernel_version, a->kernel_version) < 0)
+                return -ENOMEM;
+        if ((r = cache_sha256_hex(inputs, strlen(inputs), a->zfs_hash)) < 0)
+                return r;
+        char dir[PATH_MAX];
+        PATHF(dir, "%s/zfs-%s", cache, a->zfs_hash);
+        PATHF(a->zfs_tar, "%s/modules.tar", dir);
+        _cleanup_close_ int lock = cache_lock(cache, "zfs", a->zfs_hash);
+        if (lock < 0)
+                return lock;
+        if (access(a->zfs_tar, R_OK) == 0)
+                return 0;
+
+        double t0 = now_s();
+        char tmp[PATH_MAX], tar[PATH_MAX + 16], inc[1024], epoch[64], out[PATH_MAX + 96], p[PATH_MAX + 16];
+        PATHF(tmp, "%s.tmp", dir);
+        (void) rm_rf(tmp);
+        if (mkdir(tmp, 0755) < 0)
+                return -errno;
+        PATHF(tar, "%s/modules.tar", tmp);
+        snprintf(inc, sizeof inc, "--include=linux-image-%s,linux-headers-%s,zfs-dkms", a->kernel_version,
+                 a->kernel_version);
+        PATHF(out, "--customize-hook=tar-out /usr/lib/modules/%s/updates %s", a->kernel_version, tar);
+        snprintf(epoch, sizeof epoch, "SOURCE_DATE_EPOCH=%llu", (unsigned long long) s->source_date_epoch);
+        const char *argv[] = { "mmdebstrap", "--variant=apt", "--components=main,contrib", inc, out,
+                               "--format=null", s->suite, "/dev/null", s->mirror, NULL };
+        char *env[] = { epoch, NULL };
+        RunResult res = {};
+        r = run(argv, &(RunOptions) { .env_extra = env, .timeout_ms = 60 * 60 * 1000 }, &res);
+        (void) save_log(tmp, "build.log", &res);
+        run_result_done(&res);
+        if (r < 0)
+                return log_debug_errno(r, "The ZFS module build failed, see %s/build.log: %m", tmp);
+        /* dkms must really have built the modules */
+        const char *list[] = { "tar", "-tf", tar, NULL };
+        RunResult lr = {};
+        r = run(list, NULL, &lr);
+        bool ok = r == 0 && strstr(lr.out, "zfs.ko") && strstr(lr.out, "spl.ko");
+        run_result_done(&lr);
+        if (!ok)
+                return log_debug_errno(-ENOENT, "No zfs.ko/spl.ko in %s (see %s/build.log)", tar, tmp);
+        PATHF(p, "%s/inputs.txt", tmp);
+        if ((r = write_text(p, inputs)) < 0)
+                return r;
+        if (rename(tmp, dir) < 0)
+                return -errno;
+        a->zfs_built = true;
+        a->zfs_seconds = now_s() - t0;
+        return 0;
+}
+
 /* The first file in dir whose name starts with prefix (sorted: the newest
  * kernel version sorts last, so take the last). */
 static int find_prefixed(const char *dir, const char *prefix, char *out, size_t size) {
@@ -250,8 +353,8 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         }
         snprintf(a->cmdline, sizeof a->cmdline,
                  "root=UUID=%s rw console=ttyS0,115200 systemd.firstboot=off", uuid);
-        if (asprintf(&inputs, "%s\nrootfs=%s\nsize=%s\nuuid=%s\ncmdline=%s\nfiles:\n%s", DISK_RECIPE,
-                     a->rootfs_hash, DISK_SIZE, uuid, a->cmdline, gtext) < 0) {
+        if (asprintf(&inputs, "%s\nrootfs=%s\nzfs=%s\nsize=%s\nuuid=%s\ncmdline=%s\nfiles:\n%s", DISK_RECIPE,
+                     a->rootfs_hash, s->zfs ? a->zfs_hash : "none", DISK_SIZE, uuid, a->cmdline, gtext) < 0) {
                 gen_list_done(&gen);
                 return -ENOMEM;
         }
@@ -340,6 +443,11 @@ int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *re
         int r = stage_rootfs(spec, cache, &a);
         if (r < 0)
                 return r;
+        if (spec->zfs) {
+                r = stage_zfs(spec, cache, &a);
+                if (r < 0)
+                        return r;
+        }
         r = stage_disk(spec, cache, &a);
         if (r < 0)
                 return r;

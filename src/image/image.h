@@ -8,6 +8,10 @@
  *                                packages, SOURCE_DATE_EPOCH, no SSH host
  *                                keys (sshd-keygen.service makes them on
  *                                first boot).  Slow (60–100 s), reproducible.
+ *   zfs-<sha256>/modules.tar     only for ZFS hosts: zfs-dkms built for the
+ *                                rootfs's exact kernel in a throwaway builder
+ *                                chroot (headers, gcc, dkms; ~5 min); only
+ *                                the .ko files are kept.
  *   disk-<sha256>/root.img       the rootfs plus Keystone's generated files
  *                                (hostname, users and keys, sshd keys-only,
  *                                networkd, test shell for test images) as an
@@ -43,6 +47,7 @@ typedef struct ImageSpec {
         ImageUser *users;
         size_t n_users;
         bool test_instrumentation; /* the root test shell (test images only) */
+        bool zfs;               /* zfsutils-linux + the cached ZFS modules */
         char *suite;            /* "trixie" */
         char *mirror;           /* "http://deb.debian.org/debian" */
         uint64_t source_date_epoch;
@@ -55,7 +60,8 @@ int image_spec_fill_defaults(ImageSpec *s);
 
 /* The merged configuration as JSON (what `keystone eval HOST.toml --json`
  * prints) → spec.  Reads host.name, host.role, kernel.flavour (or
- * host.kernel), packages (array, or packages.extra), users (a table of
+ * host.kernel), packages (array, or packages.extra), zfs (bool, or
+ * zfs.enable), users (a table of
  * name → {ssh_keys|authorized_keys}, or an array of {name, ssh_keys}).
  * -EINVAL with *ret_error set when a field has the wrong type. */
 int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error);
@@ -78,9 +84,11 @@ typedef struct ImageArtifacts {
         char kernel[PATH_MAX];
         char initrd[PATH_MAX];
         char cmdline[512];        /* root=UUID=… console=ttyS0 … */
-        char rootfs_hash[65], disk_hash[65];
-        bool rootfs_built, disk_built; /* false: came from the cache */
-        double rootfs_seconds, disk_seconds;
+        char zfs_tar[PATH_MAX];   /* ZFS .ko files, when spec->zfs */
+        char kernel_version[128];
+        char rootfs_hash[65], disk_hash[65], zfs_hash[65];
+        bool rootfs_built, disk_built, zfs_built; /* false: came from the cache */
+        double rootfs_seconds, disk_seconds, zfs_seconds;
 } ImageArtifacts;
 
 /* cache_dir NULL: $KEYSTONE_CACHE_DIR or /var/cache/keystone. */

@@ -215,6 +215,14 @@ int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
                 p = get_path(root, "packages", "extra");
         if (p && (r = get_strv(p, "packages", &s.packages, &s.n_packages, ret_error)) < 0)
                 goto done;
+        json_object *z = get_path(root, "zfs", NULL);
+        if (z && json_object_is_type(z, json_type_object))
+                z = get_path(root, "zfs", "enable");
+        if (z && !json_object_is_type(z, json_type_boolean)) {
+                r = error_set(ret_error, "zfs: expected true or false (or zfs.enable)");
+                goto done;
+        }
+        s.zfs = z && json_object_get_boolean(z);
         json_object *users = get_path(root, "users", NULL);
         if (users && json_object_is_type(users, json_type_object)) {
                 json_object_object_foreach(users, name, u) {

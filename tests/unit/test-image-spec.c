@@ -65,6 +65,8 @@ static void test_bad_input(void **state) {
                 "{\"packages\":[\"-oops\"]}",
                 "{\"packages\":[\"a,b\"]}",
                 "{\"packages\":[1]}",
+                "{\"zfs\":\"yes\"}",
+                "{\"zfs\":{\"enable\":1}}",
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 ImageSpec s = {};
@@ -75,6 +77,23 @@ static void test_bad_input(void **state) {
                 assert_non_null(err);
                 free(err);
         }
+}
+
+static void test_zfs(void **state) {
+        ImageSpec s = {};
+        assert_int_equal(image_spec_from_json("{\"zfs\":{\"enable\":true}}", &s, NULL), 0);
+        assert_true(s.zfs);
+        char *in;
+        assert_int_equal(image_rootfs_inputs(&s, &in), 0);
+        /* the tools go into the rootfs, never dkms or headers */
+        assert_non_null(strstr(in, ",zfsutils-linux\n"));
+        assert_null(strstr(in, "dkms"));
+        assert_null(strstr(in, "headers"));
+        free(in);
+        image_spec_done(&s);
+        assert_int_equal(image_spec_from_json("{\"zfs\":false}", &s, NULL), 0);
+        assert_false(s.zfs);
+        image_spec_done(&s);
 }
 
 static void test_rootfs_inputs(void **state) {
@@ -165,7 +184,7 @@ int main(void) {
                 cmocka_unit_test(test_from_json),   cmocka_unit_test(test_users_array),
                 cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_rootfs_inputs),
                 cmocka_unit_test(test_generated),   cmocka_unit_test(test_gen_paths),
-                cmocka_unit_test(test_sha256),
+                cmocka_unit_test(test_sha256),      cmocka_unit_test(test_zfs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
