@@ -13,6 +13,7 @@ static int cmd_version(int argc, char **argv);
 const Command keystone_commands[] = {
         { "eval",    1, 1, cmd_eval,    "print the merged configuration of a host file" },
         { "options", 0, 1, cmd_options, "print the option reference (type, default, description)" },
+        { "image",   1, 1, cmd_image,   "build a host's bootable image (cached rootfs + disk)" },
         { "disk",    2, 2, cmd_disk,    "lay out a disk as the host file says: plan, apply, status, mount" },
         { "tpm",     1, -1, cmd_tpm,     "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure" },
         { "secureboot", 1, -1, cmd_secureboot, "Secure Boot keys, enrollment, UKIs, Authenticode signing" },

@@ -40,3 +40,4 @@ int cmd_eval(int argc, char **argv);
 int cmd_options(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
 int cmd_secureboot(int argc, char **argv);
+int cmd_image(int argc, char **argv);

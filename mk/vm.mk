@@ -1,0 +1,1 @@
+PKGS += libcrypto

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: MIT */
+/* keystone image HOST.toml: build (or find in the cache) a host's bootable
+ * image: the rootfs and the disk with Keystone's generated files. */
+#include <stdio.h>
+
+#include "cmd/cmd.h"
+#include "image/image.h"
+
+static const char help[] =
+        "Usage: keystone image [OPTIONS] HOST.toml\n"
+        "\n"
+        "Build a host's bootable Debian image, or find it in the cache: a rootfs\n"
+        "(mmdebstrap, the role's packages) and an ext4 disk with Keystone's generated\n"
+        "files, plus the kernel, initrd and kernel command line to boot it.\n"
+        "Artifacts are cached under the cache directory by the hash of their inputs:\n"
+        "  rootfs-<sha256>/rootfs.tar\n"
+        "  disk-<sha256>/{root.img,vmlinuz,initrd.img,cmdline}\n"
+        "\n"
+        "Options:\n"
+        "      --test            add the root test shell the VM test driver talks to\n"
+        "                        (never for real machines)\n"
+        "      --ssh-key=KEY     add this public key line to every user\n"
+        "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
+        "  -h, --help            this text\n"
+        "\n"
+        "Prints one line per artifact: NAME PATH (rootfs, disk, kernel, initrd),\n"
+        "then 'cmdline ...', then 'built' or 'cached' per stage with seconds.\n";
+
+int cmd_image(int argc, char **argv) {
+        static const struct option opts[] = {
+                CMD_COMMON_OPTIONS,
+                { "test", no_argument, NULL, 't' },
+                { "ssh-key", required_argument, NULL, 'k' },
+                { "cache-dir", required_argument, NULL, 'c' },
+                {}
+        };
+        bool test = false;
+        const char *key = NULL, *cache = NULL;
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        return cmd_help(help);
+                case 't':
+                        test = true;
+                        break;
+                case 'k':
+                        key = optarg;
+                        break;
+                case 'c':
+                        cache = optarg;
+                        break;
+                default:
+                        return cmd_usage_error("image", "unknown option");
+                }
+        int r = cmd_check_args("image", argc - optind);
+        if (r < 0)
+                return r;
+        const char *path = argv[optind];
+
+        _cleanup_free_ char *json = NULL, *err = NULL;
+        r = image_host_file_to_json(path, &json, &err);
+        if (r < 0)
+                return log_error_errno(r, "Cannot read host file %s: %s. Check that it exists and is valid TOML.",
+                                       path, err ? err : strerror(-r));
+        ImageSpec spec = {};
+        r = image_spec_from_json(json, &spec, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", path, err ? err : strerror(-r));
+        spec.test_instrumentation = test;
+        for (size_t i = 0; key && i < spec.n_users; i++) {
+                ImageUser *u = &spec.users[i];
+                char **k = realloc(u->ssh_keys, (u->n_ssh_keys + 2) * sizeof(char *));
+                if (!k) {
+                        image_spec_done(&spec);
+                        return log_error_errno(-ENOMEM, "Out of memory");
+                }
+                u->ssh_keys = k;
+                k[u->n_ssh_keys] = strdup(key);
+                k[++u->n_ssh_keys] = NULL;
+        }
+        r = image_spec_fill_defaults(&spec);
+        if (r < 0) {
+                image_spec_done(&spec);
+                return log_error_errno(r, "--ssh-key: not one line starting with a key type (ssh-ed25519 …)");
+        }
+        ImageArtifacts a;
+        r = image_build(&spec, cache, &a);
+        image_spec_done(&spec);
+        if (r < 0)
+                return log_error_errno(r, "Building the image for %s failed: %m. The build logs are in the "
+                                          "cache directory's *.tmp directories (build.log, mkfs.log); "
+                                          "run with --verbose to see every command.", path);
+        printf("rootfs %s\ndisk %s\nkernel %s\ninitrd %s\ncmdline %s\n", a.rootfs_tar, a.disk, a.kernel, a.initrd,
+               a.cmdline);
+        printf("rootfs-stage %s %.1f\ndisk-stage %s %.1f\n", a.rootfs_built ? "built" : "cached", a.rootfs_seconds,
+               a.disk_built ? "built" : "cached", a.disk_seconds);
+        return 0;
+}

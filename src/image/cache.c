@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <openssl/evp.h>
+
+#include "image/cache.h"
+#include "image/image.h"
+#include "util/macro.h"
+
+int cache_sha256_hex(const void *data, size_t n, char out[static 65]) {
+        unsigned char md[32];
+        unsigned int len = 0;
+        if (EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+                return -EIO;
+        for (size_t i = 0; i < 32; i++)
+                snprintf(out + 2 * i, 3, "%02x", md[i]);
+        return 0;
+}
+
+const char *cache_dir_default(void) {
+        const char *e = getenv("KEYSTONE_CACHE_DIR");
+        return e && *e ? e : IMAGE_CACHE_DIR_DEFAULT;
+}
+
+int cache_lock(const char *dir, const char *kind, const char *hash) {
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s-%s.lock", dir, kind, hash);
+        int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR) {
+                        int r = -errno;
+                        close(fd);
+                        return r;
+                }
+        return fd;
+}

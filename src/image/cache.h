@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Artifacts cached under /var/cache/keystone/<kind>-<sha256 of inputs>/. */
+
+#include <stddef.h>
+
+/* Lower-case hex SHA-256 of data (out: 65 bytes). */
+int cache_sha256_hex(const void *data, size_t n, char out[static 65]);
+
+/* $KEYSTONE_CACHE_DIR, else /var/cache/keystone. */
+const char *cache_dir_default(void);
+
+/* Takes an exclusive lock on <dir>/<kind>-<hash>.lock (blocks while another
+ * process builds the same artifact).  Returns the lock fd (close to
+ * release) or -errno. */
+int cache_lock(const char *dir, const char *kind, const char *hash);

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* The image builder: a host's configuration → a bootable Debian trixie
+ * system, in two cached stages.
+ *
+ *   rootfs-<sha256>/rootfs.tar   mmdebstrap output: pinned suite, the role's
+ *                                packages, SOURCE_DATE_EPOCH, no SSH host
+ *                                keys (sshd-keygen.service makes them on
+ *                                first boot).  Slow (60–100 s), reproducible.
+ *   zfs-<sha256>/modules.tar     only for ZFS hosts: zfs-dkms built for the
+ *                                rootfs's exact kernel in a throwaway builder
+ *                                chroot (headers, gcc, dkms; ~5 min); only
+ *                                the .ko files are kept.
+ *   disk-<sha256>/root.img       the rootfs plus Keystone's generated files
+ *                                (hostname, users and keys, sshd keys-only,
+ *                                networkd, test shell for test images) as an
+ *                                ext4 image made with mkfs.ext4 -d (no mount,
+ *                                no loop device); vmlinuz, initrd.img and
+ *                                cmdline next to it.
+ *
+ * Each stage's directory is named by the SHA-256 of a canonical text of its
+ * inputs (see image_rootfs_inputs() / image_disk_inputs()), kept next to the
+ * artifact as inputs.txt.  Builds go to a temporary directory that is renamed
+ * into place when complete, under a lock, so an interrupted build never
+ * leaves a half artifact and two tests never build the same one at once. */
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMAGE_CACHE_DIR_DEFAULT "/var/cache/keystone"
+
+typedef struct ImageUser {
+        char *name;
+        char **ssh_keys;
+        size_t n_ssh_keys;
+} ImageUser;
+
+typedef struct ImageSpec {
+        char *hostname;
+        char *role;             /* "server" (default), "workstation" */
+        char *kernel_flavour;   /* "cloud" (default) or "standard" */
+        char **packages;        /* extra Debian packages */
+        size_t n_packages;
+        ImageUser *users;
+        size_t n_users;
+        bool test_instrumentation; /* the root test shell (test images only) */
+        bool zfs;               /* zfsutils-linux + the cached ZFS modules */
+        char *suite;            /* "trixie" */
+        char *mirror;           /* "http://deb.debian.org/debian" */
+        uint64_t source_date_epoch;
+} ImageSpec;
+
+void image_spec_done(ImageSpec *s);
+
+/* Fills defaults for what the spec leaves unset. */
+int image_spec_fill_defaults(ImageSpec *s);
+
+/* The merged configuration as JSON (what `keystone eval HOST.toml --json`
+ * prints) → spec.  Reads host.name, host.role, kernel.flavour (or
+ * host.kernel), packages (array, or packages.extra), zfs (bool, or
+ * zfs.enable), users (a table of
+ * name → {ssh_keys|authorized_keys}, or an array of {name, ssh_keys}).
+ * -EINVAL with *ret_error set when a field has the wrong type. */
+int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error);
+
+/* SEAM (until src/config lands): a host file → its merged configuration as
+ * JSON text.  Runs `keystone eval --json` when $KEYSTONE_EVAL names such a
+ * binary; otherwise converts the TOML with Python's tomllib (no imports,
+ * no module merging).  Replace the body with the config library's call. */
+int image_host_file_to_json(const char *path, char **ret_json, char **ret_error);
+
+/* Role → Debian packages (kernel included); NULL-terminated, static. */
+int image_role_packages(const char *role, const char *kernel_flavour, const char *const **ret,
+                        const char **ret_kernel_package);
+
+typedef struct ImageArtifacts {
+        char rootfs_dir[PATH_MAX];
+        char rootfs_tar[PATH_MAX];
+        char disk_dir[PATH_MAX];
+        char disk[PATH_MAX];      /* raw ext4 image of / */
+        char kernel[PATH_MAX];
+        char initrd[PATH_MAX];
+        char cmdline[512];        /* root=UUID=… console=ttyS0 … */
+        char zfs_tar[PATH_MAX];   /* ZFS .ko files, when spec->zfs */
+        char kernel_version[128];
+        char rootfs_hash[65], disk_hash[65], zfs_hash[65];
+        bool rootfs_built, disk_built, zfs_built; /* false: came from the cache */
+        double rootfs_seconds, disk_seconds, zfs_seconds;
+} ImageArtifacts;
+
+/* cache_dir NULL: $KEYSTONE_CACHE_DIR or /var/cache/keystone. */
+int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret);
+
+/* The canonical input texts (malloc'd), for hashing and for inputs.txt. */
+int image_rootfs_inputs(const ImageSpec *spec, char **ret);
+
+/* SEAM: a UKI (systemd-stub + kernel + initrd + cmdline) for the image.
+ * Returns -EOPNOTSUPP until src/secureboot's uki_assemble() is merged; VMs
+ * boot the kernel directly through fw_cfg meanwhile (see docs/vmtest.md). */
+int image_make_uki(const ImageArtifacts *a, const char *out_path);

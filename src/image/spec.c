@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+/* The image spec: what the image builder needs from a host's configuration. */
+#include <stdarg.h>
+
+#include <json-c/json.h>
+
+#include "image/image.h"
+#include "util/log.h"
+#include "util/run.h"
+
+/* 2025-01-01T00:00:00Z: the default for reproducible builds */
+#define DEFAULT_SOURCE_DATE_EPOCH UINT64_C(1735689600)
+
+static void strv_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+void image_spec_done(ImageSpec *s) {
+        if (!s)
+                return;
+        free(s->hostname);
+        free(s->role);
+        free(s->kernel_flavour);
+        strv_free(s->packages, s->n_packages);
+        for (size_t i = 0; i < s->n_users; i++) {
+                free(s->users[i].name);
+                strv_free(s->users[i].ssh_keys, s->users[i].n_ssh_keys);
+        }
+        free(s->users);
+        free(s->suite);
+        free(s->mirror);
+        *s = (ImageSpec) {};
+}
+
+static int set_default(char **field, const char *value) {
+        if (*field)
+                return 0;
+        *field = strdup(value);
+        return *field ? 0 : -ENOMEM;
+}
+
+/* a hostname label: what /etc/hostname may hold */
+static bool hostname_valid(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+                return false;
+        for (; *s; s++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789-", *s))
+                        return false;
+        return true;
+}
+
+static bool username_valid(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 32 || !strchr("abcdefghijklmnopqrstuvwxyz_", s[0]))
+                return false;
+        for (; *s; s++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_-", *s))
+                        return false;
+        return true;
+}
+
+/* Debian package names: [a-z0-9][a-z0-9+.-]+ */
+static bool package_valid(const char *s) {
+        if (strlen(s) < 2 || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]))
+                return false;
+        for (; *s; s++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+.-", *s))
+                        return false;
+        return true;
+}
+
+static bool ssh_key_valid(const char *s) {
+        /* one line, a key type we know, and a body */
+        if (strchr(s, '\n') || strchr(s, '\r'))
+                return false;
+        return startswith(s, "ssh-ed25519 ") || startswith(s, "ssh-rsa ") || startswith(s, "ecdsa-sha2-") ||
+               startswith(s, "sk-ssh-ed25519@openssh.com ") || startswith(s, "sk-ecdsa-sha2-");
+}
+
+int image_spec_fill_defaults(ImageSpec *s) {
+        int r;
+        if ((r = set_default(&s->hostname, "keystone")) < 0 || (r = set_default(&s->role, "server")) < 0 ||
+            (r = set_default(&s->kernel_flavour, "cloud")) < 0 || (r = set_default(&s->suite, "trixie")) < 0 ||
+            (r = set_default(&s->mirror, "http://deb.debian.org/debian")) < 0)
+                return r;
+        if (s->source_date_epoch == 0)
+                s->source_date_epoch = DEFAULT_SOURCE_DATE_EPOCH;
+        if (!hostname_valid(s->hostname))
+                return -EINVAL;
+        for (size_t i = 0; i < s->n_users; i++) {
+                if (!username_valid(s->users[i].name))
+                        return -EINVAL;
+                for (size_t j = 0; j < s->users[i].n_ssh_keys; j++)
+                        if (!ssh_key_valid(s->users[i].ssh_keys[j]))
+                                return -EINVAL;
+        }
+        for (size_t i = 0; i < s->n_packages; i++)
+                if (!package_valid(s->packages[i]))
+                        return -EINVAL;
+        return image_role_packages(s->role, s->kernel_flavour, NULL, NULL);
+}
+
+/* ---- JSON → spec ---- */
+
+static int error_set(char **ret_error, const char *fmt, ...) _printf_(2, 3);
+static int error_set(char **ret_error, const char *fmt, ...) {
+        if (ret_error) {
+                va_list ap;
+                va_start(ap, fmt);
+                if (vasprintf(ret_error, fmt, ap) < 0)
+                        *ret_error = NULL;
+                va_end(ap);
+        }
+        return -EINVAL;
+}
+
+static json_object *get_path(json_object *root, const char *a, const char *b) {
+        json_object *o = NULL;
+        if (!json_object_object_get_ex(root, a, &o))
+                return NULL;
+        if (!b)
+                return o;
+        if (!json_object_is_type(o, json_type_object))
+                return NULL;
+        json_object *v = NULL;
+        return json_object_object_get_ex(o, b, &v) ? v : NULL;
+}
+
+static int get_string(json_object *root, const char *a, const char *b, char **field, char **ret_error) {
+        json_object *v = get_path(root, a, b);
+        if (!v)
+                return 0;
+        if (!json_object_is_type(v, json_type_string))
+                return error_set(ret_error, "%s%s%s: expected a string", a, b ? "." : "", b ? b : "");
+        free(*field);
+        *field = strdup(json_object_get_string(v));
+        return *field ? 0 : -ENOMEM;
+}
+
+static int get_strv(json_object *v, const char *what, char ***ret, size_t *ret_n, char **ret_error) {
+        if (!json_object_is_type(v, json_type_array))
+                return error_set(ret_error, "%s: expected an array of strings", what);
+        size_t n = json_object_array_length(v);
+        char **out = calloc(n + 1, sizeof(char *));
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                if (!json_object_is_type(e, json_type_string)) {
+                        strv_free(out, i);
+                        return error_set(ret_error, "%s[%zu]: expected a string", what, i);
+                }
+                out[i] = strdup(json_object_get_string(e));
+                if (!out[i]) {
+                        strv_free(out, i);
+                        return -ENOMEM;
+                }
+        }
+        *ret = out;
+        *ret_n = n;
+        return 0;
+}
+
+static int add_user(ImageSpec *s, const char *name, json_object *u, char **ret_error) {
+        if (!json_object_is_type(u, json_type_object))
+                return error_set(ret_error, "users.%s: expected a table", name);
+        ImageUser *nu = realloc(s->users, (s->n_users + 1) * sizeof *nu);
+        if (!nu)
+                return -ENOMEM;
+        s->users = nu;
+        ImageUser *user = &s->users[s->n_users];
+        *user = (ImageUser) { .name = strdup(name) };
+        if (!user->name)
+                return -ENOMEM;
+        s->n_users++;
+        const char *key_fields[] = { "ssh_keys", "authorized_keys", "sshKeys" };
+        for (size_t i = 0; i < ELEMENTSOF(key_fields); i++) {
+                json_object *k = NULL;
+                if (json_object_object_get_ex(u, key_fields[i], &k)) {
+                        char what[128];
+                        snprintf(what, sizeof what, "users.%s.%s", name, key_fields[i]);
+                        return get_strv(k, what, &user->ssh_keys, &user->n_ssh_keys, ret_error);
+                }
+        }
+        return 0;
+}
+
+int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
+        json_tokener *tok = json_tokener_new();
+        if (!tok)
+                return -ENOMEM;
+        json_object *root = json_tokener_parse_ex(tok, json, (int) strlen(json));
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        json_tokener_free(tok);
+        if (!root || jerr != json_tokener_success) {
+                json_object_put(root);
+                return error_set(ret_error, "not valid JSON: %s", json_tokener_error_desc(jerr));
+        }
+        if (!json_object_is_type(root, json_type_object)) {
+                json_object_put(root);
+                return error_set(ret_error, "expected a JSON object at the top");
+        }
+        ImageSpec s = {};
+        int r;
+        if ((r = get_string(root, "host", "name", &s.hostname, ret_error)) < 0 ||
+            (r = get_string(root, "host", "role", &s.role, ret_error)) < 0 ||
+            (r = get_string(root, "host", "kernel", &s.kernel_flavour, ret_error)) < 0 ||
+            (r = get_string(root, "kernel", "flavour", &s.kernel_flavour, ret_error)) < 0)
+                goto done;
+        json_object *p = get_path(root, "packages", NULL);
+        if (p && json_object_is_type(p, json_type_object))
+                p = get_path(root, "packages", "extra");
+        if (p && (r = get_strv(p, "packages", &s.packages, &s.n_packages, ret_error)) < 0)
+                goto done;
+        json_object *z = get_path(root, "zfs", NULL);
+        if (z && json_object_is_type(z, json_type_object))
+                z = get_path(root, "zfs", "enable");
+        if (z && !json_object_is_type(z, json_type_boolean)) {
+                r = error_set(ret_error, "zfs: expected true or false (or zfs.enable)");
+                goto done;
+        }
+        s.zfs = z && json_object_get_boolean(z);
+        json_object *users = get_path(root, "users", NULL);
+        if (users && json_object_is_type(users, json_type_object)) {
+                json_object_object_foreach(users, name, u) {
+                        if ((r = add_user(&s, name, u, ret_error)) < 0)
+                                goto done;
+                }
+        } else if (users && json_object_is_type(users, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(users); i++) {
+                        json_object *u = json_object_array_get_idx(users, i), *n = NULL;
+                        if (!json_object_object_get_ex(u, "name", &n) || !json_object_is_type(n, json_type_string)) {
+                                r = error_set(ret_error, "users[%zu].name: expected a string", i);
+                                goto done;
+                        }
+                        if ((r = add_user(&s, json_object_get_string(n), u, ret_error)) < 0)
+                                goto done;
+                }
+        } else if (users) {
+                r = error_set(ret_error, "users: expected a table or an array");
+                goto done;
+        }
+        r = image_spec_fill_defaults(&s);
+        if (r == -EINVAL)
+                error_set(ret_error, "invalid host name, user name, SSH key, package name, role "
+                                     "(server, workstation) or kernel flavour (cloud, standard)");
+done:
+        json_object_put(root);
+        if (r < 0) {
+                image_spec_done(&s);
+                return r;
+        }
+        *ret = s;
+        return 0;
+}
+
+/* ---- the seam to the config library ---- */
+
+static const char tomllib_to_json[] =
+        "import json, sys, tomllib, datetime\n"
+        "with open(sys.argv[1], 'rb') as f:\n"
+        "    d = tomllib.load(f)\n"
+        "json.dump(d, sys.stdout, default=str)\n";
+
+int image_host_file_to_json(const char *path, char **ret_json, char **ret_error) {
+        const char *eval = getenv("KEYSTONE_EVAL");
+        RunResult res = {};
+        int r;
+        if (eval && *eval) {
+                const char *argv[] = { eval, "eval", path, "--json", NULL };
+                r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &res);
+        } else {
+                /* Debian's python3 (not a pyenv shim) has tomllib from 3.11 */
+                const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
+                const char *argv[] = { py, "-c", tomllib_to_json, path, NULL };
+                r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &res);
+        }
+        if (r < 0) {
+                if (ret_error && r == -EPROTO)
+                        *ret_error = strdup(run_result_describe(&res));
+                run_result_done(&res);
+                return r;
+        }
+        *ret_json = TAKE_PTR(res.out);
+        run_result_done(&res);
+        return 0;
+}

@@ -1,0 +1,928 @@
+/* SPDX-License-Identifier: MIT */
+/* The library layer of the VM driver: processes, sockets, protocols. */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include <json-c/json.h>
+#include <openssl/evp.h>
+
+#include "util/log.h"
+#include "util/run.h"
+#include "util/spawn.h"
+#include "vmtest/vm-internal.h"
+
+#define OVMF_DIR "/usr/share/OVMF"
+
+Vm *vm_list[VM_LIST_MAX];
+size_t vm_count;
+static unsigned shell_seq;
+static int console_thread_ensure(void);
+
+pthread_mutex_t console_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_t console_thread;
+static pid_t console_thread_owner;
+static volatile bool console_thread_stop;
+
+int64_t vm_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- growing buffers ---- */
+
+static int strbuf_append(StrBuf *b, const char *data, size_t n) {
+        if (b->size + n + 1 > b->alloc) {
+                size_t na = b->alloc ? b->alloc : 4096;
+                while (na < b->size + n + 1)
+                        na *= 2;
+                char *p = realloc(b->data, na);
+                if (!p)
+                        return -ENOMEM;
+                b->data = p;
+                b->alloc = na;
+        }
+        memcpy(b->data + b->size, data, n);
+        b->size += n;
+        b->data[b->size] = 0;
+        return 0;
+}
+
+static void strbuf_consume(StrBuf *b, size_t n) {
+        if (n >= b->size) {
+                b->size = 0;
+        } else {
+                memmove(b->data, b->data + n, b->size - n);
+                b->size -= n;
+        }
+        if (b->data)
+                b->data[b->size] = 0;
+}
+
+static void strbuf_done(StrBuf *b) {
+        free(b->data);
+        *b = (StrBuf) {};
+}
+
+/* ---- base64 through OpenSSL ---- */
+
+char *vm_base64_encode(const void *data, size_t n) {
+        char *out = malloc(4 * ((n + 2) / 3) + 1);
+        if (!out)
+                return NULL;
+        EVP_EncodeBlock((unsigned char *) out, data, (int) n);
+        return out;
+}
+
+int vm_base64_decode(const char *in, size_t n, char **ret, size_t *ret_size) {
+        while (n > 0 && (in[n - 1] == '\n' || in[n - 1] == ' '))
+                n--;
+        if (n % 4 != 0)
+                return -EBADMSG;
+        char *out = malloc(n / 4 * 3 + 1);
+        if (!out)
+                return -ENOMEM;
+        int k = n ? EVP_DecodeBlock((unsigned char *) out, (const unsigned char *) in, (int) n) : 0;
+        if (k < 0) {
+                free(out);
+                return -EBADMSG;
+        }
+        if (n >= 1 && in[n - 1] == '=')
+                k--;
+        if (n >= 2 && in[n - 2] == '=')
+                k--;
+        out[k] = 0;
+        *ret = out;
+        *ret_size = k;
+        return 0;
+}
+
+/* ---- files and sockets ---- */
+
+static int copy_file(const char *from, const char *to) {
+        const char *argv[] = { "cp", "--sparse=always", "--", from, to, NULL };
+        return run(argv, NULL, NULL);
+}
+
+static int connect_unix(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+static int free_loopback_port(void) {
+        _cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        socklen_t l = sizeof sa;
+        if (getsockname(fd, (struct sockaddr *) &sa, &l) < 0)
+                return -errno;
+        return ntohs(sa.sin_port);
+}
+
+static bool name_valid(const char *s) {
+        if (!s || !*s || strlen(s) > 32)
+                return false;
+        for (; *s; s++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789-", *s))
+                        return false;
+        return true;
+}
+
+/* ---- creating and starting ---- */
+
+int vm_new_r(const VmConfig *c, Vm **ret) {
+        if (!c || !name_valid(c->name) || !vmtest_dir())
+                return -EINVAL;
+        if (vm_count >= VM_LIST_MAX)
+                return -E2BIG;
+        for (size_t i = 0; i < vm_count; i++)
+                if (streq(vm_list[i]->name, c->name))
+                        return -EEXIST;
+
+        Vm *vm = calloc(1, sizeof *vm);
+        if (!vm)
+                return -ENOMEM;
+        vm->config = *c;
+        vm->serial_fd = vm->qmp_fd = vm->shell_fd = -1;
+        vm->console_log_fd = -1;
+        vm->owner = getpid();
+        snprintf(vm->name, sizeof vm->name, "%s", c->name);
+        snprintf(vm->dir, sizeof vm->dir, "%s/%s", vmtest_dir(), c->name);
+        if (mkdir(vm->dir, 0755) < 0 && errno != EEXIST)
+                goto fail_errno;
+        /* sockets go to a short private directory: unix socket paths are
+         * limited to 108 bytes and build directories can be deep */
+        snprintf(vm->rundir, sizeof vm->rundir, "/tmp/ksvm.XXXXXX");
+        if (!mkdtemp(vm->rundir))
+                goto fail_errno;
+
+        int r;
+        snprintf(vm->vars_path, sizeof vm->vars_path, "%s/OVMF_VARS.fd", vm->dir);
+        r = copy_file(c->vars_file ? c->vars_file : OVMF_DIR "/OVMF_VARS_4M.fd", vm->vars_path);
+        if (r < 0)
+                goto fail;
+        if (c->tpm) {
+                snprintf(vm->tpm_dir, sizeof vm->tpm_dir, "%s/tpm", vm->dir);
+                if (mkdir(vm->tpm_dir, 0700) < 0 && errno != EEXIST)
+                        goto fail_errno;
+        }
+        for (size_t i = 0; i < VM_MAX_DISKS && c->disks[i].path; i++) {
+                const VmDisk *d = &c->disks[i];
+                const char *fmt = d->format ? d->format : "raw";
+                if (!streq(fmt, "raw") && !streq(fmt, "qcow2")) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+                if (access(d->path, R_OK) < 0)
+                        goto fail_errno;
+                if (d->overlay) {
+                        snprintf(vm->disk_paths[i], sizeof vm->disk_paths[i], "%s/disk%zu.qcow2", vm->dir, i);
+                        (void) unlink(vm->disk_paths[i]);
+                        char backing[PATH_MAX];
+                        if (!realpath(d->path, backing))
+                                goto fail_errno;
+                        const char *argv[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-F", fmt,
+                                               "-b", backing, vm->disk_paths[i], NULL };
+                        r = run(argv, NULL, NULL);
+                        if (r < 0)
+                                goto fail;
+                        snprintf(vm->disk_formats[i], sizeof vm->disk_formats[i], "qcow2");
+                } else {
+                        snprintf(vm->disk_paths[i], sizeof vm->disk_paths[i], "%s", d->path);
+                        snprintf(vm->disk_formats[i], sizeof vm->disk_formats[i], "%s", fmt);
+                }
+        }
+        vm->config.name = vm->name;
+        vm_list[vm_count++] = vm;
+        *ret = vm;
+        return 0;
+
+fail_errno:
+        r = -errno;
+fail:
+        if (vm->rundir[0] && !strstr(vm->rundir, "XXXXXX"))
+                (void) rmdir(vm->rundir);
+        free(vm);
+        return r;
+}
+
+static void serial_close(Vm *vm) {
+        pthread_mutex_lock(&console_lock);
+        if (vm->serial_fd >= 0)
+                close(vm->serial_fd);
+        vm->serial_fd = -1;
+        vm->serial_gen++;
+        pthread_mutex_unlock(&console_lock);
+}
+
+static void vm_close_channels(Vm *vm) {
+        serial_close(vm);
+        if (vm->qmp_fd >= 0) close(vm->qmp_fd);
+        if (vm->shell_fd >= 0) close(vm->shell_fd);
+        if (vm->console_log_fd >= 0) close(vm->console_log_fd);
+        vm->serial_fd = vm->qmp_fd = vm->shell_fd = vm->console_log_fd = -1;
+        strbuf_done(&vm->qmp_in);
+        strbuf_done(&vm->shell_in);
+}
+
+static int start_swtpm(Vm *vm) {
+        char state[PATH_MAX + 16], ctrl[sizeof vm->rundir + 64], logp[PATH_MAX + 16];
+        snprintf(state, sizeof state, "dir=%s", vm->tpm_dir);
+        snprintf(ctrl, sizeof ctrl, "type=unixio,path=%s/tpm", vm->rundir);
+        snprintf(logp, sizeof logp, "%s/swtpm.log", vm->dir);
+        (void) unlink(ctrl + strlen("type=unixio,path="));
+        const char *argv[] = { "swtpm", "socket", "--tpm2", "--tpmstate", state, "--ctrl", ctrl,
+                               "--terminate", NULL };
+        int r = spawn_background(argv, &(SpawnOptions) { .log_path = logp }, &vm->swtpm_pid);
+        if (r < 0)
+                return r;
+        /* qemu connects at once: wait for the socket */
+        char path[sizeof vm->rundir + 8];
+        snprintf(path, sizeof path, "%s/tpm", vm->rundir);
+        for (int64_t end = vm_now_ms() + 10000; vm_now_ms() < end;) {
+                if (access(path, F_OK) == 0)
+                        return 0;
+                if (spawn_poll(vm->swtpm_pid, NULL) != 0) {
+                        vm->swtpm_pid = 0;
+                        return -ECHILD;
+                }
+                usleep(20000);
+        }
+        return -ETIMEDOUT;
+}
+
+/* a tiny arena for the argv strings of one qemu command line */
+typedef struct ArgBuf {
+        char data[16384];
+        size_t used;
+} ArgBuf;
+
+static const char *arg_printf(ArgBuf *b, const char *fmt, ...) _printf_(2, 3);
+static const char *arg_printf(ArgBuf *b, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->data + b->used, sizeof b->data - b->used, fmt, ap);
+        va_end(ap);
+        if (k < 0 || (size_t) k >= sizeof b->data - b->used)
+                return NULL;
+        const char *s = b->data + b->used;
+        b->used += k + 1;
+        return s;
+}
+
+static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
+        const VmConfig *c = &vm->config;
+        size_t n = 0;
+#define A(s) do { const char *_s = (s); if (!_s || n + 2 >= max) return -E2BIG; argv[n++] = _s; } while (0)
+#define AF(...) A(arg_printf(ab, __VA_ARGS__))
+        A("qemu-system-x86_64");
+        A("-nodefaults");
+        A("-accel"); A("tcg");
+        A("-machine"); A(c->secure_boot ? "q35,smm=on" : "q35");
+        A("-m"); AF("%u", c->memory_mb ? c->memory_mb : 1024);
+        A("-smp"); AF("%u", c->cpus ? c->cpus : 1);
+        A("-display"); A("none");
+        A("-device"); A("VGA");
+        if (c->secure_boot) {
+                A("-global"); A("driver=cfi.pflash01,property=secure,value=on");
+                A("-global"); A("ICH9-LPC.disable_s3=1");
+        }
+        A("-drive"); AF("if=pflash,format=raw,unit=0,readonly=on,file=%s",
+                        c->secure_boot ? OVMF_DIR "/OVMF_CODE_4M.secboot.fd" : OVMF_DIR "/OVMF_CODE_4M.fd");
+        A("-drive"); AF("if=pflash,format=raw,unit=1,file=%s", vm->vars_path);
+        if (c->tpm) {
+                A("-chardev"); AF("socket,id=chrtpm,path=%s/tpm", vm->rundir);
+                A("-tpmdev"); A("emulator,id=tpm0,chardev=chrtpm");
+                A("-device"); A("tpm-crb,tpmdev=tpm0");
+        }
+        for (size_t i = 0; i < VM_MAX_DISKS && vm->disk_paths[i][0]; i++) {
+                A("-drive"); AF("if=none,id=disk%zu,format=%s,cache=unsafe,discard=unmap,file=%s",
+                                i, vm->disk_formats[i], vm->disk_paths[i]);
+                A("-device"); AF("virtio-blk-pci,drive=disk%zu,bootindex=%zu", i, i + 1);
+        }
+        if (c->kernel) {
+                A("-kernel"); A(c->kernel);
+                if (c->initrd) { A("-initrd"); A(c->initrd); }
+                if (c->cmdline) { A("-append"); A(c->cmdline); }
+        }
+        if (c->ssh) {
+                A("-netdev"); AF("user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22", vm->ssh_port);
+        } else {
+                A("-netdev"); A("user,id=net0,restrict=on");
+        }
+        A("-device"); A("virtio-net-pci,netdev=net0");
+        A("-chardev"); AF("socket,id=qmp,path=%s/qmp,server=on,wait=off", vm->rundir);
+        A("-mon"); A("chardev=qmp,mode=control");
+        A("-device"); A("virtio-serial-pci");
+        A("-chardev"); AF("socket,id=shell,path=%s/shell,server=on,wait=off", vm->rundir);
+        A("-device"); A("virtserialport,chardev=shell,name=keystone.shell");
+        /* last: qemu blocks here until the driver has connected */
+        A("-chardev"); AF("socket,id=ser0,path=%s/serial,server=on,wait=on", vm->rundir);
+        A("-serial"); A("chardev:ser0");
+        argv[n] = NULL;
+        return 0;
+#undef A
+#undef AF
+}
+
+static int connect_retry(Vm *vm, const char *what, int timeout_ms) {
+        char path[sizeof vm->rundir + 16];
+        snprintf(path, sizeof path, "%s/%s", vm->rundir, what);
+        for (int64_t end = vm_now_ms() + timeout_ms;;) {
+                int fd = connect_unix(path);
+                if (fd >= 0)
+                        return fd;
+                if (spawn_poll(vm->qemu_pid, &vm->qemu_status) != 0) {
+                        vm->qemu_pid = 0;
+                        return -ECHILD;
+                }
+                if (vm_now_ms() >= end)
+                        return fd;
+                usleep(20000);
+        }
+}
+
+int vm_start_r(Vm *vm) {
+        if (vm->qemu_pid > 0)
+                return -EBUSY;
+        vm_close_channels(vm);
+        pthread_mutex_lock(&console_lock);
+        vm->console_mark = vm->console.size;
+        pthread_mutex_unlock(&console_lock);
+        int r;
+        if (vm->config.ssh && vm->ssh_port == 0) {
+                r = free_loopback_port();
+                if (r < 0)
+                        return r;
+                vm->ssh_port = r;
+        }
+        if (vm->config.tpm) {
+                r = start_swtpm(vm);
+                if (r < 0)
+                        return r;
+        }
+        ArgBuf ab = {};
+        const char *argv[128];
+        r = build_qemu_argv(vm, &ab, argv, ELEMENTSOF(argv));
+        if (r < 0)
+                return r;
+        char logp[PATH_MAX + 16];
+        snprintf(logp, sizeof logp, "%s/qemu.log", vm->dir);
+        snprintf(vm->console_path, sizeof vm->console_path, "%s/console.log", vm->dir);
+        vm->console_log_fd = open(vm->console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (vm->console_log_fd < 0)
+                return -errno;
+        r = spawn_background(argv, &(SpawnOptions) { .log_path = logp }, &vm->qemu_pid);
+        if (r < 0)
+                return r;
+        vm->started_ms = vm_now_ms();
+        /* serial first: qemu waits for it before it runs the guest */
+        r = console_thread_ensure();
+        if (r < 0)
+                return r;
+        r = connect_retry(vm, "serial", 30000);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&console_lock);
+        vm->serial_fd = r;
+        pthread_mutex_unlock(&console_lock);
+        r = connect_retry(vm, "qmp", 10000);
+        if (r < 0)
+                return r;
+        vm->qmp_fd = r;
+        r = connect_retry(vm, "shell", 10000);
+        if (r < 0)
+                return r;
+        vm->shell_fd = r;
+        r = vm_qmp_r(vm, "qmp_capabilities", NULL, NULL);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+/* ---- the console thread ---- */
+
+/* called with console_lock held */
+static void console_add(Vm *vm, const char *data, size_t n) {
+        char clean[4096];
+        size_t k = 0;
+        for (size_t i = 0; i < n && k < sizeof clean; i++) {
+                if (data[i] == '\r' || data[i] == 0)
+                        continue;
+                clean[k++] = data[i];
+        }
+        if (k == 0)
+                return;
+        (void) strbuf_append(&vm->console, clean, k);
+        if (vm->console_log_fd >= 0)
+                (void) !write(vm->console_log_fd, clean, k);
+}
+
+static void *console_thread_main(void *arg) {
+        sigset_t all;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, NULL);
+        while (!console_thread_stop) {
+                struct pollfd p[VM_LIST_MAX];
+                Vm *who[VM_LIST_MAX];
+                unsigned gen[VM_LIST_MAX];
+                size_t np = 0;
+                pthread_mutex_lock(&console_lock);
+                for (size_t i = 0; i < vm_count; i++)
+                        if (vm_list[i] && vm_list[i]->serial_fd >= 0) {
+                                who[np] = vm_list[i];
+                                gen[np] = vm_list[i]->serial_gen;
+                                p[np++] = (struct pollfd) { .fd = vm_list[i]->serial_fd, .events = POLLIN };
+                        }
+                pthread_mutex_unlock(&console_lock);
+                if (np == 0) {
+                        usleep(50000);
+                        continue;
+                }
+                int k = poll(p, np, 100);
+                if (k <= 0)
+                        continue;
+                pthread_mutex_lock(&console_lock);
+                for (size_t i = 0; i < np; i++) {
+                        Vm *vm = who[i];
+                        /* the fd may have been closed (and its number reused) meanwhile */
+                        if (!p[i].revents || vm->serial_gen != gen[i] || vm->serial_fd != p[i].fd)
+                                continue;
+                        char buf[4096];
+                        ssize_t l = read(vm->serial_fd, buf, sizeof buf);
+                        if (l < 0 && (errno == EAGAIN || errno == EINTR))
+                                continue;
+                        if (l <= 0) {
+                                close(vm->serial_fd);
+                                vm->serial_fd = -1;
+                                vm->serial_gen++;
+                                continue;
+                        }
+                        console_add(vm, buf, l);
+                }
+                pthread_mutex_unlock(&console_lock);
+        }
+        return NULL;
+}
+
+static void atfork_prepare(void) { pthread_mutex_lock(&console_lock); }
+static void atfork_release(void) { pthread_mutex_unlock(&console_lock); }
+
+static int console_thread_ensure(void) {
+        if (console_thread_owner == getpid())
+                return 0;
+        static bool atfork_done;
+        if (!atfork_done) {
+                pthread_atfork(atfork_prepare, atfork_release, atfork_release);
+                atfork_done = true;
+        }
+        console_thread_stop = false;
+        int r = pthread_create(&console_thread, NULL, console_thread_main, NULL);
+        if (r != 0)
+                return -r;
+        console_thread_owner = getpid();
+        return 0;
+}
+
+static void console_thread_end(void) {
+        if (console_thread_owner != getpid())
+                return;
+        console_thread_stop = true;
+        pthread_join(console_thread, NULL);
+        console_thread_owner = 0;
+}
+
+void vm_console_mark_end(Vm *vm) {
+        pthread_mutex_lock(&console_lock);
+        vm->console_mark = vm->console.size;
+        pthread_mutex_unlock(&console_lock);
+}
+
+char *vm_console_copy(Vm *vm) {
+        pthread_mutex_lock(&console_lock);
+        char *c = strdup(vm->console.data ? vm->console.data : "");
+        pthread_mutex_unlock(&console_lock);
+        return c;
+}
+
+/* ---- the pump: QMP and shell channels, and noticing qemu's exit ---- */
+
+static void check_exited(Vm *vm) {
+        if (vm->qemu_pid > 0 && spawn_poll(vm->qemu_pid, &vm->qemu_status) > 0) {
+                log_debug("%s: qemu exited (status 0x%x)", vm->name, vm->qemu_status);
+                vm->qemu_pid = 0;
+        }
+        if (vm->swtpm_pid > 0 && spawn_poll(vm->swtpm_pid, NULL) > 0)
+                vm->swtpm_pid = 0;
+}
+
+int vm_pump(int timeout_ms) {
+        struct pollfd p[VM_LIST_MAX * 2];
+        struct { Vm *vm; int which; } who[VM_LIST_MAX * 2];
+        size_t np = 0;
+        for (size_t i = 0; i < vm_count; i++) {
+                /* a forked child talks to its parent's VMs too (vm-driver-fails) */
+                Vm *vm = vm_list[i];
+                int fds[2] = { vm->qmp_fd, vm->shell_fd };
+                for (int j = 0; j < 2; j++)
+                        if (fds[j] >= 0) {
+                                p[np] = (struct pollfd) { .fd = fds[j], .events = POLLIN };
+                                who[np].vm = vm;
+                                who[np++].which = j;
+                        }
+        }
+        if (np == 0) {
+                usleep(timeout_ms * 1000);
+        } else {
+                int k = poll(p, np, timeout_ms);
+                if (k < 0 && errno != EINTR)
+                        return -errno;
+                for (size_t i = 0; k > 0 && i < np; i++) {
+                        if (!p[i].revents)
+                                continue;
+                        Vm *vm = who[i].vm;
+                        char buf[4096];
+                        ssize_t l = read(p[i].fd, buf, sizeof buf);
+                        if (l < 0 && (errno == EAGAIN || errno == EINTR))
+                                continue;
+                        if (l <= 0) {
+                                /* qemu closed the channel: it is exiting */
+                                int *fd = who[i].which == 0 ? &vm->qmp_fd : &vm->shell_fd;
+                                close(*fd);
+                                *fd = -1;
+                                continue;
+                        }
+                        (void) strbuf_append(who[i].which == 0 ? &vm->qmp_in : &vm->shell_in, buf, l);
+                }
+        }
+        for (size_t i = 0; i < vm_count; i++)
+                if (vm_list[i]->owner == getpid())
+                        check_exited(vm_list[i]);
+        return 0;
+}
+
+static int write_all(Vm *vm, int *fdp, const char *data, size_t n, int64_t deadline) {
+        while (n > 0) {
+                if (*fdp < 0)
+                        return -ECONNRESET;
+                ssize_t k = write(*fdp, data, n);
+                if (k < 0 && errno != EAGAIN && errno != EINTR)
+                        return -errno;
+                if (k > 0) {
+                        data += k;
+                        n -= k;
+                        continue;
+                }
+                if (vm_now_ms() >= deadline)
+                        return -ETIMEDOUT;
+                /* keep reading while the other side is not reading */
+                int r = vm_pump(20);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- console ---- */
+
+int vm_console_wait_r(Vm *vm, const char *regex, int timeout_ms) {
+        /* No console thread is started here: in a forked child the parent's
+         * thread still reads the console, and two readers would split it. */
+        int r;
+        regex_t re;
+        if (regcomp(&re, regex, REG_EXTENDED | REG_NEWLINE) != 0)
+                return -EINVAL;
+        int64_t end = vm_now_ms() + timeout_ms;
+        for (;;) {
+                regmatch_t m;
+                pthread_mutex_lock(&console_lock);
+                bool found = vm->console.data && vm->console_mark <= vm->console.size &&
+                             regexec(&re, vm->console.data + vm->console_mark, 1, &m, 0) == 0;
+                if (found)
+                        vm->console_mark += m.rm_eo;
+                bool closed = vm->serial_fd < 0;
+                pthread_mutex_unlock(&console_lock);
+                if (found) {
+                        r = 0;
+                        break;
+                }
+                if (vm->qemu_pid <= 0 && closed) {
+                        r = -ESHUTDOWN;
+                        break;
+                }
+                int64_t left = end - vm_now_ms();
+                if (left <= 0) {
+                        r = -ETIMEDOUT;
+                        break;
+                }
+                r = vm_pump(left > 200 ? 200 : (int) left);
+                if (r < 0)
+                        break;
+        }
+        regfree(&re);
+        return r;
+}
+
+/* ---- the test shell ---- */
+
+void vm_shell_result_done(VmShellResult *r) {
+        if (!r)
+                return;
+        free(r->out);
+        free(r->err);
+        *r = (VmShellResult) {};
+}
+
+static void shell_new_id(char *id, size_t n) {
+        snprintf(id, n, "ks%dx%u", (int) getpid(), ++shell_seq);
+}
+
+/* Takes complete lines from the shell channel; returns a line starting with
+ * "<id> " (malloc'd) or NULL when none is there yet.  Other lines (answers
+ * to earlier, abandoned commands) are dropped. */
+static char *shell_take_line(Vm *vm, const char *id) {
+        size_t idl = strlen(id);
+        for (;;) {
+                char *nl = vm->shell_in.data ? memchr(vm->shell_in.data, '\n', vm->shell_in.size) : NULL;
+                if (!nl)
+                        return NULL;
+                size_t len = nl - vm->shell_in.data;
+                char *line = NULL;
+                if (len > idl && strneq(vm->shell_in.data, id, idl) && vm->shell_in.data[idl] == ' ')
+                        line = strndup(vm->shell_in.data, len);
+                strbuf_consume(&vm->shell_in, len + 1);
+                if (line)
+                        return line;
+        }
+}
+
+int vm_shell_send_r(Vm *vm, const char *cmd) {
+        char id[64];
+        shell_new_id(id, sizeof id);
+        _cleanup_free_ char *b64 = vm_base64_encode(cmd, strlen(cmd));
+        if (!b64)
+                return -ENOMEM;
+        _cleanup_free_ char *line = NULL;
+        if (asprintf(&line, "\nrun %s %d %s\n", id, 3600, b64) < 0)
+                return -ENOMEM;
+        return write_all(vm, &vm->shell_fd, line, strlen(line), vm_now_ms() + 10000);
+}
+
+int vm_shell_ping_r(Vm *vm, int timeout_ms) {
+        int64_t end = vm_now_ms() + timeout_ms;
+        while (vm_now_ms() < end) {
+                char id[64];
+                shell_new_id(id, sizeof id);
+                char line[96];
+                snprintf(line, sizeof line, "\nping %s\n", id);
+                int r = write_all(vm, &vm->shell_fd, line, strlen(line), end);
+                if (r < 0)
+                        return r;
+                /* a second per ping: the shell may start at any moment */
+                for (int64_t next = vm_now_ms() + 1000; vm_now_ms() < next && vm_now_ms() < end;) {
+                        _cleanup_free_ char *l = shell_take_line(vm, id);
+                        if (l)
+                                return 0;
+                        if (vm->qemu_pid <= 0)
+                                return -ESHUTDOWN;
+                        r = vm_pump(100);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return -ETIMEDOUT;
+}
+
+int vm_shell_run_r(Vm *vm, const char *cmd, int timeout_ms, VmShellResult *ret) {
+        char id[64];
+        shell_new_id(id, sizeof id);
+        _cleanup_free_ char *b64 = vm_base64_encode(cmd, strlen(cmd));
+        if (!b64)
+                return -ENOMEM;
+        _cleanup_free_ char *line = NULL;
+        int guest_timeout = timeout_ms / 1000 > 1 ? timeout_ms / 1000 : 1;
+        if (asprintf(&line, "\nrun %s %d %s\n", id, guest_timeout, b64) < 0)
+                return -ENOMEM;
+        int64_t end = vm_now_ms() + timeout_ms + 5000;
+        int r = write_all(vm, &vm->shell_fd, line, strlen(line), end);
+        if (r < 0)
+                return r;
+        VmShellResult res = { .status = -1 };
+        bool have_out = false, have_err = false;
+        for (;;) {
+                char *l;
+                while ((l = shell_take_line(vm, id))) {
+                        const char *rest = l + strlen(id) + 1;
+                        const char *v;
+                        if ((v = startswith(rest, "OUT ")) && !have_out) {
+                                r = vm_base64_decode(v, strlen(v), &res.out, &res.out_size);
+                                have_out = r == 0;
+                        } else if ((v = startswith(rest, "ERR ")) && !have_err) {
+                                r = vm_base64_decode(v, strlen(v), &res.err, &res.err_size);
+                                have_err = r == 0;
+                        } else if ((v = startswith(rest, "END "))) {
+                                res.status = atoi(v);
+                                free(l);
+                                if (!have_out || !have_err) {
+                                        vm_shell_result_done(&res);
+                                        return -EBADMSG;
+                                }
+                                *ret = res;
+                                return 0;
+                        }
+                        free(l);
+                        if (r < 0) {
+                                vm_shell_result_done(&res);
+                                return r;
+                        }
+                }
+                if (vm->qemu_pid <= 0) {
+                        vm_shell_result_done(&res);
+                        return -ESHUTDOWN;
+                }
+                int64_t left = end - vm_now_ms();
+                if (left <= 0) {
+                        vm_shell_result_done(&res);
+                        return -ETIMEDOUT;
+                }
+                r = vm_pump(left > 200 ? 200 : (int) left);
+                if (r < 0) {
+                        vm_shell_result_done(&res);
+                        return r;
+                }
+        }
+}
+
+/* ---- QMP ---- */
+
+int vm_qmp_r(Vm *vm, const char *command, const char *args_json, char **ret_json) {
+        _cleanup_free_ char *req = NULL;
+        if (asprintf(&req, "{\"execute\":\"%s\"%s%s}\n", command, args_json ? ",\"arguments\":" : "",
+                     args_json ? args_json : "") < 0)
+                return -ENOMEM;
+        int64_t end = vm_now_ms() + 30000;
+        int r = write_all(vm, &vm->qmp_fd, req, strlen(req), end);
+        if (r < 0)
+                return r;
+        for (;;) {
+                char *nl;
+                while (vm->qmp_in.data && (nl = memchr(vm->qmp_in.data, '\n', vm->qmp_in.size))) {
+                        size_t len = nl - vm->qmp_in.data;
+                        _cleanup_free_ char *line = strndup(vm->qmp_in.data, len);
+                        strbuf_consume(&vm->qmp_in, len + 1);
+                        if (!line)
+                                return -ENOMEM;
+                        json_object *o = json_tokener_parse(line);
+                        if (!o)
+                                continue;
+                        json_object *v;
+                        if (json_object_object_get_ex(o, "return", &v)) {
+                                if (ret_json) {
+                                        *ret_json = strdup(json_object_to_json_string(v));
+                                        if (!*ret_json) {
+                                                json_object_put(o);
+                                                return -ENOMEM;
+                                        }
+                                }
+                                json_object_put(o);
+                                return 0;
+                        }
+                        if (json_object_object_get_ex(o, "error", &v)) {
+                                log_debug("%s: QMP %s failed: %s", vm->name, command, json_object_to_json_string(v));
+                                json_object_put(o);
+                                return -EREMOTEIO;
+                        }
+                        /* greeting or event */
+                        if (json_object_object_get_ex(o, "event", &v))
+                                log_debug("%s: QMP event %s", vm->name, json_object_get_string(v));
+                        json_object_put(o);
+                }
+                if (vm->qmp_fd < 0)
+                        return -ECONNRESET;
+                if (vm_now_ms() >= end)
+                        return -ETIMEDOUT;
+                r = vm_pump(100);
+                if (r < 0)
+                        return r;
+        }
+}
+
+/* ---- stopping ---- */
+
+int vm_wait_exit_r(Vm *vm, int timeout_ms) {
+        int64_t end = vm_now_ms() + timeout_ms;
+        while (vm->qemu_pid > 0) {
+                if (vm_now_ms() >= end)
+                        return -ETIMEDOUT;
+                int r = vm_pump(100);
+                if (r < 0)
+                        return r;
+        }
+        /* let the console thread drain what is left */
+        for (;;) {
+                pthread_mutex_lock(&console_lock);
+                bool open = vm->serial_fd >= 0;
+                pthread_mutex_unlock(&console_lock);
+                if (!open || vm_now_ms() >= end)
+                        break;
+                usleep(20000);
+        }
+        if (vm->swtpm_pid > 0) {
+                /* swtpm --terminate ends when qemu disconnects */
+                for (int64_t e2 = vm_now_ms() + 5000; vm->swtpm_pid > 0 && vm_now_ms() < e2;)
+                        (void) vm_pump(50);
+                (void) spawn_stop(vm->swtpm_pid, 2000);
+                vm->swtpm_pid = 0;
+        }
+        vm_close_channels(vm);
+        return 0;
+}
+
+void vm_stop(Vm *vm) {
+        if (!vm || vm->owner != getpid())
+                return;
+        if (vm->qemu_pid > 0) {
+                (void) spawn_stop(vm->qemu_pid, 5000);
+                vm->qemu_pid = 0;
+        }
+        if (vm->swtpm_pid > 0) {
+                (void) spawn_stop(vm->swtpm_pid, 2000);
+                vm->swtpm_pid = 0;
+        }
+        vm_close_channels(vm);
+}
+
+void vm_destroy_all(void) {
+        for (size_t i = 0; i < vm_count; i++)
+                if (vm_list[i] && vm_list[i]->owner == getpid())
+                        vm_stop(vm_list[i]);
+        console_thread_end();
+        for (size_t i = 0; i < vm_count; i++) {
+                Vm *vm = vm_list[i];
+                if (!vm)
+                        continue;
+                if (vm->owner != getpid()) {
+                        /* a forked child: our parent's VMs are not ours to stop */
+                        vm_close_channels(vm);
+                        strbuf_done(&vm->console);
+                        free(vm->last_output);
+                        free(vm);
+                        vm_list[i] = NULL;
+                        continue;
+                }
+                vm_stop(vm);
+                char p[sizeof vm->rundir + 16];
+                const char *names[] = { "serial", "qmp", "shell", "tpm" };
+                for (size_t j = 0; j < ELEMENTSOF(names); j++) {
+                        snprintf(p, sizeof p, "%s/%s", vm->rundir, names[j]);
+                        (void) unlink(p);
+                }
+                (void) rmdir(vm->rundir);
+                strbuf_done(&vm->console);
+                free(vm->last_output);
+                free(vm);
+                vm_list[i] = NULL;
+        }
+        vm_count = 0;
+}
+
+/* async-signal-safe: only kill() */
+void vm_kill_all_from_signal(void) {
+        for (size_t i = 0; i < vm_count; i++) {
+                Vm *vm = vm_list[i];
+                if (!vm || vm->owner != getpid())
+                        continue;
+                if (vm->qemu_pid > 0)
+                        kill(vm->qemu_pid, SIGKILL);
+                if (vm->swtpm_pid > 0)
+                        kill(vm->swtpm_pid, SIGKILL);
+        }
+}
+
+const char *vm_name(const Vm *vm) { return vm->name; }
+const char *vm_dir(const Vm *vm) { return vm->dir; }
+int vm_ssh_port(const Vm *vm) { return vm->ssh_port; }
+bool vm_running(const Vm *vm) { return vm->qemu_pid > 0; }
