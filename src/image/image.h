@@ -66,10 +66,9 @@ int image_spec_fill_defaults(ImageSpec *s);
  * -EINVAL with *ret_error set when a field has the wrong type. */
 int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error);
 
-/* SEAM (until src/config lands): a host file → its merged configuration as
- * JSON text.  Runs `keystone eval --json` when $KEYSTONE_EVAL names such a
- * binary; otherwise converts the TOML with Python's tomllib (no imports,
- * no module merging).  Replace the body with the config library's call. */
+/* A host file → its merged configuration as JSON (config_load(), what
+ * `keystone eval --json` prints).  On invalid configuration *ret_error holds
+ * every problem, one per line. */
 int image_host_file_to_json(const char *path, char **ret_json, char **ret_error);
 
 /* Role → Debian packages (kernel included); NULL-terminated, static. */

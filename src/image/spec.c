@@ -4,6 +4,7 @@
 
 #include <json-c/json.h>
 
+#include "config/config.h"
 #include "image/image.h"
 #include "util/log.h"
 #include "util/run.h"
@@ -176,7 +177,7 @@ static int add_user(ImageSpec *s, const char *name, json_object *u, char **ret_e
         if (!user->name)
                 return -ENOMEM;
         s->n_users++;
-        const char *key_fields[] = { "ssh_keys", "authorized_keys", "sshKeys" };
+        const char *key_fields[] = { "ssh-keys", "ssh_keys", "authorized_keys", "sshKeys" };
         for (size_t i = 0; i < ELEMENTSOF(key_fields); i++) {
                 json_object *k = NULL;
                 if (json_object_object_get_ex(u, key_fields[i], &k)) {
@@ -208,9 +209,12 @@ int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
         if ((r = get_string(root, "host", "name", &s.hostname, ret_error)) < 0 ||
             (r = get_string(root, "host", "role", &s.role, ret_error)) < 0 ||
             (r = get_string(root, "host", "kernel", &s.kernel_flavour, ret_error)) < 0 ||
-            (r = get_string(root, "kernel", "flavour", &s.kernel_flavour, ret_error)) < 0)
+            (r = get_string(root, "kernel", "flavour", &s.kernel_flavour, ret_error)) < 0 ||
+            (r = get_string(root, "boot", "kernel", &s.kernel_flavour, ret_error)) < 0)
                 goto done;
-        json_object *p = get_path(root, "packages", NULL);
+        json_object *p = get_path(root, "host", "packages");
+        if (!p)
+                p = get_path(root, "packages", NULL);
         if (p && json_object_is_type(p, json_type_object))
                 p = get_path(root, "packages", "extra");
         if (p && (r = get_strv(p, "packages", &s.packages, &s.n_packages, ret_error)) < 0)
@@ -223,6 +227,10 @@ int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
                 goto done;
         }
         s.zfs = z && json_object_get_boolean(z);
+        /* keystone eval's form: a host with ZFS datasets needs the ZFS modules */
+        json_object *ds = get_path(root, "disk", "datasets");
+        if (ds && json_object_is_type(ds, json_type_object) && json_object_object_length(ds) > 0)
+                s.zfs = true;
         json_object *users = get_path(root, "users", NULL);
         if (users && json_object_is_type(users, json_type_object)) {
                 json_object_object_foreach(users, name, u) {
@@ -259,32 +267,28 @@ done:
 
 /* ---- the seam to the config library ---- */
 
-static const char tomllib_to_json[] =
-        "import json, sys, tomllib, datetime\n"
-        "with open(sys.argv[1], 'rb') as f:\n"
-        "    d = tomllib.load(f)\n"
-        "json.dump(d, sys.stdout, default=str)\n";
-
 int image_host_file_to_json(const char *path, char **ret_json, char **ret_error) {
-        const char *eval = getenv("KEYSTONE_EVAL");
-        RunResult res = {};
-        int r;
-        if (eval && *eval) {
-                const char *argv[] = { eval, "eval", path, "--json", NULL };
-                r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &res);
-        } else {
-                /* Debian's python3 (not a pyenv shim) has tomllib from 3.11 */
-                const char *py = access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
-                const char *argv[] = { py, "-c", tomllib_to_json, path, NULL };
-                r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &res);
-        }
+        Config *c = NULL;
+        ConfigDiagnostics d = {};
+        int r = config_load(path, &c, &d);
         if (r < 0) {
-                if (ret_error && r == -EPROTO)
-                        *ret_error = strdup(run_result_describe(&res));
-                run_result_done(&res);
+                if (ret_error) {
+                        /* every problem, one per line, as keystone eval prints them */
+                        size_t len = 0;
+                        FILE *f = open_memstream(ret_error, &len);
+                        for (size_t i = 0; f && i < d.n; i++)
+                                fprintf(f, "%s%s", i ? "\n" : "", d.messages[i]);
+                        if (f)
+                                fclose(f);
+                }
+                config_diagnostics_done(&d);
                 return r;
         }
-        *ret_json = TAKE_PTR(res.out);
-        run_result_done(&res);
-        return 0;
+        json_object *j = config_to_json(c);
+        config_free(c);
+        if (!j)
+                return -ENOMEM;
+        *ret_json = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        json_object_put(j);
+        return *ret_json ? 0 : -ENOMEM;
 }
