@@ -1,14 +1,20 @@
 #!/bin/sh
 # Install every Debian package listed in mk/deps/*.list that is missing.
-# Idempotent and quick when everything is present: one dpkg-query call,
-# `apt-get update` only when something has to be installed.
+# Idempotent and quick when everything is present (one dpkg-query call);
+# `apt-get update` runs once, only when something has to be installed.
 set -eu
 cd "$(dirname "$0")/.."
 pkgs=$(sed -e 's/#.*//' mk/deps/*.list | tr -s ' \t' '\n\n' | sed '/^$/d' | sort -u)
+# shellcheck disable=SC2086
+installed=$(dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n' $pkgs 2>/dev/null |
+	awk '$2 ~ /^ii/ { sub(/:.*/, "", $1); print $1 }' | sort -u)
 missing=""
 for p in $pkgs; do
-	st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
-	case "$st" in ii*) ;; *) missing="$missing $p" ;; esac
+	case "
+$installed
+" in *"
+$p
+"*) ;; *) missing="$missing $p" ;; esac
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
