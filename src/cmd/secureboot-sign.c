@@ -40,7 +40,7 @@ static void hex(const uint8_t *d, size_t n, char *out) {
                 sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-static int load_signing_key(const char *verb, const char *dir, const char *key_path, const char *cert_path,
+int sb_load_signing_key(const char *verb, const char *dir, const char *key_path, const char *cert_path,
                             EVP_PKEY **ret_key, X509 **ret_cert) {
         int r;
         if (key_path || cert_path) {
@@ -108,7 +108,7 @@ int sb_cmd_sign(int argc, char **argv) {
 
         _cleanup_(EVP_PKEY_freep) EVP_PKEY *key = NULL;
         _cleanup_(X509_freep) X509 *cert = NULL;
-        int r = load_signing_key("sign", dir, key_path, cert_path, &key, &cert);
+        int r = sb_load_signing_key("sign", dir, key_path, cert_path, &key, &cert);
         if (r < 0)
                 return r;
 

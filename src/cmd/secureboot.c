@@ -2,7 +2,8 @@
 /* keystone secureboot: the owner's keys, signature lists, enrollment, UKIs
  * and Authenticode.  One file per group of verbs: secureboot-keys.c (keygen,
  * export), secureboot-enroll.c (enroll, status), secureboot-uki.c,
- * secureboot-sign.c (sign, verify, inspect). */
+ * secureboot-sign.c (sign, verify, inspect), secureboot-modsign.c (kernel
+ * modules). */
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -22,6 +23,8 @@ static const struct {
         { "sign",    sb_cmd_sign,    "Authenticode-sign a PE/COFF (EFI) image" },
         { "verify",  sb_cmd_verify,  "check an image's signature against a certificate" },
         { "inspect", sb_cmd_inspect, "sections, signatures and Authenticode digest of an image" },
+        { "sign-module",   sb_cmd_sign_module,   "sign a Linux kernel module with the db key (for locked-down kernels)" },
+        { "verify-module", sb_cmd_verify_module, "check a kernel module's signature against a certificate" },
 };
 
 static const char help_text[] =
@@ -50,7 +53,7 @@ int cmd_secureboot(int argc, char **argv) {
                 if (argc >= 2)
                         fputs(help_text, f);
                 for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                        fprintf(f, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+                        fprintf(f, "  %-13s %s\n", verbs[i].name, verbs[i].summary);
                 return argc < 2 ? -KS_EUSAGE : 0;
         }
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
