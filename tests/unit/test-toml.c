@@ -377,6 +377,17 @@ static void test_format_float(void **state) {
                 assert_true(strtod(toml_format_float(vals[i], buf, sizeof(buf)), NULL) == vals[i]);
 }
 
+static void test_json_write_error(void **state) {
+        TomlValue *root = parse_ok("a = 'x'\n");
+        FILE *f = fopen("/dev/full", "we");
+        if (!f)
+                skip();
+        assert_int_equal(toml_write_tagged_json(root, f), -ENOSPC);
+        fclose(f);
+        assert_int_equal(toml_write_tagged_json(NULL, stdout), -EINVAL);
+        toml_free(root);
+}
+
 static void test_json_escaping(void **state) {
         /* NUL, control characters, quotes, backslashes, DEL and non-ASCII */
         check_json("\"k\\u0000\\n\" = \"\\u0000\\u0001\\b\\t\\n\\f\\r\\\"\\\\\\u007f\\u00e9\\U0001F600\"\n",
@@ -698,6 +709,7 @@ int main(void) {
                 cmocka_unit_test(test_large_table_lookup),
                 cmocka_unit_test(test_format_float),
                 cmocka_unit_test(test_json_escaping),
+                cmocka_unit_test(test_json_write_error),
                 cmocka_unit_test(test_valid_tricky),
                 cmocka_unit_test(test_invalid_tricky),
                 cmocka_unit_test(test_deep_nesting),
