@@ -324,6 +324,40 @@ static void test_api(void **state) {
         toml_free(t);
 }
 
+static void test_ownership(void **state) {
+        TomlValue *root = parse_ok("[a]\nb = 'x'\nc = [1, {d = 2}]\n");
+        TomlValue *a = toml_table_get(root, "a");
+
+        /* freeing a node of a parsed document does nothing: the document
+         * owns it (ASan would report a double free or use after free) */
+        toml_free(a);
+        toml_free(toml_table_get(a, "c"));
+        assert_string_equal(toml_table_get(a, "b")->string.ptr, "x");
+
+        /* a hand-built table may point at parsed nodes; freeing it frees
+         * only what was built by hand */
+        TomlValue *t = calloc(1, sizeof(TomlValue));
+        t->type = TOML_TABLE;
+        t->table.items = calloc(2, sizeof(TomlKeyValue));
+        t->table.n = 2;
+        t->table.items[0] = (TomlKeyValue) { .key = strdup("parsed"), .key_len = 6, .value = a };
+        TomlValue *arr = calloc(1, sizeof(TomlValue));
+        arr->type = TOML_ARRAY;
+        arr->array.items = calloc(1, sizeof(TomlValue *));
+        arr->array.n = 1;
+        arr->array.items[0] = toml_table_get(a, "b");
+        t->table.items[1] = (TomlKeyValue) { .key = strdup("list"), .key_len = 4, .value = arr };
+        char *json = to_json(t);
+        assert_string_equal(json, "{\"parsed\":{\"b\":" S("x") ",\"c\":[" I("1") ",{\"d\":" I("2") "}]},"
+                                  "\"list\":[" S("x") "]}");
+        free(json);
+        toml_free(t);
+        assert_int_equal(toml_table_get(toml_table_get(root, "a"), "c")->array.n, 2);
+
+        /* the root frees everything */
+        toml_free(root);
+}
+
 static void test_large_table_lookup(void **state) {
         /* big tables go through the hash index: duplicates are still found,
          * wherever they are, and keys that only share a hash are not */
@@ -706,6 +740,7 @@ int main(void) {
                 cmocka_unit_test(test_positions_long_line),
                 cmocka_unit_test(test_error_positions),
                 cmocka_unit_test(test_api),
+                cmocka_unit_test(test_ownership),
                 cmocka_unit_test(test_large_table_lookup),
                 cmocka_unit_test(test_format_float),
                 cmocka_unit_test(test_json_escaping),
