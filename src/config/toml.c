@@ -1853,31 +1853,22 @@ int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_er
 /* ---------------------------------------------------------------------- */
 /* the tree */
 
-void toml_free(TomlValue *v) {
-        if (!v)
+/* Frees a node built by hand and its hand-built parts; nodes of parsed
+ * documents (roots included) belong to their documents. */
+static void free_built(TomlValue *v) {
+        if (!v || (v->internal & (NODE_ARENA | NODE_DOCUMENT)))
                 return;
-        if (v->internal & NODE_DOCUMENT) {
-                /* a parsed document: everything is in its arena */
-                TomlDocument *doc = (TomlDocument *) v;
-                arena_free(&doc->arena);
-                free(doc);
-                return;
-        }
-        if (v->internal & NODE_ARENA)
-                return; /* part of a parsed document, freed with its root */
-
-        /* built by hand: owns its keys, strings, items and child nodes */
         switch (v->type) {
         case TOML_TABLE:
                 for (size_t i = 0; i < v->table.n; i++) {
                         free(v->table.items[i].key);
-                        toml_free(v->table.items[i].value);
+                        free_built(v->table.items[i].value);
                 }
                 free(v->table.items);
                 break;
         case TOML_ARRAY:
                 for (size_t i = 0; i < v->array.n; i++)
-                        toml_free(v->array.items[i]);
+                        free_built(v->array.items[i]);
                 free(v->array.items);
                 break;
         case TOML_STRING:
@@ -1895,6 +1886,17 @@ void toml_free(TomlValue *v) {
                 break;
         }
         free(v);
+}
+
+void toml_free(TomlValue *v) {
+        if (v && (v->internal & NODE_DOCUMENT)) {
+                /* a parsed document: everything is in its arena */
+                TomlDocument *doc = (TomlDocument *) v;
+                arena_free(&doc->arena);
+                free(doc);
+                return;
+        }
+        free_built(v);
 }
 
 const TomlKeyValue *toml_table_get_kv(const TomlValue *table, const char *key) {

@@ -98,8 +98,9 @@ typedef struct TomlError {
  * of it may be free()d or realloc()ed (treat it as read-only).  To compose
  * trees, build nodes by hand with calloc() (internal = 0): such a node owns
  * its malloc()ed keys, strings and items arrays and its hand-built
- * children, and may also point at nodes of parsed documents, which
- * toml_free() then leaves to their documents (keep those alive). */
+ * children, and may also point at nodes of parsed documents (roots
+ * included), which toml_free() of the hand-built node leaves to their
+ * documents (keep those alive, free their roots yourself). */
 int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_error);
 
 void toml_free(TomlValue *v);

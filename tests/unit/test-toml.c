@@ -354,6 +354,15 @@ static void test_ownership(void **state) {
         toml_free(t);
         assert_int_equal(toml_table_get(toml_table_get(root, "a"), "c")->array.n, 2);
 
+        /* even a parsed root inside a hand-built node stays with its owner */
+        t = calloc(1, sizeof(TomlValue));
+        t->type = TOML_ARRAY;
+        t->array.items = calloc(1, sizeof(TomlValue *));
+        t->array.n = 1;
+        t->array.items[0] = root;
+        toml_free(t);
+        assert_non_null(toml_table_get(root, "a"));
+
         /* the root frees everything */
         toml_free(root);
 }
@@ -722,6 +731,14 @@ static void test_huge_values(void **state) {
         /* a huge exponent */
         check_error("a = 1e99999999999999999999\n", 1, 5, "too large");
         check_json("a = 1e-99999999999999999999\n", "{\"a\":" F("0.0") "}");
+        /* a document big enough for the arena's mmap()ed blocks */
+        s = repeat("a = [", "1,", 600000, "", "]\n");
+        root = parse_ok(s);
+        assert_int_equal(toml_table_get(root, "a")->array.n, 600000);
+        assert_int_equal(toml_table_get(root, "a")->array.items[599999]->integer, 1);
+        toml_free(root);
+        free(s);
+
         /* a 1 MB key and string */
         s = repeat("\"", "k", 1000000, "", "\" = '");
         char *t = repeat(s, "v", 1000000, "", "'\n");
