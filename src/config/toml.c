@@ -7,10 +7,11 @@
  * - Positions are computed lazily from byte offsets with a forward-only
  *   cache (line, column at the last asked offset), so asking for the
  *   position of every key and value costs O(input) in total.
- * - Every node is one malloc()ed TomlValue; parse-time bookkeeping (how a
- *   table was created, nesting depth) lives in its `internal` field and
- *   needs no freeing, so toml_free() works on any node and on trees built
- *   by hand.
+ * - Nodes are plain TomlValues carved, with their keys, strings and items
+ *   arrays, from an arena owned by the root (TomlDocument); parse-time
+ *   bookkeeping (how a table was created, nesting depth, arena membership)
+ *   lives in the `internal` field.  toml_free() of the root drops the
+ *   arena; nodes built by hand (internal = 0) are freed piece by piece.
  * - Duplicate detection: tables with up to SMALL_TABLE keys are searched
  *   linearly; bigger ones are indexed in one parser-wide hash table keyed by
  *   (table, key), which is thrown away when parsing ends.
@@ -23,6 +24,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -37,15 +39,126 @@ enum {
         NODE_FROZEN  = 1 << 2,  /* an inline table whose closing brace was seen */
         /* arrays */
         NODE_AOT     = 1 << 3,  /* created by [[header]] (else: a static array value) */
+        /* any node */
+        NODE_ARENA    = 1 << 4, /* lives in its document's arena: toml_free() ignores it */
+        NODE_DOCUMENT = 1 << 5, /* the root of a parsed document: owns the arena */
 };
 
 /* A node is exactly a TomlValue (so callers may build nodes with calloc);
  * v.internal holds the NODE_* flags in its low 8 bits and the nesting
  * depth above them.  The capacity of items arrays follows from n (see
- * items_capacity()). */
+ * items_grow_to()). */
 typedef struct TomlNode {
         TomlValue v;
 } TomlNode;
+
+/* Everything of a parsed document (nodes, keys, strings, items arrays) is
+ * carved out of big blocks owned by the root: one page fault per page
+ * instead of one malloc() per object was worth 3x on the benchmark.  Blocks
+ * grow geometrically; big ones are mmap()ed and advised to use huge
+ * pages. */
+typedef struct ArenaBlock {
+        struct ArenaBlock *next;
+        size_t size;            /* of the whole block */
+        bool mapped;            /* mmap()ed, else malloc()ed */
+} ArenaBlock;
+
+typedef struct Arena {
+        ArenaBlock *blocks;
+        char *ptr, *end;        /* free space of the newest block */
+        size_t next_size;
+} Arena;
+
+typedef struct TomlDocument {
+        TomlValue root;         /* must stay first */
+        Arena arena;
+} TomlDocument;
+
+#define ARENA_ALIGN 8
+#define ARENA_MIN_BLOCK ((size_t) 16 << 10)
+#define ARENA_MAX_BLOCK ((size_t) 1 << 30)
+#define HUGE_PAGE_SIZE ((size_t) 2 << 20)
+#define ARENA_MAP_BLOCK (4 * HUGE_PAGE_SIZE) /* blocks this big are mmap()ed */
+
+static inline size_t align_up(size_t n, size_t a) {
+        return (n + a - 1) & ~(a - 1);
+}
+
+static int arena_add_block(Arena *a, size_t need) {
+        size_t header = align_up(sizeof(ArenaBlock), ARENA_ALIGN);
+        size_t size = a->next_size;
+        if (need > SIZE_MAX / 4)
+                return -ENOMEM;
+        while (size < need + header)
+                size *= 2;
+
+        ArenaBlock *b;
+        bool mapped = size >= ARENA_MAP_BLOCK;
+        if (mapped) {
+                size = align_up(size, HUGE_PAGE_SIZE);
+                /* over-allocate by one huge page to align the block to one */
+                char *p = mmap(NULL, size + HUGE_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                               -1, 0);
+                if (p == MAP_FAILED)
+                        return -ENOMEM;
+                char *start = (char *) align_up((uintptr_t) p, HUGE_PAGE_SIZE);
+                if (start > p)
+                        (void) munmap(p, (size_t) (start - p));
+                if (start + size < p + size + HUGE_PAGE_SIZE)
+                        (void) munmap(start + size, (size_t) (p + size + HUGE_PAGE_SIZE - (start + size)));
+                (void) madvise(start, size, MADV_HUGEPAGE);
+                b = (ArenaBlock *) start;
+        } else {
+                b = malloc(size);
+                if (!b)
+                        return -ENOMEM;
+        }
+        *b = (ArenaBlock) { .next = a->blocks, .size = size, .mapped = mapped };
+        a->blocks = b;
+        a->ptr = (char *) b + header;
+        a->end = (char *) b + size;
+        a->next_size = size < ARENA_MAX_BLOCK ? size * 2 : size;
+        return 0;
+}
+
+static void *arena_alloc(Arena *a, size_t n) {
+        if (n > SIZE_MAX / 2)
+                return NULL;
+        n = align_up(n ? n : 1, ARENA_ALIGN);
+        if ((size_t) (a->end - a->ptr) < n && arena_add_block(a, n) < 0)
+                return NULL;
+        void *p = a->ptr;
+        a->ptr += n;
+        return p;
+}
+
+/* Grows an items array from n to cap elements: in place when it is the
+ * newest allocation, else by copying (the old copy stays in the arena). */
+static void *arena_grow_array(Arena *a, void *old, size_t old_bytes, size_t cap, size_t elem) {
+        if (cap > SIZE_MAX / 2 / elem)
+                return NULL;
+        size_t bytes = cap * elem;
+        if (old && (char *) old + align_up(old_bytes, ARENA_ALIGN) == a->ptr &&
+            (size_t) (a->end - (char *) old) >= align_up(bytes, ARENA_ALIGN)) {
+                a->ptr = (char *) old + align_up(bytes, ARENA_ALIGN);
+                return old;
+        }
+        void *p = arena_alloc(a, bytes);
+        if (p && old_bytes > 0)
+                memcpy(p, old, old_bytes);
+        return p;
+}
+
+static void arena_free(Arena *a) {
+        for (ArenaBlock *b = a->blocks, *next; b; b = next) {
+                next = b->next;
+                if (b->mapped)
+                        (void) munmap(b, b->size);
+                else
+                        free(b);
+        }
+        *a = (Arena) {};
+}
 
 static inline uint32_t node_depth(const TomlNode *n) {
         return n->v.internal >> 8;
@@ -85,6 +198,7 @@ typedef struct Parser {
         KeyPart *parts;
         size_t n_parts, parts_cap;
 
+        Arena *arena;
         TomlNode *root, *current;
 
         IndexEntry *index;      /* (table, key) → item, for big tables */
@@ -147,8 +261,9 @@ static inline int buf_putc(Buf *b, char c) {
         return 0;
 }
 
-static char *memdup_nul(const char *s, size_t n) {
-        char *p = malloc(n + 1);
+
+static char *arena_strdup(Parser *P, const char *s, size_t n) {
+        char *p = arena_alloc(P->arena, n + 1);
         if (!p)
                 return NULL;
         if (n > 0)
@@ -373,12 +488,14 @@ static int node_new(Parser *P, TomlType type, const char *at, TomlPos pos, uint3
         if (depth > TOML_MAX_DEPTH)
                 return fail_at(P, at, "nesting too deep (more than %d levels of tables and arrays)",
                                TOML_MAX_DEPTH);
-        TomlNode *n = calloc(1, sizeof(TomlNode));
+        TomlNode *n = arena_alloc(P->arena, sizeof(TomlNode));
         if (!n)
                 return -ENOMEM;
-        n->v.type = type;
-        n->v.pos = pos;
-        n->v.internal = depth << 8;
+        *n = (TomlNode) {
+                .v.type = type,
+                .v.pos = pos,
+                .v.internal = depth << 8 | NODE_ARENA,
+        };
         *ret = n;
         return 0;
 }
@@ -477,19 +594,16 @@ static TomlKeyValue *table_find(Parser *P, TomlNode *t, const char *k, size_t le
         return NULL;
 }
 
-/* Appends key → value to t; takes ownership of key and value (also on
- * failure). */
+/* Appends key → value to t (key, value: in the arena). */
 static int table_add(Parser *P, TomlNode *t, char *key, size_t key_len, TomlPos key_pos, TomlNode *value) {
         int r;
 
         size_t cap = items_grow_to(t->v.table.n);
         if (cap > 0) {
-                TomlKeyValue *items = reallocarray(t->v.table.items, cap, sizeof(TomlKeyValue));
-                if (!items) {
-                        free(key);
-                        toml_free(&value->v);
+                TomlKeyValue *items = arena_grow_array(P->arena, t->v.table.items, t->v.table.n * sizeof(TomlKeyValue),
+                                                       cap, sizeof(TomlKeyValue));
+                if (!items)
                         return -ENOMEM;
-                }
                 t->v.table.items = items;
         }
         size_t i = t->v.table.n++;
@@ -513,14 +627,13 @@ static int table_add(Parser *P, TomlNode *t, char *key, size_t key_len, TomlPos 
         return 0;
 }
 
-static int array_add(TomlNode *a, TomlNode *value) {
+static int array_add(Parser *P, TomlNode *a, TomlNode *value) {
         size_t cap = items_grow_to(a->v.array.n);
         if (cap > 0) {
-                TomlValue **items = reallocarray(a->v.array.items, cap, sizeof(TomlValue *));
-                if (!items) {
-                        toml_free(&value->v);
+                TomlValue **items = arena_grow_array(P->arena, a->v.array.items, a->v.array.n * sizeof(TomlValue *),
+                                                     cap, sizeof(TomlValue *));
+                if (!items)
                         return -ENOMEM;
-                }
                 a->v.array.items = items;
         }
         a->v.array.items[a->v.array.n++] = &value->v;
@@ -984,11 +1097,9 @@ static int make_string(Parser *P, const char *at, TomlPos pos, uint32_t depth, T
         int r = node_new(P, TOML_STRING, at, pos, depth, &n);
         if (r < 0)
                 return r;
-        n->v.string.ptr = memdup_nul(P->buf.p, P->buf.len);
-        if (!n->v.string.ptr) {
-                free(n);
+        n->v.string.ptr = arena_strdup(P, P->buf.p, P->buf.len);
+        if (!n->v.string.ptr)
                 return -ENOMEM;
-        }
         n->v.string.len = P->buf.len;
         *ret = n;
         return 0;
@@ -1288,11 +1399,9 @@ static int parse_datetime(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret
         r = node_new(P, type, start, pos, depth, &n);
         if (r < 0)
                 return r;
-        char *text = memdup_nul(start, (size_t) (s - start));
-        if (!text) {
-                free(n);
+        char *text = arena_strdup(P, start, (size_t) (s - start));
+        if (!text)
                 return -ENOMEM;
-        }
         for (char *c = text; *c; c++)
                 if (*c == 't' || *c == ' ')
                         *c = 'T';
@@ -1325,7 +1434,7 @@ static int parse_array(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) {
                 r = parse_value(P, depth + 1, &item);
                 if (r < 0)
                         goto fail;
-                r = array_add(a, item);
+                r = array_add(P, a, item);
                 if (r < 0)
                         goto fail;
                 r = skip_blank(P);
@@ -1477,11 +1586,9 @@ static int parse_keyval(Parser *P, TomlNode *table) {
                         if (r < 0)
                                 return r;
                         child->v.internal |= NODE_DOTTED;
-                        char *k = memdup_nul(part_key(P, i), part->len);
-                        if (!k) {
-                                free(child);
+                        char *k = arena_strdup(P, part_key(P, i), part->len);
+                        if (!k)
                                 return -ENOMEM;
-                        }
                         r = table_add(P, t, k, part->len, part->pos, child);
                         if (r < 0)
                                 return r;
@@ -1512,16 +1619,14 @@ static int parse_keyval(Parser *P, TomlNode *table) {
 
         TomlPos key_pos = part->pos;
         size_t key_len = part->len;
-        char *key = memdup_nul(part_key(P, last), key_len);
+        char *key = arena_strdup(P, part_key(P, last), key_len);
         if (!key)
                 return -ENOMEM;
 
         TomlNode *value = NULL;
         r = parse_value(P, node_depth(t) + 1, &value);
-        if (r < 0) {
-                free(key);
+        if (r < 0)
                 return r;
-        }
         return table_add(P, t, key, key_len, key_pos, value);
 }
 
@@ -1552,11 +1657,9 @@ static int parse_header(Parser *P) {
                         r = node_new(P, TOML_TABLE, part->src, part->pos, node_depth(t) + 1, &child);
                         if (r < 0)
                                 return r;
-                        char *k = memdup_nul(part_key(P, i), part->len);
-                        if (!k) {
-                                free(child);
+                        char *k = arena_strdup(P, part_key(P, i), part->len);
+                        if (!k)
                                 return -ENOMEM;
-                        }
                         r = table_add(P, t, k, part->len, part->pos, child);
                         if (r < 0)
                                 return r;
@@ -1590,11 +1693,9 @@ static int parse_header(Parser *P) {
                         if (r < 0)
                                 return r;
                         target->v.internal |= NODE_DEFINED;
-                        char *k = memdup_nul(part_key(P, last), part->len);
-                        if (!k) {
-                                free(target);
+                        char *k = arena_strdup(P, part_key(P, last), part->len);
+                        if (!k)
                                 return -ENOMEM;
-                        }
                         r = table_add(P, t, k, part->len, part->pos, target);
                         if (r < 0)
                                 return r;
@@ -1626,11 +1727,9 @@ static int parse_header(Parser *P) {
                         if (r < 0)
                                 return r;
                         array->v.internal |= NODE_AOT;
-                        char *k = memdup_nul(part_key(P, last), part->len);
-                        if (!k) {
-                                free(array);
+                        char *k = arena_strdup(P, part_key(P, last), part->len);
+                        if (!k)
                                 return -ENOMEM;
-                        }
                         r = table_add(P, t, k, part->len, part->pos, array);
                         if (r < 0)
                                 return r;
@@ -1647,7 +1746,7 @@ static int parse_header(Parser *P) {
                 if (r < 0)
                         return r;
                 target->v.internal |= NODE_DEFINED;
-                r = array_add(array, target);
+                r = array_add(P, array, target);
                 if (r < 0)
                         return r;
         }
@@ -1721,11 +1820,19 @@ int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_er
         if (getrandom(&P.seed, sizeof(P.seed), GRND_NONBLOCK) != sizeof(P.seed))
                 P.seed = (uint64_t) (uintptr_t) &P ^ (uint64_t) time(NULL) * UINT64_C(0x9E3779B97F4A7C15);
 
-        r = node_new(&P, TOML_TABLE, P.cur, (TomlPos) { 1, 1 }, 0, &P.root);
-        if (r < 0)
-                return r;
-        P.root->v.internal |= NODE_DEFINED;
-        P.current = P.root;
+        TomlDocument *doc = malloc(sizeof(TomlDocument));
+        if (!doc)
+                return -ENOMEM;
+        *doc = (TomlDocument) {
+                .root.type = TOML_TABLE,
+                .root.pos = { 1, 1 },
+                .root.internal = NODE_DEFINED | NODE_DOCUMENT,
+                /* roughly what a document needs, so a big one takes few blocks */
+                .arena.next_size = size < ARENA_MIN_BLOCK / 2 ? ARENA_MIN_BLOCK :
+                                   size < ARENA_MAX_BLOCK / 2 ? align_up(size * 2, ARENA_MIN_BLOCK) : ARENA_MAX_BLOCK,
+        };
+        P.arena = &doc->arena;
+        P.root = P.current = (TomlNode *) &doc->root;
 
         r = parse_document(&P);
 
@@ -1734,32 +1841,34 @@ int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_er
         free(P.parts);
         free(P.index);
         if (r < 0) {
-                toml_free(&P.root->v);
+                toml_free(&doc->root);
                 if (r != -EINVAL && ret_error && !P.failed)
                         snprintf(ret_error->message, sizeof(ret_error->message), "%s", strerror(-r));
                 return r;
         }
-        *ret = &P.root->v;
+        *ret = &doc->root;
         return 0;
 }
 
 /* ---------------------------------------------------------------------- */
 /* the tree */
 
-void toml_free(TomlValue *v) {
-        if (!v)
+/* Frees a node built by hand and its hand-built parts; nodes of parsed
+ * documents (roots included) belong to their documents. */
+static void free_built(TomlValue *v) {
+        if (!v || (v->internal & (NODE_ARENA | NODE_DOCUMENT)))
                 return;
         switch (v->type) {
         case TOML_TABLE:
                 for (size_t i = 0; i < v->table.n; i++) {
                         free(v->table.items[i].key);
-                        toml_free(v->table.items[i].value);
+                        free_built(v->table.items[i].value);
                 }
                 free(v->table.items);
                 break;
         case TOML_ARRAY:
                 for (size_t i = 0; i < v->array.n; i++)
-                        toml_free(v->array.items[i]);
+                        free_built(v->array.items[i]);
                 free(v->array.items);
                 break;
         case TOML_STRING:
@@ -1777,6 +1886,17 @@ void toml_free(TomlValue *v) {
                 break;
         }
         free(v);
+}
+
+void toml_free(TomlValue *v) {
+        if (v && (v->internal & NODE_DOCUMENT)) {
+                /* a parsed document: everything is in its arena */
+                TomlDocument *doc = (TomlDocument *) v;
+                arena_free(&doc->arena);
+                free(doc);
+                return;
+        }
+        free_built(v);
 }
 
 const TomlKeyValue *toml_table_get_kv(const TomlValue *table, const char *key) {

@@ -92,9 +92,15 @@ typedef struct TomlError {
  * -ENOMEM.  ret_error may be NULL.  A leading UTF-8 byte order mark is
  * skipped (positions count from after it).
  *
- * Every node (and every key and string) is its own malloc() allocation;
- * toml_free() frees a node and everything below it, so callers may detach
- * or build subtrees with malloc()ed parts. */
+ * Ownership: a parsed document is one unit.  Its nodes, keys, strings and
+ * items arrays live in memory owned by the root: toml_free(root) releases
+ * all of it, toml_free() on any other node of it does nothing, and no part
+ * of it may be free()d or realloc()ed (treat it as read-only).  To compose
+ * trees, build nodes by hand with calloc() (internal = 0): such a node owns
+ * its malloc()ed keys, strings and items arrays and its hand-built
+ * children, and may also point at nodes of parsed documents (roots
+ * included), which toml_free() of the hand-built node leaves to their
+ * documents (keep those alive, free their roots yourself). */
 int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_error);
 
 void toml_free(TomlValue *v);

@@ -324,6 +324,49 @@ static void test_api(void **state) {
         toml_free(t);
 }
 
+static void test_ownership(void **state) {
+        TomlValue *root = parse_ok("[a]\nb = 'x'\nc = [1, {d = 2}]\n");
+        TomlValue *a = toml_table_get(root, "a");
+
+        /* freeing a node of a parsed document does nothing: the document
+         * owns it (ASan would report a double free or use after free) */
+        toml_free(a);
+        toml_free(toml_table_get(a, "c"));
+        assert_string_equal(toml_table_get(a, "b")->string.ptr, "x");
+
+        /* a hand-built table may point at parsed nodes; freeing it frees
+         * only what was built by hand */
+        TomlValue *t = calloc(1, sizeof(TomlValue));
+        t->type = TOML_TABLE;
+        t->table.items = calloc(2, sizeof(TomlKeyValue));
+        t->table.n = 2;
+        t->table.items[0] = (TomlKeyValue) { .key = strdup("parsed"), .key_len = 6, .value = a };
+        TomlValue *arr = calloc(1, sizeof(TomlValue));
+        arr->type = TOML_ARRAY;
+        arr->array.items = calloc(1, sizeof(TomlValue *));
+        arr->array.n = 1;
+        arr->array.items[0] = toml_table_get(a, "b");
+        t->table.items[1] = (TomlKeyValue) { .key = strdup("list"), .key_len = 4, .value = arr };
+        char *json = to_json(t);
+        assert_string_equal(json, "{\"parsed\":{\"b\":" S("x") ",\"c\":[" I("1") ",{\"d\":" I("2") "}]},"
+                                  "\"list\":[" S("x") "]}");
+        free(json);
+        toml_free(t);
+        assert_int_equal(toml_table_get(toml_table_get(root, "a"), "c")->array.n, 2);
+
+        /* even a parsed root inside a hand-built node stays with its owner */
+        t = calloc(1, sizeof(TomlValue));
+        t->type = TOML_ARRAY;
+        t->array.items = calloc(1, sizeof(TomlValue *));
+        t->array.n = 1;
+        t->array.items[0] = root;
+        toml_free(t);
+        assert_non_null(toml_table_get(root, "a"));
+
+        /* the root frees everything */
+        toml_free(root);
+}
+
 static void test_large_table_lookup(void **state) {
         /* big tables go through the hash index: duplicates are still found,
          * wherever they are, and keys that only share a hash are not */
@@ -375,6 +418,17 @@ static void test_format_float(void **state) {
         double vals[] = { 1.7976931348623157e308, 2.2250738585072014e-308, 123456789.123456789, 1.0 / 3 };
         for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
                 assert_true(strtod(toml_format_float(vals[i], buf, sizeof(buf)), NULL) == vals[i]);
+}
+
+static void test_json_write_error(void **state) {
+        TomlValue *root = parse_ok("a = 'x'\n");
+        FILE *f = fopen("/dev/full", "we");
+        if (!f)
+                skip();
+        assert_int_equal(toml_write_tagged_json(root, f), -ENOSPC);
+        fclose(f);
+        assert_int_equal(toml_write_tagged_json(NULL, stdout), -EINVAL);
+        toml_free(root);
 }
 
 static void test_json_escaping(void **state) {
@@ -677,6 +731,14 @@ static void test_huge_values(void **state) {
         /* a huge exponent */
         check_error("a = 1e99999999999999999999\n", 1, 5, "too large");
         check_json("a = 1e-99999999999999999999\n", "{\"a\":" F("0.0") "}");
+        /* a document big enough for the arena's mmap()ed blocks */
+        s = repeat("a = [", "1,", 600000, "", "]\n");
+        root = parse_ok(s);
+        assert_int_equal(toml_table_get(root, "a")->array.n, 600000);
+        assert_int_equal(toml_table_get(root, "a")->array.items[599999]->integer, 1);
+        toml_free(root);
+        free(s);
+
         /* a 1 MB key and string */
         s = repeat("\"", "k", 1000000, "", "\" = '");
         char *t = repeat(s, "v", 1000000, "", "'\n");
@@ -695,9 +757,11 @@ int main(void) {
                 cmocka_unit_test(test_positions_long_line),
                 cmocka_unit_test(test_error_positions),
                 cmocka_unit_test(test_api),
+                cmocka_unit_test(test_ownership),
                 cmocka_unit_test(test_large_table_lookup),
                 cmocka_unit_test(test_format_float),
                 cmocka_unit_test(test_json_escaping),
+                cmocka_unit_test(test_json_write_error),
                 cmocka_unit_test(test_valid_tricky),
                 cmocka_unit_test(test_invalid_tricky),
                 cmocka_unit_test(test_deep_nesting),
