@@ -15,6 +15,7 @@ const Command keystone_commands[] = {
         { "options", 0, 1, cmd_options, "print the option reference (type, default, description)" },
         { "image",   1, 1, cmd_image,   "build a host's bootable image (cached rootfs + disk)" },
         { "disk",    2, 2, cmd_disk,    "lay out a disk as the host file says: plan, apply, status, mount" },
+        { "initrd",  0, 0, cmd_initrd,  "build a small initrd: modules (libkmod), programs and libraries, cpio+zstd" },
         { "tpm",     1, -1, cmd_tpm,     "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure" },
         { "secureboot", 1, -1, cmd_secureboot, "Secure Boot keys, enrollment, UKIs, Authenticode signing" },
         { "help",    0, 1, cmd_help_command, "show help for keystone or one command" },

@@ -41,3 +41,4 @@ int cmd_options(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
 int cmd_secureboot(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_initrd(int argc, char **argv);

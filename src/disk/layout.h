@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "util/format-bytes.h"
 
 #define GPT_TYPE_ESP  "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 #define GPT_TYPE_ZFS  "6A898CC3-1DD2-11B2-99A6-080020736631"
@@ -63,6 +64,3 @@ void disk_layout_free(DiskLayout *l);
 uint64_t disk_layout_min_bytes(const DiskLayout *l);
 
 const DiskPartition *disk_layout_part(const DiskLayout *l, PartRole role);
-
-/* "8 GiB", "100 MiB", "1.5 GiB", "512 B"; buf ≥ 32 bytes. */
-const char *format_bytes(uint64_t b, char *buf, size_t size);

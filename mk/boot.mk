@@ -1,0 +1,1 @@
+PKGS += libkmod libarchive libelf
