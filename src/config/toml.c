@@ -74,8 +74,28 @@ typedef struct TomlDocument {
         Arena arena;
 } TomlDocument;
 
+/* Under AddressSanitizer, free arena space is poisoned and every object
+ * is followed by a poisoned red zone, so overflows between objects are
+ * still caught. */
+#if defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define TOML_ASAN 1
+#  endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#  define TOML_ASAN 1
+#endif
+#ifdef TOML_ASAN
+#  include <sanitizer/asan_interface.h>
+#  define ARENA_REDZONE 16
+#else
+#  define ASAN_POISON_MEMORY_REGION(p, n) ((void) (p), (void) (n))
+#  define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void) (p), (void) (n))
+#  define ARENA_REDZONE 0
+#endif
+
 #define ARENA_ALIGN 8
-#define ARENA_MIN_BLOCK ((size_t) 16 << 10)
+#define ARENA_MIN_BLOCK ((size_t) 1 << 10)
 #define ARENA_MAX_BLOCK ((size_t) 1 << 30)
 #define HUGE_PAGE_SIZE ((size_t) 2 << 20)
 #define ARENA_MAP_BLOCK (4 * HUGE_PAGE_SIZE) /* blocks this big are mmap()ed */
@@ -89,7 +109,7 @@ static int arena_add_block(Arena *a, size_t need) {
         size_t size = a->next_size;
         if (need > SIZE_MAX / 4)
                 return -ENOMEM;
-        while (size < need + header)
+        while (size < need + header + ARENA_REDZONE)
                 size *= 2;
 
         ArenaBlock *b;
@@ -117,6 +137,7 @@ static int arena_add_block(Arena *a, size_t need) {
         a->blocks = b;
         a->ptr = (char *) b + header;
         a->end = (char *) b + size;
+        ASAN_POISON_MEMORY_REGION(a->ptr, (size_t) (a->end - a->ptr));
         a->next_size = size < ARENA_MAX_BLOCK ? size * 2 : size;
         return 0;
 }
@@ -124,11 +145,12 @@ static int arena_add_block(Arena *a, size_t need) {
 static void *arena_alloc(Arena *a, size_t n) {
         if (n > SIZE_MAX / 2)
                 return NULL;
-        n = align_up(n ? n : 1, ARENA_ALIGN);
-        if ((size_t) (a->end - a->ptr) < n && arena_add_block(a, n) < 0)
+        size_t span = align_up(n ? n : 1, ARENA_ALIGN) + ARENA_REDZONE;
+        if ((size_t) (a->end - a->ptr) < span && arena_add_block(a, span) < 0)
                 return NULL;
         void *p = a->ptr;
-        a->ptr += n;
+        a->ptr += span;
+        ASAN_UNPOISON_MEMORY_REGION(p, n);
         return p;
 }
 
@@ -138,9 +160,10 @@ static void *arena_grow_array(Arena *a, void *old, size_t old_bytes, size_t cap,
         if (cap > SIZE_MAX / 2 / elem)
                 return NULL;
         size_t bytes = cap * elem;
-        if (old && (char *) old + align_up(old_bytes, ARENA_ALIGN) == a->ptr &&
-            (size_t) (a->end - (char *) old) >= align_up(bytes, ARENA_ALIGN)) {
-                a->ptr = (char *) old + align_up(bytes, ARENA_ALIGN);
+        if (old && (char *) old + align_up(old_bytes, ARENA_ALIGN) + ARENA_REDZONE == a->ptr &&
+            (size_t) (a->end - (char *) old) >= align_up(bytes, ARENA_ALIGN) + ARENA_REDZONE) {
+                a->ptr = (char *) old + align_up(bytes, ARENA_ALIGN) + ARENA_REDZONE;
+                ASAN_UNPOISON_MEMORY_REGION(old, bytes);
                 return old;
         }
         void *p = arena_alloc(a, bytes);
@@ -152,6 +175,7 @@ static void *arena_grow_array(Arena *a, void *old, size_t old_bytes, size_t cap,
 static void arena_free(Arena *a) {
         for (ArenaBlock *b = a->blocks, *next; b; b = next) {
                 next = b->next;
+                ASAN_UNPOISON_MEMORY_REGION(b, b->size);
                 if (b->mapped)
                         (void) munmap(b, b->size);
                 else
@@ -1828,8 +1852,8 @@ int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_er
                 .root.pos = { 1, 1 },
                 .root.internal = NODE_DEFINED | NODE_DOCUMENT,
                 /* roughly what a document needs, so a big one takes few blocks */
-                .arena.next_size = size < ARENA_MIN_BLOCK / 2 ? ARENA_MIN_BLOCK :
-                                   size < ARENA_MAX_BLOCK / 2 ? align_up(size * 2, ARENA_MIN_BLOCK) : ARENA_MAX_BLOCK,
+                .arena.next_size = size < ARENA_MIN_BLOCK / 4 ? ARENA_MIN_BLOCK :
+                                   size < ARENA_MAX_BLOCK / 4 ? align_up(size * 4, ARENA_MIN_BLOCK) : ARENA_MAX_BLOCK,
         };
         P.arena = &doc->arena;
         P.root = P.current = (TomlNode *) &doc->root;

@@ -18,8 +18,8 @@
 #include <stdint.h>
 
 /* Tables, arrays and dotted-key parts nest at most this deep; deeper input
- * is rejected with an error (this bounds the parser's recursion and that of
- * toml_free() and toml_write_tagged_json() on parsed trees). */
+ * is rejected with an error (this bounds the recursion of the parser and
+ * of toml_write_tagged_json() on parsed trees). */
 #define TOML_MAX_DEPTH 1000
 
 typedef enum TomlType {
