@@ -16,7 +16,7 @@
 
 /* Bump when a stage's recipe changes in a way its inputs text does not show. */
 #define ROOTFS_RECIPE "keystone-rootfs 2"
-#define DISK_RECIPE "keystone-disk 2"
+#define DISK_RECIPE "keystone-disk 3"
 #define DISK_SIZE "2G"
 
 #define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
@@ -392,6 +392,20 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         const char *untar[] = { "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf",
                                 a->rootfs_tar, "-C", root, NULL };
         r = run(untar, NULL, NULL);
+        if (r >= 0 && s->zfs) {
+                /* the modules from the ZFS stage (the tar holds
+                 * updates/dkms/{zfs,spl}.ko.xz), and depmod so modprobe finds them */
+                char moddir[PATH_MAX + 200];
+                if (snprintf(moddir, sizeof moddir, "%s/usr/lib/modules/%s", root, a->kernel_version) >=
+                    (int) sizeof moddir)
+                        r = -ENAMETOOLONG;
+                const char *untar_zfs[] = { "tar", "--numeric-owner", "-xpf", a->zfs_tar, "-C", moddir, NULL };
+                const char *depmod[] = { "depmod", "-b", root, a->kernel_version, NULL };
+                if (r >= 0)
+                        r = run(untar_zfs, NULL, NULL);
+                if (r >= 0)
+                        r = run(depmod, NULL, NULL);
+        }
         if (r >= 0)
                 r = gen_list_apply(&gen, root, (time_t) s->source_date_epoch);
         gen_list_done(&gen);
