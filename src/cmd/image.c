@@ -12,7 +12,11 @@ static const char help[] =
         "Build a host's bootable Debian image, or find it in the cache: a rootfs\n"
         "(mmdebstrap, the role's packages) and an ext4 disk with Keystone's generated\n"
         "files, plus the kernel, initrd and kernel command line to boot it.\n"
+        "Keystone itself, built from the source tree ($KEYSTONE_SRCDIR, $SRCDIR or\n"
+        "the current directory) in a trixie build chroot, is installed as a .deb.\n"
         "Artifacts are cached under the cache directory by the hash of their inputs:\n"
+        "  buildroot-<sha256>/root/                  the trixie build chroot\n"
+        "  keystone-<sha256>/keystone_<v>_amd64.deb  Keystone, its Depends in depends\n"
         "  rootfs-<sha256>/rootfs.tar\n"
         "  disk-<sha256>/{root.img,vmlinuz,initrd.img,cmdline}\n"
         "\n"
@@ -23,7 +27,7 @@ static const char help[] =
         "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
         "  -h, --help            this text\n"
         "\n"
-        "Prints one line per artifact: NAME PATH (rootfs, disk, kernel, initrd),\n"
+        "Prints one line per artifact: NAME PATH (keystone, rootfs, disk, kernel, initrd),\n"
         "then 'cmdline ...', then 'built' or 'cached' per stage with seconds.\n";
 
 int cmd_image(int argc, char **argv) {
@@ -92,8 +96,11 @@ int cmd_image(int argc, char **argv) {
                 return log_error_errno(r, "Building the image for %s failed: %m. The build logs are in the "
                                           "cache directory's *.tmp directories (build.log, mkfs.log); "
                                           "run with --verbose to see every command.", path);
+        printf("keystone %s\n", a.keystone_deb);
         printf("rootfs %s\ndisk %s\nkernel %s\ninitrd %s\ncmdline %s\n", a.rootfs_tar, a.disk, a.kernel, a.initrd,
                a.cmdline);
+        printf("buildroot-stage %s %.1f\nkeystone-stage %s %.1f\n", a.buildroot_built ? "built" : "cached",
+               a.buildroot_seconds, a.keystone_built ? "built" : "cached", a.keystone_seconds);
         printf("rootfs-stage %s %.1f\ndisk-stage %s %.1f\n", a.rootfs_built ? "built" : "cached", a.rootfs_seconds,
                a.disk_built ? "built" : "cached", a.disk_seconds);
         return 0;

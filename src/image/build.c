@@ -10,6 +10,7 @@
 #include "image/cache.h"
 #include "image/etc.h"
 #include "image/image.h"
+#include "image/keystone-deb.h"
 #include "secureboot/uki.h"
 #include "util/log.h"
 #include "util/run.h"
@@ -354,8 +355,9 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         }
         snprintf(a->cmdline, sizeof a->cmdline,
                  "root=UUID=%s rw console=ttyS0,115200 systemd.firstboot=off", uuid);
-        if (asprintf(&inputs, "%s\nrootfs=%s\nzfs=%s\nsize=%s\nuuid=%s\ncmdline=%s\nfiles:\n%s", DISK_RECIPE,
-                     a->rootfs_hash, s->zfs ? a->zfs_hash : "none", DISK_SIZE, uuid, a->cmdline, gtext) < 0) {
+        if (asprintf(&inputs, "%s\nrootfs=%s\nzfs=%s\nkeystone=%s\nsize=%s\nuuid=%s\ncmdline=%s\nfiles:\n%s",
+                     DISK_RECIPE, a->rootfs_hash, s->zfs ? a->zfs_hash : "none", a->keystone_hash, DISK_SIZE, uuid,
+                     a->cmdline, gtext) < 0) {
                 gen_list_done(&gen);
                 return -ENOMEM;
         }
@@ -394,6 +396,8 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         if (r >= 0)
                 r = gen_list_apply(&gen, root, (time_t) s->source_date_epoch);
         gen_list_done(&gen);
+        if (r >= 0)
+                r = keystone_deb_install(root, a->keystone_deb);
         if (r < 0)
                 return r;
 
@@ -441,7 +445,14 @@ int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *re
         const char *cache = cache_dir ? cache_dir : cache_dir_default();
         if (mkdir(cache, 0755) < 0 && errno != EEXIST)
                 return -errno;
-        int r = stage_rootfs(spec, cache, &a);
+        /* Keystone's .deb first: its Depends join the rootfs's packages */
+        ImageSpec with_deps;
+        _cleanup_(keystone_deb_layer_freep) char **layer = NULL;
+        int r = image_keystone_layer(spec, cache, &a, &with_deps, &layer);
+        if (r < 0)
+                return r;
+        spec = &with_deps;
+        r = stage_rootfs(spec, cache, &a);
         if (r < 0)
                 return r;
         if (spec->zfs) {

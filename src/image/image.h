@@ -85,7 +85,11 @@ typedef struct ImageArtifacts {
         char cmdline[512];        /* root=UUID=… console=ttyS0 … */
         char zfs_tar[PATH_MAX];   /* ZFS .ko files, when spec->zfs */
         char kernel_version[128];
-        char rootfs_hash[65], disk_hash[65], zfs_hash[65];
+        char keystone_deb[PATH_MAX]; /* Keystone itself (keystone-deb.h), installed by the disk stage */
+        char keystone_version[128];
+        char rootfs_hash[65], disk_hash[65], zfs_hash[65], keystone_hash[65], buildroot_hash[65];
+        bool keystone_built, buildroot_built;
+        double keystone_seconds, buildroot_seconds;
         bool rootfs_built, disk_built, zfs_built; /* false: came from the cache */
         double rootfs_seconds, disk_seconds, zfs_seconds;
 } ImageArtifacts;

@@ -75,6 +75,10 @@ void vmtest_build_host(const char *host_name, ImageArtifacts *ret) {
                 vmtest_fail("building the image for %s failed: %s (build logs are in %s/*.tmp/)", path,
                             strerror(-r), cache_dir_default());
         clock_gettime(CLOCK_MONOTONIC, &t1);
+        fprintf(stderr, "vmtest: keystone %s: build chroot %.12s (%s %.1f s), .deb %.12s (%s %.1f s)\n",
+                ret->keystone_version, ret->buildroot_hash, ret->buildroot_built ? "built in" : "cached",
+                ret->buildroot_seconds, ret->keystone_hash, ret->keystone_built ? "built in" : "cached",
+                ret->keystone_seconds);
         fprintf(stderr, "vmtest: image for %s: rootfs %.12s (%s %.1f s), disk %.12s (%s %.1f s), %.1f s in all\n",
                 host_name, ret->rootfs_hash, ret->rootfs_built ? "built in" : "cached", ret->rootfs_seconds,
                 ret->disk_hash, ret->disk_built ? "built in" : "cached", ret->disk_seconds,

@@ -3,6 +3,9 @@
  * host file tests/vm/hosts/terminal.toml to multi-user, checks that the
  * system is "running" (no failed unit), that the user from the host file
  * logs in over SSH with its key, and that a password login is refused.
+ * Keystone itself is installed (built in the trixie build chroot from this
+ * tree): `keystone --version` in the guest is this tree's version and
+ * `keystone eval` of the host file gives the same JSON as on the host.
  * Also exercises the driver: copy in/out, screenshot, clean shutdown. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,9 +16,46 @@
 #include <limits.h>
 #include <stdio.h>
 
+#include <json-c/json.h>
+
+#include "image/image.h"
 #include "util/run.h"
 #include "vmtest/vm.h"
 #include "vmtest/vmtest-image.h"
+
+extern const char keystone_version[];
+
+static void check_keystone_in_guest(Vm *vm) {
+        vmtest_step("terminal: keystone from this tree runs in the guest");
+        char want[256];
+        snprintf(want, sizeof want, "keystone %s\n", keystone_version);
+        assert_string_equal(vm_succeed(vm, "keystone --version"), want);
+        assert_string_equal(vm_succeed(vm, "dpkg-query -W -f '${Status}' keystone"), "install ok installed");
+
+        const char *src = getenv("SRCDIR");
+        char host[PATH_MAX];
+        snprintf(host, sizeof host, "%s/tests/vm/hosts/terminal.toml", src && *src ? src : ".");
+        _cleanup_free_ char *json = NULL, *err = NULL;
+        int r = image_host_file_to_json(host, &json, &err);
+        if (r < 0)
+                vmtest_fail("cannot evaluate %s on the host: %s", host, err ? err : strerror(-r));
+        vm_copy_to(vm, host, "/root/terminal.toml");
+        /* the same document: json-c's pretty printer differs between bookworm
+         * and trixie (empty arrays), so compare parsed values */
+        const char *guest = vm_succeed(vm, "keystone eval /root/terminal.toml --json");
+        json_object *g = json_tokener_parse(guest), *h = json_tokener_parse(json);
+        if (!g || !h || !json_object_equal(g, h))
+                vmtest_fail("keystone eval in the guest differs from the host's:\n--- guest\n%s\n--- host\n%s", guest,
+                            json);
+        assert_non_null(json_object_object_get(g, "host"));
+        json_object_put(g);
+        json_object_put(h);
+        /* and it can fail there too: an unknown option is refused with exit 1 */
+        vm_succeed(vm, "printf '[host]\\nname = \"x\"\\nno-such-option = 1\\n' > /root/bad.toml");
+        const char *bad = vm_fail(vm, "keystone eval /root/bad.toml; echo \"exit=$?\" >&2; exit 1");
+        if (!strstr(bad, "exit=1") || !strstr(bad, "no-such-option"))
+                vmtest_fail("keystone eval of a bad host file in the guest did not fail naming the option:\n%s", bad);
+}
 
 static int ssh_run(Vm *vm, const char *key, const char *const extra[], const char *command, RunResult *res) {
         char port[16];
@@ -53,6 +93,7 @@ static void test_terminal(void **state) {
                                         "[ \"$s\" = running ] || { systemctl --failed --no-pager; exit 1; }");
         assert_string_equal(st, "running\n");
         assert_string_equal(vm_succeed(vm, "hostname"), "terminal\n");
+        check_keystone_in_guest(vm);
 
         /* the image carried no host keys: they were made on this boot */
         vm_succeed(vm, "test -s /etc/ssh/ssh_host_ed25519_key && "

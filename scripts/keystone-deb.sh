@@ -1,0 +1,57 @@
+#!/bin/sh
+# Builds build/keystone from the Keystone sources in SRC and packages it as
+# OUT/keystone_DEBVERSION_amd64.deb, with OUT/depends holding its Depends.
+# Runs INSIDE Keystone's cached trixie build chroot (src/image/keystone-deb.c
+# copies the sources in and runs it with chroot); not meant for the host.
+#
+#   keystone-deb.sh SRC OUT VERSION DEBVERSION      (SOURCE_DATE_EPOCH set)
+set -eu
+src=$1 out=$2 version=$3 debversion=$4
+: "${SOURCE_DATE_EPOCH:?}"
+export LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin
+
+cd "$src"
+# The chroot was made with the build dependencies: tell make they are in place.
+mkdir -p build && touch build/.deps
+make -j2 VERSION="$version" build/keystone
+
+pkg=$(mktemp -d)
+chmod 0755 "$pkg"
+trap 'rm -rf "$pkg"' EXIT
+install -D -m 0755 build/keystone "$pkg/usr/bin/keystone"
+strip --strip-unneeded --remove-section=.comment "$pkg/usr/bin/keystone"
+
+# Depends: what the binary links against (dpkg-shlibdeps wants a
+# debian/control next to it) plus what tpm2-tss loads with dlopen: the TCTI
+# for /dev/tpmrm0.
+mkdir "$pkg/debian"
+printf 'Source: keystone\n\nPackage: keystone\nArchitecture: amd64\n' > "$pkg/debian/control"
+shlibs=$(cd "$pkg" && dpkg-shlibdeps -O -e usr/bin/keystone | sed -n 's/^shlibs:Depends=//p')
+rm -r "$pkg/debian"
+[ -n "$shlibs" ] || { echo "dpkg-shlibdeps found no libraries" >&2; exit 1; }
+dlopened=""
+for lib in libtss2-tcti-device.so.0; do
+        p=$(dpkg -S "*/$lib" | sed -n '1s/:.*//p')
+        [ -n "$p" ] || { echo "no package ships $lib" >&2; exit 1; }
+        dlopened="$dlopened, $p"
+done
+depends="$shlibs$dlopened"
+
+mkdir "$pkg/DEBIAN"
+cat > "$pkg/DEBIAN/control" <<CONTROL
+Package: keystone
+Version: $debversion
+Architecture: amd64
+Maintainer: Keystone <keystone@localhost>
+Installed-Size: $(du -sk "$pkg/usr" | cut -f1)
+Depends: $depends
+Section: admin
+Priority: optional
+Description: secure, declarative operating system toolkit
+ Built from the Keystone source tree at $version in a Debian trixie
+ build chroot.
+CONTROL
+find "$pkg" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+mkdir -p "$out"
+dpkg-deb --root-owner-group -Zxz --build "$pkg" "$out/keystone_${debversion}_amd64.deb"
+printf '%s\n' "$depends" > "$out/depends"
