@@ -11,6 +11,7 @@
 #include "image/etc.h"
 #include "image/image.h"
 #include "image/keystone-deb.h"
+#include "secureboot/uki.h"
 #include "util/log.h"
 #include "util/run.h"
 
@@ -485,7 +486,11 @@ int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *re
 }
 
 int image_make_uki(const ImageArtifacts *a, const char *out_path) {
-        /* SEAM: uki_assemble(stub, a->kernel, a->initrd, a->cmdline, out_path)
-         * from src/secureboot once merged. */
-        return -EOPNOTSUPP;
+        UkiInputs in = {
+                .linux_path = a->kernel,
+                .initrd_path = a->initrd[0] ? a->initrd : NULL,
+                .cmdline = a->cmdline[0] ? a->cmdline : NULL,
+                .uname = a->kernel_version[0] ? a->kernel_version : NULL,
+        };
+        return uki_assemble(&in, out_path);
 }

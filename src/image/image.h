@@ -100,7 +100,7 @@ int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *re
 /* The canonical input texts (malloc'd), for hashing and for inputs.txt. */
 int image_rootfs_inputs(const ImageSpec *spec, char **ret);
 
-/* SEAM: a UKI (systemd-stub + kernel + initrd + cmdline) for the image.
- * Returns -EOPNOTSUPP until src/secureboot's uki_assemble() is merged; VMs
- * boot the kernel directly through fw_cfg meanwhile (see docs/vmtest.md). */
+/* An unsigned UKI (systemd-stub + kernel + initrd + cmdline + uname) for the
+ * image, by src/secureboot's uki_assemble().  Signed UKIs on an ESP for VM
+ * scenarios: src/vmtest/vmtest-esp.h. */
 int image_make_uki(const ImageArtifacts *a, const char *out_path);
