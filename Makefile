@@ -59,7 +59,7 @@ CMD_OBJS      := $(CMD_SRCS:%.c=$(BUILD)/obj/%.o)
 CMD_ASAN_OBJS := $(CMD_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 
 .SECONDARY:
-.PHONY: all deps check check-fast check-unit check-host check-vm fuzz demo clean tests
+.PHONY: FORCE all deps check check-fast check-unit check-host check-vm fuzz demo clean tests
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/.deps $(BUILD)/keystone $(BINS)

@@ -35,7 +35,9 @@ for lib in libtss2-tcti-device.so.0; do
         [ -n "$p" ] || { echo "no package ships $lib" >&2; exit 1; }
         dlopened="$dlopened, $p"
 done
-depends="$shlibs$dlopened"
+# and the programs keystone runs (mkfs.vfat, mkfs.ext4, depmod)
+tools="dosfstools, e2fsprogs, kmod"
+depends="$shlibs$dlopened, $tools"
 
 mkdir "$pkg/DEBIAN"
 cat > "$pkg/DEBIAN/control" <<CONTROL

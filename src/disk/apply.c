@@ -139,7 +139,8 @@ static int step_esp(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *
         r = run(argv, NULL, &res);
         if (r < 0) {
                 error_set(&o->error, r, "mkfs.vfat on partition 1 of %s failed: %s", t->path,
-                          r == -EPROTO ? run_result_describe(&res) : strerror(-r));
+                          r == -EPROTO ? run_result_describe(&res) :
+                          r == -ENOENT ? "mkfs.vfat is not installed (Debian package dosfstools)" : strerror(-r));
                 run_result_done(&res);
                 return r;
         }
@@ -302,7 +303,9 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
                 RunResult res = {};
                 r = run(argv, NULL, &res);
                 if (r < 0) {
-                        error_set(&o->error, r, "mkfs.ext4 on %s failed: %s", mapper, run_result_describe(&res));
+                        error_set(&o->error, r, "mkfs.ext4 on %s failed: %s", mapper,
+                                  r == -EPROTO ? run_result_describe(&res) :
+                                  r == -ENOENT ? "mkfs.ext4 is not installed (Debian package e2fsprogs)" : strerror(-r));
                         run_result_done(&res);
                         return r;
                 }
