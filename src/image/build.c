@@ -461,7 +461,7 @@ int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *re
                 return -errno;
         /* Keystone's .deb first: its Depends join the rootfs's packages */
         ImageSpec with_deps;
-        _cleanup_(keystone_deb_layer_freep) char **layer = NULL;
+        _cleanup_(keystone_layer_done) KeystoneLayer layer = {};
         int r = image_keystone_layer(spec, cache, &a, &with_deps, &layer);
         if (r < 0)
                 return r;

@@ -12,6 +12,10 @@
  *                                rootfs's exact kernel in a throwaway builder
  *                                chroot (headers, gcc, dkms; ~5 min); only
  *                                the .ko files are kept.
+ *   buildroot-<sha256>/root/     a trixie build chroot, and
+ *   keystone-<sha256>/keystone_V_amd64.deb  Keystone itself built in it from the source
+ *                                tree (keystone-deb.h): its Depends join the
+ *                                rootfs's packages, the disk stage installs it.
  *   disk-<sha256>/root.img       the rootfs plus Keystone's generated files
  *                                (hostname, users and keys, sshd keys-only,
  *                                networkd, test shell for test images) as an

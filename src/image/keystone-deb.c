@@ -508,17 +508,14 @@ static void strv_free_all(char **v) {
         free(v);
 }
 
-/* layer = [packages array (borrowed + owned names), owned names strv] */
-void keystone_deb_layer_free(char **layer) {
-        if (!layer)
-                return;
-        free(layer[0]);
-        strv_free_all((char **) layer[1]);
-        free(layer);
+void keystone_layer_done(KeystoneLayer *l) {
+        free(l->packages);
+        strv_free_all(l->names);
+        *l = (KeystoneLayer) {};
 }
 
 int image_keystone_layer(const ImageSpec *spec, const char *cache, ImageArtifacts *a, ImageSpec *ret_spec,
-                         char ***ret_layer) {
+                         KeystoneLayer *ret_layer) {
         char src[PATH_MAX];
         int r = keystone_source_dir(src);
         if (r < 0)
@@ -544,10 +541,7 @@ int image_keystone_layer(const ImageSpec *spec, const char *cache, ImageArtifact
         while (names[n])
                 n++;
         char **all = calloc(spec->n_packages + n + 1, sizeof(char *));
-        char **layer = calloc(2, sizeof(char *));
-        if (!all || !layer) {
-                free(all);
-                free(layer);
+        if (!all) {
                 strv_free_all(names);
                 return -ENOMEM;
         }
@@ -555,11 +549,9 @@ int image_keystone_layer(const ImageSpec *spec, const char *cache, ImageArtifact
                 all[i] = spec->packages[i];
         for (size_t i = 0; i < n; i++)
                 all[spec->n_packages + i] = names[i];
-        layer[0] = (char *) all;
-        layer[1] = (char *) names;
         *ret_spec = *spec;
         ret_spec->packages = all;
         ret_spec->n_packages = spec->n_packages + n;
-        *ret_layer = layer;
+        *ret_layer = (KeystoneLayer) { .packages = all, .names = names };
         return 0;
 }

@@ -58,14 +58,17 @@ int keystone_deb_depends_names(const char *depends, char ***ret);
  * own dpkg (chroot), which also checks the Depends are installed. */
 int keystone_deb_install(const char *root, const char *deb);
 
+/* What a spec extended by image_keystone_layer() borrows. */
+typedef struct KeystoneLayer {
+        char **packages;  /* the spec's packages (borrowed) + names (owned below) */
+        char **names;     /* the Depends' package names, NULL-terminated */
+} KeystoneLayer;
+void keystone_layer_done(KeystoneLayer *l);
+
 /* The image builder's hook: builds (or finds) Keystone's .deb for the
  * source tree (keystone_source_dir()), fills a->keystone_*, and makes
  * *ret_spec, a shallow copy of spec whose packages add the names of the
- * .deb's Depends.  *ret_layer owns what ret_spec borrows: free it with
- * keystone_deb_layer_free() after the build. */
+ * .deb's Depends; *ret_layer owns what ret_spec adds (release it with
+ * keystone_layer_done() after the build). */
 int image_keystone_layer(const ImageSpec *spec, const char *cache, ImageArtifacts *a, ImageSpec *ret_spec,
-                         char ***ret_layer);
-void keystone_deb_layer_free(char **layer);
-static inline void keystone_deb_layer_freep(char ***p) {
-        keystone_deb_layer_free(*p);
-}
+                         KeystoneLayer *ret_layer);
