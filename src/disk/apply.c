@@ -122,6 +122,7 @@ static int step_esp(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *
         const char *argv[16];
         size_t n = 0;
         argv[n++] = "mkfs.vfat";
+        argv[n++] = "-I"; /* a whole device with partitions: we write at the ESP's offset on purpose */
         argv[n++] = "-F";
         argv[n++] = "32";
         argv[n++] = "-n";

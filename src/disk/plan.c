@@ -213,13 +213,9 @@ int disk_plan_write(const DiskLayout *l, const DiskTarget *t, FILE *f) {
         const DiskPartition *esp = disk_layout_part(l, PART_ESP);
         fprintf(f, "\n2. %s: FAT32 file system on partition 1, label ESP, volume id %s, mounted on /boot\n",
                 disk_step_name(STEP_ESP), *l->esp_volume_id ? l->esp_volume_id : "random");
-        if (t->is_image)
-                fprintf(f, "   mkfs.vfat -F 32 -n ESP -i %s --offset %" PRIu64 " %s %" PRIu64 "\n",
-                        *l->esp_volume_id ? l->esp_volume_id : "RANDOM", esp->start, t->path,
-                        esp->size * DISK_SECTOR / 1024);
-        else
-                fprintf(f, "   mkfs.vfat -F 32 -n ESP -i %s %s\n", *l->esp_volume_id ? l->esp_volume_id : "RANDOM",
-                        disk_partition_path(t, 1));
+        /* on the whole disk or image at the ESP's offset: no partition node needed */
+        fprintf(f, "   mkfs.vfat -I -F 32 -n ESP -i %s --offset %" PRIu64 " %s %" PRIu64 "\n",
+                *l->esp_volume_id ? l->esp_volume_id : "RANDOM", esp->start, t->path, esp->size * DISK_SECTOR / 1024);
 
         /* 3 pool */
         fprintf(f, "\n3. %s: ZFS pool %s on partition 2 (needs the zfs kernel module)\n", disk_step_name(STEP_POOL),
