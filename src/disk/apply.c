@@ -2,6 +2,8 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -78,6 +80,33 @@ int disk_probe_at(const char *path, uint64_t offset, uint64_t size, char *type, 
         return r < 0 ? -EIO : 0;
 }
 
+/* After a new table on a block device: make the kernel read it (BLKRRPART,
+ * or partx when the disk is busy) and wait until the partition nodes exist;
+ * udev, where it runs, makes them asynchronously. */
+static int wait_for_partitions(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
+        if (t->is_image)
+                return 0;
+        char last[4200];
+        snprintf(last, sizeof last, "%s", disk_partition_path(t, l->n_parts));
+        if (access(last, F_OK) == 0)
+                return 0;
+        _cleanup_close_ int fd = open(t->path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || ioctl(fd, BLKRRPART) < 0) {
+                const char *argv[] = { "partx", "-u", t->path, NULL };
+                (void) run(argv, NULL, NULL);
+        }
+        for (int waited = 0; waited < 20000; waited += 100) {
+                if (access(last, F_OK) == 0) {
+                        const char *settle[] = { "udevadm", "settle", "--timeout=30", NULL };
+                        (void) run(settle, &(RunOptions) { .ignore_dry_run = true }, NULL);
+                        return 0;
+                }
+                usleep(100 * 1000);
+        }
+        return error_set(&o->error, -ENODEV, "the kernel shows no %s after the new partition table on %s; "
+                         "run `partx -u %s` (or reboot) and apply again", last, t->path, t->path);
+}
+
 static int step_partition(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         GptTable g;
         char diff[512];
@@ -95,6 +124,9 @@ static int step_partition(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         if (r < 0 || gpt_matches(&g, l, diff, sizeof diff) < 0)
                 return error_set(&o->error, r < 0 ? r : -EIO, "the GPT read back from %s is not the one written%s%s",
                                  t->path, r < 0 ? "" : ": ", r < 0 ? "" : diff);
+        r = wait_for_partitions(l, t, o);
+        if (r < 0)
+                return r;
         progress(o, STEP_PARTITION, STEP_DONE, NULL);
         return 0;
 }
@@ -169,6 +201,9 @@ int disk_need_zfs(const DiskTarget *t, const char *s, char **error) {
 
 static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         int r = disk_need_zfs(t, "step pool", &o->error);
+        if (r < 0)
+                return r;
+        r = wait_for_partitions(l, t, o);
         if (r < 0)
                 return r;
         if (zpool_imported(l->pool) == 0) {
