@@ -65,8 +65,9 @@ CMD_ASAN_OBJS := $(CMD_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 all: $(BUILD)/.deps $(BUILD)/keystone $(BINS)
 
 # Every build first checks that the Debian packages of mk/deps/*.list are
-# installed (one dpkg-query, ~0.2 s) and installs what is missing.  Objects
-# depend on the stamp order-only, so the check never forces a rebuild.
+# installed (one dpkg-query, ~0.2 s) and has scripts/deps.sh apt-get install
+# what is missing.  Objects depend on the stamp order-only, so the check
+# never forces a rebuild.
 deps:
 	$(Q)scripts/deps.sh
 $(BUILD)/.deps: FORCE
