@@ -422,10 +422,16 @@ static int step_datasets(const DiskLayout *l, const DiskTarget *t, DiskApplyOpti
                         snprintf(name, sizeof name, "%s/%s", l->pool, ds->name);
                         int r = zfs_exists(name);
                         if (r == 0) {
-                                if (zfs_get(name, "mountpoint", v, sizeof v) == 0 && !streq(v, ds->mountpoint))
+                                if (zfs_get(name, "mountpoint", v, sizeof v) < 0)
+                                        continue;
+                                /* an imported pool shows mountpoints below its altroot */
+                                const char *have = v, *below = startswith(v, o->root);
+                                if (below && (*below == '/' || !*below))
+                                        have = *below ? below : "/";
+                                if (!streq(have, ds->mountpoint))
                                         return error_set(&o->error, -EEXIST, "%s has mountpoint=%s, the host file "
                                                          "wants %s; the disk contradicts the plan (zfs set "
-                                                         "mountpoint=%s %s to follow the host file)", name, v,
+                                                         "mountpoint=%s %s to follow the host file)", name, have,
                                                          ds->mountpoint, ds->mountpoint, name);
                                 continue;
                         }
