@@ -319,8 +319,12 @@ int cmd_disk(int argc, char **argv) {
                 .new_key_file = a.new_key_file,
         };
         r = disk_apply(l, &t, &o);
-        if (r == -EEXIST)
+        if (r == -EEXIST && o.preflight_refused)
                 log_error("Refusing to write: %s; nothing was changed. Re-run with --force to replace it.", o.error);
+        else if (r == -EEXIST)
+                /* a step found the disk contradicting the host file: --force would not help */
+                log_error("Stopped: %s. The steps before it are done; fix the disk or the host file and run "
+                          "apply again.", o.error);
         else if (r == -EBUSY)
                 log_error("Refusing to write: %s. Nothing was changed.", o.error);
         else if (r < 0)

@@ -488,6 +488,7 @@ int disk_apply(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         if (r < 0) {
                 free(o->error);
                 o->error = why;
+                o->preflight_refused = true;
                 return r;
         }
         free(why);

@@ -19,6 +19,7 @@ typedef struct DiskApplyOptions {
         void (*progress)(DiskStep step, DiskStepState state, const char *detail, void *userdata);
         void *userdata;
         char *error;            /* out: malloc'd explanation of a refusal or failure */
+        bool preflight_refused; /* out: refused before writing anything (--force may apply) */
 } DiskApplyOptions;
 
 /* Runs the plan's steps on the target, each skipped when the disk shows it
