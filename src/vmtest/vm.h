@@ -10,7 +10,7 @@
  * and four channels the driver holds open:
  *   - the serial console, a unix socket the driver connects to before the
  *     guest starts (so nothing is lost), copied to console.log;
- *   - QMP, for hard resets, screenshots and quitting;
+ *   - QMP, for power cuts, screenshots and quitting;
  *   - the test shell: a virtio-serial port "keystone.shell" on which test
  *     images (and only those) run a root shell loop (see
  *     src/image/test-shell.sh); commands go as base64 and come back framed
@@ -130,7 +130,9 @@ void vm_reboot(Vm *vm, int timeout_s);
 /* Clean power-off; returns when qemu has exited (vm_start starts it again
  * with the same disks, variables and TPM state). */
 void vm_shutdown(Vm *vm, int timeout_s);
-/* Hard reset through QMP (no shutdown in the guest). */
+/* Power cut: qemu stops at once (no shutdown in the guest; writes the
+ * guest issued reach the disks) and starts again with the same disks,
+ * variables and TPM state. */
 void vm_crash(Vm *vm);
 /* PNG of the display via QMP screendump: <vm dir>/<name>.png; returns its path. */
 const char *vm_screenshot(Vm *vm, const char *name);

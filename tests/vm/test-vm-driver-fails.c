@@ -2,7 +2,7 @@
 /* vm-driver-fails: the bench can fail.  Each failing driver call runs in a
  * forked child (which must exit 1 with a report naming the command, its
  * exit status and its output, plus the console tail); the parent checks the
- * report and that the VM is still usable.  Then a hard reset through QMP
+ * report and that the VM is still usable.  Then a power cut
  * (vm_crash) must give a new boot. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,7 +109,7 @@ static void test_driver_fails(void **state) {
         assert_string_equal(vm_succeed(vm, "echo still-here"), "still-here\n");
         assert_true(vm_running(vm));
 
-        /* a hard reset gives a new boot */
+        /* a power cut gives a new boot */
         char old[64];
         snprintf(old, sizeof old, "%s", vm_succeed(vm, "cat /proc/sys/kernel/random/boot_id"));
         vm_crash(vm);
