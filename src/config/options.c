@@ -110,7 +110,7 @@ static const OptionDef disk_options[] = {
                          "`keystone disk` and `keystone install` need it; `keystone vm` uses "
                          "its own virtual disk.",
           .example = "\"/dev/disk/by-id/nvme-Samsung_SSD_980_1TB_S64ANS0T123456\"" },
-        { .name = "esp-size", .type = OPT_SIZE, .default_toml = "\"1G\"",
+        { .name = "esp-size", .type = OPT_SIZE, .default_toml = "\"1G\"", .validate = validate_esp_size,
           .description = "Size of the EFI system partition (vfat, mounted on /boot; holds "
                          "systemd-boot and the signed UKIs).",
           .example = "\"2G\"" },
@@ -132,6 +132,7 @@ static const OptionDef disk_options[] = {
           .description = "ZFS native encryption of rpool/crypt (the key lives in the credstore).",
           .example = "\"aes-128-gcm\"" },
         { .name = "credstore-size", .type = OPT_SIZE, .default_toml = "\"100M\"",
+          .validate = validate_credstore_size,
           .description = "Size of the rpool/credstore zvol: a LUKS2 volume holding the ZFS key, "
                          "unlocked by the TPM, a password or the recovery key.",
           .example = "\"128M\"" },

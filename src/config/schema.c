@@ -197,6 +197,26 @@ const char *validate_mountpoint(const char *s) {
         return NULL;
 }
 
+/* Called after the size parsed, so size_parse succeeds here. */
+static bool size_below(const char *s, uint64_t min) {
+        uint64_t v = 0;
+        return size_parse(s, &v) == 0 && v < min;
+}
+
+const char *validate_esp_size(const char *s) {
+        /* FAT32 needs 65525 clusters; a UKI alone is 30-60 MiB */
+        if (size_below(s, 64ull << 20))
+                return "the ESP needs at least 64M (FAT32, room for two signed UKIs: use 512M or more on real disks)";
+        return NULL;
+}
+
+const char *validate_credstore_size(const char *s) {
+        /* the LUKS2 header and keyslot area take 16 MiB; ext4 inside needs room too */
+        if (size_below(s, 64ull << 20))
+                return "the credstore needs at least 64M (16 MiB of LUKS2 header and keyslots, then ext4)";
+        return NULL;
+}
+
 const char *validate_ssh_public_key(const char *s) {
         static const char *const types[] = {
                 "ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",

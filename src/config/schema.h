@@ -67,3 +67,5 @@ const char *validate_time_zone(const char *s);
 const char *validate_dataset_name(const char *s);
 const char *validate_mountpoint(const char *s);
 const char *validate_ssh_public_key(const char *s);
+const char *validate_esp_size(const char *s);
+const char *validate_credstore_size(const char *s);

@@ -195,6 +195,10 @@ static void test_wrong_type_and_range(void **state) {
         EXPECT_ERROR("host.toml:4:13: disk.swap-size: a size is a string with a unit", "\"8G\"");
         test_write(dir, "host.toml", "[host]\nname = \"h\"\n[disk]\nswap-size = \"8 gigs\"\n");
         EXPECT_ERROR("host.toml:4:13: disk.swap-size: \"8 gigs\"");
+        test_write(dir, "host.toml", "[host]\nname = \"h\"\n[disk]\ncredstore-size = \"32M\"\n");
+        EXPECT_ERROR("host.toml:4:18: disk.credstore-size: \"32M\": the credstore needs at least 64M");
+        test_write(dir, "host.toml", "[host]\nname = \"h\"\n[disk]\nesp-size = \"32M\"\n");
+        EXPECT_ERROR("host.toml:4:12: disk.esp-size: \"32M\": the ESP needs at least 64M");
         test_write(dir, "host.toml", "[host]\nname = \"h\"\n[ssh]\nport = 70000\n");
         EXPECT_ERROR("host.toml:4:8: ssh.port: 70000 is out of range; use a value from 1 to 65535");
         test_write(dir, "host.toml", "[host]\nname = \"h\"\n[ssh]\nenable = \"yes\"\n");
