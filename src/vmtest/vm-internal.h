@@ -4,6 +4,7 @@
 /* Shared between the library layer (vm.c) and the test layer (vmtest.c). */
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -35,6 +36,8 @@ struct Vm {
         size_t console_mark;      /* vm_wait_for_console searches from here */
         StrBuf qmp_in, shell_in;
         char *last_output;        /* what vm_succeed() returned last */
+        bool reset_pending;       /* qemu said SHUTDOWN after a reset: start it again */
+        unsigned power_cycles;    /* resets turned into a new qemu process */
 };
 
 #define VM_LIST_MAX 8
@@ -54,3 +57,6 @@ void vm_destroy_all(void);
 /* Console waits look only at output from now on. */
 void vm_console_mark_end(Vm *vm);
 void vm_kill_all_from_signal(void);
+/* Stops qemu (QMP quit: the disks get what the guest wrote) and starts it
+ * again with the same disks, variables and TPM state. */
+int vm_power_cycle_r(Vm *vm);

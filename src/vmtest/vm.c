@@ -300,6 +300,11 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
 #define AF(...) A(arg_printf(ab, __VA_ARGS__))
         A("qemu-system-x86_64");
         A("-nodefaults");
+        /* A reset ends this qemu and the driver starts a new one (see
+         * restart_after_reset): under TCG, OVMF crawled for 20 s to over
+         * two minutes in its SEC phase after a warm reset of a guest that had
+         * run a while, and boots at once in a new process. */
+        A("-no-reboot");
         A("-accel"); A("tcg");
         A("-machine"); A(c->secure_boot ? "q35,smm=on" : "q35");
         A("-m"); AF("%u", c->memory_mb ? c->memory_mb : 1024);
@@ -530,10 +535,67 @@ char *vm_console_copy(Vm *vm) {
 
 /* ---- the pump: QMP and shell channels, and noticing qemu's exit ---- */
 
+/* Takes the QMP events out of qmp_in (replies stay for vm_qmp_r) and notes
+ * a SHUTDOWN caused by a reset: with -no-reboot that is how qemu reports a
+ * reboot of the guest or of the firmware. */
+static void qmp_take_events(Vm *vm) {
+        StrBuf keep = {};
+        char *nl;
+        while (vm->qmp_in.data && (nl = memchr(vm->qmp_in.data, '\n', vm->qmp_in.size))) {
+                size_t len = nl - vm->qmp_in.data;
+                json_object *o = NULL, *ev, *data, *reason;
+                char *line = strndup(vm->qmp_in.data, len);
+                if (line)
+                        o = json_tokener_parse(line);
+                if (o && json_object_object_get_ex(o, "event", &ev)) {
+                        const char *why = json_object_object_get_ex(o, "data", &data) &&
+                                          json_object_object_get_ex(data, "reason", &reason) ?
+                                          json_object_get_string(reason) : "";
+                        log_debug("%s: QMP event %s %s", vm->name, json_object_get_string(ev), why);
+                        if (streq(json_object_get_string(ev), "SHUTDOWN") &&
+                            (streq(why, "guest-reset") || streq(why, "host-qmp-system-reset")))
+                                vm->reset_pending = true;
+                } else
+                        (void) strbuf_append(&keep, vm->qmp_in.data, len + 1);
+                json_object_put(o);
+                free(line);
+                strbuf_consume(&vm->qmp_in, len + 1);
+        }
+        if (vm->qmp_in.size > 0)
+                (void) strbuf_append(&keep, vm->qmp_in.data, vm->qmp_in.size);
+        strbuf_done(&vm->qmp_in);
+        vm->qmp_in = keep;
+}
+
+static void restart_after_reset(Vm *vm) {
+        vm->reset_pending = false;
+        size_t mark;
+        pthread_mutex_lock(&console_lock);
+        mark = vm->console_mark;
+        pthread_mutex_unlock(&console_lock);
+        int r = vm_power_cycle_r(vm);
+        if (r < 0) {
+                log_error_errno(r, "%s: starting qemu again after the guest's reset failed: %m", vm->name);
+                return;
+        }
+        /* a console wait under way still sees what the reboot printed */
+        pthread_mutex_lock(&console_lock);
+        vm->console_mark = mark;
+        pthread_mutex_unlock(&console_lock);
+}
+
 static void check_exited(Vm *vm) {
         if (vm->qemu_pid > 0 && spawn_poll(vm->qemu_pid, &vm->qemu_status) > 0) {
                 log_debug("%s: qemu exited (status 0x%x)", vm->name, vm->qemu_status);
                 vm->qemu_pid = 0;
+                /* the last events may still be in the socket */
+                char buf[4096];
+                ssize_t l;
+                while (vm->qmp_fd >= 0 && (l = recv(vm->qmp_fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+                        (void) strbuf_append(&vm->qmp_in, buf, l);
+                qmp_take_events(vm);
+                if (vm->reset_pending)
+                        restart_after_reset(vm);
         }
         if (vm->swtpm_pid > 0 && spawn_poll(vm->swtpm_pid, NULL) > 0)
                 vm->swtpm_pid = 0;
@@ -576,6 +638,8 @@ int vm_pump(int timeout_ms) {
                                 continue;
                         }
                         (void) strbuf_append(who[i].which == 0 ? &vm->qmp_in : &vm->shell_in, buf, l);
+                        if (who[i].which == 0)
+                                qmp_take_events(vm);
                 }
         }
         for (size_t i = 0; i < vm_count; i++)
@@ -859,6 +923,22 @@ int vm_wait_exit_r(Vm *vm, int timeout_ms) {
         }
         vm_close_channels(vm);
         return 0;
+}
+
+int vm_power_cycle_r(Vm *vm) {
+        int r;
+        if (vm->qemu_pid > 0) {
+                r = vm_qmp_r(vm, "quit", NULL, NULL);
+                if (r < 0 && r != -ECONNRESET)
+                        return r;
+        }
+        /* also when qemu has gone: drains the console, stops swtpm */
+        r = vm_wait_exit_r(vm, 30000);
+        if (r < 0)
+                return r;
+        vm->power_cycles++;
+        log_debug("%s: starting qemu again (power cycle %u)", vm->name, vm->power_cycles);
+        return vm_start_r(vm);
 }
 
 void vm_stop(Vm *vm) {

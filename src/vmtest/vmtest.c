@@ -375,22 +375,15 @@ void vm_shutdown(Vm *vm, int timeout_s) {
         fprintf(stderr, "vmtest: %s: powered off in %.1f s\n", vm->name, (vm_now_ms() - t0) / 1000.0);
 }
 
-/* A power cut rather than QMP system_reset: measured here, OVMF's SEC phase
- * after a warm reset of a guest that ran for a minute crawls under TCG
- * (12 s to more than 120 s before the kernel starts), while a new qemu
- * process boots in the usual time.  "quit" makes qemu finish the writes the
- * guest already issued to its disks and exit at once, so the disks hold
- * what a real disk would after a power loss; the guest's page cache is
- * lost, as it would be. */
+/* A power cut: "quit" makes qemu finish the writes the guest already issued
+ * to its disks and exit at once, so the disks hold what a real disk would
+ * after a power loss; the guest's page cache is lost, as it would be.  (Not
+ * QMP system_reset: see -no-reboot in vm.c.) */
 void vm_crash(Vm *vm) {
         vmtest_step("%s: power cut (QMP quit, then start again)", vm->name);
-        int r = vm_qmp_r(vm, "quit", NULL, NULL);
-        if (r < 0 && r != -ECONNRESET)
-                vmtest_fail("QMP quit on %s failed: %s", vm->name, strerror(-r));
-        r = vm_wait_exit_r(vm, 30000);
+        int r = vm_power_cycle_r(vm);
         if (r < 0)
-                vmtest_fail("qemu of %s did not exit within 30 s of QMP quit: %s", vm->name, strerror(-r));
-        vm_start(vm);
+                vmtest_fail("power cycle of %s failed: %s (see %s/qemu.log)", vm->name, strerror(-r), vm->dir);
 }
 
 const char *vm_screenshot(Vm *vm, const char *name) {
