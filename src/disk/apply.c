@@ -18,6 +18,7 @@
 #include "util/log.h"
 #include "util/error-message.h"
 #include "util/macro.h"
+#include "util/file-bytes.h"
 #include "util/hex.h"
 #include "util/run.h"
 #include "util/secret-input.h"
@@ -260,22 +261,15 @@ static int credstore_secret(DiskApplyOptions *o, bool formatted, char **ret, siz
         if (r < 0)
                 return r;
         size_t n = strlen(hex);
-        int fd = open(o->new_key_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0) {
-                r = -errno;
+        /* durable (file and name) before the LUKS2 format uses it: after a
+         * power cut the caller still has the secret of what was formatted */
+        r = write_file_bytes_excl(o->new_key_file, hex, n, 0600);
+        if (r < 0) {
                 erase_and_free(hex, n);
                 return error_set(&o->error, r, "cannot create %s for the new credstore secret: %s%s",
                                  o->new_key_file, strerror(-r),
                                  r == -EEXIST ? " (it exists: pass it with --credstore-key-file instead)" : "");
         }
-        if (write(fd, hex, n) != (ssize_t) n || fsync(fd) < 0) {
-                r = errno > 0 ? -errno : -EIO;
-                close(fd);
-                unlink(o->new_key_file);
-                erase_and_free(hex, n);
-                return error_set(&o->error, r, "cannot write %s: %s", o->new_key_file, strerror(-r));
-        }
-        close(fd);
         *ret = hex;
         *ret_size = n;
         return 0;
@@ -290,9 +284,14 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
                 progress(o, STEP_CREDSTORE, STEP_ALREADY_DONE, "the credstore is open and holds the key");
                 return 0;
         }
-        progress(o, STEP_CREDSTORE, STEP_RUNNING, "zvol, LUKS2, ext4, key");
+        /* "running" is said before the first change: a finished disk only
+         * has its credstore opened and mounted, and that is "already done" */
+        bool changed = false;
+#define CHANGING() do { if (!changed) progress(o, STEP_CREDSTORE, STEP_RUNNING, "zvol, LUKS2, ext4, key"); \
+                        changed = true; } while (0)
         int r = zfs_exists(name);
         if (r == -ENOENT) {
+                CHANGING();
                 char **argv = disk_credstore_create_argv(l);
                 if (!argv)
                         return -ENOMEM;
@@ -316,6 +315,7 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
                 if (r < 0)
                         return r;
                 if (luks == 0) {
+                        CHANGING();
                         r = credstore_format(dev, secret, n);
                         if (r < 0) {
                                 erase_and_free(secret, n);
@@ -335,6 +335,7 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         if (r < 0)
                 return error_set(&o->error, r, "cannot examine %s: %s", mapper, strerror(-r));
         if (!*type) {
+                CHANGING();
                 const char *argv[] = { "mkfs.ext4", "-q", "-L", "credstore", "-m", "0", mapper, NULL };
                 RunResult res = {};
                 r = run(argv, NULL, &res);
@@ -357,9 +358,15 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         if (mount(mapper, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EBUSY)
                 return error_set(&o->error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
         if (access(key, F_OK) < 0) {
+                CHANGING();
                 r = credstore_write_random_key(key, CREDSTORE_KEY_BYTES);
                 if (r < 0)
                         return error_set(&o->error, r, "writing the ZFS key %s failed: %s", key, strerror(-r));
+        }
+#undef CHANGING
+        if (!changed) {
+                progress(o, STEP_CREDSTORE, STEP_ALREADY_DONE, "opened it; it holds the key");
+                return 0;
         }
         progress(o, STEP_CREDSTORE, STEP_DONE, NULL);
         return 0;

@@ -3,12 +3,14 @@
 #include <fcntl.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 
 #include "disk/credstore.h"
 #include "tpm/luks.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/file-bytes.h"
 #include "util/run.h"
 
 
@@ -95,7 +97,14 @@ int credstore_close(const char *name) {
         int r = crypt_init_by_name(&cd, name);
         if (r < 0)
                 return r;
-        return crypt_deactivate(cd, name);
+        /* udev probes the volume after its file system is unmounted and
+         * holds it open for a moment: retry a busy volume for 5 s */
+        for (int i = 0;; i++) {
+                r = crypt_deactivate(cd, name);
+                if (r != -EBUSY || i >= 50)
+                        return r;
+                usleep(100 * 1000);
+        }
 }
 
 int credstore_write_random_key(const char *path, size_t n) {
@@ -104,17 +113,8 @@ int credstore_write_random_key(const char *path, size_t n) {
                 return -EINVAL;
         if (getrandom(key, n, 0) != (ssize_t) n)
                 return -EIO;
-        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
-        if (fd < 0) {
-                explicit_bzero(key, sizeof key);
-                return -errno;
-        }
-        int r = 0;
-        if (write(fd, key, n) != (ssize_t) n || fsync(fd) < 0)
-                r = errno > 0 ? -errno : -EIO;
+        /* the file and its name reach the disk before ZFS is given the key */
+        int r = write_file_bytes_excl(path, key, n, 0400);
         explicit_bzero(key, sizeof key);
-        close(fd);
-        if (r < 0)
-                unlink(path);
         return r;
 }

@@ -66,6 +66,20 @@ static int write_all(int fd, const void *data, size_t size) {
         return 0;
 }
 
+/* A new name is durable only once its directory is: without this a power
+ * cut can keep the file's bytes and lose its name. */
+static int fsync_parent(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        const char *d = !slash ? "." : slash == dir ? "/" : (*slash = 0, dir);
+        _cleanup_close_ int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fsync(fd) < 0)
+                return negative_errno();
+        return 0;
+}
+
 int write_file_bytes_excl(const char *path, const void *data, size_t size, mode_t mode) {
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
         if (fd < 0)
@@ -73,6 +87,8 @@ int write_file_bytes_excl(const char *path, const void *data, size_t size, mode_
         int r = write_all(fd, data, size);
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
+        if (r >= 0)
+                r = fsync_parent(path);
         if (r < 0)
                 (void) unlink(path);
         return r;
@@ -92,6 +108,8 @@ int write_file_bytes_atomic(const char *path, const void *data, size_t size, mod
                 r = negative_errno();
         if (r >= 0 && rename(tmp, path) < 0)
                 r = negative_errno();
+        if (r >= 0)
+                r = fsync_parent(path);
         if (r < 0)
                 (void) unlink(tmp);
         return r;

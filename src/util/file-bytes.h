@@ -12,9 +12,11 @@
 int read_file_bytes(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size);
 
 /* Writes DATA to PATH atomically: a temporary file in the same directory,
- * fsync, rename.  MODE is the new file's permission bits. */
+ * fsync, rename, fsync of the directory.  MODE is the new file's
+ * permission bits. */
 int write_file_bytes_atomic(const char *path, const void *data, size_t size, mode_t mode);
 
-/* Creates PATH with O_CREAT|O_EXCL|O_NOFOLLOW and MODE, writes DATA, fsyncs.
+/* Creates PATH with O_CREAT|O_EXCL|O_NOFOLLOW and MODE, writes DATA, fsyncs
+ * it and its directory (the name survives a power cut).
  * For secrets and for files that must never replace an existing one. */
 int write_file_bytes_excl(const char *path, const void *data, size_t size, mode_t mode);
