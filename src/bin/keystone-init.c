@@ -211,6 +211,14 @@ int main(int argc, char **argv) {
 
         r = init_run_steps(&c, init_steps, INIT_N_STEPS, NULL);
         bool shell = c.cfg.emergency_shell;
+        if (r < 0) {
+                int k = init_seal_after_failure(&c);
+                if (k > 0)
+                        printf("keystone-init: PCR 15 extended: the TPM will not unseal the credstore again in "
+                               "this boot.\n");
+                else if (k < 0)
+                        printf("keystone-init: extending PCR 15 failed (%s).\n", strerror(-k));
+        }
         init_context_done(&c);
         if (r < 0)
                 fail(pid1, shell);

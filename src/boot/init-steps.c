@@ -479,6 +479,17 @@ int init_run_steps(InitContext *c, const InitStep *steps, size_t n, size_t *ret_
         return 0;
 }
 
+int init_seal_after_failure(InitContext *c) {
+        if (!c->tpm || !c->vk)
+                return 0;
+        char uuid[64] = "";
+        if (c->cd)
+                snprintf(uuid, sizeof uuid, "%s", crypt_get_uuid(c->cd) ?: "");
+        int r = tpm2_measure_volume_key(c->tpm, c->vk, c->vk_size, CREDSTORE_DM_NAME, uuid);
+        wipe_vk(c);
+        return r < 0 ? r : 1;
+}
+
 void init_context_done(InitContext *c) {
         wipe_vk(c);
         crypt_freep(&c->cd);

@@ -88,5 +88,10 @@ void init_note(InitContext *c, const char *fmt, ...) __attribute__((format(print
 /* Why the TPM did not open the credstore, from luks_tpm2_unlock()'s report. */
 void init_tpm_refusal(const Tpm2UnlockReport *rep, int r, char *buf, size_t size);
 
+/* After a failed step: when the credstore was opened and there is a TPM,
+ * extends PCR 15 anyway, so that an emergency shell cannot have the TPM
+ * unseal the credstore again.  1 when extended, 0 when nothing to do. */
+int init_seal_after_failure(InitContext *c);
+
 /* Releases the state; wipes the volume key. */
 void init_context_done(InitContext *c);

@@ -113,12 +113,15 @@ ok "3 wrong passwords halt"
 # 4: a dataset outside the encryption root is refused by name
 cp "$T/zfs-list" "$T/zfs-list.good"
 printf 'rpool/planted\t/var/lib/keystone\ton\t-\n' >>"$T/zfs-list"
+pcr15=$(pcr_value 15)
 boot "$(printf 'credstore password\n')" && fail "foreign dataset accepted"
 cat "$T/out"
 grep -q "^\[ 5/8\] check-encryptionroot ... FAILED" "$T/out" || fail "step 5 did not fail"
 grep -q "refusing to mount rpool/planted on /var/lib/keystone: its encryptionroot is none (not encrypted), not rpool/crypt" \
 	"$T/out" || fail "refusal message"
 grep -q "mount rpool/crypt" "$T/out" && fail "mounted something despite the refusal"
+grep -q "PCR 15 extended: the TPM will not unseal the credstore again" "$T/out" || fail "no PCR 15 after failure"
+[ "$(pcr_value 15)" != "$pcr15" ] || fail "PCR 15 not extended after the failure"
 cp "$T/zfs-list.good" "$T/zfs-list"
 ok "unencrypted dataset refused"
 
