@@ -10,7 +10,7 @@
 set -u
 . "$SRCDIR/tests/host/tpm-lib.sh"
 tpm_need swtpm tpm2_pcrread cryptsetup
-INIT=$BUILD/asan/keystone-init
+INIT=${KEYSTONE_INIT:-$BUILD/asan/keystone-init}
 [ -x "$INIT" ] || fail "$INIT not built"
 swtpm_start
 
