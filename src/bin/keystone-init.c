@@ -58,7 +58,7 @@ static int dry_umount(void *u, const char *target) {
 }
 
 static int dry_activate(void *u, struct crypt_device *cd, const char *name, const uint8_t *vk, size_t n) {
-        init_note(u, "(dry run) activate the credstore as /dev/mapper/%s (read-only)", name);
+        init_note(u, "(dry run) activate the credstore as /dev/mapper/%s", name);
         return 0;
 }
 

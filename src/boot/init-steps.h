@@ -25,7 +25,7 @@ typedef struct InitSys {
         int (*mount)(void *u, const char *src, const char *target, const char *fstype, unsigned long flags,
                      const char *data);
         int (*umount)(void *u, const char *target);
-        /* Activates the LUKS volume as /dev/mapper/NAME (read-only) with its volume key. */
+        /* Activates the LUKS volume as /dev/mapper/NAME with its volume key. */
         int (*activate)(void *u, struct crypt_device *cd, const char *name, const uint8_t *vk, size_t n);
         int (*deactivate)(void *u, const char *name);
         /* Moves /dev /proc /sys /run into newroot, empties the initramfs,

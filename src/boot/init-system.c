@@ -32,7 +32,9 @@ static int sys_umount(void *u, const char *target) {
 }
 
 static int sys_activate(void *u, struct crypt_device *cd, const char *name, const uint8_t *vk, size_t n) {
-        int r = crypt_activate_by_volume_key(cd, name, (const char *) vk, n, CRYPT_ACTIVATE_READONLY);
+        /* read-write, though it is mounted read-only: ext4 can then replay
+         * its journal after an unclean shutdown of the installer */
+        int r = crypt_activate_by_volume_key(cd, name, (const char *) vk, n, 0);
         return r < 0 ? r : 0;
 }
 
