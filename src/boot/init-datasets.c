@@ -34,6 +34,18 @@ static size_t depth(const char *mp) {
         return d;
 }
 
+/* "/a/b": no "." or ".." components, no "//", no trailing '/' */
+static bool mountpoint_clean(const char *mp) {
+        for (const char *p = mp; *p == '/'; ) {
+                p++;
+                size_t l = strcspn(p, "/");
+                if (l == 0 || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                p += l;
+        }
+        return true;
+}
+
 static int cmp_mount(const void *a, const void *b) {
         const InitDataset *x = a, *y = b;
         size_t dx = depth(x->mountpoint), dy = depth(y->mountpoint);
@@ -116,6 +128,12 @@ int init_mount_plan(const char *listing, const char *generation, const char *enc
                                  name + parent_len + 1);
                 if (!streq(canmount, "on") || mp[0] != '/' || streq(mp, "/"))
                         continue;
+                if (!mountpoint_clean(mp)) {
+                        r = error_set(ret_error, -EBADMSG, "refusing to mount %s: its mountpoint '%.200s' has '.', "
+                                      "'..' or empty components and could point outside /sysroot. Set a plain "
+                                      "absolute mountpoint (zfs set mountpoint=/PATH %s)", name, mp, name);
+                        goto fail;
+                }
                 if ((r = plan_add(&p, name, mp, er)) < 0)
                         goto fail;
         }

@@ -104,6 +104,12 @@ static void test_malformed(void **state) {
         expect("rpool\tnone\ton\t-\textra\n", GEN, -EBADMSG, "line 1");
         expect("rpool\tnone\ton\t-\nrpool/x\t\ton\t-\n", GEN, -EBADMSG, "line 2");
         expect("rpool none on -\n", GEN, -EBADMSG, "'rpool none on -'");
+        /* mountpoints that could leave /sysroot, even below the encryption root */
+        expect("rpool/crypt/x\t/../../etc\ton\trpool/crypt\n", GEN, -EBADMSG,
+               "refusing to mount rpool/crypt/x: its mountpoint '/../../etc' has");
+        expect("rpool/crypt/x\t/var/./lib\ton\trpool/crypt\n", GEN, -EBADMSG, "'/var/./lib'");
+        expect("rpool/crypt/x\t/var//lib\ton\trpool/crypt\n", GEN, -EBADMSG, "'/var//lib'");
+        expect("rpool/crypt/x\t/var/\ton\trpool/crypt\n", GEN, -EBADMSG, "'/var/'");
 }
 
 int main(void) {
