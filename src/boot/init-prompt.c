@@ -39,7 +39,7 @@ int init_prompt_secret(const InitPrompt *p, int *ret_tries) {
                 erase_and_free(s, n);
                 if (r != -EPERM)
                         break;
-                fprintf(p->console, "Wrong password or recovery key.\n");
+                fprintf(p->console, "%s\n", p->wrong ? p->wrong : "Wrong password or recovery key.");
                 fflush(p->console);
         }
         if (ret_tries)

@@ -11,6 +11,7 @@ typedef struct InitPrompt {
         FILE *console;          /* where the reason, prompts and wrong-answer notes go */
         const char *prompt;     /* "Password or recovery key for the credstore: " */
         int tries;
+        const char *wrong;      /* said after a wrong one; NULL: "Wrong password or recovery key." */
         /* Reads one secret (echo off on a terminal); NULL: secret_read_line()
          * on standard input.  -ENODATA at end of input or an empty line. */
         int (*read)(const char *prompt, char **ret, size_t *ret_size);

@@ -151,8 +151,11 @@ void init_tpm_refusal(const Tpm2UnlockReport *rep, int r, char *buf, size_t size
                                  "does not record which one changed)", bound ? bound : "?", rep->token);
                 return;
         case -ENOANO:
+                snprintf(buf, size, "token %d needs a TPM2 PIN, and none was typed", rep->token);
+                return;
         case -EACCES:
-                snprintf(buf, size, "token %d needs a TPM2 PIN, which keystone-init does not ask for", rep->token);
+                snprintf(buf, size, "the TPM2 PIN of token %d was wrong (the TPM counts wrong PINs towards its "
+                         "lockout)", rep->token);
                 return;
         case -ESTALE:
                 snprintf(buf, size, "token %d was sealed under a storage root key the TPM no longer has (was the "
@@ -167,12 +170,55 @@ void init_tpm_refusal(const Tpm2UnlockReport *rep, int r, char *buf, size_t size
                          rep->keyslot);
                 return;
         }
-        snprintf(buf, size, "the TPM failed while unsealing token %d: %s", rep->token, tpm2_last_rc_string());
+        if ((tpm2_last_rc() & 0xffff) == TPM2_RC_LOCKOUT)
+                snprintf(buf, size, "the TPM is in dictionary-attack lockout after too many wrong PINs; it unlocks "
+                         "again after its recovery time (or clear the lockout from the running system)");
+        else
+                snprintf(buf, size, "the TPM failed while unsealing token %d: %s", rep->token, tpm2_last_rc_string());
 }
 
 static int check_secret(void *userdata, const char *secret, size_t n) {
         InitContext *c = userdata;
         return luks_passphrase_volume_key(c->cd, secret, n, &c->vk, &c->vk_size);
+}
+
+typedef struct PinAttempt {
+        InitContext *c;
+        Tpm2UnlockReport *rep;
+        int error;                      /* the last TPM answer, for the refusal text */
+} PinAttempt;
+
+static int check_pin(void *userdata, const char *pin, size_t n) {
+        PinAttempt *a = userdata;
+        int r = luks_tpm2_unlock_pin(a->c->cd, a->c->tpm, NULL, pin, &a->c->vk, &a->c->vk_size, a->rep);
+        a->error = r;
+        if (r == -EACCES)
+                return -EPERM;          /* wrong PIN: ask again */
+        if (r == -EPERM)
+                return -ECANCELED;      /* the PCRs changed: no PIN will help */
+        return r;
+}
+
+/* A token sealed with a TPM2 PIN (systemd-cryptenroll --tpm2-with-pin): ask
+ * for it, 3 tries; the TPM counts wrong PINs towards its lockout. */
+static int unlock_with_pin(InitContext *c, Tpm2UnlockReport *rep) {
+        init_note(c, "The credstore's TPM2 token %d needs its PIN.", rep->token);
+        PinAttempt a = { .c = c, .rep = rep, .error = -ENOANO };
+        InitPrompt p = {
+                .console = c->console,
+                .prompt = "TPM2 PIN for the credstore: ",
+                .tries = c->tries ?: 3,
+                .read = c->read_secret,
+                .wrong = "Wrong TPM2 PIN.",
+                .check = check_pin,
+                .userdata = &a,
+        };
+        int r = init_prompt_secret(&p, NULL);
+        if (r >= 0) {
+                c->pin_used = true;
+                return r;
+        }
+        return a.error < 0 ? a.error : r;
 }
 
 static int step_credstore(InitContext *c) {
@@ -198,8 +244,11 @@ static int step_credstore(InitContext *c) {
         } else {
                 Tpm2UnlockReport rep = {};
                 r = luks_tpm2_unlock(c->cd, c->tpm, NULL, &c->vk, &c->vk_size, &rep);
+                if (r == -ENOANO)
+                        r = unlock_with_pin(c, &rep);
                 if (r >= 0)
-                        snprintf(c->unlocked_by, sizeof c->unlocked_by, "TPM2 token %d", rep.token);
+                        snprintf(c->unlocked_by, sizeof c->unlocked_by, "TPM2 token %d%s", rep.token,
+                                 c->pin_used ? " and its PIN" : "");
                 else {
                         c->vk = NULL;
                         init_tpm_refusal(&rep, r, why, sizeof why);
@@ -227,8 +276,7 @@ static int step_credstore(InitContext *c) {
                                          "(%s), and no password came from the console (end of input)", shown, why);
                 if (r < 0)
                         return error_set(&c->error, r, "the credstore %s did not open: %s", shown, strerror(-r));
-                snprintf(c->unlocked_by, sizeof c->unlocked_by, "%s, try %d", tries ? "password or recovery key" : "?",
-                         tries);
+                snprintf(c->unlocked_by, sizeof c->unlocked_by, "password or recovery key, try %d", tries);
         }
         r = c->sys.activate(c->sys.userdata, c->cd, CREDSTORE_DM_NAME, c->vk, c->vk_size);
         if (r < 0)

@@ -54,6 +54,7 @@ typedef struct InitContext {
         uint8_t *vk;                    /* the credstore's volume key, for PCR 15; wiped in step 7 */
         size_t vk_size;
         char unlocked_by[128];
+        bool pin_used;
         bool credstore_active, credstore_mounted;
         InitMountPlan plan;
         size_t n_mounted;

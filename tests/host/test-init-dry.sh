@@ -139,6 +139,27 @@ grep -q "keystone.emergency=maybe: expected 'halt' or 'shell'" "$T/out" || { cat
 [ -e "$T/cmds.log" ] && fail "ran commands despite a bad command line"
 ok "bad command line refused"
 
-# 7: not PID 1 and no --dry-run: refuses to do anything
+# 7: a token sealed with a TPM2 PIN (systemd-cryptenroll --tpm2-with-pin, PCR 7):
+# wrong PIN, then the right one; then three wrong PINs fall back to the password
+if command -v systemd-cryptenroll >/dev/null; then
+	sed -i 's/keystone.emergency=maybe //' "$R/proc/cmdline"
+	luks_image "$R/dev/zd16" "$pw"
+	NEWPIN=2468 systemd-cryptenroll --unlock-key-file="$pw" --tpm2-device="$TCTI" --tpm2-pcrs=7 \
+		--tpm2-with-pin=yes "$R/dev/zd16" >"$T/enroll-pin.log" 2>&1 </dev/null || fail "enroll with PIN"
+	tpm_flush_all
+	boot "$(printf '1357\n2468\n')" || { cat "$T/out"; fail "PIN token with the right PIN"; }
+	cat "$T/out"
+	grep -q "The credstore's TPM2 token 0 needs its PIN" "$T/out" && grep -q "Wrong TPM2 PIN" "$T/out" \
+		&& grep -q "opened with TPM2 token 0 and its PIN" "$T/out" || fail "PIN flow"
+	tpm_flush_all
+	boot "$(printf '1\n2\n3\ncredstore password\n')" || { cat "$T/out"; fail "password after 3 wrong PINs"; }
+	cat "$T/out"
+	grep -q "opened with password or recovery key, try 1" "$T/out" || fail "no password fallback after PINs"
+	grep -q "The TPM did not unlock the credstore: the TPM is in dictionary-attack lockout\|the TPM2 PIN of token 0 was wrong" \
+		"$T/out" || fail "no reason after 3 wrong PINs"
+	ok "TPM2 PIN: wrong then right; three wrong fall back to the password"
+fi
+
+# 8: not PID 1 and no --dry-run: refuses to do anything
 "$INIT" >/dev/null 2>&1; [ $? = 2 ] || fail "ran outside PID 1 without --dry-run"
 ok "refuses to run outside PID 1"

@@ -122,7 +122,9 @@ static void test_tpm_refusal_text(void **state) {
         init_tpm_refusal(&rep, -ENOENT, buf, sizeof buf);
         assert_non_null(strstr(buf, "no TPM2 token"));
         init_tpm_refusal(&rep, -ENOANO, buf, sizeof buf);
-        assert_non_null(strstr(buf, "needs a TPM2 PIN"));
+        assert_non_null(strstr(buf, "needs a TPM2 PIN, and none was typed"));
+        init_tpm_refusal(&rep, -EACCES, buf, sizeof buf);
+        assert_non_null(strstr(buf, "the TPM2 PIN of token 0 was wrong"));
 }
 
 /* ---- the 3-tries prompt, fed from a pipe on stdin ---- */
