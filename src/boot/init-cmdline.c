@@ -167,7 +167,8 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                 return error_set(ret_error, -EINVAL, "kernel command line: keystone.generation= is missing, so "
                                  "keystone-init does not know which root file system to boot. Add "
                                  "keystone.generation=N (the boot entry of a generation made by keystone build "
-                                 "sets it)");
+                                 "sets it)%s%s%s", c.n_unknown ? "; it has an unknown parameter " : "",
+                                 c.n_unknown ? c.unknown : "", c.n_unknown ? " (a typo?)" : "");
         if (!strchr(gen, '/')) {
                 if (!init_dataset_name_valid(gen))
                         return error_set(ret_error, -EINVAL, "kernel command line: keystone.generation=%s is not a "

@@ -61,6 +61,7 @@ static void expect_error(const char *cmdline, const char *needle) {
 
 static void test_errors(void **state) {
         expect_error("quiet", "keystone.generation= is missing");
+        expect_error("keystone.generaton=3", "it has an unknown parameter keystone.generaton (a typo?)");
         expect_error("keystone.generation=", "keystone.generation= has an empty value");
         expect_error("keystone.generation", "keystone.generation needs a value");
         expect_error("keystone.generation=../3", "is not a dataset below the encryption root rpool/crypt");
