@@ -52,6 +52,12 @@ static const OptionDef boot_options[] = {
         { .name = "kernel-params", .type = OPT_LIST, .elem = &string_elem, .default_toml = "[]",
           .description = "Extra kernel command-line parameters, appended to Keystone's own.",
           .example = "[\"quiet\"]" },
+        { .name = "emergency-access", .type = OPT_BOOL, .default_toml = "false",
+          .description = "When a boot step fails, keystone-init starts a root shell on the console "
+                         "(keystone.emergency=shell on the kernel command line) instead of halting. "
+                         "Anyone at the console gets that shell: leave it off on machines others "
+                         "can touch.",
+          .example = "true" },
         END
 };
 

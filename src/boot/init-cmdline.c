@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "boot/init-cmdline.h"
+#include "util/error-message.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+bool init_dataset_name_valid(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n >= INIT_NAME_MAX || s[0] == '/' || s[n - 1] == '/')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char ch = s[i];
+                if (ch == '/') {
+                        if (s[i + 1] == '/')
+                                return false;
+                        continue;
+                }
+                if (!isalnum((unsigned char) ch) && !strchr("_.:-", ch))
+                        return false;
+        }
+        /* "." and ".." are not components */
+        for (const char *p = s; p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL) {
+                size_t l = strcspn(p, "/");
+                if ((l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+        }
+        return true;
+}
+
+static bool endswith_dotdot(const char *s) {
+        size_t n = strlen(s);
+        return n >= 3 && streq(s + n - 3, "/..");
+}
+
+/* Copies the next word of the command line into buf without its quotes;
+ * returns the position after it, or NULL at the end. */
+static const char *next_word(const char *p, char *buf, size_t size, bool *ret_truncated) {
+        while (*p && isspace((unsigned char) *p))
+                p++;
+        if (!*p)
+                return NULL;
+        size_t n = 0;
+        bool quoted = false;
+        *ret_truncated = false;
+        for (; *p && (quoted || !isspace((unsigned char) *p)); p++) {
+                if (*p == '"') {
+                        quoted = !quoted;
+                        continue;
+                }
+                if (n + 1 < size)
+                        buf[n++] = *p;
+                else
+                        *ret_truncated = true;
+        }
+        buf[n] = 0;
+        return p;
+}
+
+static int set_value(char *dst, const char *key, const char *value, char **ret_error) {
+        if (!*value)
+                return error_set(ret_error, -EINVAL, "kernel command line: %s= has an empty value", key);
+        if (strlen(value) >= INIT_NAME_MAX)
+                return error_set(ret_error, -EINVAL, "kernel command line: the value of %s is longer than %d bytes",
+                                 key, INIT_NAME_MAX - 1);
+        snprintf(dst, INIT_NAME_MAX, "%s", value);
+        return 0;
+}
+
+static int parse_bool(const char *key, const char *v, bool *ret, char **ret_error) {
+        if (!v || streq(v, "1") || streq(v, "yes") || streq(v, "true") || streq(v, "on"))
+                *ret = true;
+        else if (streq(v, "0") || streq(v, "no") || streq(v, "false") || streq(v, "off"))
+                *ret = false;
+        else
+                return error_set(ret_error, -EINVAL, "kernel command line: %s=%s is not a boolean (use 1 or 0)",
+                                 key, v);
+        return 0;
+}
+
+int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
+        InitConfig c = {};
+        char gen[INIT_NAME_MAX] = "", word[4096];
+        bool truncated;
+        int r;
+        snprintf(c.pool, sizeof c.pool, "rpool");
+        snprintf(c.keyfile, sizeof c.keyfile, "zfs-sysroot.mount");
+        snprintf(c.init, sizeof c.init, "/sbin/init");
+        snprintf(c.tpm2_device, sizeof c.tpm2_device, "auto");
+
+        for (const char *p = cmdline; (p = next_word(p, word, sizeof word, &truncated));) {
+                if (memcmp(word, "keystone.", 9) != 0 || strnlen(word, 9) < 9)
+                        continue;
+                const char *param = word + 9;
+                if (truncated)
+                        return error_set(ret_error, -EINVAL, "kernel command line: parameter %.40s… is too long", word);
+                char *eq = strchr(word, '=');
+                const char *v = NULL;
+                if (eq) {
+                        *eq = 0;
+                        v = eq + 1;
+                }
+                const char *key = word;
+                if (streq(param, "debug")) {
+                        if ((r = parse_bool(key, v, &c.debug, ret_error)) < 0)
+                                return r;
+                        continue;
+                }
+                struct { const char *name; char *dst; } strs[] = {
+                        { "pool", c.pool }, { "credstore", c.credstore }, { "encryptionroot", c.encryptionroot },
+                        { "keyfile", c.keyfile }, { "generation", gen }, { "init", c.init },
+                        { "tpm2-device", c.tpm2_device }, { "emergency", NULL },
+                };
+                size_t i;
+                for (i = 0; i < ELEMENTSOF(strs); i++)
+                        if (streq(param, strs[i].name))
+                                break;
+                if (i == ELEMENTSOF(strs)) {
+                        if (c.n_unknown++ == 0)
+                                snprintf(c.unknown, sizeof c.unknown, "%s", key);
+                        continue;
+                }
+                if (!v)
+                        return error_set(ret_error, -EINVAL, "kernel command line: %s needs a value (%s=…)", key, key);
+                if (streq(param, "emergency")) {
+                        if (streq(v, "shell"))
+                                c.emergency_shell = true;
+                        else if (streq(v, "halt"))
+                                c.emergency_shell = false;
+                        else
+                                return error_set(ret_error, -EINVAL, "kernel command line: %s=%s: expected "
+                                                 "'halt' or 'shell'", key, v);
+                        continue;
+                }
+                if ((r = set_value(strs[i].dst, key, v, ret_error)) < 0)
+                        return r;
+        }
+
+        if (!init_dataset_name_valid(c.pool) || strchr(c.pool, '/'))
+                return error_set(ret_error, -EINVAL, "kernel command line: keystone.pool=%s is not a pool name "
+                                 "(letters, digits, _ . : -, no '/')", c.pool);
+        if (!*c.credstore)
+                snprintf(c.credstore, sizeof c.credstore, "%.*s/credstore", INIT_NAME_MAX - 16, c.pool);
+        if (!*c.encryptionroot)
+                snprintf(c.encryptionroot, sizeof c.encryptionroot, "%.*s/crypt", INIT_NAME_MAX - 16, c.pool);
+        const struct { const char *key, *v; } ds[] = {
+                { "keystone.credstore", c.credstore }, { "keystone.encryptionroot", c.encryptionroot },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(ds); i++) {
+                const char *rest = startswith(ds[i].v, c.pool);
+                if (!init_dataset_name_valid(ds[i].v) || !rest || *rest != '/')
+                        return error_set(ret_error, -EINVAL, "kernel command line: %s=%s is not a dataset of the "
+                                         "pool %s (expected %s/NAME)", ds[i].key, ds[i].v, c.pool, c.pool);
+        }
+        if (strchr(c.keyfile, '/') || streq(c.keyfile, ".") || streq(c.keyfile, ".."))
+                return error_set(ret_error, -EINVAL, "kernel command line: keystone.keyfile=%s must be a file name "
+                                 "inside /etc/credstore, without '/'", c.keyfile);
+        if (c.init[0] != '/' || strstr(c.init, "/../") || endswith_dotdot(c.init))
+                return error_set(ret_error, -EINVAL, "kernel command line: keystone.init=%s must be an absolute "
+                                 "path without '..' (e.g. /sbin/init)", c.init);
+
+        if (!*gen)
+                return error_set(ret_error, -EINVAL, "kernel command line: keystone.generation= is missing, so "
+                                 "keystone-init does not know which root file system to boot. Add "
+                                 "keystone.generation=N (the boot entry of a generation made by keystone build "
+                                 "sets it)%s%s%s", c.n_unknown ? "; it has an unknown parameter " : "",
+                                 c.n_unknown ? c.unknown : "", c.n_unknown ? " (a typo?)" : "");
+        if (!strchr(gen, '/')) {
+                if (!init_dataset_name_valid(gen))
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.generation=%s is not a "
+                                         "generation number or name", gen);
+                int n = snprintf(c.generation, sizeof c.generation, "%s/system/generations/%s", c.encryptionroot, gen);
+                if (n < 0 || (size_t) n >= sizeof c.generation)
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.generation=%s makes "
+                                         "a dataset name that is too long", gen);
+        } else {
+                const char *rest = startswith(gen, c.encryptionroot);
+                if (!init_dataset_name_valid(gen) || !rest || *rest != '/')
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.generation=%s is not a "
+                                         "dataset below the encryption root %s (give N for %s/system/generations/N, "
+                                         "or a full name %s/…)", gen, c.encryptionroot, c.encryptionroot,
+                                         c.encryptionroot);
+                snprintf(c.generation, sizeof c.generation, "%s", gen);
+        }
+        *ret = c;
+        return 0;
+}

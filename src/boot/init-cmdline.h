@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* keystone-init's settings, from the kernel command line (/proc/cmdline).
+ * Only keystone.* parameters are read; everything else belongs to the
+ * kernel or to systemd.
+ *
+ *   keystone.pool=NAME              pool to import            (rpool)
+ *   keystone.credstore=ZVOL         LUKS2 credstore zvol      (POOL/credstore)
+ *   keystone.encryptionroot=DS      the only accepted encryption root (POOL/crypt)
+ *   keystone.keyfile=FILE           key file in /etc/credstore (zfs-sysroot.mount)
+ *   keystone.generation=N|DS        root file system: POOL/crypt/system/generations/N,
+ *                                   or a full dataset name     (required)
+ *   keystone.init=PATH              program run after switch_root (/sbin/init)
+ *   keystone.tpm2-device=DEV        auto, /dev/tpmrm0 or a TCTI string (auto)
+ *   keystone.emergency=halt|shell   what a fatal error leads to (halt)
+ *   keystone.debug                  debug logging on the console
+ *
+ * Values may be double-quoted.  The last occurrence of a parameter wins. */
+
+#define INIT_NAME_MAX 256
+
+typedef struct InitConfig {
+        char pool[INIT_NAME_MAX];
+        char credstore[INIT_NAME_MAX];
+        char encryptionroot[INIT_NAME_MAX];
+        char keyfile[INIT_NAME_MAX];
+        char generation[INIT_NAME_MAX];         /* full dataset name */
+        char init[INIT_NAME_MAX];
+        char tpm2_device[INIT_NAME_MAX];
+        bool emergency_shell;
+        bool debug;
+        unsigned n_unknown;                     /* keystone.* parameters not understood (ignored) */
+        char unknown[INIT_NAME_MAX];            /* the first of them */
+} InitConfig;
+
+/* Parses a kernel command line.  -EINVAL with *ret_error (malloc'd) naming
+ * the parameter, what is wrong with its value and what is expected. */
+int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error);
+
+/* Whether s is a plausible ZFS dataset name: [A-Za-z0-9_.:-] components
+ * joined by single '/', no leading or trailing '/', < 256 bytes. */
+bool init_dataset_name_valid(const char *s);

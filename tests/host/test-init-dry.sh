@@ -1,0 +1,165 @@
+#!/bin/bash
+# keystone-init's eight steps in a dry run against a fake root: fake zpool
+# and zfs in PATH, a fake /sys/block with two zvols, the credstore a real
+# LUKS2 image file, and a real TPM (swtpm) for the unseal and PCR 15.
+# Shows: TPM unlock; PCR 15 extended so a second boot in the same TPM state
+# is refused with the reason and falls back to the password prompt (wrong
+# then right); 3 wrong passwords halt; a dataset outside the encryption
+# root halts naming it; a missing generation or a bad command line halts
+# with the reason.
+set -u
+. "$SRCDIR/tests/host/tpm-lib.sh"
+tpm_need swtpm tpm2_pcrread cryptsetup
+INIT=${KEYSTONE_INIT:-$BUILD/asan/keystone-init}
+[ -x "$INIT" ] || fail "$INIT not built"
+swtpm_start
+
+R=$T/root
+mkdir -p "$R/proc" "$R/dev" "$R/sys/block/zd0" "$R/sys/block/zd16" "$R/sysroot/sbin" "$R/etc/keystone-init" "$T/bin"
+echo "230:0" >"$R/sys/block/zd0/dev"
+echo "rpool/other" >"$R/sys/block/zd0/keystone-zvol-name"
+echo "230:16" >"$R/sys/block/zd16/dev"
+echo "rpool/credstore" >"$R/sys/block/zd16/keystone-zvol-name"
+: >"$R/dev/zd0"
+printf '#!/bin/sh\n' >"$R/sysroot/sbin/init"; chmod +x "$R/sysroot/sbin/init"
+pw=$(secret pw "credstore password")
+luks_image "$R/dev/zd16" "$pw"
+"$KEYSTONE" tpm enroll "$R/dev/zd16" --tpm2-device="$TCTI" --unlock-key-file="$pw" >/dev/null 2>&1 \
+	|| fail "keystone tpm enroll"
+echo "BOOT_IMAGE=/vmlinuz-6.12 quiet keystone.generation=3 keystone.tpm2-device=$TCTI" >"$R/proc/cmdline"
+
+# fake zpool / zfs: log their argv, answer from files in $T
+cat >"$T/bin/zpool" <<'SH'
+#!/bin/sh
+echo "zpool $*" >>"$FAKE/cmds.log"
+case "$1" in
+list) [ -e "$FAKE/imported" ] && { echo rpool; exit 0; }; echo "cannot open 'rpool': no such pool" >&2; exit 1 ;;
+import) touch "$FAKE/imported"; exit 0 ;;
+esac
+exit 2
+SH
+cat >"$T/bin/zfs" <<'SH'
+#!/bin/sh
+echo "zfs $*" >>"$FAKE/cmds.log"
+case "$1" in
+get) echo unavailable ;;
+load-key) [ "$3" = "file://$FAKE/root/etc/credstore/zfs-sysroot.mount" ] && [ "$4" = rpool/crypt ] || exit 1 ;;
+list) cat "$FAKE/zfs-list" ;;
+*) exit 2 ;;
+esac
+SH
+chmod +x "$T/bin/zpool" "$T/bin/zfs"
+export FAKE=$T PATH=$T/bin:$PATH
+tab=$(printf '\t')
+listing() { # NAME MOUNTPOINT CANMOUNT ENCRYPTIONROOT lines, spaces -> tabs
+	sed "s/ /$tab/g" >"$T/zfs-list"
+}
+listing <<'EOF2'
+rpool none on -
+rpool/crypt none on rpool/crypt
+rpool/crypt/home /home on rpool/crypt
+rpool/crypt/system none on rpool/crypt
+rpool/crypt/system/generations none on rpool/crypt
+rpool/crypt/system/generations/2 / noauto rpool/crypt
+rpool/crypt/system/generations/3 / noauto rpool/crypt
+rpool/crypt/system/var /var on rpool/crypt
+rpool/crypt/system/var/log /var/log on rpool/crypt
+EOF2
+
+boot() { # boot STDIN-TEXT: runs keystone-init, output in $T/out, returns its status
+	rm -f "$T/imported" "$T/cmds.log"
+	printf '%s' "$1" | "$INIT" --root="$R" --dry-run >"$T/out" 2>&1
+}
+
+pcr15_before=$(pcr_value 15)
+[ "$pcr15_before" = "$(printf '0%.0s' $(seq 64))" ] || fail "PCR 15 not zero at the start"
+
+# 1: the TPM unseals; all eight steps pass; mounts in order
+boot "" || { cat "$T/out"; fail "first boot failed"; }
+cat "$T/out"
+for i in 1 2 3 4 5 6 7 8; do
+	grep -q "^\[ $i/8\] .* ok ([0-9.]* s)" "$T/out" || [ $i = 8 ] || fail "step $i not ok"
+done
+grep -q "^\[ 2/8\] cryptsetup-credstore ... ok .*opened with TPM2 token 0" "$T/out" || fail "not opened by the TPM"
+grep -q "credstore rpool/credstore is /dev/zd16" "$T/out" || fail "zvol discovery did not pick zd16"
+grep -q "zpool import -N -d $R/dev rpool" "$T/cmds.log" || fail "import argv"
+grep -q "zfs load-key -L file://$R/etc/credstore/zfs-sysroot.mount rpool/crypt" "$T/cmds.log" || fail "load-key argv"
+mounts=$(grep -o "mount rpool/[^ ]* on [^ ]*" "$T/out" | tr '\n' ';')
+[ "$mounts" = "mount rpool/crypt/system/generations/3 on $R/sysroot;mount rpool/crypt/home on $R/sysroot/home;mount rpool/crypt/system/var on $R/sysroot/var;mount rpool/crypt/system/var/log on $R/sysroot/var/log;" ] \
+	|| fail "mount order: $mounts"
+grep -q "umount $R/etc/credstore" "$T/out" && grep -q "close /dev/mapper/keystone-credstore" "$T/out" \
+	|| fail "credstore not closed"
+grep -q "switch_root to $R/sysroot and exec /sbin/init" "$T/out" || fail "no switch_root"
+[ "$(pcr_value 15)" != "$pcr15_before" ] || fail "PCR 15 was not extended"
+ok "TPM unlock, eight steps, PCR 15 extended"
+
+# 2: same boot (PCR 15 no longer zero): the TPM refuses and says why; wrong, then right password
+boot "$(printf 'wrong\ncredstore password\n')" || { cat "$T/out"; fail "password fallback failed"; }
+cat "$T/out"
+grep -q "The TPM did not unlock the credstore: PCR 15 is no longer zero" "$T/out" || fail "reason not shown"
+grep -q "Wrong password or recovery key" "$T/out" || fail "wrong password not reported"
+grep -q "opened with password or recovery key, try 2" "$T/out" || fail "second try not accepted"
+ok "TPM refusal names PCR 15; password accepted on try 2"
+
+# 3: three wrong passwords: step 2 fails, the machine would halt
+boot "$(printf 'a\nb\nc\ncredstore password\n')" && fail "3 wrong passwords accepted"
+cat "$T/out"
+grep -q "^\[ 2/8\] cryptsetup-credstore ... FAILED" "$T/out" || fail "step 2 did not fail"
+grep -q "none of the 3 passwords or recovery keys typed was right" "$T/out" || fail "no 3-tries message"
+grep -q "would halt" "$T/out" || fail "no halt"
+grep -q "^\[ 3/8\]" "$T/out" && fail "went on after a fatal step"
+ok "3 wrong passwords halt"
+
+# 4: a dataset outside the encryption root is refused by name
+cp "$T/zfs-list" "$T/zfs-list.good"
+printf 'rpool/planted\t/var/lib/keystone\ton\t-\n' >>"$T/zfs-list"
+pcr15=$(pcr_value 15)
+boot "$(printf 'credstore password\n')" && fail "foreign dataset accepted"
+cat "$T/out"
+grep -q "^\[ 5/8\] check-encryptionroot ... FAILED" "$T/out" || fail "step 5 did not fail"
+grep -q "refusing to mount rpool/planted on /var/lib/keystone: its encryptionroot is none (not encrypted), not rpool/crypt" \
+	"$T/out" || fail "refusal message"
+grep -q "mount rpool/crypt" "$T/out" && fail "mounted something despite the refusal"
+grep -q "PCR 15 extended: the TPM will not unseal the credstore again" "$T/out" || fail "no PCR 15 after failure"
+[ "$(pcr_value 15)" != "$pcr15" ] || fail "PCR 15 not extended after the failure"
+cp "$T/zfs-list.good" "$T/zfs-list"
+ok "unencrypted dataset refused"
+
+# 5: a generation that does not exist
+sed -i 's/keystone.generation=3/keystone.generation=9/' "$R/proc/cmdline"
+boot "$(printf 'credstore password\n')" && fail "missing generation accepted"
+grep -q "the generation rpool/crypt/system/generations/9 does not exist in the pool (generations there: 2, 3)" \
+	"$T/out" || { cat "$T/out"; fail "missing generation message"; }
+ok "missing generation named"
+
+# 6: a bad command line stops before anything runs
+sed -i 's/keystone.generation=9/keystone.emergency=maybe keystone.generation=3/' "$R/proc/cmdline"
+boot "" && fail "bad command line accepted"
+grep -q "keystone.emergency=maybe: expected 'halt' or 'shell'" "$T/out" || { cat "$T/out"; fail "bad value message"; }
+[ -e "$T/cmds.log" ] && fail "ran commands despite a bad command line"
+ok "bad command line refused"
+
+# 7: a token sealed with a TPM2 PIN (systemd-cryptenroll --tpm2-with-pin, PCR 7):
+# wrong PIN, then the right one; then three wrong PINs fall back to the password
+if command -v systemd-cryptenroll >/dev/null; then
+	sed -i 's/keystone.emergency=maybe //' "$R/proc/cmdline"
+	luks_image "$R/dev/zd16" "$pw"
+	NEWPIN=2468 systemd-cryptenroll --unlock-key-file="$pw" --tpm2-device="$TCTI" --tpm2-pcrs=7 \
+		--tpm2-with-pin=yes "$R/dev/zd16" >"$T/enroll-pin.log" 2>&1 </dev/null || fail "enroll with PIN"
+	tpm_flush_all
+	boot "$(printf '1357\n2468\n')" || { cat "$T/out"; fail "PIN token with the right PIN"; }
+	cat "$T/out"
+	grep -q "The credstore's TPM2 token 0 needs its PIN" "$T/out" && grep -q "Wrong TPM2 PIN" "$T/out" \
+		&& grep -q "opened with TPM2 token 0 and its PIN" "$T/out" || fail "PIN flow"
+	tpm_flush_all
+	boot "$(printf '1\n2\n3\ncredstore password\n')" || { cat "$T/out"; fail "password after 3 wrong PINs"; }
+	cat "$T/out"
+	grep -q "opened with password or recovery key, try 1" "$T/out" || fail "no password fallback after PINs"
+	grep -q "The TPM did not unlock the credstore: the TPM is in dictionary-attack lockout\|the TPM2 PIN of token 0 was wrong" \
+		"$T/out" || fail "no reason after 3 wrong PINs"
+	ok "TPM2 PIN: wrong then right; three wrong fall back to the password"
+fi
+
+# 8: not PID 1 and no --dry-run: refuses to do anything
+"$INIT" >/dev/null 2>&1; [ $? = 2 ] || fail "ran outside PID 1 without --dry-run"
+ok "refuses to run outside PID 1"

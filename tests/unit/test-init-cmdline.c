@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/init-cmdline.h"
+
+static void test_defaults(void **state) {
+        InitConfig c;
+        char *e = NULL;
+        assert_int_equal(init_config_parse("BOOT_IMAGE=/vmlinuz root=ZFS=rpool quiet keystone.generation=3\n", &c, &e), 0);
+        assert_null(e);
+        assert_string_equal(c.pool, "rpool");
+        assert_string_equal(c.credstore, "rpool/credstore");
+        assert_string_equal(c.encryptionroot, "rpool/crypt");
+        assert_string_equal(c.keyfile, "zfs-sysroot.mount");
+        assert_string_equal(c.generation, "rpool/crypt/system/generations/3");
+        assert_string_equal(c.init, "/sbin/init");
+        assert_string_equal(c.tpm2_device, "auto");
+        assert_false(c.emergency_shell);
+        assert_false(c.debug);
+        assert_int_equal(c.n_unknown, 0);
+}
+
+static void test_all_parameters(void **state) {
+        InitConfig c;
+        char *e = NULL;
+        assert_int_equal(init_config_parse("keystone.pool=tank keystone.generation=1 keystone.debug "
+                                           "keystone.credstore=tank/keys/cs keystone.encryptionroot=tank/enc "
+                                           "\"keystone.generation=tank/enc/be/blue\" keystone.keyfile=k.bin "
+                                           "keystone.init=\"/usr/lib/systemd/systemd\" keystone.tpm2-device=swtpm:port=2321 "
+                                           "keystone.emergency=shell keystone.colour=red keystone.x=1", &c, &e), 0);
+        assert_string_equal(c.pool, "tank");
+        assert_string_equal(c.credstore, "tank/keys/cs");
+        assert_string_equal(c.encryptionroot, "tank/enc");
+        assert_string_equal(c.generation, "tank/enc/be/blue");   /* the last one wins */
+        assert_string_equal(c.keyfile, "k.bin");
+        assert_string_equal(c.init, "/usr/lib/systemd/systemd");
+        assert_string_equal(c.tpm2_device, "swtpm:port=2321");
+        assert_true(c.emergency_shell);
+        assert_true(c.debug);
+        assert_int_equal(c.n_unknown, 2);
+        assert_string_equal(c.unknown, "keystone.colour");
+}
+
+/* Each bad command line fails with -EINVAL and a message containing the words given. */
+static void expect_error(const char *cmdline, const char *needle) {
+        InitConfig c;
+        char *e = NULL;
+        assert_int_equal(init_config_parse(cmdline, &c, &e), -EINVAL);
+        assert_non_null(e);
+        if (!strstr(e, needle))
+                fail_msg("'%s': message '%s' lacks '%s'", cmdline, e, needle);
+        free(e);
+}
+
+static void test_errors(void **state) {
+        expect_error("quiet", "keystone.generation= is missing");
+        expect_error("keystone.generaton=3", "it has an unknown parameter keystone.generaton (a typo?)");
+        expect_error("keystone.generation=", "keystone.generation= has an empty value");
+        expect_error("keystone.generation", "keystone.generation needs a value");
+        expect_error("keystone.generation=../3", "is not a dataset below the encryption root rpool/crypt");
+        expect_error("keystone.generation=a..b/c", "not a dataset below");
+        expect_error("keystone.generation=3/", "not a dataset below");
+        expect_error("keystone.generation=other/crypt/x", "not a dataset below the encryption root rpool/crypt");
+        expect_error("keystone.generation=rpool/cryptx/y", "not a dataset below");
+        expect_error("keystone.generation=x;y", "not a generation number or name");
+        expect_error("keystone.generation=1 keystone.pool=a/b", "keystone.pool=a/b is not a pool name");
+        expect_error("keystone.generation=1 keystone.pool=\"a b\"", "keystone.pool=a b is not a pool name");
+        expect_error("keystone.generation=1 keystone.credstore=other/cs", "keystone.credstore=other/cs is not a dataset of the pool rpool");
+        expect_error("keystone.generation=1 keystone.credstore=rpool", "is not a dataset of the pool");
+        expect_error("keystone.generation=1 keystone.encryptionroot=rpool//c", "keystone.encryptionroot=rpool//c");
+        expect_error("keystone.generation=1 keystone.keyfile=../etc/shadow", "must be a file name inside /etc/credstore");
+        expect_error("keystone.generation=1 keystone.init=sbin/init", "must be an absolute path");
+        expect_error("keystone.generation=1 keystone.init=/sysroot/../x", "without '..'");
+        expect_error("keystone.generation=1 keystone.emergency=maybe", "expected 'halt' or 'shell'");
+        expect_error("keystone.generation=1 keystone.debug=perhaps", "is not a boolean");
+        char long_line[2000];
+        memset(long_line, 'a', sizeof long_line);
+        memcpy(long_line, "keystone.pool=", 14);
+        long_line[sizeof long_line - 1] = 0;
+        expect_error(long_line, "longer than 255 bytes");
+        char huge[6000];
+        memset(huge, 'a', sizeof huge);
+        memcpy(huge, "keystone.pool=", 14);
+        huge[sizeof huge - 1] = 0;
+        expect_error(huge, "is too long");
+}
+
+static void test_odd_input(void **state) {
+        InitConfig c;
+        char *e = NULL;
+        /* an unterminated quote ends with the line; other parameters with quotes are skipped */
+        assert_int_equal(init_config_parse("foo=\"a b keystone.generation=9\" keystone.generation=\"4", &c, &e), 0);
+        assert_string_equal(c.generation, "rpool/crypt/system/generations/4");
+        assert_int_equal(init_config_parse("\t keystone.generation=5 \n\n", &c, &e), 0);
+        assert_string_equal(c.generation, "rpool/crypt/system/generations/5");
+        assert_int_equal(init_config_parse("keystone.debug=0 keystone.generation=5", &c, &e), 0);
+        assert_false(c.debug);
+        assert_int_equal(init_config_parse("", &c, &e), -EINVAL);
+        free(e);
+}
+
+static void test_dataset_names(void **state) {
+        assert_true(init_dataset_name_valid("rpool/crypt/system/generations/3"));
+        assert_true(init_dataset_name_valid("a.b:c-d_e"));
+        assert_false(init_dataset_name_valid(""));
+        assert_false(init_dataset_name_valid("/rpool"));
+        assert_false(init_dataset_name_valid("rpool/"));
+        assert_false(init_dataset_name_valid("rpool//x"));
+        assert_false(init_dataset_name_valid("rpool/./x"));
+        assert_false(init_dataset_name_valid("rpool/.."));
+        assert_false(init_dataset_name_valid("rpool/a b"));
+        assert_false(init_dataset_name_valid("rpool/a@snap"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_all_parameters),
+                cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_odd_input),
+                cmocka_unit_test(test_dataset_names),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
