@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cmd/tpm.h"
-#include "tpm/recovery-key.h"
+#include "tpm/luks-passphrase.h"
 #include "tpm/tpm2-pcr.h"
 #include "util/secret-input.h"
 
@@ -48,17 +48,6 @@ int tpm_cmd_header_failed(int r, const char *what, const char *path) {
 }
 
 /* One passphrase attempt: as given, then in canonical recovery-key form. */
-static int try_passphrase(struct crypt_device *cd, const char *pass, size_t n, uint8_t **ret_vk, size_t *ret_vk_size) {
-        int r = luks_volume_key_get(cd, -1, pass, n, ret_vk, ret_vk_size);
-        if (r != -EPERM)
-                return r;
-        char canon[RECOVERY_KEY_LENGTH + 1];
-        if (recovery_key_normalize(pass, n, canon) && (strlen(canon) != n || memcmp(canon, pass, n) != 0))
-                r = luks_volume_key_get(cd, -1, canon, strlen(canon), ret_vk, ret_vk_size);
-        explicit_bzero(canon, sizeof(canon));
-        return r;
-}
-
 int tpm_cmd_volume_key(struct crypt_device *cd, const char *path, const char *key_file,
                        uint8_t **ret_vk, size_t *ret_vk_size) {
         char *pass = NULL;
@@ -76,7 +65,7 @@ int tpm_cmd_volume_key(struct crypt_device *cd, const char *path, const char *ke
                         return log_error_errno(r, "No passphrase for %s on standard input (%m). Type it, pipe "
                                                "it in, or pass --unlock-key-file=FILE.", path);
         }
-        r = try_passphrase(cd, pass, n, ret_vk, ret_vk_size);
+        r = luks_passphrase_volume_key(cd, pass, n, ret_vk, ret_vk_size);
         erase_and_free(pass, n);
         if (r == -EPERM)
                 return log_error_errno(r, "No keyslot of %s accepts that %s. Try the recovery key or another "
