@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <mntent.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 
 #include "disk/apply.h"
@@ -174,17 +176,56 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
         return 0;
 }
 
-int disk_unmount(const DiskLayout *l, const char *root, char **error) {
-        /* everything below root, deepest first (umount -R walks the tree) */
-        const char *argv[] = { "umount", "-R", root, NULL };
-        RunResult res = {};
-        int r = run(argv, NULL, &res);
-        if (r < 0 && !strstr(res.err, "not mounted") && !strstr(res.err, "not found")) {
-                error_set(error, r, "umount -R %s failed: %s", root, run_result_describe(&res));
-                run_result_done(&res);
-                return r;
+static int cmp_longer_first(const void *a, const void *b) {
+        size_t la = strlen(*(char *const *) a), lb = strlen(*(char *const *) b);
+        return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+/* Unmounts root and every mount below it, deepest first.  root itself need
+ * not be a mount point (mount without --generation leaves it a plain
+ * directory with the datasets, the ESP and the credstore below it), which
+ * is why this does not use umount -R. */
+static int unmount_below(const char *root, char **error) {
+        size_t rl = strlen(root);
+        while (rl > 1 && root[rl - 1] == '/')
+                rl--;
+        FILE *f = setmntent("/proc/self/mounts", "re");
+        if (!f)
+                return error_set(error, -errno, "cannot read /proc/self/mounts: %s", strerror(errno));
+        char **v = NULL;
+        size_t n = 0;
+        int r = 0;
+        struct mntent *m;
+        while ((m = getmntent(f))) {
+                const char *d = m->mnt_dir;
+                if (strncmp(d, root, rl) != 0 || (d[rl] != 0 && d[rl] != '/'))
+                        continue;
+                char **nv = realloc(v, (n + 1) * sizeof *v);
+                if (!nv || !(nv[n] = strdup(d))) {
+                        v = nv ? nv : v;
+                        r = -ENOMEM;
+                        break;
+                }
+                v = nv;
+                n++;
         }
-        run_result_done(&res);
+        endmntent(f);
+        if (r == 0 && n > 0)
+                qsort(v, n, sizeof *v, cmp_longer_first);
+        for (size_t i = 0; r == 0 && i < n; i++)
+                if (umount2(v[i], UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+                        r = error_set(error, -errno, "unmounting %s failed: %s%s", v[i], strerror(errno),
+                                      errno == EBUSY ? " (a process still uses it: see fuser -vm)" : "");
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+        return r;
+}
+
+int disk_unmount(const DiskLayout *l, const char *root, char **error) {
+        int r = unmount_below(root, error);
+        if (r < 0)
+                return r;
         r = credstore_close(CREDSTORE_DM_NAME);
         if (r < 0 && r != -ENODEV && r != -ENOENT)
                 return error_set(error, r, "closing the credstore failed: %s", strerror(-r));

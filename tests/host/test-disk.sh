@@ -121,6 +121,17 @@ if [ ! -e /dev/zfs ]; then
 	assert_contains "$ERR" "mount needs ZFS"
 fi
 run_ok "$KEYSTONE" disk unmount "$HOST" --root "$T/root"
+# unmount takes down every mount below --root, deepest first, also when
+# --root itself is a plain directory (mount without --generation)
+if unshare -m true 2>/dev/null; then
+	mkdir -p "$T/root2/home" "$T/root2/etc/credstore"
+	unshare -m --propagation private sh -c '
+		mount -t tmpfs none "$1/root2/home" && mount -t tmpfs none "$1/root2/etc/credstore" &&
+		mkdir "$1/root2/home/x" && mount -t tmpfs none "$1/root2/home/x" &&
+		"$2" disk unmount "$3" --root "$1/root2" &&
+		! grep -q " $1/root2" /proc/self/mounts && echo unmounted-all' sh "$T" "$KEYSTONE" "$HOST" >"$T/um.out" 2>&1 || true
+	assert_contains "$(cat "$T/um.out")" "unmounted-all"
+fi
 
 # 11. Usage errors.
 run_status 2 "$KEYSTONE" disk mount "$HOST" --device /dev/null
