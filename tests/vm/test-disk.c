@@ -70,16 +70,16 @@ static void wipe(Vm *vm, const char *dev) {
                    dev, dev, dev, dev, dev, dev);
 }
 
-static void bench_disk(const char *target) {
+/* The disk scenario's VM: the "disk" image plus two blank raw disks of
+ * the given size (/dev/vdb, /dev/vdc), the target host file in /root,
+ * the zfs module loaded.  Paths of the blank disks in d1, d2. */
+static Vm *start_disk_vm(long long bytes, const char *prefix, char d1[PATH_MAX], char d2[PATH_MAX]) {
         ImageArtifacts a;
         vmtest_build_host("disk", &a);
-        char d1[PATH_MAX], d2[PATH_MAX], plain[PATH_MAX];
-        snprintf(d1, sizeof d1, "%s/bench1.img", vmtest_dir());
-        snprintf(d2, sizeof d2, "%s/bench2.img", vmtest_dir());
-        blank_disk(d1, 20LL << 30);
-        blank_disk(d2, 20LL << 30);
-        const char *src = getenv("SRCDIR");
-        snprintf(plain, sizeof plain, "%s/tests/vm/data/disk-plain.sh", src ? src : ".");
+        snprintf(d1, PATH_MAX, "%s/%s1.img", vmtest_dir(), prefix);
+        snprintf(d2, PATH_MAX, "%s/%s2.img", vmtest_dir(), prefix);
+        blank_disk(d1, bytes);
+        blank_disk(d2, bytes);
         VmConfig c = vmtest_config_for(&a, "disk");
         c.disks[1] = (VmDisk) { .path = d1, .format = "raw" };
         c.disks[2] = (VmDisk) { .path = d2, .format = "raw" };
@@ -87,9 +87,20 @@ static void bench_disk(const char *target) {
         Vm *vm = vm_create(&c);
         vm_start(vm);
         vm_wait_for_shell(vm, 300);
+        char target[PATH_MAX];
+        const char *src = getenv("SRCDIR");
+        snprintf(target, sizeof target, "%s/tests/vm/data/disk-target.toml", src ? src : ".");
         vm_copy_to(vm, target, "/root/target.toml");
-        vm_copy_to(vm, plain, "/root/disk-plain.sh");
         vm_succeed(vm, "modprobe zfs");
+        return vm;
+}
+
+static void bench_disk(void) {
+        char d1[PATH_MAX], d2[PATH_MAX], plain[PATH_MAX];
+        Vm *vm = start_disk_vm(20LL << 30, "bench", d1, d2);
+        const char *src = getenv("SRCDIR");
+        snprintf(plain, sizeof plain, "%s/tests/vm/data/disk-plain.sh", src ? src : ".");
+        vm_copy_to(vm, plain, "/root/disk-plain.sh");
         const char *devs[2] = { "/dev/vdb", "/dev/vdc" };
         for (int round = 0; round < 2; round++) {
                 const char *k = devs[round], *p = devs[1 - round];
@@ -119,32 +130,11 @@ static void bench_disk(const char *target) {
 static void test_disk(void **state) {
         vmtest_init("disk");
         if (getenv("KEYSTONE_BENCH_DISK")) {
-                char target[PATH_MAX];
-                const char *src = getenv("SRCDIR");
-                snprintf(target, sizeof target, "%s/tests/vm/data/disk-target.toml", src ? src : ".");
-                bench_disk(target);
+                bench_disk();
                 return;
         }
-        ImageArtifacts a;
-        vmtest_build_host("disk", &a);
-
-        char disk1[PATH_MAX], disk2[PATH_MAX], target[PATH_MAX];
-        snprintf(disk1, sizeof disk1, "%s/target1.img", vmtest_dir());
-        snprintf(disk2, sizeof disk2, "%s/target2.img", vmtest_dir());
-        blank_disk(disk1, 3LL << 30);
-        blank_disk(disk2, 3LL << 30);
-        const char *src = getenv("SRCDIR");
-        snprintf(target, sizeof target, "%s/tests/vm/data/disk-target.toml", src ? src : ".");
-
-        VmConfig c = vmtest_config_for(&a, "disk");
-        c.disks[1] = (VmDisk) { .path = disk1, .format = "raw" };
-        c.disks[2] = (VmDisk) { .path = disk2, .format = "raw" };
-        c.memory_mb = 1536;
-        Vm *vm = vm_create(&c);
-        vm_start(vm);
-        vm_wait_for_shell(vm, 300);
-        vm_copy_to(vm, target, "/root/target.toml");
-        vm_succeed(vm, "modprobe zfs");
+        char disk1[PATH_MAX], disk2[PATH_MAX];
+        Vm *vm = start_disk_vm(3LL << 30, "target", disk1, disk2);
 
         vmtest_step("apply on the blank disk /dev/vdb");
         const char *out = vm_succeed(vm, APPLY " --device /dev/vdb --credstore-new-key-file /root/cred.key 2>&1");
