@@ -2,8 +2,10 @@
 /* keystone image HOST.toml: build (or find in the cache) a host's bootable
  * image: the rootfs and the disk with Keystone's generated files. */
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cmd/cmd.h"
+#include "image/etc.h"
 #include "image/image.h"
 
 static const char help[] =
@@ -25,10 +27,24 @@ static const char help[] =
         "                        (never for real machines)\n"
         "      --ssh-key=KEY     add this public key line to every user\n"
         "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
+        "      --etc-only=DIR    build nothing: write Keystone's generated files (sshd,\n"
+        "                        nftables, avahi, fstab, crypttab, users…) under DIR, as\n"
+        "                        they would be in the image (the ext4 root's UUID as zeros)\n"
         "  -h, --help            this text\n"
         "\n"
         "Prints one line per artifact: NAME PATH (keystone, rootfs, disk, kernel, initrd),\n"
         "then 'cmdline ...', then 'built' or 'cached' per stage with seconds.\n";
+
+static int write_etc(const ImageSpec *spec, const char *dir) {
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        GenList l = {};
+        int r = image_etc_generate(spec, "00000000-0000-4000-8000-000000000000", &l);
+        if (r >= 0)
+                r = gen_list_apply(&l, dir, (time_t) spec->source_date_epoch);
+        gen_list_done(&l);
+        return r;
+}
 
 int cmd_image(int argc, char **argv) {
         static const struct option opts[] = {
@@ -36,10 +52,11 @@ int cmd_image(int argc, char **argv) {
                 { "test", no_argument, NULL, 't' },
                 { "ssh-key", required_argument, NULL, 'k' },
                 { "cache-dir", required_argument, NULL, 'c' },
+                { "etc-only", required_argument, NULL, 'e' },
                 {}
         };
         bool test = false;
-        const char *key = NULL, *cache = NULL;
+        const char *key = NULL, *cache = NULL, *etc_only = NULL;
         int c;
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
@@ -55,6 +72,9 @@ int cmd_image(int argc, char **argv) {
                 case 'c':
                         cache = optarg;
                         break;
+                case 'e':
+                        etc_only = optarg;
+                        break;
                 default:
                         return cmd_usage_error("image", "unknown option");
                 }
@@ -66,7 +86,7 @@ int cmd_image(int argc, char **argv) {
         _cleanup_free_ char *json = NULL, *err = NULL;
         r = image_host_file_to_json(path, &json, &err);
         if (r < 0)
-                return log_error_errno(r, "Cannot read host file %s: %s. Check that it exists and is valid TOML.",
+                return log_error_errno(r, "Cannot use host file %s: %s",
                                        path, err ? err : strerror(-r));
         ImageSpec spec = {};
         r = image_spec_from_json(json, &spec, &err);
@@ -88,6 +108,14 @@ int cmd_image(int argc, char **argv) {
         if (r < 0) {
                 image_spec_done(&spec);
                 return log_error_errno(r, "--ssh-key: not one line starting with a key type (ssh-ed25519 …)");
+        }
+        if (etc_only) {
+                r = write_etc(&spec, etc_only);
+                image_spec_done(&spec);
+                if (r < 0)
+                        return log_error_errno(r, "Writing the generated files for %s under %s failed: %m", path,
+                                               etc_only);
+                return 0;
         }
         ImageArtifacts a;
         r = image_build(&spec, cache, &a);
