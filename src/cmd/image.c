@@ -7,6 +7,7 @@
 #include "cmd/cmd.h"
 #include "image/etc.h"
 #include "image/image.h"
+#include "image/lock.h"
 
 static const char help[] =
         "Usage: keystone image [OPTIONS] HOST.toml\n"
@@ -27,10 +28,17 @@ static const char help[] =
         "                        (never for real machines)\n"
         "      --ssh-key=KEY     add this public key line to every user\n"
         "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
+        "      --unlocked        ignore keystone.lock beside HOST.toml (install the\n"
+        "                        archive's current versions)\n"
         "      --etc-only=DIR    build nothing: write Keystone's generated files (sshd,\n"
         "                        nftables, avahi, fstab, crypttab, users…) under DIR, as\n"
         "                        they would be in the image (the ext4 root's UUID as zeros)\n"
         "  -h, --help            this text\n"
+        "\n"
+        "With keystone.lock beside HOST.toml (see `keystone lock`), the image gets\n"
+        "exactly the locked versions: the build stops before anything slow, naming the\n"
+        "package, when the lock lacks one or the archive no longer serves a locked\n"
+        "version; run `keystone lock HOST.toml` then.\n"
         "\n"
         "Prints one line per artifact: NAME PATH (keystone, rootfs, disk, kernel, initrd),\n"
         "then 'cmdline ...', then 'built' or 'cached' per stage with seconds.\n";
@@ -53,9 +61,10 @@ int cmd_image(int argc, char **argv) {
                 { "ssh-key", required_argument, NULL, 'k' },
                 { "cache-dir", required_argument, NULL, 'c' },
                 { "etc-only", required_argument, NULL, 'e' },
+                { "unlocked", no_argument, NULL, 'u' },
                 {}
         };
-        bool test = false;
+        bool test = false, unlocked = false;
         const char *key = NULL, *cache = NULL, *etc_only = NULL;
         int c;
         optind = 1;
@@ -74,6 +83,9 @@ int cmd_image(int argc, char **argv) {
                         break;
                 case 'e':
                         etc_only = optarg;
+                        break;
+                case 'u':
+                        unlocked = true;
                         break;
                 default:
                         return cmd_usage_error("image", "unknown option");
@@ -117,9 +129,31 @@ int cmd_image(int argc, char **argv) {
                                                etc_only);
                 return 0;
         }
-        ImageArtifacts a;
+        ImageLock lock = {};
+        char lock_path[PATH_MAX];
+        if (!unlocked) {
+                if ((r = image_lock_path(path, lock_path, sizeof lock_path)) < 0) {
+                        image_spec_done(&spec);
+                        return log_error_errno(r, "%s: %m", path);
+                }
+                r = image_lock_load(lock_path, &lock, &err);
+                if (r < 0 && r != -ENOENT) {
+                        image_spec_done(&spec);
+                        return log_error_errno(r, "Cannot use %s: %s. Run `keystone lock %s` to write it again.",
+                                               lock_path, err ? err : strerror(-r), path);
+                }
+                if (r >= 0)
+                        spec.lock = &lock;
+        }
+        ImageArtifacts a = {};
         r = image_build(&spec, cache, &a);
         image_spec_done(&spec);
+        image_lock_done(&lock);
+        if (r < 0 && a.error[0])
+                return log_error_errno(r, "Building the image for %s failed: %s. Run `keystone lock %s` to pin "
+                                          "the archive's current versions (or --unlocked to build without the "
+                                          "lock).",
+                                       path, a.error, path);
         if (r < 0)
                 return log_error_errno(r, "Building the image for %s failed: %m. The build logs are in the "
                                           "cache directory's *.tmp directories (build.log, mkfs.log); "

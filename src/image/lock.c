@@ -2,6 +2,11 @@
 /* keystone.lock: parse, write, and compare with what the archive serves
  * (see lock.h for the format). */
 #include <ctype.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -572,4 +577,82 @@ int image_lock_check(const ImageLock *l, const AptIndex *x, LockMismatch **ret) 
         }
         *ret = out;
         return (int) n;
+}
+
+/* ---- files ---- */
+
+int image_lock_path(const char *host_path, char *out, size_t size) {
+        _cleanup_free_ char *copy = strdup(host_path);
+        if (!copy)
+                return -ENOMEM;
+        if (snprintf(out, size, "%s/keystone.lock", dirname(copy)) >= (int) size)
+                return -ENAMETOOLONG;
+        return 0;
+}
+
+#define LOCK_MAX_BYTES (16u << 20)
+
+int image_lock_load(const char *path, ImageLock *ret, char **ret_error) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode) || st.st_size > LOCK_MAX_BYTES) {
+                if (ret_error && asprintf(ret_error, "%s: not a regular file of at most 16 MiB", path) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        _cleanup_free_ char *text = malloc((size_t) st.st_size + 1);
+        if (!text)
+                return -ENOMEM;
+        size_t got = 0;
+        while (got < (size_t) st.st_size) {
+                ssize_t k = read(fd, text + got, (size_t) st.st_size - got);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return k < 0 ? -errno : -EIO;
+                got += (size_t) k;
+        }
+        text[got] = 0;
+        if (strlen(text) != got) {
+                if (ret_error && asprintf(ret_error, "%s: holds a NUL byte; not a lock file", path) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        unsigned line = 0;
+        const char *why = NULL;
+        int r = image_lock_parse(text, ret, &line, &why);
+        if (r == -EINVAL && ret_error && asprintf(ret_error, "%s:%u: %s", path, line, why) < 0)
+                *ret_error = NULL;
+        return r;
+}
+
+int image_lock_save(ImageLock *l, const char *path) {
+        char tmp[PATH_MAX];
+        if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp)
+                return -ENAMETOOLONG;
+        (void) unlink(tmp);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        FILE *f = fdopen(fd, "w");
+        if (!f) {
+                int r = -errno;
+                close(fd);
+                (void) unlink(tmp);
+                return r;
+        }
+        int r = image_lock_write(l, f);
+        if (fflush(f) != 0 || fsync(fileno(f)) < 0)
+                r = r < 0 ? r : -errno;
+        if (fclose(f) != 0 && r >= 0)
+                r = -EIO;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(tmp);
+        return r;
 }

@@ -86,3 +86,11 @@ typedef struct LockMismatch {
 /* Every locked package whose locked version the archive no longer serves.
  * *ret is malloc'd (NULL when all are served); returns the count. */
 int image_lock_check(const ImageLock *l, const AptIndex *x, LockMismatch **ret);
+
+/* DIR/keystone.lock for DIR/HOST.toml. */
+int image_lock_path(const char *host_path, char *out, size_t size);
+/* Reads and parses a lock file: -ENOENT when there is none; -EINVAL with
+ * *ret_error "FILE:LINE: what is wrong" (malloc'd). */
+int image_lock_load(const char *path, ImageLock *ret, char **ret_error);
+/* Writes the lock to path atomically (path.tmp, then rename). */
+int image_lock_save(ImageLock *l, const char *path);
