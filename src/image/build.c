@@ -49,7 +49,7 @@ int image_package_names(const ImageSpec *s, char ***ret) {
         size_t n = 0;
         while (role[n])
                 n++;
-        const char **all = calloc(n + s->n_packages + 2, sizeof(char *));
+        const char **all = calloc(n + s->n_packages + 3, sizeof(char *));
         if (!all)
                 return -ENOMEM;
         size_t k = 0;
@@ -62,6 +62,10 @@ int image_package_names(const ImageSpec *s, char ***ret) {
          * carries no compiler, headers or dkms */
         if (s->zfs)
                 all[k++] = "zfsutils-linux";
+        /* a time zone other than UTC needs the tz database (glibc's
+         * fallback without /usr/share/zoneinfo is UTC) */
+        if (s->time_zone && !streq(s->time_zone, "UTC") && !streq(s->time_zone, "Etc/UTC"))
+                all[k++] = "tzdata";
         qsort(all, k, sizeof(char *), cmp_str);
         char **out = calloc(k + 1, sizeof(char *));
         if (!out) {
