@@ -103,6 +103,12 @@ int cmd_lock(int argc, char **argv) {
         KeystoneLayer layer = {};
         if (!without_keystone) {
                 r = image_keystone_layer(&spec, cache, &a, &with_deps, &layer);
+                if (r == -ENOENT && keystone_source_dir((char[PATH_MAX]) {}) < 0) {
+                        image_spec_done(&spec);
+                        return log_error_errno(r, "Keystone's source tree (for its .deb's runtime dependencies) "
+                                                  "is not here: run in it, set KEYSTONE_SRCDIR, or use "
+                                                  "--without-keystone.");
+                }
                 if (r < 0) {
                         image_spec_done(&spec);
                         return log_error_errno(r, "Building Keystone's .deb (for its runtime dependencies) failed: "

@@ -43,5 +43,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         AptIndex x = {};
         (void) apt_index_add_packages_file(&x, text, size);
         apt_index_done(&x);
+        free(text);
         return 0;
 }
