@@ -46,12 +46,12 @@ static int set_error(char **ret_error, const char *fmt, ...) {
         return 0;
 }
 
-static int apt_run(const AptArchive *a, const char *const *argv, RunResult *res) {
+static int apt_run(const AptArchive *a, const char *const *argv, int timeout_ms, RunResult *res) {
         char env[PATH_MAX + 16];
         snprintf(env, sizeof env, "APT_CONFIG=%s", a->conf);
         char *envv[] = { env, (char *) "LC_ALL=C.UTF-8", (char *) "DEBIAN_FRONTEND=noninteractive", NULL };
         /* a read-only query of the archive: safe under --dry-run too */
-        return run(argv, &(RunOptions) { .env_extra = envv, .timeout_ms = 10 * 60 * 1000, .ignore_dry_run = true },
+        return run(argv, &(RunOptions) { .env_extra = envv, .timeout_ms = timeout_ms, .ignore_dry_run = true },
                    res);
 }
 
@@ -110,6 +110,8 @@ int apt_archive_open(const char *cache, const char *suite, const char *mirror, c
                      "APT::Sandbox::User \"root\";\n"
                      "Debug::NoLocking \"true\";\n"
                      "Acquire::Languages \"none\";\n"
+                     "Acquire::http::Timeout \"30\";\n"
+                     "Acquire::Retries \"2\";\n"
                      "Acquire::GzipIndexes \"false\";\n"
                      "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled \"false\";\n",
                      a.dir, APT_ARCHITECTURE) < 0) {
@@ -126,10 +128,13 @@ int apt_archive_open(const char *cache, const char *suite, const char *mirror, c
 
         const char *argv[] = { "apt-get", "-q", "update", NULL };
         RunResult res = {};
-        r = apt_run(&a, argv, &res);
+        /* a stalled mirror must not hold the build (or a test) for long */
+        r = apt_run(&a, argv, 4 * 60 * 1000, &res);
         if (r < 0) {
                 set_error(ret_error, "apt-get update for %s %s (%s) failed: %s", mirror, suite, components,
-                          r == -EPROTO ? run_result_describe(&res) : strerror(-r));
+                          r == -EPROTO      ? run_result_describe(&res)
+                          : r == -ETIMEDOUT ? "no answer within 4 minutes (the archive is unreachable?)"
+                                            : strerror(-r));
                 run_result_done(&res);
                 goto fail;
         }
@@ -177,7 +182,7 @@ int apt_archive_resolve(const AptArchive *a, char *const *packages, ImageLock *l
                 argv[k++] = packages[i];
         argv[k] = NULL;
         RunResult res = {};
-        int r = apt_run(a, argv, &res);
+        int r = apt_run(a, argv, 4 * 60 * 1000, &res);
         if (r < 0) {
                 set_error(ret_error, "apt could not resolve the package set against %s %s: %s", a->mirror, a->suite,
                           r == -EPROTO ? run_result_describe(&res) : strerror(-r));

@@ -489,6 +489,17 @@ void apt_index_done(AptIndex *x) {
         *x = (AptIndex) {};
 }
 
+/* n bytes of s as a string; s need not be NUL-terminated (a mapped file:
+ * strndup may look for the NUL, all the way through 56 MB of index) */
+static char *memdup_str(const char *s, size_t n) {
+        char *p = malloc(n + 1);
+        if (p) {
+                memcpy(p, s, n);
+                p[n] = 0;
+        }
+        return p;
+}
+
 static int index_add(AptIndex *x, const char *name, size_t nn, const char *version, size_t vn) {
         if (x->n % 4096 == 0) {
                 LockPackage *e = realloc(x->entries, (x->n + 4096) * sizeof *e);
@@ -497,8 +508,8 @@ static int index_add(AptIndex *x, const char *name, size_t nn, const char *versi
                 x->entries = e;
         }
         LockPackage *p = &x->entries[x->n];
-        p->name = strndup(name, nn);
-        p->version = strndup(version, vn);
+        p->name = memdup_str(name, nn);
+        p->version = memdup_str(version, vn);
         if (!p->name || !p->version) {
                 free(p->name);
                 free(p->version);
