@@ -2,9 +2,13 @@
 /* keystone image HOST.toml: build (or find in the cache) a host's bootable
  * image: the rootfs and the disk with Keystone's generated files. */
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cmd/cmd.h"
+#include "image/etc.h"
 #include "image/image.h"
+#include "image/lock.h"
+#include "image/manifest.h"
 
 static const char help[] =
         "Usage: keystone image [OPTIONS] HOST.toml\n"
@@ -25,10 +29,77 @@ static const char help[] =
         "                        (never for real machines)\n"
         "      --ssh-key=KEY     add this public key line to every user\n"
         "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
+        "  -o, --output=DIR      write DIR/manifest.json: the inputs' hash (host file,\n"
+        "                        its imports, keystone.lock, Keystone's version), the\n"
+        "                        rootfs's package versions, each artifact's path, size\n"
+        "                        and sha256 (the artifacts stay in the cache)\n"
+        "      --unlocked        ignore keystone.lock beside HOST.toml (install the\n"
+        "                        archive's current versions)\n"
+        "      --etc-only=DIR    build nothing: write Keystone's generated files (sshd,\n"
+        "                        nftables, avahi, fstab, crypttab, users…) under DIR, as\n"
+        "                        they would be in the image (the ext4 root's UUID as zeros)\n"
         "  -h, --help            this text\n"
+        "\n"
+        "With keystone.lock beside HOST.toml (see `keystone lock`), the image gets\n"
+        "exactly the locked versions: the build stops before anything slow, naming the\n"
+        "package, when the lock lacks one or the archive no longer serves a locked\n"
+        "version; run `keystone lock HOST.toml` then.\n"
         "\n"
         "Prints one line per artifact: NAME PATH (keystone, rootfs, disk, kernel, initrd),\n"
         "then 'cmdline ...', then 'built' or 'cached' per stage with seconds.\n";
+
+static void strv_free_(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+static int write_manifest(const char *host_path, const char *host_name, const char *lock_path,
+                          const ImageArtifacts *a, const char *dir) {
+        char **files = NULL;
+        int r = image_host_files(host_path, &files);
+        if (r < 0)
+                return r;
+        ImageLock packages = {};
+        r = image_rootfs_packages(a->rootfs_tar, &packages);
+        if (r < 0) {
+                strv_free_(files);
+                return r;
+        }
+        /* the disk stage adds Keystone's own .deb to what the rootfs holds */
+        if (a->keystone_version[0] && (r = image_lock_set(&packages, "keystone", a->keystone_version)) >= 0)
+                image_lock_sort(&packages);
+        ManifestArtifact arts[6];
+        size_t n = 0;
+        arts[n++] = (ManifestArtifact) { "rootfs", a->rootfs_tar };
+        arts[n++] = (ManifestArtifact) { "disk", a->disk };
+        arts[n++] = (ManifestArtifact) { "kernel", a->kernel };
+        arts[n++] = (ManifestArtifact) { "initrd", a->initrd };
+        if (a->keystone_deb[0])
+                arts[n++] = (ManifestArtifact) { "keystone-deb", a->keystone_deb };
+        if (a->zfs_tar[0])
+                arts[n++] = (ManifestArtifact) { "zfs-modules", a->zfs_tar };
+        ManifestInputs in = {
+                .host = host_name, .keystone_version = keystone_version, .files = (const char *const *) files,
+                .lock_path = lock_path, .packages = &packages, .artifacts = arts, .n_artifacts = n,
+        };
+        if (r >= 0)
+                r = image_manifest_write(&in, dir);
+        image_lock_done(&packages);
+        strv_free_(files);
+        return r;
+}
+
+static int write_etc(const ImageSpec *spec, const char *dir) {
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        GenList l = {};
+        int r = image_etc_generate(spec, "00000000-0000-4000-8000-000000000000", &l);
+        if (r >= 0)
+                r = gen_list_apply(&l, dir, (time_t) spec->source_date_epoch);
+        gen_list_done(&l);
+        return r;
+}
 
 int cmd_image(int argc, char **argv) {
         static const struct option opts[] = {
@@ -36,13 +107,16 @@ int cmd_image(int argc, char **argv) {
                 { "test", no_argument, NULL, 't' },
                 { "ssh-key", required_argument, NULL, 'k' },
                 { "cache-dir", required_argument, NULL, 'c' },
+                { "etc-only", required_argument, NULL, 'e' },
+                { "unlocked", no_argument, NULL, 'u' },
+                { "output", required_argument, NULL, 'o' },
                 {}
         };
-        bool test = false;
-        const char *key = NULL, *cache = NULL;
+        bool test = false, unlocked = false;
+        const char *key = NULL, *cache = NULL, *etc_only = NULL, *output = NULL;
         int c;
         optind = 1;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         return cmd_help(help);
@@ -55,6 +129,15 @@ int cmd_image(int argc, char **argv) {
                 case 'c':
                         cache = optarg;
                         break;
+                case 'e':
+                        etc_only = optarg;
+                        break;
+                case 'u':
+                        unlocked = true;
+                        break;
+                case 'o':
+                        output = optarg;
+                        break;
                 default:
                         return cmd_usage_error("image", "unknown option");
                 }
@@ -66,7 +149,7 @@ int cmd_image(int argc, char **argv) {
         _cleanup_free_ char *json = NULL, *err = NULL;
         r = image_host_file_to_json(path, &json, &err);
         if (r < 0)
-                return log_error_errno(r, "Cannot read host file %s: %s. Check that it exists and is valid TOML.",
+                return log_error_errno(r, "Cannot use host file %s: %s",
                                        path, err ? err : strerror(-r));
         ImageSpec spec = {};
         r = image_spec_from_json(json, &spec, &err);
@@ -89,13 +172,53 @@ int cmd_image(int argc, char **argv) {
                 image_spec_done(&spec);
                 return log_error_errno(r, "--ssh-key: not one line starting with a key type (ssh-ed25519 …)");
         }
-        ImageArtifacts a;
+        if (etc_only) {
+                r = write_etc(&spec, etc_only);
+                image_spec_done(&spec);
+                if (r < 0)
+                        return log_error_errno(r, "Writing the generated files for %s under %s failed: %m", path,
+                                               etc_only);
+                return 0;
+        }
+        ImageLock lock = {};
+        char lock_path[PATH_MAX];
+        if (!unlocked) {
+                if ((r = image_lock_path(path, lock_path, sizeof lock_path)) < 0) {
+                        image_spec_done(&spec);
+                        return log_error_errno(r, "%s: %m", path);
+                }
+                r = image_lock_load(lock_path, &lock, &err);
+                if (r < 0 && r != -ENOENT) {
+                        image_spec_done(&spec);
+                        return log_error_errno(r, "Cannot use %s: %s. Run `keystone lock %s` to write it again.",
+                                               lock_path, err ? err : strerror(-r), path);
+                }
+                if (r >= 0)
+                        spec.lock = &lock;
+        }
+        ImageArtifacts a = {};
         r = image_build(&spec, cache, &a);
+        _cleanup_free_ char *host_name = strdup(spec.hostname);
+        bool locked = spec.lock != NULL;
         image_spec_done(&spec);
+        image_lock_done(&lock);
+        if (r < 0 && a.error[0])
+                return log_error_errno(r, "Building the image for %s failed: %s. Run `keystone lock %s` to pin "
+                                          "the archive's current versions (or --unlocked to build without the "
+                                          "lock).",
+                                       path, a.error, path);
         if (r < 0)
                 return log_error_errno(r, "Building the image for %s failed: %m. The build logs are in the "
                                           "cache directory's *.tmp directories (build.log, mkfs.log); "
                                           "run with --verbose to see every command.", path);
+        if (output) {
+                if (!host_name)
+                        return log_error_errno(-ENOMEM, "Out of memory");
+                r = write_manifest(path, host_name, locked ? lock_path : NULL, &a, output);
+                if (r < 0)
+                        return log_error_errno(r, "Writing %s/manifest.json failed: %m", output);
+                printf("manifest %s/manifest.json\n", output);
+        }
         printf("keystone %s\n", a.keystone_deb);
         printf("rootfs %s\ndisk %s\nkernel %s\ninitrd %s\ncmdline %s\n", a.rootfs_tar, a.disk, a.kernel, a.initrd,
                a.cmdline);

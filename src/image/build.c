@@ -11,6 +11,8 @@
 #include "image/etc.h"
 #include "image/image.h"
 #include "image/keystone-deb.h"
+#include "image/lock.h"
+#include "image/apt-archive.h"
 #include "secureboot/uki.h"
 #include "util/log.h"
 #include "util/run.h"
@@ -32,8 +34,13 @@ static int cmp_str(const void *a, const void *b) {
         return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-/* role packages + kernel + extras, sorted, without duplicates, comma-joined */
-static int package_list(const ImageSpec *s, char **ret) {
+static void names_free(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+int image_package_names(const ImageSpec *s, char ***ret) {
         const char *const *role;
         const char *kernel;
         int r = image_role_packages(s->role, s->kernel_flavour, &role, &kernel);
@@ -42,7 +49,7 @@ static int package_list(const ImageSpec *s, char **ret) {
         size_t n = 0;
         while (role[n])
                 n++;
-        const char **all = calloc(n + s->n_packages + 2, sizeof(char *));
+        const char **all = calloc(n + s->n_packages + 3, sizeof(char *));
         if (!all)
                 return -ENOMEM;
         size_t k = 0;
@@ -55,23 +62,83 @@ static int package_list(const ImageSpec *s, char **ret) {
          * carries no compiler, headers or dkms */
         if (s->zfs)
                 all[k++] = "zfsutils-linux";
+        /* a time zone other than UTC needs the tz database (glibc's
+         * fallback without /usr/share/zoneinfo is UTC) */
+        if (s->time_zone && !streq(s->time_zone, "UTC") && !streq(s->time_zone, "Etc/UTC"))
+                all[k++] = "tzdata";
         qsort(all, k, sizeof(char *), cmp_str);
+        char **out = calloc(k + 1, sizeof(char *));
+        if (!out) {
+                free(all);
+                return -ENOMEM;
+        }
+        size_t w = 0;
+        for (size_t i = 0; i < k; i++) {
+                if (i > 0 && streq(all[i], all[i - 1]))
+                        continue;
+                if (!(out[w++] = strdup(all[i]))) {
+                        free(all);
+                        names_free(out);
+                        return -ENOMEM;
+                }
+        }
+        free(all);
+        *ret = out;
+        return 0;
+}
+
+/* role packages + kernel + extras, sorted, without duplicates, comma-joined;
+ * NAME=VERSION when the spec is locked */
+static int package_list(const ImageSpec *s, char **ret) {
+        char **names = NULL;
+        int r = image_package_names(s, &names);
+        if (r < 0)
+                return r;
         char *buf = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
         if (!f) {
-                free(all);
+                names_free(names);
                 return -ENOMEM;
         }
-        for (size_t i = 0, w = 0; i < k; i++) {
-                if (i > 0 && streq(all[i], all[i - 1]))
-                        continue;
-                fprintf(f, "%s%s", w++ ? "," : "", all[i]);
+        for (size_t i = 0; names[i]; i++) {
+                fprintf(f, "%s%s", i ? "," : "", names[i]);
+                if (s->lock) {
+                        const char *v = image_lock_version(s->lock, names[i]);
+                        if (!v)
+                                r = -ENOPKG;
+                        else
+                                fprintf(f, "=%s", v);
+                }
         }
         fclose(f);
-        free(all);
+        names_free(names);
+        if (r < 0) {
+                free(buf);
+                return r;
+        }
         *ret = buf;
         return 0;
+}
+
+/* The canonical text of a lock's packages, for the rootfs key: a re-lock
+ * that moves only an Essential package still makes a new rootfs. */
+static int lock_digest(const ImageLock *l, char out[static 65]) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "%s\n%s\n%s\n", l->suite, l->mirror, l->components);
+        for (size_t i = 0; i < l->n_packages; i++)
+                fprintf(f, "%s=%s\n", l->packages[i].name, l->packages[i].version);
+        if (fclose(f) != 0) {
+                free(buf);
+                return -ENOMEM;
+        }
+        int r = cache_sha256_hex(buf, size, out);
+        free(buf);
+        return r;
 }
 
 /* The hook that makes the rootfs reproducible: no host keys baked in. */
@@ -103,6 +170,18 @@ int image_rootfs_inputs(const ImageSpec *s, char **ret) {
                      ROOTFS_RECIPE, s->suite, s->mirror, (unsigned long long) s->source_date_epoch, pkgs,
                      customize_hook, initramfs_conf, initramfs_hook) < 0)
                 return -ENOMEM;
+        if (s->lock) {
+                /* only locked specs say so: an unlocked spec's key stays what it was */
+                char digest[65];
+                char *more = NULL;
+                if ((r = lock_digest(s->lock, digest)) < 0 || asprintf(&more, "%slock=%s\n", *ret, digest) < 0) {
+                        free(*ret);
+                        *ret = NULL;
+                        return r < 0 ? r : -ENOMEM;
+                }
+                free(*ret);
+                *ret = more;
+        }
         return 0;
 }
 
@@ -454,18 +533,98 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         return 0;
 }
 
+/* Every package the spec names has a locked version. */
+static int lock_covers(const ImageSpec *s, ImageArtifacts *a) {
+        char **names = NULL;
+        int r = image_package_names(s, &names);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; names[i]; i++)
+                if (!image_lock_version(s->lock, names[i])) {
+                        snprintf(a->error, sizeof a->error,
+                                 "keystone.lock has no version for package %s (the host file, its modules or "
+                                 "Keystone's dependencies changed since it was written)",
+                                 names[i]);
+                        r = -ENOPKG;
+                        break;
+                }
+        names_free(names);
+        return r;
+}
+
+/* The archive still serves every locked version (Debian's archive keeps
+ * one version per package and suite: a newer upload replaces the locked
+ * one).  Essential packages are pinned this way too: mmdebstrap installs
+ * the archive's versions, which this proves are the locked ones. */
+static int lock_served(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
+        const ImageLock *l = s->lock;
+        if (!streq(l->suite, s->suite) || !streq(l->mirror, s->mirror)) {
+                snprintf(a->error, sizeof a->error, "keystone.lock was resolved for %s %s, the image uses %s %s",
+                         l->mirror, l->suite, s->mirror, s->suite);
+                return -ESTALE;
+        }
+        AptArchive ar;
+        _cleanup_free_ char *err = NULL;
+        int r = apt_archive_open(cache, l->suite, l->mirror, l->components, &ar, &err);
+        if (r < 0) {
+                snprintf(a->error, sizeof a->error, "cannot check keystone.lock against the archive: %s",
+                         err ? err : strerror(-r));
+                return r;
+        }
+        AptIndex x = {};
+        r = apt_archive_index(&ar, &x);
+        apt_archive_close(&ar);
+        if (r < 0) {
+                snprintf(a->error, sizeof a->error, "cannot read the archive's package lists: %s", strerror(-r));
+                return r;
+        }
+        LockMismatch *m = NULL;
+        int n = image_lock_check(l, &x, &m);
+        if (n > 0) {
+                FILE *f = fmemopen(a->error, sizeof a->error - 1, "w");
+                if (f) {
+                        fprintf(f, "the archive (%s %s) no longer serves %d locked package version%s:", l->mirror,
+                                l->suite, n, n == 1 ? "" : "s");
+                        for (int i = 0; i < n && i < 4; i++) {
+                                if (m[i].available)
+                                        fprintf(f, " %s %s (it has %s %s)%s", m[i].name, m[i].locked,
+                                                m[i].order > 0 ? "the newer" : "only", m[i].available,
+                                                i + 1 < n && i < 3 ? "," : "");
+                                else
+                                        fprintf(f, " %s %s (gone from the archive)%s", m[i].name, m[i].locked,
+                                                i + 1 < n && i < 3 ? "," : "");
+                        }
+                        if (n > 4)
+                                fprintf(f, " and %d more", n - 4);
+                        fclose(f);
+                }
+                r = -ESTALE;
+        } else
+                r = n;
+        free(m);
+        apt_index_done(&x);
+        return r;
+}
+
 int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret) {
         ImageArtifacts a = {};
+        ret->error[0] = 0;
         const char *cache = cache_dir ? cache_dir : cache_dir_default();
         if (mkdir(cache, 0755) < 0 && errno != EEXIST)
                 return -errno;
+        int r;
+        /* a locked host: refuse early, before anything slow runs */
+        if (spec->lock && ((r = lock_covers(spec, ret)) < 0 || (r = lock_served(spec, cache, ret)) < 0))
+                return r;
         /* Keystone's .deb first: its Depends join the rootfs's packages */
         ImageSpec with_deps;
         _cleanup_(keystone_layer_done) KeystoneLayer layer = {};
-        int r = image_keystone_layer(spec, cache, &a, &with_deps, &layer);
+        r = image_keystone_layer(spec, cache, &a, &with_deps, &layer);
         if (r < 0)
                 return r;
         spec = &with_deps;
+        if (spec->lock && (r = lock_covers(spec, ret)) < 0)
+                return r;
         r = stage_rootfs(spec, cache, &a);
         if (r < 0)
                 return r;

@@ -14,6 +14,10 @@ typedef enum GenKind {
         GEN_APPEND,    /* append to an existing file (passwd, group…) */
         GEN_DIR,
         GEN_SYMLINK,   /* content is the target */
+        GEN_GROUP_MEMBER, /* path /etc/group, content "GROUP:USER": adds USER to
+                           * GROUP (and in /etc/gshadow when there is one),
+                           * creating GROUP as a system group (the highest free
+                           * gid below 1000) when the image has none */
 } GenKind;
 
 typedef struct GenFile {

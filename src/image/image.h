@@ -40,7 +40,20 @@ typedef struct ImageUser {
         char *name;
         char **ssh_keys;
         size_t n_ssh_keys;
+        char **groups;          /* supplementary groups, created when missing */
+        size_t n_groups;
+        char *shell;            /* NULL: /bin/bash */
+        char *description;      /* GECOS, NULL: empty */
+        unsigned uid;           /* 0: 1000 + the user's index */
 } ImageUser;
+
+/* A ZFS dataset of the host's disk layout (disk.datasets). */
+typedef struct ImageDataset {
+        char *name;             /* relative to the pool: "crypt/home" */
+        char *mountpoint;       /* "none" or an absolute path */
+} ImageDataset;
+
+typedef struct ImageLock ImageLock;
 
 typedef struct ImageSpec {
         char *hostname;
@@ -55,6 +68,18 @@ typedef struct ImageSpec {
         char *suite;            /* "trixie" */
         char *mirror;           /* "http://deb.debian.org/debian" */
         uint64_t source_date_epoch;
+        char *time_zone;        /* tz database name; NULL: UTC */
+        bool ssh_disabled;      /* ssh.enable = false */
+        unsigned ssh_port;      /* 0: 22 */
+        char *ssh_permit_root_login; /* "no" (default) or "prohibit-password" */
+        bool ssh_password_authentication;
+        /* the disk layout (disk.datasets non-empty): fstab and crypttab for
+         * the ESP, swap with a random key and ZFS; else one ext4 root */
+        ImageDataset *datasets;
+        size_t n_datasets;
+        char *pool;             /* disk.pool, "rpool" */
+        bool swap;              /* disk.swap-size is not 0 */
+        const ImageLock *lock;  /* keystone.lock (image/lock.h), borrowed; NULL: unpinned */
 } ImageSpec;
 
 void image_spec_done(ImageSpec *s);
@@ -74,6 +99,11 @@ int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error);
  * `keystone eval --json` prints).  On invalid configuration *ret_error holds
  * every problem, one per line. */
 int image_host_file_to_json(const char *path, char **ret_json, char **ret_error);
+
+/* Every Debian package the rootfs asks for by name (role + kernel + extra
+ * + zfsutils-linux), sorted, unique, NULL-terminated (strv, malloc'd).
+ * Without versions even when the spec is locked. */
+int image_package_names(const ImageSpec *s, char ***ret);
 
 /* Role → Debian packages (kernel included); NULL-terminated, static. */
 int image_role_packages(const char *role, const char *kernel_flavour, const char *const **ret,
@@ -96,9 +126,12 @@ typedef struct ImageArtifacts {
         double keystone_seconds, buildroot_seconds;
         bool rootfs_built, disk_built, zfs_built; /* false: came from the cache */
         double rootfs_seconds, disk_seconds, zfs_seconds;
+        char error[1024];         /* on failure: what went wrong, when known ("" otherwise) */
 } ImageArtifacts;
 
-/* cache_dir NULL: $KEYSTONE_CACHE_DIR or /var/cache/keystone. */
+/* cache_dir NULL: $KEYSTONE_CACHE_DIR or /var/cache/keystone.  On failure
+ * ret->error may say what went wrong (a locked package the archive no
+ * longer serves, …). */
 int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret);
 
 /* The canonical input texts (malloc'd), for hashing and for inputs.txt. */

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The image spec: what the image builder needs from a host's configuration. */
+#include <ctype.h>
 #include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -28,10 +31,21 @@ void image_spec_done(ImageSpec *s) {
         for (size_t i = 0; i < s->n_users; i++) {
                 free(s->users[i].name);
                 strv_free(s->users[i].ssh_keys, s->users[i].n_ssh_keys);
+                strv_free(s->users[i].groups, s->users[i].n_groups);
+                free(s->users[i].shell);
+                free(s->users[i].description);
         }
         free(s->users);
         free(s->suite);
         free(s->mirror);
+        free(s->time_zone);
+        free(s->ssh_permit_root_login);
+        for (size_t i = 0; i < s->n_datasets; i++) {
+                free(s->datasets[i].name);
+                free(s->datasets[i].mountpoint);
+        }
+        free(s->datasets);
+        free(s->pool);
         *s = (ImageSpec) {};
 }
 
@@ -81,6 +95,25 @@ static bool ssh_key_valid(const char *s) {
                startswith(s, "sk-ssh-ed25519@openssh.com ") || startswith(s, "sk-ecdsa-sha2-");
 }
 
+/* a tz database name (the config layer checks the same; the JSON may come
+ * from elsewhere) */
+static bool time_zone_valid(const char *s) {
+        if (!*s || s[0] == '/' || strstr(s, ".."))
+                return false;
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr("/_+-", *s))
+                        return false;
+        return true;
+}
+
+/* what may stand in one field of passwd, fstab or a comment line */
+static bool field_valid(const char *s, const char *also_forbidden) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f || strchr(also_forbidden, *s))
+                        return false;
+        return true;
+}
+
 int image_spec_fill_defaults(ImageSpec *s) {
         int r;
         if ((r = set_default(&s->hostname, "keystone")) < 0 || (r = set_default(&s->role, "server")) < 0 ||
@@ -97,7 +130,30 @@ int image_spec_fill_defaults(ImageSpec *s) {
                 for (size_t j = 0; j < s->users[i].n_ssh_keys; j++)
                         if (!ssh_key_valid(s->users[i].ssh_keys[j]))
                                 return -EINVAL;
+                for (size_t j = 0; j < s->users[i].n_groups; j++)
+                        if (!username_valid(s->users[i].groups[j]))
+                                return -EINVAL;
+                const char *sh = s->users[i].shell;
+                if (sh && (sh[0] != '/' || !field_valid(sh, ": ")))
+                        return -EINVAL;
+                if (s->users[i].description && !field_valid(s->users[i].description, ":"))
+                        return -EINVAL;
+                if (s->users[i].uid != 0 && (s->users[i].uid < 1000 || s->users[i].uid > 59999))
+                        return -EINVAL;
         }
+        if (s->time_zone && !time_zone_valid(s->time_zone))
+                return -EINVAL;
+        if (s->ssh_port > 65535)
+                return -EINVAL;
+        if (s->ssh_permit_root_login && !streq(s->ssh_permit_root_login, "no") &&
+            !streq(s->ssh_permit_root_login, "prohibit-password"))
+                return -EINVAL;
+        if (s->pool && (!*s->pool || !field_valid(s->pool, " /")))
+                return -EINVAL;
+        for (size_t i = 0; i < s->n_datasets; i++)
+                if (!*s->datasets[i].name || !field_valid(s->datasets[i].name, " ") ||
+                    !field_valid(s->datasets[i].mountpoint, " "))
+                        return -EINVAL;
         for (size_t i = 0; i < s->n_packages; i++)
                 if (!package_valid(s->packages[i]))
                         return -EINVAL;
@@ -177,16 +233,102 @@ static int add_user(ImageSpec *s, const char *name, json_object *u, char **ret_e
         if (!user->name)
                 return -ENOMEM;
         s->n_users++;
+        int r;
         const char *key_fields[] = { "ssh-keys", "ssh_keys", "authorized_keys", "sshKeys" };
         for (size_t i = 0; i < ELEMENTSOF(key_fields); i++) {
                 json_object *k = NULL;
                 if (json_object_object_get_ex(u, key_fields[i], &k)) {
                         char what[128];
                         snprintf(what, sizeof what, "users.%s.%s", name, key_fields[i]);
-                        return get_strv(k, what, &user->ssh_keys, &user->n_ssh_keys, ret_error);
+                        if ((r = get_strv(k, what, &user->ssh_keys, &user->n_ssh_keys, ret_error)) < 0)
+                                return r;
+                        break;
                 }
         }
+        json_object *v = NULL;
+        char what[128];
+        if (json_object_object_get_ex(u, "groups", &v)) {
+                snprintf(what, sizeof what, "users.%s.groups", name);
+                if ((r = get_strv(v, what, &user->groups, &user->n_groups, ret_error)) < 0)
+                        return r;
+        }
+        const char *sfields[] = { "shell", "description" };
+        char **sdest[] = { &user->shell, &user->description };
+        for (size_t i = 0; i < ELEMENTSOF(sfields); i++)
+                if (json_object_object_get_ex(u, sfields[i], &v) && !json_object_is_type(v, json_type_null)) {
+                        if (!json_object_is_type(v, json_type_string))
+                                return error_set(ret_error, "users.%s.%s: expected a string", name, sfields[i]);
+                        if (!(*sdest[i] = strdup(json_object_get_string(v))))
+                                return -ENOMEM;
+                }
+        if (json_object_object_get_ex(u, "uid", &v) && !json_object_is_type(v, json_type_null)) {
+                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1000 ||
+                    json_object_get_int64(v) > 59999)
+                        return error_set(ret_error, "users.%s.uid: expected a number from 1000 to 59999", name);
+                user->uid = (unsigned) json_object_get_int64(v);
+        }
         return 0;
+}
+
+/* "0", "0G", "0MiB": no swap */
+static bool size_is_zero(const char *s) {
+        size_t n = strspn(s, "0");
+        return n > 0 && !isdigit((unsigned char) s[n]) && s[n] != '.';
+}
+
+static int get_disk_layout(json_object *root, ImageSpec *s, char **ret_error) {
+        json_object *ds = get_path(root, "disk", "datasets");
+        if (!ds || !json_object_is_type(ds, json_type_object) || json_object_object_length(ds) == 0)
+                return 0;
+        int r = get_string(root, "disk", "pool", &s->pool, ret_error);
+        if (r < 0)
+                return r;
+        if (!s->pool && !(s->pool = strdup("rpool")))
+                return -ENOMEM;
+        json_object *sw = get_path(root, "disk", "swap-size");
+        if (sw && !json_object_is_type(sw, json_type_string))
+                return error_set(ret_error, "disk.swap-size: expected a size such as \"8G\"");
+        s->swap = !sw || !size_is_zero(json_object_get_string(sw));
+        s->datasets = calloc(json_object_object_length(ds), sizeof(ImageDataset));
+        if (!s->datasets)
+                return -ENOMEM;
+        json_object_object_foreach(ds, name, d) {
+                json_object *mp = NULL;
+                const char *m = "none";
+                if (json_object_is_type(d, json_type_object) && json_object_object_get_ex(d, "mountpoint", &mp)) {
+                        if (!json_object_is_type(mp, json_type_string))
+                                return error_set(ret_error, "disk.datasets.%s.mountpoint: expected a string", name);
+                        m = json_object_get_string(mp);
+                }
+                ImageDataset *x = &s->datasets[s->n_datasets];
+                x->name = strdup(name);
+                x->mountpoint = strdup(m);
+                s->n_datasets++;
+                if (!x->name || !x->mountpoint)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int get_ssh(json_object *root, ImageSpec *s, char **ret_error) {
+        json_object *v;
+        if ((v = get_path(root, "ssh", "enable"))) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return error_set(ret_error, "ssh.enable: expected true or false");
+                s->ssh_disabled = !json_object_get_boolean(v);
+        }
+        if ((v = get_path(root, "ssh", "password-authentication"))) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return error_set(ret_error, "ssh.password-authentication: expected true or false");
+                s->ssh_password_authentication = json_object_get_boolean(v);
+        }
+        if ((v = get_path(root, "ssh", "port"))) {
+                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
+                    json_object_get_int64(v) > 65535)
+                        return error_set(ret_error, "ssh.port: expected a port number from 1 to 65535");
+                s->ssh_port = (unsigned) json_object_get_int64(v);
+        }
+        return get_string(root, "ssh", "permit-root-login", &s->ssh_permit_root_login, ret_error);
 }
 
 int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
@@ -210,7 +352,9 @@ int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
             (r = get_string(root, "host", "role", &s.role, ret_error)) < 0 ||
             (r = get_string(root, "host", "kernel", &s.kernel_flavour, ret_error)) < 0 ||
             (r = get_string(root, "kernel", "flavour", &s.kernel_flavour, ret_error)) < 0 ||
-            (r = get_string(root, "boot", "kernel", &s.kernel_flavour, ret_error)) < 0)
+            (r = get_string(root, "boot", "kernel", &s.kernel_flavour, ret_error)) < 0 ||
+            (r = get_string(root, "host", "time-zone", &s.time_zone, ret_error)) < 0 ||
+            (r = get_ssh(root, &s, ret_error)) < 0 || (r = get_disk_layout(root, &s, ret_error)) < 0)
                 goto done;
         json_object *p = get_path(root, "host", "packages");
         if (!p)
@@ -253,8 +397,9 @@ int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
         }
         r = image_spec_fill_defaults(&s);
         if (r == -EINVAL)
-                error_set(ret_error, "invalid host name, user name, SSH key, package name, role "
-                                     "(server, workstation) or kernel flavour (cloud, standard)");
+                error_set(ret_error, "invalid host name, user name, group, shell, SSH key, package name, "
+                                     "time zone, SSH option, dataset, role (server, workstation) or kernel "
+                                     "flavour (cloud, standard)");
 done:
         json_object_put(root);
         if (r < 0) {
@@ -266,6 +411,34 @@ done:
 }
 
 /* ---- the seam to the config library ---- */
+
+/* The config layer checks a time zone's spelling; whether the tz database
+ * has it needs the database, here the build machine's /usr/share/zoneinfo
+ * (package tzdata; the same data the image gets).  Without a database on
+ * this machine the check is skipped. */
+static int image_check_time_zone(const Config *c, char **ret_error) {
+        const ConfigNode *n = config_get(c, "host.time-zone");
+        if (!n || !n->s)
+                return 0;
+        const char *dir = getenv("KEYSTONE_ZONEINFO");
+        if (!dir || !*dir)
+                dir = "/usr/share/zoneinfo";
+        if (access(dir, F_OK) < 0)
+                return 0;
+        char p[PATH_MAX];
+        struct stat st;
+        if (snprintf(p, sizeof p, "%s/%s", dir, n->s) < (int) sizeof p && !strstr(n->s, "..") &&
+            stat(p, &st) == 0 && S_ISREG(st.st_mode))
+                return 0;
+        if (ret_error && asprintf(ret_error,
+                                  "%s:%u:%u: host.time-zone: \"%s\" is not a time zone of the tz database (no "
+                                  "%s); use a name that `timedatectl list-timezones` prints, such as "
+                                  "\"Europe/Berlin\" or \"UTC\"",
+                                  n->origin.file ? n->origin.file : "(default)", (unsigned) n->origin.line,
+                                  (unsigned) n->origin.column, n->s, p) < 0)
+                *ret_error = NULL;
+        return -EINVAL;
+}
 
 int image_host_file_to_json(const char *path, char **ret_json, char **ret_error) {
         Config *c = NULL;
@@ -282,6 +455,11 @@ int image_host_file_to_json(const char *path, char **ret_json, char **ret_error)
                                 fclose(f);
                 }
                 config_diagnostics_done(&d);
+                return r;
+        }
+        r = image_check_time_zone(c, ret_error);
+        if (r < 0) {
+                config_free(c);
                 return r;
         }
         json_object *j = config_to_json(c);

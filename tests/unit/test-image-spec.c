@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,96 @@ static void test_generated(void **state) {
         image_spec_done(&s);
 }
 
+/* What keystone eval prints for a server with a disk layout */
+static const char server[] =
+        "{\"host\":{\"name\":\"srv\",\"time-zone\":\"Europe/Berlin\",\"role\":\"server\","
+        "\"packages\":[\"nftables\"]},"
+        "\"users\":{\"admin\":{\"uid\":1500,\"groups\":[\"sudo\"],\"shell\":\"/bin/zsh\","
+        "\"description\":\"Ad Min\",\"ssh-keys\":[]}},"
+        "\"ssh\":{\"enable\":true,\"port\":2200,\"password-authentication\":false,"
+        "\"permit-root-login\":\"prohibit-password\"},"
+        "\"disk\":{\"pool\":\"tank\",\"swap-size\":\"0\",\"datasets\":{\"crypt\":{\"mountpoint\":\"none\"},"
+        "\"crypt/home\":{\"mountpoint\":\"/home\"}}}}";
+
+static void test_server_spec(void **state) {
+        ImageSpec s = {};
+        char *err = NULL;
+        assert_int_equal(image_spec_from_json(server, &s, &err), 0);
+        assert_string_equal(s.time_zone, "Europe/Berlin");
+        assert_int_equal(s.ssh_port, 2200);
+        assert_string_equal(s.ssh_permit_root_login, "prohibit-password");
+        assert_int_equal(s.users[0].uid, 1500);
+        assert_string_equal(s.users[0].groups[0], "sudo");
+        assert_int_equal(s.n_datasets, 2);
+        assert_string_equal(s.pool, "tank");
+        assert_false(s.swap);
+        assert_true(s.zfs);
+        /* a time zone other than UTC brings the tz database */
+        char *in;
+        assert_int_equal(image_rootfs_inputs(&s, &in), 0);
+        assert_non_null(strstr(in, ",tzdata,"));
+        free(in);
+
+        GenList l = {};
+        assert_int_equal(image_etc_generate(&s, "00000000-0000-4000-8000-000000000000", &l), 0);
+        const GenFile *f = find(&l, "/etc/fstab");
+        assert_null(strstr(f->content, "ext4"));
+        assert_non_null(strstr(f->content, "PARTLABEL=ESP\t/boot\tvfat\tumask=0077"));
+        assert_null(strstr(f->content, "swap")); /* swap-size 0 */
+        assert_non_null(strstr(f->content, "tank/crypt/home on /home"));
+        f = find(&l, "/etc/crypttab");
+        assert_non_null(f);
+        assert_null(strstr(f->content, "\nswap"));
+        assert_non_null(strstr(find(&l, "/etc/ssh/sshd_config.d/50-keystone.conf")->content, "Port 2200\n"));
+        assert_non_null(strstr(find(&l, "/etc/nftables.conf")->content, "tcp dport 2200 accept"));
+        assert_non_null(find(&l, "/etc/systemd/system/sysinit.target.wants/nftables.service"));
+        assert_string_equal(find(&l, "/etc/localtime")->content, "../usr/share/zoneinfo/Europe/Berlin");
+        assert_int_equal(find(&l, "/home/admin/.ssh/authorized_keys")->uid, 1500);
+        bool passwd = false;
+        for (size_t i = 0; i < l.n; i++)
+                if (strcmp(l.items[i].path, "/etc/passwd") == 0 &&
+                    strcmp(l.items[i].content, "admin:x:1500:1500:Ad Min:/home/admin:/bin/zsh\n") == 0)
+                        passwd = true;
+        assert_true(passwd);
+        gen_list_done(&l);
+        image_spec_done(&s);
+
+        /* ssh off: no drop-in, sshd masked, no SSH port in the firewall */
+        assert_int_equal(image_spec_from_json("{\"ssh\":{\"enable\":false}}", &s, NULL), 0);
+        assert_int_equal(image_etc_generate(&s, "00000000-0000-4000-8000-000000000000", &l), 0);
+        assert_null(find(&l, "/etc/ssh/sshd_config.d/50-keystone.conf"));
+        assert_string_equal(find(&l, "/etc/systemd/system/ssh.service")->content, "/dev/null");
+        assert_null(strstr(find(&l, "/etc/nftables.conf")->content, "tcp dport"));
+        /* UTC: no tzdata, so the VM bench's rootfs keys stay */
+        assert_int_equal(image_rootfs_inputs(&s, &in), 0);
+        assert_null(strstr(in, "tzdata"));
+        free(in);
+        gen_list_done(&l);
+        image_spec_done(&s);
+
+        const char *bad[] = {
+                "{\"host\":{\"time-zone\":\"../../etc/shadow\"}}",
+                "{\"host\":{\"time-zone\":5}}",
+                "{\"ssh\":{\"port\":0}}",
+                "{\"ssh\":{\"port\":70000}}",
+                "{\"ssh\":{\"permit-root-login\":\"yes\"}}",
+                "{\"ssh\":{\"enable\":\"no\"}}",
+                "{\"users\":{\"a\":{\"groups\":[\"ro:ot\"]}}}",
+                "{\"users\":{\"a\":{\"shell\":\"bash\"}}}",
+                "{\"users\":{\"a\":{\"description\":\"x:y\"}}}",
+                "{\"users\":{\"a\":{\"uid\":0}}}",
+                "{\"disk\":{\"datasets\":{\"a b\":{}}}}",
+                "{\"disk\":{\"datasets\":{\"crypt\":{\"mountpoint\":7}}}}",
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                ImageSpec b = {};
+                char *e = NULL;
+                if (image_spec_from_json(bad[i], &b, &e) != -EINVAL)
+                        fail_msg("accepted: %s", bad[i]);
+                free(e);
+        }
+}
+
 static void test_gen_paths(void **state) {
         GenList l = {};
         assert_int_equal(gen_add(&l, GEN_FILE, "relative", 0644, 0, 0, "x"), -EINVAL);
@@ -185,6 +276,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_rootfs_inputs),
                 cmocka_unit_test(test_generated),   cmocka_unit_test(test_gen_paths),
                 cmocka_unit_test(test_sha256),      cmocka_unit_test(test_zfs),
+                cmocka_unit_test(test_server_spec),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
