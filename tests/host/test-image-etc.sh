@@ -114,6 +114,15 @@ read -r dev mnt type opts d p <<<"${F[0]}"
 grep -q "tcp dport 22 accept" "$T/plain/etc/nftables.conf" || fail "default ssh port"
 [ -e "$T/plain/etc/systemd/system/sysinit.target.wants/nftables.service" ] && fail "nftables enabled without the package"
 
+# --- a test image of a disk-layout host boots the VM bench's ext4 root.img:
+# the ext4 root fstab, no ESP or swap lines that would stall its boot
+run_ok "$KEYSTONE" image --test --etc-only "$T/testimg" "$T/host.toml"
+mapfile -t F < <(grep -v '^#' "$T/testimg/etc/fstab" | grep .)
+[ "${#F[@]}" = 1 ] || fail "test image fstab: ${F[*]}"
+read -r dev mnt type opts d p <<<"${F[0]}"
+[ "$mnt $type" = "/ ext4" ] || fail "test image fstab root: ${F[0]}"
+[ -e "$T/testimg/etc/crypttab" ] && fail "crypttab in a test image"
+
 # --- must fail: a time zone the tz database does not have, named at its line
 printf '[host]\nname = "x"\n\ntime-zone = "Mars/Olympus_Mons"\n' > "$T/tz.toml"
 run_status 1 "$KEYSTONE" image --etc-only "$T/tz" "$T/tz.toml"
