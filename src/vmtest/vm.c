@@ -153,6 +153,12 @@ static bool name_valid(const char *s) {
 
 /* ---- creating and starting ---- */
 
+static void vm_free(Vm *vm) {
+        for (size_t i = 0; i < ELEMENTSOF(vm->owned); i++)
+                free(vm->owned[i]);
+        free(vm);
+}
+
 int vm_new_r(const VmConfig *c, Vm **ret) {
         if (!c || !name_valid(c->name) || !vmtest_dir())
                 return -EINVAL;
@@ -166,6 +172,16 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
         if (!vm)
                 return -ENOMEM;
         vm->config = *c;
+        /* the VM keeps its own copies: every restart (reboot, power cut)
+         * builds qemu's argv from them again, long after the caller's
+         * buffers may be gone */
+        const char **own[] = { &vm->config.kernel, &vm->config.initrd, &vm->config.cmdline,
+                               &vm->config.vars_file };
+        for (size_t i = 0; i < ELEMENTSOF(own); i++)
+                if (*own[i] && !(*own[i] = vm->owned[i] = strdup(*own[i]))) {
+                        vm_free(vm);
+                        return -ENOMEM;
+                }
         vm->serial_fd = vm->qmp_fd = vm->shell_fd = -1;
         vm->console_log_fd = -1;
         vm->owner = getpid();
@@ -225,7 +241,7 @@ fail_errno:
 fail:
         if (vm->rundir[0] && !strstr(vm->rundir, "XXXXXX"))
                 (void) rmdir(vm->rundir);
-        free(vm);
+        vm_free(vm);
         return r;
 }
 
@@ -969,7 +985,7 @@ void vm_destroy_all(void) {
                         vm_close_channels(vm);
                         strbuf_done(&vm->console);
                         free(vm->last_output);
-                        free(vm);
+                        vm_free(vm);
                         vm_list[i] = NULL;
                         continue;
                 }
@@ -983,7 +999,7 @@ void vm_destroy_all(void) {
                 (void) rmdir(vm->rundir);
                 strbuf_done(&vm->console);
                 free(vm->last_output);
-                free(vm);
+                vm_free(vm);
                 vm_list[i] = NULL;
         }
         vm_count = 0;

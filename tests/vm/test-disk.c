@@ -74,7 +74,8 @@ static void wipe(Vm *vm, const char *dev) {
  * the given size (/dev/vdb, /dev/vdc), the target host file in /root,
  * the zfs module loaded.  Paths of the blank disks in d1, d2. */
 static Vm *start_disk_vm(long long bytes, const char *prefix, char d1[PATH_MAX], char d2[PATH_MAX]) {
-        ImageArtifacts a;
+        /* static: the VM's configuration points into it for every restart */
+        static ImageArtifacts a;
         vmtest_build_host("disk", &a);
         snprintf(d1, PATH_MAX, "%s/%s1.img", vmtest_dir(), prefix);
         snprintf(d2, PATH_MAX, "%s/%s2.img", vmtest_dir(), prefix);
