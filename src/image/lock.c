@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "image/lock.h"
+#include "util/file-bytes.h"
 #include "util/macro.h"
 
 void image_lock_done(ImageLock *l) {
@@ -604,30 +605,17 @@ int image_lock_path(const char *host_path, char *out, size_t size) {
 #define LOCK_MAX_BYTES (16u << 20)
 
 int image_lock_load(const char *path, ImageLock *ret, char **ret_error) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode) || st.st_size > LOCK_MAX_BYTES) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t got = 0;
+        int r = read_file_bytes(path, LOCK_MAX_BYTES, &data, &got);
+        if (r == -EFBIG || r == -EISDIR || r == -EBADFD) {
                 if (ret_error && asprintf(ret_error, "%s: not a regular file of at most 16 MiB", path) < 0)
                         *ret_error = NULL;
                 return -EINVAL;
         }
-        _cleanup_free_ char *text = malloc((size_t) st.st_size + 1);
-        if (!text)
-                return -ENOMEM;
-        size_t got = 0;
-        while (got < (size_t) st.st_size) {
-                ssize_t k = read(fd, text + got, (size_t) st.st_size - got);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k <= 0)
-                        return k < 0 ? -errno : -EIO;
-                got += (size_t) k;
-        }
-        text[got] = 0;
+        if (r < 0)
+                return r;
+        const char *text = (const char *) data;
         if (strlen(text) != got) {
                 if (ret_error && asprintf(ret_error, "%s: holds a NUL byte; not a lock file", path) < 0)
                         *ret_error = NULL;
@@ -635,35 +623,22 @@ int image_lock_load(const char *path, ImageLock *ret, char **ret_error) {
         }
         unsigned line = 0;
         const char *why = NULL;
-        int r = image_lock_parse(text, ret, &line, &why);
+        r = image_lock_parse(text, ret, &line, &why);
         if (r == -EINVAL && ret_error && asprintf(ret_error, "%s:%u: %s", path, line, why) < 0)
                 *ret_error = NULL;
         return r;
 }
 
 int image_lock_save(ImageLock *l, const char *path) {
-        char tmp[PATH_MAX];
-        if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp)
-                return -ENAMETOOLONG;
-        (void) unlink(tmp);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        FILE *f = fdopen(fd, "w");
-        if (!f) {
-                int r = -errno;
-                close(fd);
-                (void) unlink(tmp);
-                return r;
-        }
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
         int r = image_lock_write(l, f);
-        if (fflush(f) != 0 || fsync(fileno(f)) < 0)
-                r = r < 0 ? r : -errno;
         if (fclose(f) != 0 && r >= 0)
-                r = -EIO;
-        if (r >= 0 && rename(tmp, path) < 0)
-                r = -errno;
+                r = -ENOMEM;
         if (r < 0)
-                (void) unlink(tmp);
-        return r;
+                return r;
+        return write_file_bytes_atomic(path, text, size, 0644);
 }
