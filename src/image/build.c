@@ -185,14 +185,6 @@ int image_rootfs_inputs(const ImageSpec *s, char **ret) {
         return 0;
 }
 
-static int write_text(const char *path, const char *text) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        size_t n = strlen(text);
-        return write(fd, text, n) == (ssize_t) n ? 0 : -EIO;
-}
-
 static int read_text(const char *path, char *buf, size_t size) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
@@ -255,7 +247,7 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
         snprintf(hook, sizeof hook, "--customize-hook=%s", customize_hook);
         PATHF(conf, "%s/initramfs-keystone.conf", tmp);
         PATHF(ihook, "%s/initramfs-keystone-hook", tmp);
-        if ((r = write_text(conf, initramfs_conf)) < 0 || (r = write_text(ihook, initramfs_hook)) < 0)
+        if ((r = cache_write_text(conf, initramfs_conf)) < 0 || (r = cache_write_text(ihook, initramfs_hook)) < 0)
                 return r;
         PATHF(up1, "--essential-hook=upload %s /etc/initramfs-tools/conf.d/keystone.conf", conf);
         PATHF(up2, "--essential-hook=upload %s /etc/initramfs-tools/hooks/keystone", ihook);
@@ -273,7 +265,7 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
                 return log_debug_errno(r, "mmdebstrap failed, see %s/build.log: %m", tmp);
         char ip[PATH_MAX + 16];
         PATHF(ip, "%s/inputs.txt", tmp);
-        if ((r = write_text(ip, inputs)) < 0)
+        if ((r = cache_write_text(ip, inputs)) < 0)
                 return r;
         if (rename(tmp, a->rootfs_dir) < 0)
                 return -errno;
@@ -314,7 +306,7 @@ static int rootfs_kernel_version(ImageArtifacts *a) {
                 return r;
         char line[sizeof a->kernel_version + 1];
         snprintf(line, sizeof line, "%s\n", a->kernel_version);
-        (void) write_text(p, line);
+        (void) cache_write_text(p, line);
         return 0;
 }
 
@@ -372,7 +364,7 @@ static int stage_zfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
         if (!ok)
                 return log_debug_errno(-ENOENT, "No zfs.ko/spl.ko in %s (see %s/build.log)", tar, tmp);
         PATHF(p, "%s/inputs.txt", tmp);
-        if ((r = write_text(p, inputs)) < 0)
+        if ((r = cache_write_text(p, inputs)) < 0)
                 return r;
         if (rename(tmp, dir) < 0)
                 return -errno;
@@ -521,10 +513,10 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         if ((r = rm_rf(root)) < 0)
                 return r;
         snprintf(p, sizeof p, "%s/cmdline", tmp);
-        if ((r = write_text(p, a->cmdline)) < 0)
+        if ((r = cache_write_text(p, a->cmdline)) < 0)
                 return r;
         PATHF(p, "%s/inputs.txt", tmp);
-        if ((r = write_text(p, inputs)) < 0)
+        if ((r = cache_write_text(p, inputs)) < 0)
                 return r;
         if (rename(tmp, a->disk_dir) < 0)
                 return -errno;

@@ -41,3 +41,19 @@ int cache_lock(const char *dir, const char *kind, const char *hash) {
                 }
         return fd;
 }
+
+int cache_write_text(const char *path, const char *text) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        for (size_t n = strlen(text); n > 0;) {
+                ssize_t k = write(fd, text, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0)
+                        return k < 0 ? -errno : -EIO;
+                text += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}

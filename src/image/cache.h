@@ -15,3 +15,7 @@ const char *cache_dir_default(void);
  * process builds the same artifact).  Returns the lock fd (close to
  * release) or -errno. */
 int cache_lock(const char *dir, const char *kind, const char *hash);
+
+/* Writes text to path (created 0644 or truncated; never through a symlink):
+ * the inputs.txt, cmdline and hook files of the stages. */
+int cache_write_text(const char *path, const char *text);

@@ -77,14 +77,6 @@ static int read_file(const char *path, char **ret, size_t *ret_size) {
         return 0;
 }
 
-static int write_text(const char *path, const char *text) {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        size_t n = strlen(text);
-        return write(fd, text, n) == (ssize_t) n ? 0 : -EIO;
-}
-
 static int rm_rf(const char *path) {
         const char *argv[] = { "rm", "-rf", "--one-file-system", "--", path, NULL };
         return run(argv, NULL, NULL);
@@ -226,7 +218,7 @@ static int stage_buildroot(const char *src, const char *suite, const char *mirro
         if (r < 0)
                 return log_debug_errno(r, "mmdebstrap of the build chroot failed, see %s/build.log: %m", tmp);
         PATHF(p, "%s/inputs.txt", tmp);
-        if ((r = write_text(p, inputs)) < 0)
+        if ((r = cache_write_text(p, inputs)) < 0)
                 return r;
         if (rename(tmp, dir) < 0)
                 return -errno;
@@ -433,7 +425,7 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
                 (void) rm_rf(work);
                 if (r >= 0) {
                         snprintf(p, sizeof p, "%s/inputs.txt", tmp);
-                        r = write_text(p, inputs);
+                        r = cache_write_text(p, inputs);
                 }
                 if (r >= 0 && rename(tmp, dir) < 0)
                         r = -errno;
