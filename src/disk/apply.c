@@ -275,6 +275,12 @@ static int credstore_secret(DiskApplyOptions *o, bool formatted, char **ret, siz
         return 0;
 }
 
+static void credstore_changing(DiskApplyOptions *o, bool *changed) {
+        if (!*changed)
+                progress(o, STEP_CREDSTORE, STEP_RUNNING, "zvol, LUKS2, ext4, key");
+        *changed = true;
+}
+
 static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         char name[512], dev[512], mapper[512], mnt[4200], key[4300];
         snprintf(name, sizeof name, "%s/credstore", l->pool);
@@ -287,11 +293,9 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         /* "running" is said before the first change: a finished disk only
          * has its credstore opened and mounted, and that is "already done" */
         bool changed = false;
-#define CHANGING() do { if (!changed) progress(o, STEP_CREDSTORE, STEP_RUNNING, "zvol, LUKS2, ext4, key"); \
-                        changed = true; } while (0)
         int r = zfs_exists(name);
         if (r == -ENOENT) {
-                CHANGING();
+                credstore_changing(o, &changed);
                 char **argv = disk_credstore_create_argv(l);
                 if (!argv)
                         return -ENOMEM;
@@ -315,7 +319,7 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
                 if (r < 0)
                         return r;
                 if (luks == 0) {
-                        CHANGING();
+                        credstore_changing(o, &changed);
                         r = credstore_format(dev, secret, n);
                         if (r < 0) {
                                 erase_and_free(secret, n);
@@ -335,7 +339,7 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         if (r < 0)
                 return error_set(&o->error, r, "cannot examine %s: %s", mapper, strerror(-r));
         if (!*type) {
-                CHANGING();
+                credstore_changing(o, &changed);
                 const char *argv[] = { "mkfs.ext4", "-q", "-L", "credstore", "-m", "0", mapper, NULL };
                 RunResult res = {};
                 r = run(argv, NULL, &res);
@@ -358,12 +362,11 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         if (mount(mapper, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EBUSY)
                 return error_set(&o->error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
         if (access(key, F_OK) < 0) {
-                CHANGING();
+                credstore_changing(o, &changed);
                 r = credstore_write_random_key(key, CREDSTORE_KEY_BYTES);
                 if (r < 0)
                         return error_set(&o->error, r, "writing the ZFS key %s failed: %s", key, strerror(-r));
         }
-#undef CHANGING
         if (!changed) {
                 progress(o, STEP_CREDSTORE, STEP_ALREADY_DONE, "opened it; it holds the key");
                 return 0;
@@ -470,8 +473,9 @@ static int step_finish(const DiskLayout *l, const DiskTarget *t, DiskApplyOption
         if (umount2(mnt, 0) < 0 && errno != EINVAL && errno != ENOENT)
                 return error_set(&o->error, -errno, "unmounting the credstore %s failed: %s", mnt, strerror(errno));
         int r = credstore_close(CREDSTORE_DM_NAME);
-        if (r < 0 && r != -ENODEV && r != -ENOENT)
-                return error_set(&o->error, r, "closing the credstore failed: %s", strerror(-r));
+        if (r < 0)
+                return error_set(&o->error, r, "closing the credstore /dev/mapper/" CREDSTORE_DM_NAME " failed: %s%s", strerror(-r),
+                                 r == -EBUSY ? "; something still holds it open (fuser -vm /dev/mapper/" CREDSTORE_DM_NAME "), stop it and run this again" : "");
         if (zpool_imported(l->pool) == 0) {
                 r = zpool_export(l->pool);
                 if (r < 0)

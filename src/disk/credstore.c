@@ -95,6 +95,8 @@ int credstore_close(const char *name) {
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         luks_route_logging(NULL);
         int r = crypt_init_by_name(&cd, name);
+        if (r == -ENODEV || r == -ENOENT)
+                return 0; /* not open: nothing to close */
         if (r < 0)
                 return r;
         /* udev probes the volume after its file system is unmounted and

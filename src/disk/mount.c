@@ -227,8 +227,9 @@ int disk_unmount(const DiskLayout *l, const char *root, char **error) {
         if (r < 0)
                 return r;
         r = credstore_close(CREDSTORE_DM_NAME);
-        if (r < 0 && r != -ENODEV && r != -ENOENT)
-                return error_set(error, r, "closing the credstore failed: %s", strerror(-r));
+        if (r < 0)
+                return error_set(error, r, "closing the credstore /dev/mapper/" CREDSTORE_DM_NAME " failed: %s%s", strerror(-r),
+                                 r == -EBUSY ? "; something still holds it open (fuser -vm /dev/mapper/" CREDSTORE_DM_NAME "), stop it and run this again" : "");
         if (zpool_imported(l->pool) == 0 && (r = zpool_export(l->pool)) < 0)
                 return error_set(error, r, "zpool export %s failed; something still uses it", l->pool);
         return 0;

@@ -895,9 +895,7 @@ int vm_qmp_r(Vm *vm, const char *command, const char *args_json, char **ret_json
                                 json_object_put(o);
                                 return -EREMOTEIO;
                         }
-                        /* greeting or event */
-                        if (json_object_object_get_ex(o, "event", &v))
-                                log_debug("%s: QMP event %s", vm->name, json_object_get_string(v));
+                        /* the greeting (events were taken out by vm_pump) */
                         json_object_put(o);
                 }
                 if (vm->qmp_fd < 0)
