@@ -13,20 +13,23 @@ export LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 cd "$src"
 # The chroot was made with the build dependencies: tell make they are in place.
 mkdir -p build && touch build/.deps
-make -j2 VERSION="$version" build/keystone
+make -j2 VERSION="$version" build/keystone build/keystone-init
 
 pkg=$(mktemp -d)
 chmod 0755 "$pkg"
 trap 'rm -rf "$pkg"' EXIT
 install -D -m 0755 build/keystone "$pkg/usr/bin/keystone"
-strip --strip-unneeded --remove-section=.comment "$pkg/usr/bin/keystone"
+# keystone-init: PID 1 of the initrd `keystone build` makes from the
+# generation's own tree (docs/init.md); not a command for users' PATH.
+install -D -m 0755 build/keystone-init "$pkg/usr/lib/keystone/keystone-init"
+strip --strip-unneeded --remove-section=.comment "$pkg/usr/bin/keystone" "$pkg/usr/lib/keystone/keystone-init"
 
 # Depends: what the binary links against (dpkg-shlibdeps wants a
 # debian/control next to it) plus what tpm2-tss loads with dlopen: the TCTI
 # for /dev/tpmrm0.
 mkdir "$pkg/debian"
 printf 'Source: keystone\n\nPackage: keystone\nArchitecture: amd64\n' > "$pkg/debian/control"
-shlibs=$(cd "$pkg" && dpkg-shlibdeps -O -e usr/bin/keystone | sed -n 's/^shlibs:Depends=//p')
+shlibs=$(cd "$pkg" && dpkg-shlibdeps -O -e usr/bin/keystone -e usr/lib/keystone/keystone-init | sed -n 's/^shlibs:Depends=//p')
 rm -r "$pkg/debian"
 [ -n "$shlibs" ] || { echo "dpkg-shlibdeps found no libraries" >&2; exit 1; }
 dlopened=""

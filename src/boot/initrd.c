@@ -295,12 +295,15 @@ static int stage_modules(Build *b) {
         int r = 0;
         for (const char *const *name = s->modules; r >= 0 && *name; name++) {
                 struct kmod_list *list = NULL;
-                r = kmod_module_new_from_lookup(ctx, *name, &list);
-                if (r >= 0 && !list)
+                const char *want = **name == '?' ? *name + 1 : *name;
+                r = kmod_module_new_from_lookup(ctx, want, &list);
+                if (r >= 0 && !list && want != *name)
+                        r = 0; /* optional, and this kernel has no such module */
+                else if (r >= 0 && !list)
                         r = error_set(b->error, -ENOENT, "kernel module %s is not known to kernel %s (%s)", *name,
                                       s->kver, b->modules_dir);
                 else if (r < 0)
-                        r = error_set(b->error, r, "looking up kernel module %s failed: %s", *name, strerror(-r));
+                        r = error_set(b->error, r, "looking up kernel module %s failed: %s", want, strerror(-r));
                 else
                         r = stage_module_list(b, list);
                 kmod_module_unref_list(list);

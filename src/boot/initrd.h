@@ -23,7 +23,8 @@ typedef struct InitrdSpec {
         const char *root;               /* the tree everything comes from */
         const char *kver;               /* kernel release: ROOT/usr/lib/modules/KVER */
         const char *modules_dir;        /* NULL: ROOT/usr/lib/modules/KVER (or ROOT/lib/…) */
-        const char *const *modules;     /* NULL-terminated names or aliases */
+        const char *const *modules;     /* NULL-terminated names or aliases; "?NAME": only when
+                                         * the kernel has it (drivers a flavour may lack) */
         const char *const *programs;    /* NULL-terminated absolute paths inside ROOT */
         const char *const *files;       /* NULL-terminated absolute paths inside ROOT, copied as they are */
         const char *init;               /* a file on the build machine installed as /init; NULL: none */

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "boot/generation-install.h"
 #include "cmd/cmd.h"
 #include "cmd/config-load.h"
 #include "disk/apply.h"
@@ -21,6 +22,8 @@ static const char help[] =
         "       keystone disk mount  HOST.toml --device DEV --root DIR [--generation N]\n"
         "                            [--credstore-key-file F | --tpm2-device T | --no-tpm]\n"
         "       keystone disk unmount HOST.toml --root DIR\n"
+        "       keystone disk install HOST.toml --from BUILD [--device DEV] [--root DIR] [--force]\n"
+        "                            [--credstore-key-file F | --tpm2-device T | --no-tpm]\n"
         "\n"
         "Lay out a disk as the host file says: GPT with ESP, ZFS pool and swap; the\n"
         "credstore zvol (LUKS2) holding the ZFS key; the encrypted datasets.\n"
@@ -34,6 +37,11 @@ static const char help[] =
         "           a passphrase or recovery key from stdin), load the ZFS key, check\n"
         "           every dataset's encryptionroot, mount the tree and the ESP on DIR\n"
         "  unmount  unmount DIR, close the credstore, export the pool\n"
+        "  install  put the generation BUILD (`keystone build -o BUILD`) on the disk:\n"
+        "           check BUILD against its manifest, mount (as above) with the new\n"
+        "           dataset POOL/crypt/system/generations/N, unpack the rootfs, check the\n"
+        "           ESP's free space, copy the signed UKI, systemd-boot and loader.conf\n"
+        "           to it, unmount; --force replaces an existing generation N\n"
         "\n"
         "  --device DEV     a block device (default: disk.device from the host file)\n"
         "  --image FILE     an image file; apply creates it (sparse) when missing\n"
@@ -49,6 +57,7 @@ static const char help[] =
         "  --credstore-new-key-file F  generate the credstore's first secret and write it\n"
         "                   to F (created, mode 0600); there is no default password\n"
         "  --generation N   mount crypt/system/generations/N on DIR as well\n"
+        "  --from BUILD     the build directory install takes the generation from\n"
         "  --tpm2-device T  TPM to unlock with (default auto; any TCTI such as swtpm:port=2321)\n"
         "  --no-tpm         do not try the TPM\n"
         "  --seed S         derive the disk GUID, PARTUUIDs and ESP volume id from S\n"
@@ -57,7 +66,7 @@ static const char help[] =
 
 typedef struct Args {
         const char *verb, *host, *device, *image, *size, *seed, *until, *root, *key_file, *new_key_file,
-                *generation, *tpm2_device;
+                *generation, *tpm2_device, *from;
         bool no_tpm;
         bool yes, force;
 } Args;
@@ -77,6 +86,7 @@ static int parse(int argc, char **argv, Args *a) {
                 { "tpm2-device", required_argument, NULL, 't' },
                 { "no-tpm", no_argument, NULL, 'T' },
                 { "force", no_argument, NULL, 'f' },
+                { "from", required_argument, NULL, 'F' },
                 CMD_COMMON_OPTIONS,
                 {}
         };
@@ -97,6 +107,7 @@ static int parse(int argc, char **argv, Args *a) {
                 case 't': a->tpm2_device = optarg; break;
                 case 'T': a->no_tpm = true; break;
                 case 'f': a->force = true; break;
+                case 'F': a->from = optarg; break;
                 case 'h': return 1;
                 default: return cmd_usage_error("disk", "unknown option");
                 }
@@ -104,27 +115,37 @@ static int parse(int argc, char **argv, Args *a) {
                 return cmd_usage_error("disk", "expects a verb (plan, apply, status) and a host file");
         a->verb = argv[optind];
         a->host = argv[optind + 1];
-        static const char *const verbs[] = { "plan", "apply", "status", "mount", "unmount", NULL };
+        static const char *const verbs[] = { "plan", "apply", "status", "mount", "unmount", "install", NULL };
         bool known = false;
         for (const char *const *v = verbs; *v; v++)
                 known = known || streq(*v, a->verb);
         if (!known)
-                return cmd_usage_error("disk", "unknown verb '%s' (plan, apply, status, mount, unmount)", a->verb);
-        bool mounting = streq(a->verb, "mount") || streq(a->verb, "unmount");
+                return cmd_usage_error("disk", "unknown verb '%s' (plan, apply, status, mount, unmount, install)",
+                                       a->verb);
+        bool installing = streq(a->verb, "install");
+        if (installing != (a->from != NULL))
+                return cmd_usage_error("disk", "install needs --from BUILD, and --from is for install");
+        if (installing && !a->root)
+                a->root = "/run/keystone/install";
+        bool mounting = streq(a->verb, "mount") || streq(a->verb, "unmount") || installing;
         if (mounting && !a->root)
                 return cmd_usage_error("disk", "%s needs --root DIR", a->verb);
         if (mounting && a->image)
                 return cmd_usage_error("disk", "%s works on a block device: attach an image with losetup -P", a->verb);
-        if (!streq(a->verb, "mount") && (a->generation || a->tpm2_device || a->no_tpm))
-                return cmd_usage_error("disk", "--generation, --tpm2-device and --no-tpm are for mount");
+        if (!streq(a->verb, "mount") && a->generation)
+                return cmd_usage_error("disk", "--generation is for mount");
+        if (!streq(a->verb, "mount") && !installing && (a->tpm2_device || a->no_tpm))
+                return cmd_usage_error("disk", "--tpm2-device and --no-tpm are for mount and install");
         if (a->device && a->image)
                 return cmd_usage_error("disk", "give --device or --image, not both");
         if (a->size && !a->image)
                 return cmd_usage_error("disk", "--size is for --image");
         if (a->until && disk_step_from_name(a->until) < 0)
                 return cmd_usage_error("disk", "unknown step '%s' for --until", a->until);
-        if (!streq(a->verb, "apply") && (a->yes || a->force || a->until || a->new_key_file))
-                return cmd_usage_error("disk", "--yes, --force, --until and --credstore-new-key-file are for apply");
+        if (!streq(a->verb, "apply") && (a->yes || a->until || a->new_key_file))
+                return cmd_usage_error("disk", "--yes, --until and --credstore-new-key-file are for apply");
+        if (!streq(a->verb, "apply") && !installing && a->force)
+                return cmd_usage_error("disk", "--force is for apply and install");
         if (!streq(a->verb, "apply") && !mounting && (a->root || a->key_file))
                 return cmd_usage_error("disk", "--root and --credstore-key-file are for apply and mount");
         if (a->key_file && a->new_key_file)
@@ -146,6 +167,12 @@ static void on_progress(DiskStep s, DiskStepState st, const char *detail, void *
                 printf("  %-10s done\n", disk_step_name(s));
                 break;
         }
+        fflush(stdout);
+}
+
+static void on_install_progress(const char *step, const char *detail, void *userdata) {
+        (void) userdata;
+        printf("  %-8s %s\n", step, detail);
         fflush(stdout);
 }
 
@@ -206,7 +233,7 @@ int cmd_disk(int argc, char **argv) {
                         return cmd_usage_error("disk", "--size '%s' is not a size such as 20G", a.size);
                 }
         }
-        if (exists && !streq(a.verb, "mount") && !streq(a.verb, "unmount")) {
+        if (exists && !streq(a.verb, "mount") && !streq(a.verb, "unmount") && !streq(a.verb, "install")) {
                 DiskProbe p;
                 r = disk_probe(t.path, &p);
                 if (r < 0) {
@@ -274,6 +301,28 @@ int cmd_disk(int argc, char **argv) {
                                t.path, a.root, mo.unlocked_by, l->pool);
                 free(mo.error);
                 free(mo.unlocked_by);
+                disk_layout_free(l);
+                return r;
+        }
+
+        if (streq(a.verb, "install")) {
+                GenerationInstallOptions io = {
+                        .from = a.from, .force = a.force, .progress = on_install_progress,
+                        .mount = { .root = a.root, .key_file = a.key_file, .tpm2_device = a.tpm2_device,
+                                   .no_tpm = a.no_tpm },
+                };
+                printf("Installing the generation in %s on %s:\n", a.from, t.path);
+                fflush(stdout);
+                r = generation_install(l, &t, &io);
+                if (r < 0)
+                        log_error("Installing %s on %s failed: %s. Nothing is left mounted or open.", a.from, t.path,
+                                  io.error ? io.error : strerror(-r));
+                else
+                        printf("Generation %u is installed on %s: the firmware boots it through systemd-boot.\n",
+                               io.number, t.path);
+                free(io.error);
+                free(io.mount.error);
+                free(io.mount.unlocked_by);
                 disk_layout_free(l);
                 return r;
         }

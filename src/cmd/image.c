@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cmd/cmd.h"
+#include "cmd/image-common.h"
 #include "image/etc.h"
 #include "image/image.h"
 #include "image/lock.h"
@@ -37,7 +38,7 @@ static const char help[] =
         "                        archive's current versions)\n"
         "      --etc-only=DIR    build nothing: write Keystone's generated files (sshd,\n"
         "                        nftables, avahi, fstab, crypttab, users…) under DIR, as\n"
-        "                        they would be in the image (the ext4 root's UUID as zeros)\n"
+        "                        the installed generation has them (`keystone build`)\n"
         "  -h, --help            this text\n"
         "\n"
         "With keystone.lock beside HOST.toml (see `keystone lock`), the image gets\n"
@@ -47,48 +48,6 @@ static const char help[] =
         "\n"
         "Prints one line per artifact: NAME PATH (keystone, rootfs, disk, kernel, initrd),\n"
         "then 'cmdline ...', then 'built' or 'cached' per stage with seconds.\n";
-
-static void strv_free_(char **v) {
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
-static int write_manifest(const char *host_path, const char *host_name, const char *lock_path,
-                          const ImageArtifacts *a, const char *dir) {
-        char **files = NULL;
-        int r = image_host_files(host_path, &files);
-        if (r < 0)
-                return r;
-        ImageLock packages = {};
-        r = image_rootfs_packages(a->rootfs_tar, &packages);
-        if (r < 0) {
-                strv_free_(files);
-                return r;
-        }
-        /* the disk stage adds Keystone's own .deb to what the rootfs holds */
-        if (a->keystone_version[0] && (r = image_lock_set(&packages, "keystone", a->keystone_version)) >= 0)
-                image_lock_sort(&packages);
-        ManifestArtifact arts[6];
-        size_t n = 0;
-        arts[n++] = (ManifestArtifact) { "rootfs", a->rootfs_tar };
-        arts[n++] = (ManifestArtifact) { "disk", a->disk };
-        arts[n++] = (ManifestArtifact) { "kernel", a->kernel };
-        arts[n++] = (ManifestArtifact) { "initrd", a->initrd };
-        if (a->keystone_deb[0])
-                arts[n++] = (ManifestArtifact) { "keystone-deb", a->keystone_deb };
-        if (a->zfs_tar[0])
-                arts[n++] = (ManifestArtifact) { "zfs-modules", a->zfs_tar };
-        ManifestInputs in = {
-                .host = host_name, .keystone_version = keystone_version, .files = (const char *const *) files,
-                .lock_path = lock_path, .packages = &packages, .artifacts = arts, .n_artifacts = n,
-        };
-        if (r >= 0)
-                r = image_manifest_write(&in, dir);
-        image_lock_done(&packages);
-        strv_free_(files);
-        return r;
-}
 
 static int write_etc(const ImageSpec *spec, const char *dir) {
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -146,79 +105,51 @@ int cmd_image(int argc, char **argv) {
                 return r;
         const char *path = argv[optind];
 
-        _cleanup_free_ char *json = NULL, *err = NULL;
-        r = image_host_file_to_json(path, &json, &err);
-        if (r < 0)
-                return log_error_errno(r, "Cannot use host file %s: %s",
-                                       path, err ? err : strerror(-r));
-        ImageSpec spec = {};
-        r = image_spec_from_json(json, &spec, &err);
-        if (r < 0)
-                return log_error_errno(r, "%s: %s", path, err ? err : strerror(-r));
-        spec.test_instrumentation = test;
-        for (size_t i = 0; key && i < spec.n_users; i++) {
-                ImageUser *u = &spec.users[i];
-                char **k = realloc(u->ssh_keys, (u->n_ssh_keys + 2) * sizeof(char *));
-                if (!k) {
-                        image_spec_done(&spec);
-                        return log_error_errno(-ENOMEM, "Out of memory");
-                }
-                u->ssh_keys = k;
-                k[u->n_ssh_keys] = strdup(key);
-                k[++u->n_ssh_keys] = NULL;
-        }
-        r = image_spec_fill_defaults(&spec);
-        if (r < 0) {
-                image_spec_done(&spec);
-                return log_error_errno(r, "--ssh-key: not one line starting with a key type (ssh-ed25519 …)");
-        }
+        ImageCmdHost h;
+        if ((r = image_cmd_load(path, key, test, unlocked || etc_only, &h)) < 0)
+                return r;
         if (etc_only) {
-                r = write_etc(&spec, etc_only);
-                image_spec_done(&spec);
+                /* as the installed generation has them (keystone build) */
+                h.spec.installed = true;
+                r = write_etc(&h.spec, etc_only);
+                image_cmd_host_done(&h);
                 if (r < 0)
                         return log_error_errno(r, "Writing the generated files for %s under %s failed: %m", path,
                                                etc_only);
                 return 0;
         }
-        ImageLock lock = {};
-        char lock_path[PATH_MAX];
-        if (!unlocked) {
-                if ((r = image_lock_path(path, lock_path, sizeof lock_path)) < 0) {
-                        image_spec_done(&spec);
-                        return log_error_errno(r, "%s: %m", path);
-                }
-                r = image_lock_load(lock_path, &lock, &err);
-                if (r < 0 && r != -ENOENT) {
-                        image_spec_done(&spec);
-                        return log_error_errno(r, "Cannot use %s: %s. Run `keystone lock %s` to write it again.",
-                                               lock_path, err ? err : strerror(-r), path);
-                }
-                if (r >= 0)
-                        spec.lock = &lock;
-        }
         ImageArtifacts a = {};
-        r = image_build(&spec, cache, &a);
-        _cleanup_free_ char *host_name = strdup(spec.hostname);
-        bool locked = spec.lock != NULL;
-        image_spec_done(&spec);
-        image_lock_done(&lock);
-        if (r < 0 && a.error[0])
-                return log_error_errno(r, "Building the image for %s failed: %s. Run `keystone lock %s` to pin "
-                                          "the archive's current versions (or --unlocked to build without the "
-                                          "lock).",
-                                       path, a.error, path);
-        if (r < 0)
+        r = image_build(&h.spec, cache, &a);
+        if (r < 0) {
+                image_cmd_host_done(&h);
+                if (a.error[0])
+                        return log_error_errno(r, "Building the image for %s failed: %s. Run `keystone lock %s` to "
+                                                  "pin the archive's current versions (or --unlocked to build "
+                                                  "without the lock).", path, a.error, path);
                 return log_error_errno(r, "Building the image for %s failed: %m. The build logs are in the "
                                           "cache directory's *.tmp directories (build.log, mkfs.log); "
                                           "run with --verbose to see every command.", path);
+        }
         if (output) {
-                if (!host_name)
-                        return log_error_errno(-ENOMEM, "Out of memory");
-                r = write_manifest(path, host_name, locked ? lock_path : NULL, &a, output);
-                if (r < 0)
+                ManifestArtifact arts[6];
+                size_t n = 0;
+                arts[n++] = (ManifestArtifact) { "rootfs", a.rootfs_tar };
+                arts[n++] = (ManifestArtifact) { "disk", a.disk };
+                arts[n++] = (ManifestArtifact) { "kernel", a.kernel };
+                arts[n++] = (ManifestArtifact) { "initrd", a.initrd };
+                if (a.keystone_deb[0])
+                        arts[n++] = (ManifestArtifact) { "keystone-deb", a.keystone_deb };
+                if (a.zfs_tar[0])
+                        arts[n++] = (ManifestArtifact) { "zfs-modules", a.zfs_tar };
+                /* the disk stage adds Keystone's own .deb to what the rootfs holds */
+                r = image_cmd_manifest(path, &h, a.rootfs_tar, a.keystone_version, arts, n, NULL, output);
+                if (r < 0) {
+                        image_cmd_host_done(&h);
                         return log_error_errno(r, "Writing %s/manifest.json failed: %m", output);
+                }
                 printf("manifest %s/manifest.json\n", output);
         }
+        image_cmd_host_done(&h);
         printf("keystone %s\n", a.keystone_deb);
         printf("rootfs %s\ndisk %s\nkernel %s\ninitrd %s\ncmdline %s\n", a.rootfs_tar, a.disk, a.kernel, a.initrd,
                a.cmdline);

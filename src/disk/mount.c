@@ -99,6 +99,23 @@ static int mount_dataset(const char *name, const char *where, char **error) {
         return 0;
 }
 
+/* A new boot environment: mounted only when asked (canmount=noauto), on /
+ * (below the altroot while installing). */
+static int create_generation(const char *gen, DiskMountOptions *o) {
+        int r;
+        if (zfs_exists(gen) == 0) {
+                if (!o->replace_generation)
+                        return error_set(&o->error, -EEXIST, "the generation %s already exists; build another "
+                                                             "number (keystone build -g N) or pass --force to "
+                                                             "replace it", gen);
+                const char *destroy[] = { "zfs", "destroy", "-r", gen, NULL };
+                if ((r = zfs_run((char **) destroy, &o->error)) < 0)
+                        return r;
+        }
+        const char *create[] = { "zfs", "create", "-p", "-o", "canmount=noauto", "-o", "mountpoint=/", gen, NULL };
+        return zfs_run((char **) create, &o->error);
+}
+
 int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
         int r = disk_need_zfs(t, "mount", &o->error);
         if (r < 0)
@@ -142,6 +159,8 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
         if (o->generation) {
                 char gen[1024];
                 snprintf(gen, sizeof gen, "%s/crypt/system/generations/%s", l->pool, o->generation);
+                if (o->create_generation && (r = create_generation(gen, o)) < 0)
+                        return r;
                 if ((r = check_encryptionroot(l, gen, &o->error)) < 0)
                         return r;
                 if ((r = mount_dataset(gen, o->root, &o->error)) < 0)

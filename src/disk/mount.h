@@ -9,6 +9,9 @@ typedef struct DiskMountOptions {
         const char *tpm2_device;  /* NULL: "auto" */
         bool no_tpm;
         const char *generation;   /* crypt/system/generations/N mounted on ROOT; NULL: none */
+        bool create_generation;   /* create that dataset (canmount=noauto, mountpoint=/); an
+                                   * existing one is refused unless replace_generation */
+        bool replace_generation;  /* destroy an existing generation N first */
         char *error;              /* out, malloc'd */
         char *unlocked_by;        /* out: "key file", "TPM2 token N", "passphrase" */
 } DiskMountOptions;

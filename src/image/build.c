@@ -49,7 +49,7 @@ int image_package_names(const ImageSpec *s, char ***ret) {
         size_t n = 0;
         while (role[n])
                 n++;
-        const char **all = calloc(n + s->n_packages + 3, sizeof(char *));
+        const char **all = calloc(n + s->n_packages + 5, sizeof(char *));
         if (!all)
                 return -ENOMEM;
         size_t k = 0;
@@ -62,6 +62,14 @@ int image_package_names(const ImageSpec *s, char ***ret) {
          * carries no compiler, headers or dkms */
         if (s->zfs)
                 all[k++] = "zfsutils-linux";
+        /* an installed system (the disk layout): systemd-boot and the UKI
+         * stub come from the generation's own pinned packages, and the swap
+         * line of crypttab needs systemd-cryptsetup (its own package since
+         * trixie) */
+        if (s->n_datasets > 0) {
+                all[k++] = "systemd-boot-efi";
+                all[k++] = "systemd-cryptsetup";
+        }
         /* a time zone other than UTC needs the tz database (glibc's
          * fallback without /usr/share/zoneinfo is UTC) */
         if (s->time_zone && !streq(s->time_zone, "UTC") && !streq(s->time_zone, "Etc/UTC"))
@@ -197,24 +205,6 @@ static int read_text(const char *path, char *buf, size_t size) {
         return 0;
 }
 
-static int rm_rf(const char *path) {
-        const char *argv[] = { "rm", "-rf", "--one-file-system", "--", path, NULL };
-        return run(argv, NULL, NULL);
-}
-
-static int save_log(const char *dir, const char *name, const RunResult *res) {
-        char p[PATH_MAX];
-        PATHF(p, "%s/%s", dir, name);
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        if (res->out)
-                (void) !write(fd, res->out, res->out_size);
-        if (res->err)
-                (void) !write(fd, res->err, res->err_size);
-        return 0;
-}
-
 static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
         _cleanup_free_ char *inputs = NULL, *pkgs = NULL;
         int r = image_rootfs_inputs(s, &inputs);
@@ -236,7 +226,7 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
         double t0 = now_s();
         char tmp[PATH_MAX];
         PATHF(tmp, "%s.tmp", a->rootfs_dir);
-        (void) rm_rf(tmp);
+        (void) cache_rm_rf(tmp);
         if (mkdir(tmp, 0755) < 0)
                 return -errno;
         char tar[PATH_MAX + 16], inc[8192], epoch[64], comps[] = "--components=main,contrib";
@@ -259,7 +249,7 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
         char *env[] = { epoch, NULL };
         RunResult res = {};
         r = run(argv, &(RunOptions) { .env_extra = env, .timeout_ms = 30 * 60 * 1000 }, &res);
-        (void) save_log(tmp, "build.log", &res);
+        (void) cache_save_log(tmp, "build.log", &res);
         run_result_done(&res);
         if (r < 0)
                 return log_debug_errno(r, "mmdebstrap failed, see %s/build.log: %m", tmp);
@@ -276,7 +266,7 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
 
 /* The rootfs's kernel version: the one directory under usr/lib/modules/
  * in the tar, remembered next to it in kernel-version. */
-static int rootfs_kernel_version(ImageArtifacts *a) {
+int image_rootfs_kernel_version(ImageArtifacts *a) {
         char p[PATH_MAX + 32];
         PATHF(p, "%s/kernel-version", a->rootfs_dir);
         if (read_text(p, a->kernel_version, sizeof a->kernel_version) == 0 && a->kernel_version[0])
@@ -315,7 +305,7 @@ static int rootfs_kernel_version(ImageArtifacts *a) {
  * keeps only usr/lib/modules/<kver>/updates. */
 #define ZFS_RECIPE "keystone-zfs 1"
 static int stage_zfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
-        int r = rootfs_kernel_version(a);
+        int r = image_rootfs_kernel_version(a);
         if (r < 0)
                 return log_debug_errno(r, "No kernel in %s: %m", a->rootfs_tar);
         _cleanup_free_ char *inputs = NULL;
@@ -338,7 +328,7 @@ static int stage_zfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
         double t0 = now_s();
         char tmp[PATH_MAX], tar[PATH_MAX + 16], inc[1024], epoch[64], out[PATH_MAX + 96], p[PATH_MAX + 16];
         PATHF(tmp, "%s.tmp", dir);
-        (void) rm_rf(tmp);
+        (void) cache_rm_rf(tmp);
         if (mkdir(tmp, 0755) < 0)
                 return -errno;
         PATHF(tar, "%s/modules.tar", tmp);
@@ -351,7 +341,7 @@ static int stage_zfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
         char *env[] = { epoch, NULL };
         RunResult res = {};
         r = run(argv, &(RunOptions) { .env_extra = env, .timeout_ms = 60 * 60 * 1000 }, &res);
-        (void) save_log(tmp, "build.log", &res);
+        (void) cache_save_log(tmp, "build.log", &res);
         run_result_done(&res);
         if (r < 0)
                 return log_debug_errno(r, "The ZFS module build failed, see %s/build.log: %m", tmp);
@@ -456,7 +446,7 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         PATHF(tmp, "%s.tmp", a->disk_dir);
         PATHF(root, "%s/root", tmp);
         PATHF(img, "%s/root.img", tmp);
-        (void) rm_rf(tmp);
+        (void) cache_rm_rf(tmp);
         if (mkdir(tmp, 0755) < 0 || mkdir(root, 0755) < 0) {
                 gen_list_done(&gen);
                 return -errno;
@@ -506,11 +496,11 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         char *env[] = { epoch, NULL };
         RunResult res = {};
         r = run(mkfs, &(RunOptions) { .env_extra = env }, &res);
-        (void) save_log(tmp, "mkfs.log", &res);
+        (void) cache_save_log(tmp, "mkfs.log", &res);
         run_result_done(&res);
         if (r < 0)
                 return r;
-        if ((r = rm_rf(root)) < 0)
+        if ((r = cache_rm_rf(root)) < 0)
                 return r;
         snprintf(p, sizeof p, "%s/cmdline", tmp);
         if ((r = cache_write_text(p, a->cmdline)) < 0)
@@ -624,6 +614,14 @@ int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *re
                 r = stage_zfs(spec, cache, &a);
                 if (r < 0)
                         return r;
+        }
+        if (spec->installed) {
+                /* keystone build: the generation stage (generation.h) takes
+                 * it from here; no ext4 disk image */
+                if ((r = image_rootfs_kernel_version(&a)) < 0)
+                        return r;
+                *ret = a;
+                return 0;
         }
         r = stage_disk(spec, cache, &a);
         if (r < 0)

@@ -9,6 +9,7 @@
 #include "image/cache.h"
 #include "image/image.h"
 #include "util/macro.h"
+#include "util/run.h"
 
 int cache_sha256_hex(const void *data, size_t n, char out[static 65]) {
         unsigned char md[32];
@@ -55,5 +56,24 @@ int cache_write_text(const char *path, const char *text) {
                 text += k;
                 n -= (size_t) k;
         }
+        return 0;
+}
+
+int cache_rm_rf(const char *path) {
+        const char *argv[] = { "rm", "-rf", "--one-file-system", "--", path, NULL };
+        return run(argv, NULL, NULL);
+}
+
+int cache_save_log(const char *dir, const char *name, const RunResult *res) {
+        char p[4096];
+        if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        if (res->out)
+                (void) !write(fd, res->out, res->out_size);
+        if (res->err)
+                (void) !write(fd, res->err, res->err_size);
         return 0;
 }

@@ -19,3 +19,10 @@ int cache_lock(const char *dir, const char *kind, const char *hash);
 /* Writes text to path (created 0644 or truncated; never through a symlink):
  * the inputs.txt, cmdline and hook files of the stages. */
 int cache_write_text(const char *path, const char *text);
+
+/* rm -rf --one-file-system PATH (build directories of the stages). */
+int cache_rm_rf(const char *path);
+
+struct RunResult;
+/* A command's stdout and stderr, saved as DIR/NAME (build.log, mkfs.log). */
+int cache_save_log(const char *dir, const char *name, const struct RunResult *res);

@@ -80,6 +80,15 @@ typedef struct ImageSpec {
         char *pool;             /* disk.pool, "rpool" */
         bool swap;              /* disk.swap-size is not 0 */
         const ImageLock *lock;  /* keystone.lock (image/lock.h), borrowed; NULL: unpinned */
+        /* boot (used by `keystone build`'s generation, src/image/generation.h) */
+        char **kernel_params;   /* boot.kernel-params */
+        size_t n_kernel_params;
+        bool emergency_access;  /* boot.emergency-access */
+        bool secure_boot;       /* secure-boot.enable */
+        char *sb_key_dir;       /* secure-boot.key-dir */
+        /* an installed generation (keystone build), not a test disk image:
+         * fstab/crypttab from the layout, no disk stage */
+        bool installed;
 } ImageSpec;
 
 void image_spec_done(ImageSpec *s);
@@ -133,6 +142,9 @@ typedef struct ImageArtifacts {
  * ret->error may say what went wrong (a locked package the archive no
  * longer serves, …). */
 int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret);
+
+/* a->kernel_version from the rootfs tar (the one usr/lib/modules/ entry). */
+int image_rootfs_kernel_version(ImageArtifacts *a);
 
 /* The canonical input texts (malloc'd), for hashing and for inputs.txt. */
 int image_rootfs_inputs(const ImageSpec *spec, char **ret);

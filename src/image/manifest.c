@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,9 +83,13 @@ static int build(const ManifestInputs *in, json_object *root) {
                 return -ENOMEM;
         json_object_object_add(root, "artifacts", arts);
         for (size_t i = 0; i < in->n_artifacts; i++) {
-                char h[65];
+                char h[65], full[PATH_MAX];
                 uint64_t n = 0;
-                if ((r = sha256_file_hex(in->artifacts[i].path, h, &n)) < 0)
+                if (in->base_dir)
+                        snprintf(full, sizeof full, "%s/%s", in->base_dir, in->artifacts[i].path);
+                else
+                        snprintf(full, sizeof full, "%s", in->artifacts[i].path);
+                if ((r = sha256_file_hex(full, h, &n)) < 0)
                         return r;
                 json_object *a = json_object_new_object();
                 if (!a)

@@ -36,6 +36,7 @@ typedef struct ManifestInputs {
         const ImageLock *packages;     /* installed packages, sorted */
         const ManifestArtifact *artifacts;
         size_t n_artifacts;
+        const char *base_dir;          /* artifact paths are relative to it; NULL: as given */
 } ManifestInputs;
 
 /* The JSON text (malloc'd), hashing every file and artifact. */

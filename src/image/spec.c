@@ -46,6 +46,8 @@ void image_spec_done(ImageSpec *s) {
         }
         free(s->datasets);
         free(s->pool);
+        strv_free(s->kernel_params, s->n_kernel_params);
+        free(s->sb_key_dir);
         *s = (ImageSpec) {};
 }
 
@@ -310,6 +312,28 @@ static int get_disk_layout(json_object *root, ImageSpec *s, char **ret_error) {
         return 0;
 }
 
+static int get_bool(json_object *root, const char *a, const char *b, bool *ret, char **ret_error) {
+        json_object *v = get_path(root, a, b);
+        if (!v)
+                return 0;
+        if (!json_object_is_type(v, json_type_boolean))
+                return error_set(ret_error, "%s.%s: expected true or false", a, b);
+        *ret = json_object_get_boolean(v);
+        return 0;
+}
+
+/* boot.kernel-params, boot.emergency-access, secure-boot.enable/key-dir */
+static int get_boot(json_object *root, ImageSpec *s, char **ret_error) {
+        int r;
+        json_object *v = get_path(root, "boot", "kernel-params");
+        if (v && (r = get_strv(v, "boot.kernel-params", &s->kernel_params, &s->n_kernel_params, ret_error)) < 0)
+                return r;
+        if ((r = get_bool(root, "boot", "emergency-access", &s->emergency_access, ret_error)) < 0 ||
+            (r = get_bool(root, "secure-boot", "enable", &s->secure_boot, ret_error)) < 0)
+                return r;
+        return get_string(root, "secure-boot", "key-dir", &s->sb_key_dir, ret_error);
+}
+
 static int get_ssh(json_object *root, ImageSpec *s, char **ret_error) {
         json_object *v;
         if ((v = get_path(root, "ssh", "enable"))) {
@@ -354,7 +378,8 @@ int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
             (r = get_string(root, "kernel", "flavour", &s.kernel_flavour, ret_error)) < 0 ||
             (r = get_string(root, "boot", "kernel", &s.kernel_flavour, ret_error)) < 0 ||
             (r = get_string(root, "host", "time-zone", &s.time_zone, ret_error)) < 0 ||
-            (r = get_ssh(root, &s, ret_error)) < 0 || (r = get_disk_layout(root, &s, ret_error)) < 0)
+            (r = get_ssh(root, &s, ret_error)) < 0 || (r = get_disk_layout(root, &s, ret_error)) < 0 ||
+            (r = get_boot(root, &s, ret_error)) < 0)
                 goto done;
         json_object *p = get_path(root, "host", "packages");
         if (!p)

@@ -176,7 +176,7 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
          * builds qemu's argv from them again, long after the caller's
          * buffers may be gone */
         const char **own[] = { &vm->config.kernel, &vm->config.initrd, &vm->config.cmdline,
-                               &vm->config.vars_file };
+                               &vm->config.vars_file, &vm->config.lan };
         for (size_t i = 0; i < ELEMENTSOF(own); i++)
                 if (*own[i] && !(*own[i] = vm->owned[i] = strdup(*own[i]))) {
                         vm_free(vm);
@@ -355,6 +355,15 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
                 A("-netdev"); A("user,id=net0,restrict=on");
         }
         A("-device"); A("virtio-net-pci,netdev=net0");
+        if (vm->config.lan) {
+                /* a second NIC on a private link to another VM: a unix stream
+                 * socket between the two qemu processes, no host network */
+                A("-netdev");
+                AF("stream,id=lan0,server=%s,addr.type=unix,addr.path=%s%s", vm->config.lan_listen ? "on" : "off",
+                   vm->config.lan, vm->config.lan_listen ? "" : ",reconnect=1");
+                A("-device");
+                AF("virtio-net-pci,netdev=lan0,mac=52:54:00:4b:53:%02x", vm->config.lan_listen ? 1 : 2);
+        }
         A("-chardev"); AF("socket,id=qmp,path=%s/qmp,server=on,wait=off", vm->rundir);
         A("-mon"); A("chardev=qmp,mode=control");
         A("-device"); A("virtio-serial-pci");
@@ -687,6 +696,30 @@ static int write_all(Vm *vm, int *fdp, const char *data, size_t n, int64_t deadl
 }
 
 /* ---- console ---- */
+
+int vm_console_type_r(Vm *vm, const char *text) {
+        /* the serial socket is non-blocking; a line of keystrokes fits */
+        size_t n = strlen(text);
+        int r = 0;
+        pthread_mutex_lock(&console_lock);
+        while (n > 0) {
+                if (vm->serial_fd < 0) {
+                        r = -ECONNRESET;
+                        break;
+                }
+                ssize_t k = write(vm->serial_fd, text, n);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        r = -errno;
+                        break;
+                }
+                text += k;
+                n -= (size_t) k;
+        }
+        pthread_mutex_unlock(&console_lock);
+        return r;
+}
 
 int vm_console_wait_r(Vm *vm, const char *regex, int timeout_ms) {
         /* No console thread is started here: in a forked child the parent's

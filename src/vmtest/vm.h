@@ -54,6 +54,11 @@ typedef struct VmConfig {
         unsigned memory_mb;      /* default 1024 */
         unsigned cpus;           /* default 1 */
         bool ssh;                /* forward 127.0.0.1:<port> to the guest's port 22 */
+        /* A second NIC on a private Ethernet link between two VMs (for mDNS
+         * and the like): a unix socket path; the VM with lan_listen makes the
+         * socket, the other connects to it. */
+        const char *lan;
+        bool lan_listen;
 } VmConfig;
 
 typedef struct VmShellResult {
@@ -85,6 +90,8 @@ void vmtest_step(const char *fmt, ...) _printf_(1, 2);
 int vm_new_r(const VmConfig *config, Vm **ret);
 int vm_start_r(Vm *vm);
 int vm_console_wait_r(Vm *vm, const char *regex, int timeout_ms);
+/* Types text on the serial console (a password at a prompt: end it with \r). */
+int vm_console_type_r(Vm *vm, const char *text);
 int vm_shell_ping_r(Vm *vm, int timeout_ms);
 int vm_shell_run_r(Vm *vm, const char *cmd, int timeout_ms, VmShellResult *ret);
 /* Sends a command without waiting for its end (reboot, poweroff). */

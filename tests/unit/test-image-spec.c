@@ -195,7 +195,13 @@ static void test_server_spec(void **state) {
         assert_non_null(strstr(in, ",tzdata,"));
         free(in);
 
+        /* a disk image booted from root.img keeps its ext4 root */
         GenList l = {};
+        assert_int_equal(image_etc_generate(&s, "00000000-0000-4000-8000-000000000000", &l), 0);
+        assert_non_null(strstr(find(&l, "/etc/fstab")->content, "UUID=00000000-0000-4000-8000-000000000000\t/\text4"));
+        gen_list_done(&l);
+        /* the installed generation (keystone build) gets the layout's */
+        s.installed = true;
         assert_int_equal(image_etc_generate(&s, "00000000-0000-4000-8000-000000000000", &l), 0);
         const GenFile *f = find(&l, "/etc/fstab");
         assert_null(strstr(f->content, "ext4"));

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/cmd.h"
+#include "cmd/image-common.h"
+
+static void strv_free_(char **v) {
+        for (size_t i = 0; v && v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+void image_cmd_host_done(ImageCmdHost *h) {
+        image_spec_done(&h->spec);
+        image_lock_done(&h->lock);
+        *h = (ImageCmdHost) {};
+}
+
+int image_cmd_load(const char *path, const char *ssh_key, bool test, bool unlocked, ImageCmdHost *h) {
+        *h = (ImageCmdHost) {};
+        _cleanup_free_ char *json = NULL, *err = NULL;
+        int r = image_host_file_to_json(path, &json, &err);
+        if (r < 0)
+                return log_error_errno(r, "Cannot use host file %s: %s", path, err ? err : strerror(-r));
+        r = image_spec_from_json(json, &h->spec, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", path, err ? err : strerror(-r));
+        h->spec.test_instrumentation = test;
+        for (size_t i = 0; ssh_key && i < h->spec.n_users; i++) {
+                ImageUser *u = &h->spec.users[i];
+                char **k = realloc(u->ssh_keys, (u->n_ssh_keys + 2) * sizeof(char *));
+                if (!k) {
+                        image_cmd_host_done(h);
+                        return log_error_errno(-ENOMEM, "Out of memory");
+                }
+                u->ssh_keys = k;
+                k[u->n_ssh_keys] = strdup(ssh_key);
+                k[++u->n_ssh_keys] = NULL;
+        }
+        r = image_spec_fill_defaults(&h->spec);
+        if (r < 0) {
+                image_cmd_host_done(h);
+                return log_error_errno(r, "--ssh-key: not one line starting with a key type (ssh-ed25519 …)");
+        }
+        if (unlocked)
+                return 0;
+        if ((r = image_lock_path(path, h->lock_path, sizeof h->lock_path)) < 0) {
+                image_cmd_host_done(h);
+                return log_error_errno(r, "%s: %m", path);
+        }
+        r = image_lock_load(h->lock_path, &h->lock, &err);
+        if (r < 0 && r != -ENOENT) {
+                log_error_errno(r, "Cannot use %s: %s. Run `keystone lock %s` to write it again.", h->lock_path,
+                                err ? err : strerror(-r), path);
+                image_cmd_host_done(h);
+                return r;
+        }
+        if (r >= 0) {
+                h->spec.lock = &h->lock;
+                h->locked = true;
+        }
+        return 0;
+}
+
+int image_cmd_manifest(const char *path, const ImageCmdHost *h, const char *rootfs_tar,
+                       const char *keystone_version_, const ManifestArtifact *arts, size_t n, const char *base_dir,
+                       const char *dir) {
+        char **files = NULL;
+        int r = image_host_files(path, &files);
+        if (r < 0)
+                return r;
+        ImageLock packages = {};
+        r = image_rootfs_packages(rootfs_tar, &packages);
+        if (r < 0) {
+                strv_free_(files);
+                return r;
+        }
+        if (keystone_version_ && keystone_version_[0] && !image_lock_version(&packages, "keystone") &&
+            (r = image_lock_set(&packages, "keystone", keystone_version_)) >= 0)
+                image_lock_sort(&packages);
+        ManifestInputs in = {
+                .host = h->spec.hostname, .keystone_version = keystone_version, .files = (const char *const *) files,
+                .lock_path = h->locked ? h->lock_path : NULL, .packages = &packages, .artifacts = arts,
+                .n_artifacts = n, .base_dir = base_dir,
+        };
+        if (r >= 0)
+                r = image_manifest_write(&in, dir);
+        image_lock_done(&packages);
+        strv_free_(files);
+        return r;
+}

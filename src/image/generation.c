@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/* The generation stage of `keystone build` (generation.h). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libkmod.h>
+
+#include "boot/initrd.h"
+#include "image/cache.h"
+#include "image/etc.h"
+#include "image/files.h"
+#include "image/generation.h"
+#include "image/keystone-deb.h"
+#include "secureboot/authenticode.h"
+#include "secureboot/keys.h"
+#include "secureboot/modsign.h"
+#include "secureboot/uki.h"
+#include "util/error-message.h"
+#include "util/file-bytes.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/run.h"
+#include "util/sha256-file.h"
+
+/* Bump when the stage's recipe changes in a way its inputs text does not show. */
+#define GENERATION_RECIPE "keystone-generation 1"
+
+/* What keystone-init needs from the kernel (docs/init.md): the pool, the
+ * credstore (dm-crypt with the LUKS2 default cipher, ext4), the disk and TPM
+ * drivers a machine may have.  "?": only when this kernel has it (built-in
+ * counts as having it); dm-crypt asks the crypto API for xts/aes at run
+ * time, which has no modprobe to call in this initrd, so they are named. */
+static const char *const initrd_modules[] = {
+        "zfs", "dm_crypt", "ext4",
+        "?xts", "?aesni_intel", "?aes_generic", "?sha256_generic",
+        "?virtio_pci", "?virtio_blk", "?virtio_scsi", "?sd_mod", "?nvme", "?ahci", "?xhci_pci", "?usb_storage",
+        "?tpm_crb", "?tpm_tis",
+        NULL,
+};
+
+#define TCTI_DEVICE "/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"
+#define KEYSTONE_INIT "/usr/lib/keystone/keystone-init"
+#define STUB "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
+#define SYSTEMD_BOOT "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+
+#define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
+
+void generation_esp_uki(unsigned number, char *out, size_t size) {
+        snprintf(out, size, "EFI/Linux/keystone-%u.efi", number);
+}
+
+static double now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static int run_logged(const char *const *argv, const char *log_dir, const char *log_name, char **error,
+                      const char *what) {
+        RunResult res = {};
+        int r = run(argv, NULL, &res);
+        if (r < 0) {
+                (void) cache_save_log(log_dir, log_name, &res);
+                error_set(error, r, "%s failed: %s (log: %s/%s)", what, run_result_describe(&res), log_dir,
+                          log_name);
+        }
+        run_result_done(&res);
+        return r;
+}
+
+/* The kernel command line of generation N. */
+static int make_cmdline(const ImageSpec *s, unsigned n, char *out, size_t size) {
+        size_t l = (size_t) snprintf(out, size, "keystone.generation=%u", n);
+        if (s->pool && !streq(s->pool, "rpool"))
+                l += (size_t) snprintf(out + l, l < size ? size - l : 0, " keystone.pool=%s", s->pool);
+        if (s->emergency_access)
+                l += (size_t) snprintf(out + l, l < size ? size - l : 0, " keystone.emergency=shell");
+        /* the last console= is /dev/console: keystone-init's prompt and the
+         * messages go to the serial line, and the screen shows them too */
+        l += (size_t) snprintf(out + l, l < size ? size - l : 0, " console=tty0 console=ttyS0,115200");
+        for (size_t i = 0; i < s->n_kernel_params; i++)
+                l += (size_t) snprintf(out + l, l < size ? size - l : 0, " %s", s->kernel_params[i]);
+        return l < size ? 0 : -ENAMETOOLONG;
+}
+
+/* /etc/hostid: the same for every generation of the host (from its name),
+ * so the pool the initrd imports was last used by "this" system. */
+static int write_hostid(const ImageSpec *s, const char *root) {
+        char seed[256], hex[65], p[PATH_MAX];
+        snprintf(seed, sizeof seed, "keystone-hostid\n%s\n", s->hostname);
+        int r = cache_sha256_hex(seed, strlen(seed), hex);
+        if (r < 0)
+                return r;
+        uint32_t id = (uint32_t) strtoul((char[9]) { hex[0], hex[1], hex[2], hex[3], hex[4], hex[5], hex[6], hex[7], 0 },
+                                         NULL, 16);
+        if (id == 0)
+                id = 1;
+        PATHF(p, "%s/etc/hostid", root);
+        /* native byte order, as gethostid() reads it */
+        return write_file_bytes_atomic(p, &id, sizeof id, 0644);
+}
+
+/* Decompresses the ZFS stage's .ko.xz files (a signature covers the
+ * uncompressed module) and signs them with the db key when given. */
+static int sign_modules(const char *dir, EVP_PKEY *key, X509 *cert, char **error) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return error_set(error, -errno, "cannot read %s: %s", dir, strerror(errno));
+        int r = 0;
+        struct dirent *de;
+        while (r >= 0 && (de = readdir(d))) {
+                char p[PATH_MAX];
+                size_t n = strlen(de->d_name);
+                if (de->d_name[0] == '.')
+                        continue;
+                if (snprintf(p, sizeof p, "%s/%s", dir, de->d_name) >= (int) sizeof p) {
+                        r = -ENAMETOOLONG;
+                        break;
+                }
+                if (de->d_type == DT_DIR) {
+                        r = sign_modules(p, key, cert, error);
+                        continue;
+                }
+                if (n > 6 && streq(de->d_name + n - 6, ".ko.xz")) {
+                        const char *argv[] = { "xz", "-d", "-f", p, NULL };
+                        if ((r = run(argv, NULL, NULL)) < 0) {
+                                error_set(error, r, "decompressing %s failed", p);
+                                break;
+                        }
+                        p[strlen(p) - 3] = 0;
+                } else if (n <= 3 || !streq(de->d_name + n - 3, ".ko"))
+                        continue;
+                if (!key)
+                        continue;
+                _cleanup_free_ uint8_t *data = NULL, *out = NULL;
+                size_t size = 0, out_size = 0;
+                if ((r = read_file_bytes(p, 0, &data, &size)) < 0 ||
+                    (r = modsign_sign(data, size, key, cert, &out, &out_size)) < 0 ||
+                    (r = write_file_bytes_atomic(p, out, out_size, 0644)) < 0)
+                        error_set(error, r, "signing the module %s failed: %s", p, strerror(-r));
+        }
+        closedir(d);
+        return r;
+}
+
+/* The modules of initrd_modules this kernel has (by libkmod, in the
+ * tree's module directory), without the "?" marks: the initrd's list
+ * and /etc/keystone-init/modules. */
+static int present_modules(const char *moddir, const char **ret, size_t max, char **error) {
+        struct kmod_ctx *ctx = kmod_new(moddir, NULL);
+        if (!ctx)
+                return -ENOMEM;
+        kmod_set_log_priority(ctx, 0);
+        (void) kmod_load_resources(ctx);
+        size_t n = 0;
+        int r = 0;
+        for (size_t i = 0; initrd_modules[i] && n + 1 < max; i++) {
+                const char *m = initrd_modules[i];
+                bool optional = *m == '?';
+                m += optional;
+                struct kmod_list *list = NULL;
+                int k = kmod_module_new_from_lookup(ctx, m, &list);
+                if (k >= 0 && list)
+                        ret[n++] = m;
+                else if (!optional) {
+                        r = error_set(error, -ENOENT, "the kernel in %s has no module %s", moddir, m);
+                        kmod_module_unref_list(list);
+                        break;
+                }
+                kmod_module_unref_list(list);
+        }
+        kmod_unref(ctx);
+        ret[n] = NULL;
+        return r;
+}
+
+static int write_modules_file(const char *root, const char *const *mods) {
+        char p[PATH_MAX], dir[PATH_MAX];
+        PATHF(dir, "%s/etc/keystone-init", root);
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        PATHF(p, "%s/modules", dir);
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        if (!f)
+                return -ENOMEM;
+        fputs("# Generated by keystone build: the modules keystone-init loads in the initrd.\n", f);
+        for (size_t i = 0; mods[i]; i++)
+                fprintf(f, "%s\n", mods[i]);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        return write_file_bytes_atomic(p, text, size, 0644);
+}
+
+/* Files a build leaves behind that differ from run to run. */
+static void remove_build_leftovers(const char *root) {
+        static const char *const junk[] = {
+                "/var/cache/ldconfig/aux-cache", "/var/lib/dpkg/status-old", "/var/lib/dpkg/available-old",
+                "/var/log/dpkg.log", "/var/log/apt/history.log", "/var/log/apt/term.log", "/var/log/alternatives.log",
+                NULL,
+        };
+        for (size_t i = 0; junk[i]; i++) {
+                char p[PATH_MAX];
+                if (snprintf(p, sizeof p, "%s%s", root, junk[i]) < (int) sizeof p)
+                        (void) unlink(p);
+        }
+}
+
+static int sign_pe_file(const char *in, const char *out, EVP_PKEY *key, X509 *cert) {
+        _cleanup_free_ uint8_t *data = NULL;
+        size_t size = 0;
+        int r = read_file_bytes(in, 0, &data, &size);
+        if (r < 0)
+                return r;
+        if (key && (r = authenticode_sign_in_place(&data, &size, key, cert)) < 0)
+                return r;
+        return write_file_bytes_atomic(out, data, size, 0644);
+}
+
+static int mkdir_p(const char *path) {
+        const char *argv[] = { "mkdir", "-p", path, NULL };
+        return run(argv, NULL, NULL);
+}
+
+static int make_esp(const char *tmp, const char *tree, const char *uki_unsigned, unsigned n, EVP_PKEY *key,
+                    X509 *cert, char **error) {
+        char esp[PATH_MAX], p[PATH_MAX], d[PATH_MAX + 64], src[PATH_MAX + 64], rel[64];
+        PATHF(esp, "%s/%s", tmp, GENERATION_ESP);
+        static const char *const dirs[] = { "EFI/Linux", "EFI/systemd", "EFI/BOOT", "loader", NULL };
+        for (size_t i = 0; dirs[i]; i++) {
+                PATHF(d, "%s/%s", esp, dirs[i]);
+                int r = mkdir_p(d);
+                if (r < 0)
+                        return error_set(error, r, "cannot create %s", d);
+        }
+        generation_esp_uki(n, rel, sizeof rel);
+        PATHF(p, "%s/%s", esp, rel);
+        int r = sign_pe_file(uki_unsigned, p, key, cert);
+        if (r < 0)
+                return error_set(error, r, "signing the UKI %s failed: %s", p, strerror(-r));
+        PATHF(src, "%s%s", tree, SYSTEMD_BOOT);
+        static const char *const boot[] = { GENERATION_ESP_SYSTEMD_BOOT, GENERATION_ESP_FALLBACK, NULL };
+        for (size_t i = 0; boot[i]; i++) {
+                PATHF(p, "%s/%s", esp, boot[i]);
+                if ((r = sign_pe_file(src, p, key, cert)) < 0)
+                        return error_set(error, r, "%s %s from %s failed: %s", key ? "signing" : "copying", p, src,
+                                         r == -ENOENT ? "no systemd-boot in the generation (package "
+                                                        "systemd-boot-efi)" : strerror(-r));
+        }
+        /* No menu unless a key is held; the newest keystone-N.efi boots; no
+         * editing of the command line (it is part of the signed UKI anyway). */
+        PATHF(p, "%s/%s", esp, GENERATION_ESP_LOADER_CONF);
+        return cache_write_text(p, "# Generated by keystone build.\ntimeout 0\neditor no\n"
+                                   "default keystone-*\nauto-entries no\nauto-firmware no\n");
+}
+
+static int build_tree(const ImageSpec *s, const ImageArtifacts *a, const char *tree, const char *tmp,
+                      EVP_PKEY *key, X509 *cert, char **error) {
+        const char *untar[] = { "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", a->rootfs_tar,
+                                "-C", tree, NULL };
+        int r = run_logged(untar, tmp, "untar.log", error, "unpacking the rootfs");
+        if (r < 0)
+                return r;
+        char moddir[PATH_MAX], updates[PATH_MAX + 16];
+        PATHF(moddir, "%s/usr/lib/modules/%s", tree, a->kernel_version);
+        if (s->zfs) {
+                const char *untar_zfs[] = { "tar", "--numeric-owner", "-xpf", a->zfs_tar, "-C", moddir, NULL };
+                if ((r = run_logged(untar_zfs, tmp, "untar-zfs.log", error, "unpacking the ZFS modules")) < 0)
+                        return r;
+                PATHF(updates, "%s/updates", moddir);
+                if ((r = sign_modules(updates, key, cert, error)) < 0)
+                        return r;
+        }
+        const char *depmod[] = { "depmod", "-b", tree, a->kernel_version, NULL };
+        if ((r = run_logged(depmod, tmp, "depmod.log", error, "depmod")) < 0)
+                return r;
+
+        GenList gen = {};
+        r = image_etc_generate(s, "00000000-0000-4000-8000-000000000000", &gen);
+        if (r >= 0)
+                r = gen_list_apply(&gen, tree, (time_t) s->source_date_epoch);
+        gen_list_done(&gen);
+        if (r < 0)
+                return error_set(error, r, "writing the generated configuration into %s failed: %s", tree,
+                                 strerror(-r));
+        if ((r = keystone_deb_install(tree, a->keystone_deb)) < 0)
+                return error_set(error, r, "installing %s into the generation failed (dpkg -i in a chroot)",
+                                 a->keystone_deb);
+        if ((r = write_hostid(s, tree)) < 0)
+                return error_set(error, r, "writing %s/etc/hostid failed: %s", tree, strerror(-r));
+        remove_build_leftovers(tree);
+        return 0;
+}
+
+static int stage_initrd(const ImageSpec *s, const ImageArtifacts *a, const char *tree, const char *tmp,
+                        Generation *g, char **error) {
+        char moddir[PATH_MAX], init[PATH_MAX], out[PATH_MAX], p[PATH_MAX];
+        PATHF(moddir, "%s/usr/lib/modules/%s", tree, a->kernel_version);
+        const char *mods[64];
+        int r = present_modules(moddir, mods, ELEMENTSOF(mods), error);
+        if (r < 0)
+                return r;
+        if ((r = write_modules_file(tree, mods)) < 0)
+                return error_set(error, r, "writing %s/etc/keystone-init/modules failed: %s", tree, strerror(-r));
+        PATHF(init, "%s%s", tree, KEYSTONE_INIT);
+        PATHF(out, "%s/%s", tmp, GENERATION_INITRD);
+        const char *programs[] = { KEYSTONE_INIT, "/usr/sbin/zpool", "/usr/sbin/zfs",
+                                   s->emergency_access ? "/bin/sh" : NULL, NULL };
+        const char *files[] = { "/etc/hostid", "/etc/keystone-init/modules", TCTI_DEVICE, NULL };
+        InitrdSpec spec = {
+                .root = tree, .kver = a->kernel_version, .modules = mods, .programs = programs, .files = files,
+                .init = init, .mtime = (int64_t) s->source_date_epoch, .compress = true,
+        };
+        InitrdReport rep = {};
+        _cleanup_free_ char *ierr = NULL;
+        r = initrd_build(&spec, out, &rep, &ierr);
+        if (r < 0)
+                return error_set(error, r, "building the initrd failed: %s", ierr ? ierr : strerror(-r));
+        g->initrd_bytes = rep.bytes;
+        g->initrd_uncompressed_bytes = rep.uncompressed_bytes;
+        g->initrd_modules = rep.n_modules;
+        g->initrd_files = rep.n_programs + rep.n_libraries + rep.n_files;
+        _cleanup_free_ char *text = NULL;
+        if (asprintf(&text, "modules %zu\nprograms %zu\nlibraries %zu\nfiles %zu\nbytes %llu\nuncompressed %llu\n",
+                     rep.n_modules, rep.n_programs, rep.n_libraries, rep.n_files, (unsigned long long) rep.bytes,
+                     (unsigned long long) rep.uncompressed_bytes) < 0)
+                return -ENOMEM;
+        PATHF(p, "%s/initrd.txt", tmp);
+        return cache_write_text(p, text);
+}
+
+static void read_initrd_report(Generation *g) {
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof p, "%s/initrd.txt", g->dir);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        char k[32];
+        unsigned long long v;
+        while (f && fscanf(f, "%31s %llu", k, &v) == 2) {
+                if (streq(k, "modules"))
+                        g->initrd_modules = (size_t) v;
+                else if (streq(k, "bytes"))
+                        g->initrd_bytes = v;
+                else if (streq(k, "uncompressed"))
+                        g->initrd_uncompressed_bytes = v;
+                else if (streq(k, "programs") || streq(k, "libraries") || streq(k, "files"))
+                        g->initrd_files += (size_t) v;
+        }
+}
+
+static int generation_inputs(const ImageSpec *s, const ImageArtifacts *a, unsigned n, const char *cert_hash,
+                             const char *cmdline, char **ret) {
+        GenList gen = {};
+        _cleanup_free_ char *gtext = NULL;
+        int r = image_etc_generate(s, "00000000-0000-4000-8000-000000000000", &gen);
+        if (r >= 0)
+                r = gen_list_serialize(&gen, &gtext);
+        gen_list_done(&gen);
+        if (r < 0)
+                return r;
+        if (asprintf(ret,
+                     "%s\nrootfs=%s\nzfs=%s\nkeystone=%s\nkernel=%s\ngeneration=%u\nhostname=%s\nemergency=%d\n"
+                     "signer=%s\ncmdline=%s\nmodules=",
+                     GENERATION_RECIPE, a->rootfs_hash, s->zfs ? a->zfs_hash : "none", a->keystone_hash,
+                     a->kernel_version, n, s->hostname, s->emergency_access, cert_hash, cmdline) < 0)
+                return -ENOMEM;
+        for (size_t i = 0; initrd_modules[i]; i++) {
+                char *t = NULL;
+                if (asprintf(&t, "%s%s%s", *ret, i ? "," : "", initrd_modules[i]) < 0)
+                        return -ENOMEM;
+                free(*ret);
+                *ret = t;
+        }
+        char *t = NULL;
+        if (asprintf(&t, "%s\nfiles:\n%s", *ret, gtext) < 0)
+                return -ENOMEM;
+        free(*ret);
+        *ret = t;
+        return 0;
+}
+
+static int cert_fingerprint(X509 *cert, char out[static 65]) {
+        if (!cert) {
+                snprintf(out, 65, "none");
+                return 0;
+        }
+        unsigned char *der = NULL;
+        int n = i2d_X509(cert, &der);
+        if (n <= 0)
+                return -EIO;
+        int r = cache_sha256_hex(der, (size_t) n, out);
+        OPENSSL_free(der);
+        return r;
+}
+
+int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const GenerationOptions *o, Generation *ret,
+                           char **error) {
+        Generation g = { .number = o->number ? o->number : 1 };
+        const char *cache = o->cache_dir ? o->cache_dir : cache_dir_default();
+        EVP_PKEY *key = NULL;
+        X509 *cert = NULL;
+        int r;
+        if (o->key_dir && (r = sb_key_load(o->key_dir, SB_KEY_DB, &key, &cert)) < 0)
+                return error_set(error, r, "cannot load the db key from %s: %s (make the keys with `keystone "
+                                           "secureboot keygen --dir %s`)", o->key_dir, strerror(-r), o->key_dir);
+        g.signed_ = key != NULL;
+        char fpr[65], tmp[PATH_MAX], tree[PATH_MAX + 8], p[PATH_MAX + 64];
+        _cleanup_free_ char *inputs = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        snprintf(g.kernel_version, sizeof g.kernel_version, "%s", a->kernel_version);
+        if ((r = cert_fingerprint(cert, fpr)) < 0 || (r = make_cmdline(s, g.number, g.cmdline, sizeof g.cmdline)) < 0 ||
+            (r = generation_inputs(s, a, g.number, fpr, g.cmdline, &inputs)) < 0 ||
+            (r = cache_sha256_hex(inputs, strlen(inputs), g.hash)) < 0)
+                goto done;
+        if (snprintf(g.dir, sizeof g.dir, "%s/generation-%s", cache, g.hash) >= (int) sizeof g.dir) {
+                r = -ENAMETOOLONG;
+                goto done;
+        }
+        if ((lock = cache_lock(cache, "generation", g.hash)) < 0) {
+                r = error_set(error, lock, "cannot lock %s: %s", g.dir, strerror(-lock));
+                goto done;
+        }
+        snprintf(p, sizeof p, "%s/inputs.txt", g.dir);
+        if (access(p, R_OK) == 0) {
+                read_initrd_report(&g);
+                r = 0;
+                goto done;
+        }
+
+        double t0 = now_s();
+        snprintf(tmp, sizeof tmp, "%s.tmp", g.dir);
+        snprintf(tree, sizeof tree, "%s/tree", tmp);
+        (void) cache_rm_rf(tmp);
+        if (mkdir(tmp, 0755) < 0 || mkdir(tree, 0755) < 0) {
+                r = error_set(error, -errno, "cannot create %s: %s", tree, strerror(errno));
+                goto done;
+        }
+        if ((r = build_tree(s, a, tree, tmp, key, cert, error)) < 0 ||
+            (r = stage_initrd(s, a, tree, tmp, &g, error)) < 0)
+                goto done;
+
+        /* the kernel, then the root file system without /boot's contents */
+        char kernel[PATH_MAX + 300];
+        snprintf(kernel, sizeof kernel, "%s/boot/vmlinuz-%s", tree, a->kernel_version);
+        snprintf(p, sizeof p, "%s/%s", tmp, GENERATION_KERNEL);
+        const char *cp[] = { "cp", "--", kernel, p, NULL };
+        if ((r = run_logged(cp, tmp, "cp.log", error, "copying the kernel")) < 0)
+                goto done;
+        char mtime[64], rootfs[PATH_MAX + 32];
+        snprintf(mtime, sizeof mtime, "--mtime=@%llu", (unsigned long long) s->source_date_epoch);
+        snprintf(rootfs, sizeof rootfs, "%s/%s", tmp, GENERATION_ROOTFS);
+        const char *tar[] = { "tar", "--sort=name", "--format=posix",
+                              "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
+                              mtime, "--clamp-mtime", "--numeric-owner", "--xattrs", "--xattrs-include=*",
+                              "--exclude=./boot/*", "-cf", rootfs, "-C", tree, ".", NULL };
+        if ((r = run_logged(tar, tmp, "tar.log", error, "writing the rootfs tar")) < 0)
+                goto done;
+
+        /* the UKI, from the generation's own stub */
+        char stub[PATH_MAX + 64], initrd[PATH_MAX + 32], osrel[PATH_MAX + 32], uki[PATH_MAX + 32];
+        snprintf(stub, sizeof stub, "%s%s", tree, STUB);
+        snprintf(initrd, sizeof initrd, "%s/%s", tmp, GENERATION_INITRD);
+        snprintf(osrel, sizeof osrel, "%s/usr/lib/os-release", tree);
+        snprintf(uki, sizeof uki, "%s/%s", tmp, GENERATION_UKI_UNSIGNED);
+        UkiInputs in = { .stub = stub, .linux_path = p, .initrd_path = initrd, .os_release_path = osrel,
+                         .cmdline = g.cmdline, .uname = a->kernel_version };
+        const char *failed = NULL;
+        if ((r = uki_assemble_signed(&in, NULL, NULL, uki, &failed)) < 0) {
+                error_set(error, r, "assembling the UKI failed on %s: %s%s", failed ? failed : uki, strerror(-r),
+                          r == -ENOENT && failed == stub ? " (package systemd-boot-efi)" : "");
+                goto done;
+        }
+        if ((r = make_esp(tmp, tree, uki, g.number, key, cert, error)) < 0)
+                goto done;
+        snprintf(p, sizeof p, "%s/%s", tmp, GENERATION_CMDLINE);
+        char line[sizeof g.cmdline + 1];
+        snprintf(line, sizeof line, "%s\n", g.cmdline);
+        if ((r = cache_write_text(p, line)) < 0)
+                goto done;
+        if ((r = cache_rm_rf(tree)) < 0) {
+                error_set(error, r, "cannot remove %s", tree);
+                goto done;
+        }
+        snprintf(p, sizeof p, "%s/inputs.txt", tmp);
+        if ((r = cache_write_text(p, inputs)) < 0)
+                goto done;
+        if (rename(tmp, g.dir) < 0) {
+                r = error_set(error, -errno, "cannot rename %s to %s: %s", tmp, g.dir, strerror(errno));
+                goto done;
+        }
+        g.built = true;
+        g.seconds = now_s() - t0;
+        r = 0;
+done:
+        EVP_PKEY_free(key);
+        X509_free(cert);
+        if (r < 0 && error && !*error)
+                error_set(error, r, "building generation %u failed: %s", g.number, strerror(-r));
+        if (r >= 0)
+                *ret = g;
+        return r;
+}

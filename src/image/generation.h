@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* A generation: what `keystone build` makes from a host file, ready to be
+ * installed as the boot environment POOL/crypt/system/generations/N and
+ * booted through systemd-boot and a UKI.  Cached like the image stages:
+ *
+ *   generation-<sha256>/
+ *     rootfs.tar                the root file system: the rootfs stage's
+ *                               packages, Keystone's .deb, the generated /etc
+ *                               (fstab/crypttab from the layout), /etc/hostid,
+ *                               the ZFS modules (signed with the db key when
+ *                               there is one); /boot left empty (the ESP is
+ *                               mounted there).  Sorted, numeric owners, every
+ *                               mtime clamped to SOURCE_DATE_EPOCH: the same
+ *                               inputs give the same bytes.
+ *     vmlinuz, initrd.img       the kernel and Keystone's initrd (src/boot/
+ *                               initrd.h: keystone-init as /init, zpool/zfs,
+ *                               only the modules the boot flow needs)
+ *     uki-unsigned.efi          the UKI: systemd-stub from the generation's own
+ *                               systemd-boot-efi + kernel + initrd + cmdline
+ *     cmdline                   keystone.generation=N console=… (+ boot.kernel-params)
+ *     esp/                      what goes on the ESP, signed with the db key:
+ *       EFI/Linux/keystone-N.efi, EFI/systemd/systemd-bootx64.efi,
+ *       EFI/BOOT/BOOTX64.EFI, loader/loader.conf
+ *     initrd.txt                modules/programs/libraries/files and sizes
+ *     inputs.txt
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "image/image.h"
+
+typedef struct GenerationOptions {
+        unsigned number;          /* N; 0: 1 */
+        const char *key_dir;      /* Secure Boot keys (db signs); NULL: nothing signed */
+        const char *cache_dir;    /* NULL: cache_dir_default() */
+} GenerationOptions;
+
+typedef struct Generation {
+        char dir[PATH_MAX];       /* the cache directory above */
+        char hash[65];
+        unsigned number;
+        char cmdline[1024];
+        char kernel_version[128];
+        uint64_t initrd_bytes, initrd_uncompressed_bytes;
+        size_t initrd_modules, initrd_files;
+        bool built;               /* false: came from the cache */
+        double seconds;
+        bool signed_;             /* the ESP files carry the db key's signature */
+} Generation;
+
+/* Builds (or finds in the cache) the generation of spec (spec->installed
+ * set, image_build() done: a gives the rootfs, ZFS and Keystone stages).
+ * On failure *error (malloc'd) says what failed. */
+int image_generation_build(const ImageSpec *spec, const ImageArtifacts *a, const GenerationOptions *o,
+                           Generation *ret, char **error);
+
+/* Paths inside a generation directory. */
+#define GENERATION_ROOTFS "rootfs.tar"
+#define GENERATION_KERNEL "vmlinuz"
+#define GENERATION_INITRD "initrd.img"
+#define GENERATION_UKI_UNSIGNED "uki-unsigned.efi"
+#define GENERATION_CMDLINE "cmdline"
+#define GENERATION_ESP "esp"
+#define GENERATION_ESP_SYSTEMD_BOOT "EFI/systemd/systemd-bootx64.efi"
+#define GENERATION_ESP_FALLBACK "EFI/BOOT/BOOTX64.EFI"
+#define GENERATION_ESP_LOADER_CONF "loader/loader.conf"
+/* EFI/Linux/keystone-N.efi (out: at least 64 bytes) */
+void generation_esp_uki(unsigned number, char *out, size_t size);
