@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* boot-flow: an installed generation boots through the plan's boot flow.
+ *
+ * On the host: the owner's Secure Boot keys (sb_keys_generate) and
+ * `keystone build tests/vm/hosts/boot-flow.toml --keys … -o GEN` (the
+ * generation: rootfs, Keystone's initrd, signed UKI and systemd-boot),
+ * copied into an ext4 image with mkfs.ext4 -d.
+ *
+ * The installer VM (the "installer" test image: keystone, ZFS, avahi) under
+ * Secure Boot OVMF in setup mode, with a blank target disk and the build
+ * image: `keystone disk apply` with a new credstore secret, `keystone disk
+ * install --from` the build, `keystone secureboot enroll`, power off.
+ *
+ * The target VM boots that disk alone, with the installer's UEFI variables
+ * (user mode, Secure Boot on) and a swtpm: firmware → signed systemd-boot →
+ * signed UKI → keystone-init, which asks on the console for the credstore
+ * secret (the TPM has no token yet); the test types it.  Then, in the
+ * booted generation: / is generations/1, /var and /home are their datasets,
+ * the credstore is closed, PCR 15 is not zero, swap is on dm-crypt, Secure
+ * Boot is on, sshd lets alice in with her key and no one with another.
+ * A second VM on a private link resolves boot-flow.local over mDNS.
+ * `keystone tpm enroll`, reboot: keystone-init unlocks with the TPM and
+ * nothing is typed.  Last, a dataset with an encryption root of its own is
+ * planted: the next boot stops at the encryptionroot check, naming it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "secureboot/keys.h"
+#include "util/run.h"
+#include "vmtest/vm.h"
+#include "vmtest/vmtest-image.h"
+
+#define GUEST_KEYS "/var/lib/keystone/secureboot"
+#define HOSTNAME "boot-flow"
+
+static void assert_contains(const char *what, const char *text, const char *needle) {
+        if (!strstr(text, needle))
+                vmtest_fail("%s does not show \"%s\":\n%s", what, needle, text);
+}
+
+static void host_run(const char *what, const char *const *argv, char **ret_out) {
+        vmtest_step("%s", what);
+        RunResult res = {};
+        int r = run(argv, &(RunOptions) { .timeout_ms = 60 * 60 * 1000 }, &res);
+        if (r < 0)
+                vmtest_fail("%s failed: %s", what, run_result_describe(&res));
+        if (res.out)
+                fprintf(stderr, "%s", res.out);
+        if (ret_out)
+                *ret_out = res.out ? strdup(res.out) : strdup("");
+        run_result_done(&res);
+}
+
+static void blank_disk(const char *path, long long bytes) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, bytes), 0);
+        close(fd);
+}
+
+static void copy_keys_to_guest(Vm *vm, const char *dir) {
+        vm_succeed(vm, "mkdir -p " GUEST_KEYS "/keys/PK " GUEST_KEYS "/keys/KEK " GUEST_KEYS "/keys/db && "
+                       "chmod 700 " GUEST_KEYS);
+        char src[PATH_MAX], dst[PATH_MAX];
+        snprintf(src, sizeof src, "%s/GUID", dir);
+        vm_copy_to(vm, src, GUEST_KEYS "/GUID");
+        for (int k = 0; k < _SB_KEY_MAX; k++) {
+                const char *name = sb_key_name(k);
+                snprintf(src, sizeof src, "%s/keys/%s/%s.key", dir, name, name);
+                snprintf(dst, sizeof dst, GUEST_KEYS "/keys/%s/%s.key", name, name);
+                vm_copy_to(vm, src, dst);
+                vm_succeed(vm, "chmod 600 %s", dst);
+                snprintf(src, sizeof src, "%s/keys/%s/%s.pem", dir, name, name);
+                snprintf(dst, sizeof dst, GUEST_KEYS "/keys/%s/%s.pem", name, name);
+                vm_copy_to(vm, src, dst);
+        }
+}
+
+/* ssh as USER with KEY to the VM's forwarded port; the exit status */
+static int ssh_as(Vm *vm, const char *user, const char *key, const char *command, char **ret_out) {
+        char port[16], who[64];
+        snprintf(port, sizeof port, "%d", vm_ssh_port(vm));
+        snprintf(who, sizeof who, "%s@127.0.0.1", user);
+        const char *argv[] = { "ssh", "-F", "/dev/null", "-p", port, "-o", "BatchMode=yes", "-o",
+                               "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o",
+                               "ConnectTimeout=20", "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", "-i", key,
+                               who, command, NULL };
+        RunResult res = {};
+        int r = run(argv, &(RunOptions) { .timeout_ms = 60000 }, &res);
+        if (ret_out)
+                *ret_out = strdup(res.out ? res.out : "");
+        run_result_done(&res);
+        return r;
+}
+
+/* The LAN interface (the second NIC, MAC …:SUFFIX) up with ADDR. */
+static void lan_up(Vm *vm, const char *mac_suffix, const char *addr) {
+        vm_succeed(vm, "dev=$(ip -o link | awk -F': ' '/52:54:00:4b:53:%s/ { print $2 }'); test -n \"$dev\" && "
+                       "ip addr add %s/24 dev \"$dev\" && ip link set \"$dev\" up",
+                   mac_suffix, addr);
+}
+
+static void test_boot_flow(void **state) {
+        vmtest_init("boot-flow");
+        const char *src = getenv("SRCDIR"), *build = getenv("BUILD");
+        src = src && *src ? src : ".";
+        char keystone[PATH_MAX], host[PATH_MAX], keys[PATH_MAX], gen[PATH_MAX], gen_img[PATH_MAX],
+                target[PATH_MAX], lan[PATH_MAX], secret_file[PATH_MAX];
+        snprintf(keystone, sizeof keystone, "%s/keystone", build && *build ? build : "build");
+        snprintf(host, sizeof host, "%s/tests/vm/hosts/" HOSTNAME ".toml", src);
+        snprintf(keys, sizeof keys, "%s/keys", vmtest_dir());
+        snprintf(gen, sizeof gen, "%s/generation", vmtest_dir());
+        snprintf(gen_img, sizeof gen_img, "%s/generation.img", vmtest_dir());
+        snprintf(target, sizeof target, "%s/target.img", vmtest_dir());
+        snprintf(lan, sizeof lan, "%s/lan.sock", vmtest_dir());
+        snprintf(secret_file, sizeof secret_file, "%s/credstore.secret", vmtest_dir());
+
+        /* 1. on the host: keys, the generation, the build image */
+        static ImageArtifacts inst; /* the VMs' configurations point into it */
+        vmtest_build_host("installer", &inst);
+        const char *priv, *pub;
+        vmtest_ssh_key(&priv, &pub);
+        vmtest_step("keygen in %s", keys);
+        int r = sb_keys_generate(keys, 2048, "Boot Flow Owner");
+        if (r < 0)
+                vmtest_fail("generating Secure Boot keys in %s failed: %s", keys, strerror(-r));
+        _cleanup_free_ char *built = NULL;
+        const char *b[] = { keystone, "build", host, "--keys", keys, "--test", "--ssh-key", pub, "-o", gen, NULL };
+        host_run("keystone build " HOSTNAME ".toml", b, &built);
+        assert_contains("keystone build", built, "initrd.img");
+        assert_contains("keystone build", built, "UKI, signed with the db key");
+        const char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-L", "keystone-build", "-d", gen, gen_img, "1G", NULL };
+        host_run("the build as an ext4 image", mkfs, NULL);
+        blank_disk(target, 4LL << 30);
+
+        /* 2. the installer: disk apply, install, Secure Boot keys */
+        VmConfig ic = vmtest_config_for(&inst, "installer");
+        ic.secure_boot = true;
+        ic.disks[1] = (VmDisk) { .path = target, .format = "raw" };
+        ic.disks[2] = (VmDisk) { .path = gen_img, .format = "raw" };
+        ic.memory_mb = 1536;
+        Vm *inst_vm = vm_create(&ic);
+        vm_start(inst_vm);
+        vm_wait_for_shell(inst_vm, 300);
+        vm_copy_to(inst_vm, host, "/root/host.toml");
+        vm_succeed(inst_vm, "mkdir -p /run/build && mount -o ro /dev/vdc /run/build && modprobe zfs");
+        vmtest_step("installer: keystone disk apply");
+        vm_succeed(inst_vm, "keystone disk apply /root/host.toml --device /dev/vdb --yes "
+                            "--credstore-new-key-file /root/credstore.secret");
+        vmtest_step("installer: keystone disk install");
+        const char *o = vm_succeed(inst_vm, "keystone disk install /root/host.toml --from /run/build "
+                                            "--device /dev/vdb --credstore-key-file /root/credstore.secret --no-tpm");
+        assert_contains("disk install", o, "Generation 1 is installed");
+        assert_contains("disk install", o, "EFI/Linux/keystone-1.efi");
+        /* the ESP holds what the build signed, byte for byte */
+        vm_succeed(inst_vm, "mkdir -p /run/esp && mount -o ro /dev/vdb1 /run/esp && "
+                            "cmp /run/esp/EFI/Linux/keystone-1.efi /run/build/esp/EFI/Linux/keystone-1.efi && "
+                            "cmp /run/esp/EFI/BOOT/BOOTX64.EFI /run/build/esp/EFI/BOOT/BOOTX64.EFI && umount /run/esp");
+        /* a second install of the same generation is refused */
+        o = vm_fail(inst_vm, "keystone disk install /root/host.toml --from /run/build --device /dev/vdb "
+                             "--credstore-key-file /root/credstore.secret --no-tpm");
+        assert_contains("a second install", o, "already exists");
+        vm_succeed(inst_vm, "test ! -e /dev/mapper/keystone-credstore && ! zpool list rpool 2>/dev/null");
+        _cleanup_free_ char *secret = strdup(vm_succeed(inst_vm, "cat /root/credstore.secret"));
+        assert_int_equal(strlen(secret), 64);
+        int fd = open(secret_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0 && write(fd, secret, 64) == 64);
+        close(fd);
+        copy_keys_to_guest(inst_vm, keys);
+        vmtest_step("installer: keystone secureboot enroll");
+        vm_succeed(inst_vm, "keystone secureboot enroll --force");
+        assert_contains("status after enroll", vm_succeed(inst_vm, "keystone secureboot status"),
+                        "SetupMode: 0 (user mode)");
+        vm_shutdown(inst_vm, 120);
+
+        /* 3. the target: first boot asks for the secret */
+        char vars[PATH_MAX];
+        snprintf(vars, sizeof vars, "%s/OVMF_VARS.fd", vm_dir(inst_vm));
+        VmConfig tc = { .name = "target", .secure_boot = true, .vars_file = vars, .tpm = true, .ssh = true,
+                        .lan = lan, .lan_listen = true, .memory_mb = 1024 };
+        tc.disks[0] = (VmDisk) { .path = target, .format = "raw" };
+        Vm *vm = vm_create(&tc);
+        vm_start(vm);
+        vm_wait_for_console(vm, "keystone-init [^ ]+$", 300);
+        vm_wait_for_console(vm, "The TPM did not unlock the credstore", 120);
+        vm_wait_for_console(vm, "Password or recovery key for the credstore:", 60);
+        vmtest_step("target: type the credstore secret on the console");
+        char line[80];
+        snprintf(line, sizeof line, "%s\r", secret);
+        if ((r = vm_console_type_r(vm, line)) < 0)
+                vmtest_fail("typing on the console failed: %s", strerror(-r));
+        explicit_bzero(line, sizeof line);
+        vm_wait_for_console(vm, "cryptsetup-credstore .*ok .*opened with password or recovery key", 120);
+        vm_wait_for_console(vm, "switch-root", 120);
+        vm_wait_for_shell(vm, 300);
+
+        vmtest_step("target: / is the generation, /var and /home their datasets");
+        assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE,FSTYPE /"),
+                            "rpool/crypt/system/generations/1 zfs\n");
+        assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE /var"), "rpool/crypt/system/var\n");
+        assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE /home"), "rpool/crypt/home\n");
+        assert_string_equal(vm_succeed(vm, "zfs get -H -o value encryptionroot rpool/crypt/system/generations/1"),
+                            "rpool/crypt\n");
+        vmtest_step("target: the credstore is closed, PCR 15 extended");
+        vm_succeed(vm, "test ! -e /dev/mapper/keystone-credstore");
+        const char *pcr = vm_succeed(vm, "tpm2_pcrread -Q -o /run/pcr15 sha256:15 && od -An -v -tx1 /run/pcr15 | "
+                                         "tr -d ' \\n'");
+        if (strspn(pcr, "0") == strlen(pcr))
+                vmtest_fail("PCR 15 is still zero after keystone-init: '%s'", pcr);
+        vmtest_step("target: swap on dm-crypt with a random key");
+        o = vm_wait_until_succeeds(vm, 120, "swapon --show=NAME --noheadings | grep -q . && "
+                                            "lsblk -n -o TYPE \"$(swapon --show=NAME --noheadings | head -1)\"");
+        assert_string_equal(o, "crypt\n");
+        vmtest_step("target: Secure Boot is on");
+        o = vm_succeed(vm, "od -An -tx1 -j4 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d0-aa5d-00e098032b8c");
+        assert_string_equal(o, " 01\n");
+
+        vmtest_step("target: sshd lets alice in with her key");
+        vm_wait_for_unit(vm, "ssh.service", 120);
+        _cleanup_free_ char *who = NULL;
+        if (ssh_as(vm, "alice", priv, "id -un", &who) < 0 || !streq(who, "alice\n"))
+                vmtest_fail("ssh alice@ with the test key did not log in (got '%s')", who ? who : "");
+        char other[PATH_MAX];
+        snprintf(other, sizeof other, "%s/other-key", vmtest_dir());
+        const char *kg[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", other, NULL };
+        host_run("another ssh key", kg, NULL);
+        if (ssh_as(vm, "alice", other, "id -un", NULL) >= 0)
+                vmtest_fail("sshd accepted a key that is not alice's");
+
+        vmtest_step("mDNS: a second VM on a private link resolves " HOSTNAME ".local");
+        lan_up(vm, "01", "10.77.0.1");
+        VmConfig pc = vmtest_config_for(&inst, "peer");
+        pc.lan = lan;
+        Vm *peer = vm_create(&pc);
+        vm_start(peer);
+        vm_wait_for_shell(peer, 300);
+        lan_up(peer, "02", "10.77.0.2");
+        vm_wait_for_unit(peer, "avahi-daemon.service", 120);
+        o = vm_wait_until_succeeds(peer, 120, "avahi-resolve -4 -n " HOSTNAME ".local");
+        assert_contains("avahi-resolve on the peer", o, "10.77.0.1");
+        vm_shutdown(peer, 120);
+
+        vmtest_step("target: keystone tpm enroll");
+        vm_copy_to(vm, secret_file, "/root/credstore.secret");
+        vm_succeed(vm, "chmod 600 /root/credstore.secret && keystone tpm enroll /dev/zvol/rpool/credstore "
+                       "--unlock-key-file=/root/credstore.secret && rm /root/credstore.secret");
+        vm_reboot(vm, 600);
+        _cleanup_free_ char *console = vm_console_copy(vm);
+        const char *boot = console;
+        for (const char *p; (p = strstr(boot + 1, "keystone-init "));)
+                boot = p;
+        assert_contains("the boot after tpm enroll", boot, "opened with TPM2 token");
+        if (strstr(boot, "Password or recovery key"))
+                vmtest_fail("the boot after tpm enroll asked for a password:\n%s", boot);
+        assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE /"), "rpool/crypt/system/generations/1\n");
+
+        vmtest_step("target: a dataset with an encryption root of its own is refused");
+        vm_succeed(vm, "printf 'planted-passphrase\\n' | zfs create -o encryption=on -o keyformat=passphrase "
+                       "-o keylocation=prompt -o mountpoint=/srv/planted rpool/planted");
+        if ((r = vm_shell_send_r(vm, "systemctl reboot")) < 0)
+                vmtest_fail("cannot ask the target to reboot: %s", strerror(-r));
+        vm_wait_for_console(vm, "refusing to mount rpool/planted on /srv/planted: its encryptionroot is "
+                                "rpool/planted, not rpool/crypt", 600);
+        vm_wait_for_console(vm, "PCR 15 extended", 60);
+        vm_stop(vm);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = { cmocka_unit_test(test_boot_flow) };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
