@@ -214,7 +214,8 @@ int disk_plan_write(const DiskLayout *l, const DiskTarget *t, FILE *f) {
         fprintf(f, "\n2. %s: FAT32 file system on partition 1, label ESP, volume id %s, mounted on /boot\n",
                 disk_step_name(STEP_ESP), *l->esp_volume_id ? l->esp_volume_id : "random");
         /* on the whole disk or image at the ESP's offset: no partition node needed */
-        fprintf(f, "   mkfs.vfat -I -F 32 -n ESP -i %s --offset %" PRIu64 " %s %" PRIu64 "\n",
+        fprintf(f, "   mkfs.vfat -I -F 32 -s %u -n ESP -i %s --offset %" PRIu64 " %s %" PRIu64 "\n",
+                disk_esp_sectors_per_cluster(esp->size * DISK_SECTOR),
                 *l->esp_volume_id ? l->esp_volume_id : "RANDOM", esp->start, t->path, esp->size * DISK_SECTOR / 1024);
 
         /* 3 pool */
