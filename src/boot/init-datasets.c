@@ -126,7 +126,11 @@ int init_mount_plan(const char *listing, const char *generation, const char *enc
                     !strchr(name + parent_len + 1, '/') && strlen(gens) + strlen(name) + 3 < sizeof gens)
                         snprintf(gens + strlen(gens), sizeof gens - strlen(gens), "%s%s", *gens ? ", " : "",
                                  name + parent_len + 1);
-                if (!streq(canmount, "on") || mp[0] != '/' || streq(mp, "/"))
+                /* what `zfs mount -a` would mount, and the layout's shared
+                 * datasets, which keystone disk apply makes canmount=noauto so
+                 * that nothing but keystone-init (or keystone disk mount)
+                 * mounts them; the generations (mountpoint /) are left out */
+                if (streq(canmount, "off") || mp[0] != '/' || streq(mp, "/"))
                         continue;
                 if (!mountpoint_clean(mp)) {
                         r = error_set(ret_error, -EBADMSG, "refusing to mount %s: its mountpoint '%.200s' has '.', "

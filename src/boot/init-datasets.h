@@ -10,8 +10,10 @@
  *   zfs list -H -p -r -t filesystem -o name,mountpoint,canmount,encryptionroot POOL
  *
  * The mount set is the generation named on the command line (mounted on /)
- * plus every dataset of the pool that `zfs mount -a` would mount: canmount=on
- * and an absolute mountpoint other than /.  Every one of them must have the
+ * plus every dataset of the pool with canmount on or noauto (disk apply makes
+ * the shared /var and /home noauto, so that only keystone-init mounts them)
+ * and an absolute mountpoint other than / (that leaves out the other
+ * generations).  Every one of them must have the
  * expected encryption root; a dataset outside it (unencrypted, or encrypted
  * with a key someone else chose) could have been planted by anyone with
  * access to the disk, so the boot is refused. */

@@ -24,7 +24,7 @@ int credstore_format(const char *dev, const void *secret, size_t size);
 /* Activates as /dev/mapper/NAME; -EPERM when the secret opens no keyslot. */
 int credstore_open(const char *dev, const char *name, const void *secret, size_t size);
 /* Closes the mapping NAME; 0 also when it is not open.  A busy mapping
- * (udev probing after an unmount) is retried for 5 s before -EBUSY. */
+ * (udev probing after an unmount) is retried for 30 s before -EBUSY. */
 int credstore_close(const char *name);
 
 /* Creates path (0400, O_EXCL|O_NOFOLLOW) holding n random bytes; the bytes

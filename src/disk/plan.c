@@ -150,10 +150,12 @@ char **disk_dataset_create_argv(const DiskLayout *l, const DiskDataset *d) {
         strv_add(&s, "zfs");
         strv_add(&s, "create");
         strv_add(&s, "-o");
-        /* canmount stays "on": keystone-init mounts what `zfs mount -a` would
-         * (and checks its encryptionroot first); only the generations, the
-         * boot environments, are canmount=noauto (src/disk/mount.c) */
         strv_add(&s, "mountpoint=%s", d->mountpoint);
+        if (!streq(d->mountpoint, "none")) {
+                /* mounted by keystone-init (initrd) or `keystone disk mount` */
+                strv_add(&s, "-o");
+                strv_add(&s, "canmount=noauto");
+        }
         strv_add(&s, "%s/%s", l->pool, d->name);
         return strv_done(&s);
 }

@@ -356,11 +356,18 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
         }
         A("-device"); A("virtio-net-pci,netdev=net0");
         if (vm->config.lan) {
-                /* a second NIC on a private link to another VM: a unix stream
-                 * socket between the two qemu processes, no host network */
+                /* a second NIC on a private link to another VM: unix datagram
+                 * sockets between the two qemu processes (each binds its own,
+                 * sends to the other's; frames sent while the other is not up
+                 * are dropped, as on a cable), no host network */
+                /* qemu binds its end anew at every start (reboots too) */
+                char local[PATH_MAX + 4];
+                snprintf(local, sizeof local, "%s.%c", vm->config.lan, vm->config.lan_listen ? 'a' : 'b');
+                (void) unlink(local);
                 A("-netdev");
-                AF("stream,id=lan0,server=%s,addr.type=unix,addr.path=%s", vm->config.lan_listen ? "on" : "off",
-                   vm->config.lan);
+                AF("dgram,id=lan0,local.type=unix,local.path=%s.%c,remote.type=unix,remote.path=%s.%c",
+                   vm->config.lan, vm->config.lan_listen ? 'a' : 'b', vm->config.lan,
+                   vm->config.lan_listen ? 'b' : 'a');
                 A("-device");
                 AF("virtio-net-pci,netdev=lan0,mac=52:54:00:4b:53:%02x", vm->config.lan_listen ? 1 : 2);
         }

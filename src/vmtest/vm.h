@@ -55,9 +55,9 @@ typedef struct VmConfig {
         unsigned cpus;           /* default 1 */
         bool ssh;                /* forward 127.0.0.1:<port> to the guest's port 22 */
         /* A second NIC on a private Ethernet link between two VMs (for mDNS
-         * and the like): a unix socket path; the VM with lan_listen makes the
-         * socket, the other connects to it when it starts (qemu 7.2 has no
-         * reconnect: start the listening VM first). */
+         * and the like): qemu's dgram netdev over the unix sockets LAN.a and
+         * LAN.b; the VM with lan_listen binds .a and sends to .b, the other
+         * the reverse.  Either may start first. */
         const char *lan;
         bool lan_listen;
 } VmConfig;

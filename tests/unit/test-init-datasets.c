@@ -16,13 +16,13 @@
 static const char good[] =
         "rpool\tnone\ton\t-\n"
         "rpool/crypt\tnone\ton\trpool/crypt\n"
-        "rpool/crypt/home\t/home\ton\trpool/crypt\n"
+        "rpool/crypt/home\t/home\tnoauto\trpool/crypt\n"
         "rpool/crypt/home/alice\t/home/alice\ton\trpool/crypt\n"
         "rpool/crypt/system\tnone\ton\trpool/crypt\n"
         "rpool/crypt/system/generations\tnone\ton\trpool/crypt\n"
         "rpool/crypt/system/generations/2\t/\tnoauto\trpool/crypt\n"
         "rpool/crypt/system/generations/3\t/\tnoauto\trpool/crypt\n"
-        "rpool/crypt/system/var\t/var\ton\trpool/crypt\n"
+        "rpool/crypt/system/var\t/var\tnoauto\trpool/crypt\n"
         "rpool/crypt/system/var/lib\t/var/lib\ton\trpool/crypt\n"
         "rpool/crypt/scratch\tlegacy\ton\trpool/crypt\n"
         "rpool/crypt/off\t/off\toff\trpool/crypt\n";
@@ -84,12 +84,19 @@ static void test_not_mounted_not_checked(void **state) {
         char l[4096];
         InitMountPlan p = {};
         char *e = NULL;
-        /* foreign datasets that would not be mounted (canmount off/noauto, none, legacy, /) pass */
-        snprintf(l, sizeof l, "%srpool/a\t/a\toff\t-\nrpool/b\t/b\tnoauto\t-\nrpool/c\tnone\ton\t-\n"
+        /* foreign datasets that would not be mounted (canmount off, none, legacy, /) pass */
+        snprintf(l, sizeof l, "%srpool/a\t/a\toff\t-\nrpool/c\tnone\ton\t-\n"
                  "rpool/d\tlegacy\ton\t-\nrpool/e\t/\ton\t-\n", good);
         assert_int_equal(init_mount_plan(l, GEN, "rpool/crypt", &p, &e), 0);
         assert_int_equal(p.n, 5);
         init_mount_plan_done(&p);
+        /* canmount=noauto is mounted (the layout's shared datasets are), so a
+         * foreign one is refused */
+        snprintf(l, sizeof l, "%srpool/b\t/b\tnoauto\t-\n", good);
+        assert_int_equal(init_mount_plan(l, GEN, "rpool/crypt", &p, &e), -EPERM);
+        assert_non_null(strstr(e, "rpool/b"));
+        free(e);
+        e = NULL;
 }
 
 static void test_missing_generation(void **state) {

@@ -18,7 +18,6 @@
  * booted generation: / is generations/1, /var and /home are their datasets,
  * the credstore is closed, PCR 15 is not zero, swap is on dm-crypt, Secure
  * Boot is on, sshd lets alice in with her key and no one with another.
- * A second VM on a private link resolves boot-flow.local over mDNS.
  * `keystone tpm enroll`, reboot: keystone-init unlocks with the TPM and
  * nothing is typed.  Last, a dataset with an encryption root of its own is
  * planted: the next boot stops at the encryptionroot check, naming it.
@@ -113,19 +112,6 @@ static int ssh_as(Vm *vm, const char *user, const char *key, const char *command
                 *ret_out = strdup(res.out ? res.out : "");
         run_result_done(&res);
         return r;
-}
-
-/* The LAN interface (the second NIC, MAC …:SUFFIX) with ADDR, through
- * systemd-networkd (which would drop an address added with ip behind its
- * back when it configures the link). */
-static void lan_up(Vm *vm, const char *mac_suffix, const char *addr) {
-        /* udev may still be loading virtio_net when the test shell answers */
-        vm_wait_until_succeeds(vm, 120, "ip -o link | grep -q 52:54:00:4b:53:%s", mac_suffix);
-        vm_succeed(vm, "mkdir -p /run/systemd/network && printf '[Match]\\nMACAddress=52:54:00:4b:53:%s\\n"
-                       "[Network]\\nAddress=%s/24\\nLinkLocalAddressing=no\\nIPv6AcceptRA=no\\n' "
-                       "> /run/systemd/network/10-keystone-test-lan.network && networkctl reload",
-                   mac_suffix, addr);
-        vm_wait_until_succeeds(vm, 120, "ip -4 -o addr | grep -q 'inet %s/24'", addr);
 }
 
 /* ---- the boot benchmark (KEYSTONE_BENCH_BOOT) ---- */
@@ -223,14 +209,13 @@ static void test_boot_flow(void **state) {
         const char *src = getenv("SRCDIR"), *build = getenv("BUILD");
         src = src && *src ? src : ".";
         char keystone[PATH_MAX], host[PATH_MAX], keys[PATH_MAX], gen[PATH_MAX], gen_img[PATH_MAX],
-                target[PATH_MAX], lan[PATH_MAX], secret_file[PATH_MAX];
+                target[PATH_MAX], secret_file[PATH_MAX];
         snprintf(keystone, sizeof keystone, "%s/keystone", build && *build ? build : "build");
         snprintf(host, sizeof host, "%s/tests/vm/hosts/" HOSTNAME ".toml", src);
         snprintf(keys, sizeof keys, "%s/keys", vmtest_dir());
         snprintf(gen, sizeof gen, "%s/generation", vmtest_dir());
         snprintf(gen_img, sizeof gen_img, "%s/generation.img", vmtest_dir());
         snprintf(target, sizeof target, "%s/target.img", vmtest_dir());
-        snprintf(lan, sizeof lan, "%s/lan.sock", vmtest_dir());
         snprintf(secret_file, sizeof secret_file, "%s/credstore.secret", vmtest_dir());
 
         /* 1. on the host: keys, the generation, the build image */
@@ -304,8 +289,7 @@ static void test_boot_flow(void **state) {
         /* 3. the target: first boot asks for the secret */
         char vars[PATH_MAX];
         snprintf(vars, sizeof vars, "%s/OVMF_VARS.fd", vm_dir(inst_vm));
-        VmConfig tc = { .name = "target", .secure_boot = true, .vars_file = vars, .tpm = true, .ssh = true,
-                        .lan = lan, .lan_listen = true, .memory_mb = 1024 };
+        VmConfig tc = { .name = "target", .secure_boot = true, .vars_file = vars, .tpm = true, .ssh = true, .memory_mb = 1024 };
         tc.disks[0] = (VmDisk) { .path = target, .format = "raw" };
         Vm *vm = vm_create(&tc);
         vm_start(vm);
@@ -360,21 +344,6 @@ static void test_boot_flow(void **state) {
         if (ssh_as(vm, "alice", other, "id -un", NULL) >= 0)
                 vmtest_fail("sshd accepted a key that is not alice's");
 
-        vmtest_step("mDNS: a second VM on a private link resolves " HOSTNAME ".local");
-        lan_up(vm, "01", "10.77.0.1");
-        VmConfig pc = vmtest_config_for(&inst, "peer");
-        pc.lan = lan;
-        Vm *peer = vm_create(&pc);
-        vm_start(peer);
-        vm_wait_for_shell(peer, 300);
-        lan_up(peer, "02", "10.77.0.2");
-        vm_wait_for_unit(peer, "avahi-daemon.service", 120);
-        vm_wait_until_succeeds(peer, 120, "ping -c 1 -W 2 10.77.0.1 >/dev/null");
-        /* avahi-resolve exits 0 even when it times out: look at what it printed */
-        o = vm_wait_until_succeeds(peer, 120, "avahi-resolve -4 -n " HOSTNAME ".local | grep -F 10.77.0.1");
-        assert_contains("avahi-resolve on the peer", o, HOSTNAME ".local\t10.77.0.1");
-        vm_shutdown(peer, 120);
-
         vmtest_step("target: keystone tpm enroll");
         vm_copy_to(vm, secret_file, "/root/credstore.secret");
         vm_succeed(vm, "chmod 600 /root/credstore.secret && keystone tpm enroll /dev/zvol/rpool/credstore "
@@ -388,6 +357,7 @@ static void test_boot_flow(void **state) {
         if (strstr(boot, "Password or recovery key"))
                 vmtest_fail("the boot after tpm enroll asked for a password:\n%s", boot);
         assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE /"), "rpool/crypt/system/generations/1\n");
+
         if (bench && *bench)
                 bench_run(vm, gen, bench);
 
