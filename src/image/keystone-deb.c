@@ -77,24 +77,6 @@ static int read_file(const char *path, char **ret, size_t *ret_size) {
         return 0;
 }
 
-static int rm_rf(const char *path) {
-        const char *argv[] = { "rm", "-rf", "--one-file-system", "--", path, NULL };
-        return run(argv, NULL, NULL);
-}
-
-static int save_log(const char *dir, const RunResult *res) {
-        char p[PATH_MAX + 16];
-        PATHF(p, "%s/build.log", dir);
-        _cleanup_close_ int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0)
-                return -errno;
-        if (res->out)
-                (void) !write(fd, res->out, res->out_size);
-        if (res->err)
-                (void) !write(fd, res->err, res->err_size);
-        return 0;
-}
-
 static int cmp_str(const void *a, const void *b) {
         return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
@@ -204,7 +186,7 @@ static int stage_buildroot(const char *src, const char *suite, const char *mirro
         char tmp[PATH_MAX], troot[PATH_MAX + 8], inc[4096], ep[64], p[PATH_MAX + 16];
         PATHF(tmp, "%s.tmp", dir);
         PATHF(troot, "%s/root", tmp);
-        (void) rm_rf(tmp);
+        (void) cache_rm_rf(tmp);
         if (mkdir(tmp, 0755) < 0)
                 return -errno;
         snprintf(inc, sizeof inc, "--include=%s", pkgs);
@@ -213,7 +195,7 @@ static int stage_buildroot(const char *src, const char *suite, const char *mirro
         char *env[] = { ep, NULL };
         RunResult res = {};
         r = run(argv, &(RunOptions) { .env_extra = env, .timeout_ms = 30 * 60 * 1000 }, &res);
-        (void) save_log(tmp, &res);
+        (void) cache_save_log(tmp, "build.log", &res);
         run_result_done(&res);
         if (r < 0)
                 return log_debug_errno(r, "mmdebstrap of the build chroot failed, see %s/build.log: %m", tmp);
@@ -386,8 +368,8 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
                 snprintf(work, sizeof work, "%s/build/ks-%.12s", root, k.hash);
                 snprintf(wsrc, sizeof wsrc, "%s/src", work);
                 snprintf(ep, sizeof ep, "SOURCE_DATE_EPOCH=%llu", epoch);
-                (void) rm_rf(tmp);
-                (void) rm_rf(work);
+                (void) cache_rm_rf(tmp);
+                (void) cache_rm_rf(work);
                 char b[PATH_MAX + 8];
                 snprintf(b, sizeof b, "%s/build", root);
                 if (rlock < 0)
@@ -405,7 +387,7 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
                                                k.version, k.deb_version, NULL };
                         RunResult res = {};
                         r = run(argv, &(RunOptions) { .timeout_ms = 30 * 60 * 1000 }, &res);
-                        (void) save_log(tmp, &res);
+                        (void) cache_save_log(tmp, "build.log", &res);
                         run_result_done(&res);
                         if (r < 0)
                                 log_debug_errno(r, "Building keystone in %s failed, see %s/build.log: %m", root,
@@ -422,7 +404,7 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
                                 r = copy_file(from, p);
                         }
                 }
-                (void) rm_rf(work);
+                (void) cache_rm_rf(work);
                 if (r >= 0) {
                         snprintf(p, sizeof p, "%s/inputs.txt", tmp);
                         r = cache_write_text(p, inputs);

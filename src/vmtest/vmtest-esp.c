@@ -123,3 +123,23 @@ VmConfig vmtest_config_for_esp(const ImageArtifacts *a, const char *vm_name, con
                 },
         };
 }
+
+#define GUEST_SB_KEYS "/var/lib/keystone/secureboot"
+
+void vmtest_copy_sb_keys(Vm *vm, const char *dir) {
+        vm_succeed(vm, "mkdir -p " GUEST_SB_KEYS "/keys/PK " GUEST_SB_KEYS "/keys/KEK " GUEST_SB_KEYS "/keys/db && "
+                       "chmod 700 " GUEST_SB_KEYS);
+        char src[PATH_MAX], dst[PATH_MAX];
+        snprintf(src, sizeof src, "%s/GUID", dir);
+        vm_copy_to(vm, src, GUEST_SB_KEYS "/GUID");
+        for (int k = 0; k < _SB_KEY_MAX; k++) {
+                const char *name = sb_key_name(k);
+                snprintf(src, sizeof src, "%s/keys/%s/%s.key", dir, name, name);
+                snprintf(dst, sizeof dst, GUEST_SB_KEYS "/keys/%s/%s.key", name, name);
+                vm_copy_to(vm, src, dst);
+                vm_succeed(vm, "chmod 600 %s", dst);
+                snprintf(src, sizeof src, "%s/keys/%s/%s.pem", dir, name, name);
+                snprintf(dst, sizeof dst, GUEST_SB_KEYS "/keys/%s/%s.pem", name, name);
+                vm_copy_to(vm, src, dst);
+        }
+}

@@ -36,6 +36,11 @@ int vmtest_uki_r(const ImageArtifacts *a, const char *os_release, const char *si
 void vmtest_esp_create(const char *path, unsigned size_mib);
 void vmtest_esp_put(const char *esp, const char *file, const char *dest);
 void vmtest_uki(const ImageArtifacts *a, const char *os_release, const char *sign_dir, const char *out);
+/* Copies a key directory (`keystone secureboot keygen`'s layout: GUID, and
+ * PK/KEK/db key and certificate) into the guest at
+ * /var/lib/keystone/secureboot, private keys 0600, for `keystone secureboot
+ * enroll` there. */
+void vmtest_copy_sb_keys(Vm *vm, const char *dir);
 
 /* A VmConfig that boots from the firmware's boot manager: disk 0 = the ESP
  * (raw, written in place so the test can swap its files between boots),

@@ -49,9 +49,9 @@
 #include "secureboot/uki.h"
 #include "util/run.h"
 #include "vmtest/vm.h"
+#include "vmtest/vmtest-esp.h"
 #include "vmtest/vmtest-image.h"
 
-#define GUEST_KEYS "/var/lib/keystone/secureboot"
 #define HOSTNAME "boot-flow"
 
 static void assert_contains(const char *what, const char *text, const char *needle) {
@@ -77,24 +77,6 @@ static void blank_disk(const char *path, long long bytes) {
         assert_true(fd >= 0);
         assert_int_equal(ftruncate(fd, bytes), 0);
         close(fd);
-}
-
-static void copy_keys_to_guest(Vm *vm, const char *dir) {
-        vm_succeed(vm, "mkdir -p " GUEST_KEYS "/keys/PK " GUEST_KEYS "/keys/KEK " GUEST_KEYS "/keys/db && "
-                       "chmod 700 " GUEST_KEYS);
-        char src[PATH_MAX], dst[PATH_MAX];
-        snprintf(src, sizeof src, "%s/GUID", dir);
-        vm_copy_to(vm, src, GUEST_KEYS "/GUID");
-        for (int k = 0; k < _SB_KEY_MAX; k++) {
-                const char *name = sb_key_name(k);
-                snprintf(src, sizeof src, "%s/keys/%s/%s.key", dir, name, name);
-                snprintf(dst, sizeof dst, GUEST_KEYS "/keys/%s/%s.key", name, name);
-                vm_copy_to(vm, src, dst);
-                vm_succeed(vm, "chmod 600 %s", dst);
-                snprintf(src, sizeof src, "%s/keys/%s/%s.pem", dir, name, name);
-                snprintf(dst, sizeof dst, GUEST_KEYS "/keys/%s/%s.pem", name, name);
-                vm_copy_to(vm, src, dst);
-        }
 }
 
 /* ssh as USER with KEY to the VM's forwarded port; the exit status */
@@ -277,7 +259,7 @@ static void test_boot_flow(void **state) {
         int fd = open(secret_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         assert_true(fd >= 0 && write(fd, secret, 64) == 64);
         close(fd);
-        copy_keys_to_guest(inst_vm, keys);
+        vmtest_copy_sb_keys(inst_vm, keys);
         vmtest_step("installer: keystone secureboot enroll");
         vm_succeed(inst_vm, "keystone secureboot enroll --force");
         assert_contains("status after enroll", vm_succeed(inst_vm, "keystone secureboot status"),

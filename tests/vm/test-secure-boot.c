@@ -42,7 +42,6 @@
 #include "vmtest/vmtest-image.h"
 
 #define BOOT_EFI "::/EFI/BOOT/BOOTX64.EFI"
-#define GUEST_KEYS "/var/lib/keystone/secureboot"
 #define OWNER_NAME "Keystone VM Owner"
 #define OTHER_NAME "Keystone VM Stranger"
 
@@ -101,25 +100,6 @@ static void copy_flip(const char *from, const char *to) {
         if (out < 0 || write(out, d, n) != (ssize_t) n || close(out) < 0)
                 vmtest_fail("cannot write %s: %m", to);
         free(d);
-}
-
-static void copy_keys_to_guest(Vm *vm, const char *dir) {
-        vm_succeed(vm, "mkdir -p " GUEST_KEYS "/keys/PK " GUEST_KEYS "/keys/KEK " GUEST_KEYS "/keys/db && "
-                       "chmod 700 " GUEST_KEYS);
-        char src[PATH_MAX];
-        snprintf(src, sizeof src, "%s/GUID", dir);
-        vm_copy_to(vm, src, GUEST_KEYS "/GUID");
-        for (int k = 0; k < _SB_KEY_MAX; k++) {
-                const char *name = sb_key_name(k);
-                char dst[PATH_MAX];
-                snprintf(src, sizeof src, "%s/keys/%s/%s.key", dir, name, name);
-                snprintf(dst, sizeof dst, GUEST_KEYS "/keys/%s/%s.key", name, name);
-                vm_copy_to(vm, src, dst);
-                vm_succeed(vm, "chmod 600 %s", dst);
-                snprintf(src, sizeof src, "%s/keys/%s/%s.pem", dir, name, name);
-                snprintf(dst, sizeof dst, GUEST_KEYS "/keys/%s/%s.pem", name, name);
-                vm_copy_to(vm, src, dst);
-        }
 }
 
 static void assert_contains(const char *what, const char *text, const char *needle) {
@@ -237,7 +217,7 @@ static void test_secure_boot(void **state) {
         assert_contains("status in setup mode", st, "SetupMode: 1");
 
         /* 2. enroll in the guest */
-        copy_keys_to_guest(vm, owner);
+        vmtest_copy_sb_keys(vm, owner);
         const char *o = vm_fail(vm, "keystone secureboot enroll");
         assert_contains("enroll without --force", o, "option ROM");
         st = vm_succeed(vm, "keystone secureboot status");
