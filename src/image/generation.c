@@ -75,17 +75,30 @@ static int run_logged(const char *const *argv, const char *log_dir, const char *
 
 /* The kernel command line of generation N. */
 static int make_cmdline(const ImageSpec *s, unsigned n, char *out, size_t size) {
-        size_t l = (size_t) snprintf(out, size, "keystone.generation=%u", n);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, "keystone.generation=%u", n);
         if (s->pool && !streq(s->pool, "rpool"))
-                l += (size_t) snprintf(out + l, l < size ? size - l : 0, " keystone.pool=%s", s->pool);
+                fprintf(f, " keystone.pool=%s", s->pool);
         if (s->emergency_access)
-                l += (size_t) snprintf(out + l, l < size ? size - l : 0, " keystone.emergency=shell");
+                fputs(" keystone.emergency=shell", f);
         /* the last console= is /dev/console: keystone-init's prompt and the
          * messages go to the serial line, and the screen shows them too */
-        l += (size_t) snprintf(out + l, l < size ? size - l : 0, " console=tty0 console=ttyS0,115200");
+        fputs(" console=tty0 console=ttyS0,115200", f);
         for (size_t i = 0; i < s->n_kernel_params; i++)
-                l += (size_t) snprintf(out + l, l < size ? size - l : 0, " %s", s->kernel_params[i]);
-        return l < size ? 0 : -ENAMETOOLONG;
+                fprintf(f, " %s", s->kernel_params[i]);
+        if (fclose(f) != 0) {
+                free(text);
+                return -ENOMEM;
+        }
+        int r = len < size ? 0 : -E2BIG; /* boot.kernel-params too long for the UKI's .cmdline */
+        if (r == 0)
+                memcpy(out, text, len + 1);
+        free(text);
+        return r;
 }
 
 /* /etc/hostid: the same for every generation of the host (from its name),
@@ -413,7 +426,12 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
         _cleanup_free_ char *inputs = NULL;
         _cleanup_close_ int lock = -EBADF;
         snprintf(g.kernel_version, sizeof g.kernel_version, "%s", a->kernel_version);
-        if ((r = cert_fingerprint(cert, fpr)) < 0 || (r = make_cmdline(s, g.number, g.cmdline, sizeof g.cmdline)) < 0 ||
+        if ((r = make_cmdline(s, g.number, g.cmdline, sizeof g.cmdline)) == -E2BIG) {
+                error_set(error, r, "the kernel command line would be longer than %zu bytes: shorten "
+                                    "boot.kernel-params", sizeof g.cmdline - 1);
+                goto done;
+        }
+        if (r < 0 || (r = cert_fingerprint(cert, fpr)) < 0 ||
             (r = generation_inputs(s, a, g.number, fpr, g.cmdline, &inputs)) < 0 ||
             (r = cache_sha256_hex(inputs, strlen(inputs), g.hash)) < 0)
                 goto done;
