@@ -150,6 +150,8 @@ static void bench_prepare(const char *dracut, const char *gen, const char *keys,
 
 /* One timed boot through ENTRY: kernel's first line → switch into the generation. */
 static double bench_boot_once(Vm *vm, const char *entry, const char *switch_regex) {
+        /* the ESP (fstab: PARTLABEL=ESP on /boot) may still be on its way */
+        vm_wait_until_succeeds(vm, 300, "mountpoint -q /boot");
         vm_succeed(vm, "printf 'timeout 0\\neditor no\\ndefault %s\\n' > /boot/loader/loader.conf && sync", entry);
         int r = vm_shell_send_r(vm, "systemctl reboot");
         if (r < 0)
