@@ -55,8 +55,6 @@ int64_t vm_now_ms(void);
 char *vm_base64_encode(const void *data, size_t n);
 int vm_base64_decode(const char *in, size_t n, char **ret, size_t *ret_size);
 void vm_destroy_all(void);
-/* Console waits look only at output from now on. */
-void vm_console_mark_end(Vm *vm);
 void vm_kill_all_from_signal(void);
 /* Stops qemu (QMP quit: the disks get what the guest wrote) and starts it
  * again with the same disks, variables and TPM state. */

@@ -91,6 +91,8 @@ void vmtest_step(const char *fmt, ...) _printf_(1, 2);
 int vm_new_r(const VmConfig *config, Vm **ret);
 int vm_start_r(Vm *vm);
 int vm_console_wait_r(Vm *vm, const char *regex, int timeout_ms);
+/* Console waits look only at output from now on. */
+void vm_console_mark_end(Vm *vm);
 /* Types text on the serial console (a password at a prompt: end it with \r). */
 int vm_console_type_r(Vm *vm, const char *text);
 int vm_shell_ping_r(Vm *vm, int timeout_ms);

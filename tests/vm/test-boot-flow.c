@@ -153,6 +153,7 @@ static double bench_boot_once(Vm *vm, const char *entry, const char *switch_rege
         /* the ESP (fstab: PARTLABEL=ESP on /boot) may still be on its way */
         vm_wait_until_succeeds(vm, 300, "mountpoint -q /boot");
         vm_succeed(vm, "printf 'timeout 0\\neditor no\\ndefault %s\\n' > /boot/loader/loader.conf && sync", entry);
+        vm_console_mark_end(vm); /* the waits below must not match the last boot's lines */
         int r = vm_shell_send_r(vm, "systemctl reboot");
         if (r < 0)
                 vmtest_fail("cannot ask the target to reboot: %s", strerror(-r));
