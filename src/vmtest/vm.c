@@ -176,7 +176,7 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
          * builds qemu's argv from them again, long after the caller's
          * buffers may be gone */
         const char **own[] = { &vm->config.kernel, &vm->config.initrd, &vm->config.cmdline,
-                               &vm->config.vars_file, &vm->config.lan };
+                               &vm->config.vars_file };
         for (size_t i = 0; i < ELEMENTSOF(own); i++)
                 if (*own[i] && !(*own[i] = vm->owned[i] = strdup(*own[i]))) {
                         vm_free(vm);
@@ -355,22 +355,6 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
                 A("-netdev"); A("user,id=net0,restrict=on");
         }
         A("-device"); A("virtio-net-pci,netdev=net0");
-        if (vm->config.lan) {
-                /* a second NIC on a private link to another VM: unix datagram
-                 * sockets between the two qemu processes (each binds its own,
-                 * sends to the other's; frames sent while the other is not up
-                 * are dropped, as on a cable), no host network */
-                /* qemu binds its end anew at every start (reboots too) */
-                char local[PATH_MAX + 4];
-                snprintf(local, sizeof local, "%s.%c", vm->config.lan, vm->config.lan_listen ? 'a' : 'b');
-                (void) unlink(local);
-                A("-netdev");
-                AF("dgram,id=lan0,local.type=unix,local.path=%s.%c,remote.type=unix,remote.path=%s.%c",
-                   vm->config.lan, vm->config.lan_listen ? 'a' : 'b', vm->config.lan,
-                   vm->config.lan_listen ? 'b' : 'a');
-                A("-device");
-                AF("virtio-net-pci,netdev=lan0,mac=52:54:00:4b:53:%02x", vm->config.lan_listen ? 1 : 2);
-        }
         A("-chardev"); AF("socket,id=qmp,path=%s/qmp,server=on,wait=off", vm->rundir);
         A("-mon"); A("chardev=qmp,mode=control");
         A("-device"); A("virtio-serial-pci");

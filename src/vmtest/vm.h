@@ -54,12 +54,6 @@ typedef struct VmConfig {
         unsigned memory_mb;      /* default 1024 */
         unsigned cpus;           /* default 1 */
         bool ssh;                /* forward 127.0.0.1:<port> to the guest's port 22 */
-        /* A second NIC on a private Ethernet link between two VMs (for mDNS
-         * and the like): qemu's dgram netdev over the unix sockets LAN.a and
-         * LAN.b; the VM with lan_listen binds .a and sends to .b, the other
-         * the reverse.  Either may start first. */
-        const char *lan;
-        bool lan_listen;
 } VmConfig;
 
 typedef struct VmShellResult {
