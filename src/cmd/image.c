@@ -109,8 +109,9 @@ int cmd_image(int argc, char **argv) {
         if ((r = image_cmd_load(path, key, test, unlocked || etc_only, &h)) < 0)
                 return r;
         if (etc_only) {
-                /* as the installed generation has them (keystone build) */
-                h.spec.installed = true;
+                /* as the installed generation has them (keystone build);
+                 * a test image keeps the VM bench's ext4 root */
+                h.spec.installed = !test;
                 r = write_etc(&h.spec, etc_only);
                 image_cmd_host_done(&h);
                 if (r < 0)
