@@ -288,9 +288,19 @@ static int stage_build(Deploy *d) {
         char **files = NULL;
         if ((r = image_host_files(d->host_abs, &files)) < 0)
                 return fail(d, r, "Cannot list the files of %s: %s", d->host_abs, strerror(-r));
+        /* the host file, and what it imports from its own directory (a
+         * file found elsewhere, such as a source tree's modules/, is one of
+         * the built-in modules the installer's keystone has) */
+        char hdir[PATH_MAX];
+        snprintf(hdir, sizeof hdir, "%.*s/", (int) (strlen(d->host_abs) - strlen(d->host_base) - 1), d->host_abs);
         for (size_t i = 0; files && files[i]; i++) {
-                if (r >= 0 && (r = copy_file_to_dir(files[i], sp(d, "media/host"))) < 0)
-                        (void) fail(d, r, "Copying %s into %s failed", files[i], sp(d, "media/host"));
+                const char *f = files[i];
+                const char *base = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
+                bool mine = streq(f, d->host_abs) ||
+                            (startswith(f, hdir) && !strchr(f + strlen(hdir), '/') && !streq(base, d->host_base));
+                if (r >= 0 && mine && (r = copy_file_to_dir(f, sp(d, "media/host"))) < 0)
+                        (void) fail(d, r, "Copying %s into %s failed", f, sp(d, "media/host"));
+                log_line(d, "host file %s: %s", f, mine ? "copied for the installer" : "left out (built in)");
                 free(files[i]);
         }
         free(files);
