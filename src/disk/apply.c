@@ -147,8 +147,9 @@ static int step_esp(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *
                 return error_set(&o->error, -EEXIST, "partition 1 of %s holds a %s file system, not the ESP; "
                                  "re-run with --force to start over from a new partition table", t->path, type);
         progress(o, STEP_ESP, STEP_RUNNING, "mkfs.vfat");
-        char offset[32], blocks[32];
+        char offset[32], blocks[32], spc[8];
         snprintf(offset, sizeof offset, "%" PRIu64, esp->start);
+        snprintf(spc, sizeof spc, "%u", disk_esp_sectors_per_cluster(size));
         snprintf(blocks, sizeof blocks, "%" PRIu64, size / 1024);
         /* On a whole device or image, mkfs.fat writes at --offset (in
          * sectors): no partition device nodes needed. */
@@ -158,6 +159,8 @@ static int step_esp(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *
         argv[n++] = "-I"; /* a whole device with partitions: we write at the ESP's offset on purpose */
         argv[n++] = "-F";
         argv[n++] = "32";
+        argv[n++] = "-s";
+        argv[n++] = spc;
         argv[n++] = "-n";
         argv[n++] = "ESP";
         if (*l->esp_volume_id) {

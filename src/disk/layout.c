@@ -134,3 +134,12 @@ int disk_layout_new(const Config *c, uint64_t disk_bytes, const char *seed, Disk
         *ret = l;
         return 0;
 }
+
+unsigned disk_esp_sectors_per_cluster(uint64_t esp_bytes) {
+        uint64_t sectors = esp_bytes / 512;
+        unsigned spc = 8;
+        /* room for the reserved sectors and two FATs: aim above 65525 */
+        while (spc > 1 && sectors / spc < 70000)
+                spc /= 2;
+        return spc;
+}

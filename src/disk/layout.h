@@ -63,4 +63,12 @@ int disk_layout_new(const Config *c, uint64_t disk_bytes, const char *seed, Disk
 void disk_layout_free(DiskLayout *l);
 uint64_t disk_layout_min_bytes(const DiskLayout *l);
 
+/* Sectors per cluster for the ESP's FAT32 (512-byte sectors): at most 8
+ * (4 KiB clusters), fewer on a small ESP so that it still has at least
+ * 65525 clusters.  The cluster count alone makes a FAT "FAT32" to the
+ * UEFI spec's driver (and to mtools); mkfs.fat's own choice leaves a
+ * 256 MiB ESP with 65403 clusters, which Linux mounts and OVMF cannot
+ * read. */
+unsigned disk_esp_sectors_per_cluster(uint64_t esp_bytes);
+
 const DiskPartition *disk_layout_part(const DiskLayout *l, PartRole role);

@@ -157,6 +157,15 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
         }
 
         if (o->generation) {
+                /* The generation goes on ROOT and would hide the credstore
+                 * mounted below it (nothing could unmount it by path then);
+                 * with the key loaded it is not needed: unmounted and closed,
+                 * as keystone-init does before switch_root. */
+                if (umount(mnt) < 0)
+                        return error_set(&o->error, -errno, "unmounting the credstore from %s failed: %s", mnt,
+                                         strerror(errno));
+                if ((r = credstore_close(CREDSTORE_DM_NAME)) < 0)
+                        return error_set(&o->error, r, "closing the credstore failed: %s", strerror(-r));
                 char gen[1024];
                 snprintf(gen, sizeof gen, "%s/crypt/system/generations/%s", l->pool, o->generation);
                 if (o->create_generation && (r = create_generation(gen, o)) < 0)

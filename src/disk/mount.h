@@ -20,7 +20,9 @@ typedef struct DiskMountOptions {
  * token, or a passphrase / recovery key from stdin), mounts it read-only on
  * ROOT/etc/credstore, loads the key, refuses a dataset whose encryptionroot
  * is not POOL/crypt, mounts the generation (if any) and the datasets with a
- * mountpoint, and the ESP on ROOT/boot. */
+ * mountpoint, and the ESP on ROOT/boot.  With a generation the credstore is
+ * unmounted and closed again once the key is loaded (the generation on ROOT
+ * would hide it). */
 int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o);
 
 /* Unmounts everything below ROOT, closes the credstore, exports the pool. */

@@ -150,12 +150,10 @@ char **disk_dataset_create_argv(const DiskLayout *l, const DiskDataset *d) {
         strv_add(&s, "zfs");
         strv_add(&s, "create");
         strv_add(&s, "-o");
+        /* canmount stays "on": keystone-init mounts what `zfs mount -a` would
+         * (and checks its encryptionroot first); only the generations, the
+         * boot environments, are canmount=noauto (src/disk/mount.c) */
         strv_add(&s, "mountpoint=%s", d->mountpoint);
-        if (!streq(d->mountpoint, "none")) {
-                /* mounted by keystone-init (initrd) or `keystone disk mount` */
-                strv_add(&s, "-o");
-                strv_add(&s, "canmount=noauto");
-        }
         strv_add(&s, "%s/%s", l->pool, d->name);
         return strv_done(&s);
 }
@@ -214,7 +212,8 @@ int disk_plan_write(const DiskLayout *l, const DiskTarget *t, FILE *f) {
         fprintf(f, "\n2. %s: FAT32 file system on partition 1, label ESP, volume id %s, mounted on /boot\n",
                 disk_step_name(STEP_ESP), *l->esp_volume_id ? l->esp_volume_id : "random");
         /* on the whole disk or image at the ESP's offset: no partition node needed */
-        fprintf(f, "   mkfs.vfat -I -F 32 -n ESP -i %s --offset %" PRIu64 " %s %" PRIu64 "\n",
+        fprintf(f, "   mkfs.vfat -I -F 32 -s %u -n ESP -i %s --offset %" PRIu64 " %s %" PRIu64 "\n",
+                disk_esp_sectors_per_cluster(esp->size * DISK_SECTOR),
                 *l->esp_volume_id ? l->esp_volume_id : "RANDOM", esp->start, t->path, esp->size * DISK_SECTOR / 1024);
 
         /* 3 pool */

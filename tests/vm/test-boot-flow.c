@@ -21,7 +21,16 @@
  * A second VM on a private link resolves boot-flow.local over mDNS.
  * `keystone tpm enroll`, reboot: keystone-init unlocks with the TPM and
  * nothing is typed.  Last, a dataset with an encryption root of its own is
- * planted: the next boot stops at the encryptionroot check, naming it. */
+ * planted: the next boot stops at the encryptionroot check, naming it.
+ *
+ * With KEYSTONE_BENCH_BOOT=DIR (bench/boot.sh) the scenario also times the
+ * boot: DIR holds Debian's own initrd for this disk (bench/boot-dracut.sh:
+ * vmlinuz, initrd-dracut.img, cmdline).  A second UKI around it, signed with
+ * the same db key, goes on the ESP (mtools, before the target first boots);
+ * after `keystone tpm enroll` the target boots each way three times,
+ * alternating (loader.conf's default), both unlocking with the TPM, and
+ * prints "bench: ..." lines: seconds from the kernel's first console line
+ * to the switch into the generation, and the initrd sizes. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,9 +41,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "secureboot/keys.h"
+#include "secureboot/uki.h"
 #include "util/run.h"
 #include "vmtest/vm.h"
 #include "vmtest/vmtest-image.h"
@@ -109,6 +120,97 @@ static void lan_up(Vm *vm, const char *mac_suffix, const char *addr) {
                    mac_suffix, addr);
 }
 
+
+/* ---- the boot benchmark (KEYSTONE_BENCH_BOOT) ---- */
+
+static double now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static off_t file_size(const char *path) {
+        struct stat st;
+        return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* Debian's initrd as a signed UKI on the target's ESP: EFI/Linux/dracut.efi */
+static void bench_prepare(const char *dracut, const char *gen, const char *keys, const char *target) {
+        char stub[PATH_MAX], initrd[PATH_MAX], cmdfile[PATH_MAX], kernel[PATH_MAX], uki[PATH_MAX], cmdline[1024] = "";
+        snprintf(stub, sizeof stub, "%s/dracut-stub.efi", vmtest_dir());
+        snprintf(initrd, sizeof initrd, "%s/initrd-dracut.img", dracut);
+        snprintf(cmdfile, sizeof cmdfile, "%s/cmdline", dracut);
+        snprintf(kernel, sizeof kernel, "%s/vmlinuz", gen);
+        snprintf(uki, sizeof uki, "%s/dracut.efi", vmtest_dir());
+        char rootfs[PATH_MAX], member[] = "./usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+        snprintf(rootfs, sizeof rootfs, "%s/rootfs.tar", gen);
+        /* the generation's own stub, as keystone's UKI has */
+        char script[PATH_MAX * 3];
+        snprintf(script, sizeof script, "tar -xOf '%s' '%s' > '%s'", rootfs, member, stub);
+        const char *sh[] = { "sh", "-c", script, NULL };
+        host_run("the generation's systemd-stub", sh, NULL);
+        FILE *f = fopen(cmdfile, "re");
+        if (!f || !fgets(cmdline, sizeof cmdline - 64, f))
+                vmtest_fail("cannot read %s", cmdfile);
+        fclose(f);
+        cmdline[strcspn(cmdline, "\n")] = 0;
+        strcat(cmdline, " console=tty0 console=ttyS0,115200");
+        EVP_PKEY *key = NULL;
+        X509 *cert = NULL;
+        int r = sb_key_load(keys, SB_KEY_DB, &key, &cert);
+        if (r < 0)
+                vmtest_fail("cannot load the db key from %s: %s", keys, strerror(-r));
+        UkiInputs in = { .stub = stub, .linux_path = kernel, .initrd_path = initrd, .cmdline = cmdline };
+        const char *failed = NULL;
+        r = uki_assemble_signed(&in, key, cert, uki, &failed);
+        EVP_PKEY_free(key);
+        X509_free(cert);
+        if (r < 0)
+                vmtest_fail("assembling the dracut UKI failed on %s: %s", failed ? failed : uki, strerror(-r));
+        char img[PATH_MAX + 16];
+        snprintf(img, sizeof img, "%s@@%d", target, 2048 * 512);
+        const char *mcopy[] = { "mcopy", "-o", "-i", img, uki, "::/EFI/Linux/dracut.efi", NULL };
+        host_run("dracut.efi onto the target's ESP", mcopy, NULL);
+}
+
+/* One timed boot through ENTRY: kernel's first line → switch into the generation. */
+static double bench_boot_once(Vm *vm, const char *entry, const char *switch_regex) {
+        vm_succeed(vm, "printf 'timeout 0\\neditor no\\ndefault %s\\n' > /boot/loader/loader.conf && sync", entry);
+        int r = vm_shell_send_r(vm, "systemctl reboot");
+        if (r < 0)
+                vmtest_fail("cannot ask the target to reboot: %s", strerror(-r));
+        vm_wait_for_console(vm, "Linux version", 600);
+        double t0 = now_s();
+        vm_wait_for_console(vm, switch_regex, 600);
+        double t1 = now_s();
+        vm_wait_for_shell(vm, 600);
+        return t1 - t0;
+}
+
+static void bench_run(Vm *vm, const char *gen, const char *dracut) {
+        double k[3], d[3];
+        for (int i = 0; i < 3; i++) {
+                k[i] = bench_boot_once(vm, "keystone-1.efi", "switch-root \\.\\.\\.");
+                assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE /"), "rpool/crypt/system/generations/1\n");
+                d[i] = bench_boot_once(vm, "dracut.efi", "Switching root");
+                assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE /"), "rpool/crypt/system/generations/1\n");
+                printf("bench: round %d keystone-init %.2f s, dracut %.2f s\n", i + 1, k[i], d[i]);
+                fflush(stdout);
+        }
+        /* the dracut path must have used the TPM too: no prompt was answered */
+        double ks = 0, ds = 0;
+        for (int i = 0; i < 3; i++)
+                ks += k[i], ds += d[i];
+        char ki[PATH_MAX], di[PATH_MAX];
+        snprintf(ki, sizeof ki, "%s/initrd.img", gen);
+        snprintf(di, sizeof di, "%s/initrd-dracut.img", dracut);
+        printf("bench: mean keystone-init %.2f s, dracut %.2f s, ratio %.3f\n", ks / 3, ds / 3, ks / ds);
+        printf("bench: initrd keystone %.1f MiB, dracut %.1f MiB\n", file_size(ki) / 1048576.0,
+               file_size(di) / 1048576.0);
+        fflush(stdout);
+        vm_succeed(vm, "printf 'timeout 0\\neditor no\\ndefault keystone-*\\n' > /boot/loader/loader.conf && sync");
+}
+
 static void test_boot_flow(void **state) {
         vmtest_init("boot-flow");
         const char *src = getenv("SRCDIR"), *build = getenv("BUILD");
@@ -141,6 +243,7 @@ static void test_boot_flow(void **state) {
         const char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-L", "keystone-build", "-d", gen, gen_img, "1G", NULL };
         host_run("the build as an ext4 image", mkfs, NULL);
         blank_disk(target, 4LL << 30);
+        const char *bench = getenv("KEYSTONE_BENCH_BOOT");
 
         /* 2. the installer: disk apply, install, Secure Boot keys */
         VmConfig ic = vmtest_config_for(&inst, "installer");
@@ -181,6 +284,8 @@ static void test_boot_flow(void **state) {
         assert_contains("status after enroll", vm_succeed(inst_vm, "keystone secureboot status"),
                         "SetupMode: 0 (user mode)");
         vm_shutdown(inst_vm, 120);
+        if (bench && *bench)
+                bench_prepare(bench, gen, keys, target);
 
         /* 3. the target: first boot asks for the secret */
         char vars[PATH_MAX];
@@ -262,6 +367,8 @@ static void test_boot_flow(void **state) {
         if (strstr(boot, "Password or recovery key"))
                 vmtest_fail("the boot after tpm enroll asked for a password:\n%s", boot);
         assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE /"), "rpool/crypt/system/generations/1\n");
+        if (bench && *bench)
+                bench_run(vm, gen, bench);
 
         vmtest_step("target: a dataset with an encryption root of its own is refused");
         vm_succeed(vm, "printf 'planted-passphrase\\n' | zfs create -o encryption=on -o keyformat=passphrase "

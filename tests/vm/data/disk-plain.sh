@@ -31,9 +31,9 @@ zfs create -o encryption=aes-256-gcm -o keyformat=raw \
     -o keylocation="file://$root/etc/credstore/zfs-sysroot.mount" -o mountpoint=none rpool/crypt
 zfs set keylocation=file:///etc/credstore/zfs-sysroot.mount rpool/crypt
 zfs create -o mountpoint=none rpool/crypt/system
-zfs create -o mountpoint=/var -o canmount=noauto rpool/crypt/system/var
-zfs create -o mountpoint=/home -o canmount=noauto rpool/crypt/home
-zfs create -o mountpoint=/srv -o canmount=noauto rpool/crypt/srv
+zfs create -o mountpoint=/var rpool/crypt/system/var
+zfs create -o mountpoint=/home rpool/crypt/home
+zfs create -o mountpoint=/srv rpool/crypt/srv
 umount "$root/etc/credstore"
 cryptsetup close plain-credstore
 zpool export rpool
