@@ -100,10 +100,11 @@ int credstore_close(const char *name) {
         if (r < 0)
                 return r;
         /* udev probes the volume after its file system is unmounted and
-         * holds it open for a moment: retry a busy volume for 5 s */
+         * holds it open for a moment: retry a busy volume for 30 s (under TCG, after a rootfs was
+         * unpacked, udev took longer than 5 s) */
         for (int i = 0;; i++) {
                 r = crypt_deactivate(cd, name);
-                if (r != -EBUSY || i >= 50)
+                if (r != -EBUSY || i >= 300)
                         return r;
                 usleep(100 * 1000);
         }
