@@ -138,9 +138,9 @@ int cmd_vm(int argc, char **argv) {
         }
         char t[32];
         printf("\n%s, measured in the last boot:\n", res.hostname);
-        printf("  Secure Boot:     %s (SecureBoot=%d, SetupMode=%d in the guest's efivars)\n",
-               res.secure_boot && res.user_mode ? "enabled, user mode" : "NOT enabled", res.secure_boot ? 1 : 0,
-               res.user_mode ? 0 : 1);
+        printf("  Secure Boot:     %s (keystone secureboot status in the guest: SecureBoot %s, SetupMode %s)\n",
+               res.secure_boot && res.user_mode ? "enabled, user mode" : "NOT enabled",
+               res.secure_boot ? "enabled" : "disabled", res.user_mode ? "0 (user mode)" : "1");
         printf("  credstore:       %s\n", res.tpm_line[0] ? res.tpm_line : "(not seen)");
         printf("  encryptionroot:  %s\n", res.encroot_line[0] ? res.encroot_line : "(not seen)");
         printf("  root:            %s\n", res.root_line);

@@ -21,7 +21,6 @@
 #include "util/spawn.h"
 
 #define MIN_MS (60 * 1000)
-#define EFI_GLOBAL "8be4df61-93ca-11d0-aa5d-00e098032b8c"
 #define GUEST_SB_DIR "/run/keystone-sb"
 #define GUEST_SECRET "/run/keystone-credstore.secret"
 #define INSTALLER_USER "keystone"
@@ -681,6 +680,30 @@ static void copy_line(const char *text, const char *needle, char *out, size_t si
         snprintf(out, size, "%.*s", (int) n, p);
 }
 
+/* keystone-init's "[ N/8] STEP ... ok (T s): DETAIL" for the step whose
+ * detail contains needle; kernel messages may have split the line, so the
+ * result is found by its detail and the step's label is put back. */
+static void step_line(const char *boot, const char *step, const char *needle, char *out, size_t size) {
+        const char *p = strstr(boot, needle);
+        if (!p)
+                return;
+        const char *ls = p;
+        while (ls > boot && ls[-1] != '\n')
+                ls--;
+        const char *ok = NULL;
+        for (const char *q = ls; q < p; q++)
+                if (startswith(q, "ok ("))
+                        ok = q;
+        if (!ok)
+                ok = ls;
+        const char *label = strstr(boot, step);
+        const char *lb = label;
+        while (lb && lb > boot && lb[-1] != '\n')
+                lb--;
+        snprintf(out, size, "%.*s%s ... %.*s", label ? (int) (label - lb) : 0, label ? lb : "", step,
+                 (int) strcspn(ok, "\n"), ok);
+}
+
 static int stage_first_boot(Deploy *d) {
         int r;
         if ((r = machine_create(d)) < 0 || (r = machine_start(d)) < 0)
@@ -696,7 +719,7 @@ static int stage_first_boot(Deploy *d) {
         if (r < 0)
                 return fail(d, r, "Typing the credstore secret on the machine's console failed: %s", strerror(-r));
         log_line(d, "typed the install secret at keystone-init's prompt");
-        if ((r = console_wait(d, vm, "cryptsetup-credstore \\.\\.\\. ok", 10 * MIN_MS, "the install secret")) < 0 ||
+        if ((r = console_wait(d, vm, "ok \\([0-9.]+ s\\): opened with", 10 * MIN_MS, "the install secret")) < 0 ||
             (r = console_wait(d, vm, "switch-root", 10 * MIN_MS, "first boot")) < 0 ||
             (r = ssh_wait(d, vm, d->res->user, 20 * MIN_MS)) < 0)
                 return r;
@@ -769,15 +792,16 @@ static int stage_verify(Deploy *d) {
                                         "%s See %s/console.log; the recovery key is in %s.", why, vm_dir(vm),
                             sp(d, "recovery-key"));
         }
-        if ((r = console_wait(d, vm, "check-encryptionroot \\.\\.\\. ok", 10 * MIN_MS, "the encryptionroot check")) < 0 ||
+        if ((r = console_wait(d, vm, "all with encryptionroot", 10 * MIN_MS, "the encryptionroot check")) < 0 ||
             (r = console_wait(d, vm, "switch-root", 10 * MIN_MS, "boot")) < 0)
                 return r;
         free(boot);
         boot = last_boot(vm);
         if (!boot)
                 return -ENOMEM;
-        copy_line(boot, "cryptsetup-credstore ... ok", d->res->tpm_line, sizeof d->res->tpm_line);
-        copy_line(boot, "check-encryptionroot ... ok", d->res->encroot_line, sizeof d->res->encroot_line);
+        step_line(boot, "cryptsetup-credstore", "opened with TPM2 token", d->res->tpm_line, sizeof d->res->tpm_line);
+        step_line(boot, "check-encryptionroot", "all with encryptionroot", d->res->encroot_line,
+                  sizeof d->res->encroot_line);
         if ((r = ssh_wait(d, vm, U, 20 * MIN_MS)) < 0)
                 return r;
         _cleanup_free_ char *who = NULL, *sb = NULL, *root = NULL;
@@ -788,24 +812,24 @@ static int stage_verify(Deploy *d) {
                 return fail(d, -EIO, "ssh %s@ logged in as '%s'", U, who);
         snprintf(d->res->ssh_line, sizeof d->res->ssh_line, "ssh -i %s -p %d %s@127.0.0.1: logged in as %s",
                  d->res->ssh_key, vm_ssh_port(vm), U, who);
-        if ((r = gsh(d, vm, U,
-                     "od -An -tx1 -j4 -N1 /sys/firmware/efi/efivars/SecureBoot-" EFI_GLOBAL " && "
-                     "od -An -tx1 -j4 -N1 /sys/firmware/efi/efivars/SetupMode-" EFI_GLOBAL,
-                     NULL, MIN_MS, true, &sb)) < 0)
+        /* what efivarfs shows (logged, for when the status below is not what it should be) */
+        GuestSsh g = guest(d, vm, U);
+        (void) guest_ssh_run(&g, "findmnt /sys/firmware/efi/efivars; ls /sys/firmware/efi/efivars | grep -E "
+                                 "'^(SecureBoot|SetupMode|PK|KEK|db)-'",
+                             NULL, 0, MIN_MS, true, NULL);
+        if ((r = gsh(d, vm, U, "sudo keystone secureboot status", NULL, MIN_MS, true, &sb)) < 0)
                 return r;
-        unsigned a = 9, b = 9;
-        if (sscanf(sb, " %x %x", &a, &b) != 2)
-                return fail(d, -EBADMSG, "Cannot read SecureBoot and SetupMode from the machine's efivars: '%s'", sb);
-        d->res->secure_boot = a == 1;
-        d->res->user_mode = b == 0;
+        d->res->secure_boot = strstr(sb, "SecureBoot: enabled") != NULL;
+        d->res->user_mode = strstr(sb, "SetupMode: 0 (user mode)") != NULL;
+        const char *a = d->res->secure_boot ? "enabled" : "not enabled", *b = d->res->user_mode ? "0" : "not 0";
         if ((r = gsh(d, vm, U, "findmnt -n -o SOURCE,FSTYPE /", NULL, MIN_MS, true, &root)) < 0)
                 return r;
         root[strcspn(root, "\n")] = 0;
         snprintf(d->res->root_line, sizeof d->res->root_line, "%s", root);
         d->res->ssh_port = vm_ssh_port(vm);
         if (!d->res->secure_boot || !d->res->user_mode)
-                return fail(d, -EIO, "Secure Boot is not enabled in user mode in the machine (SecureBoot=%u, "
-                                     "SetupMode=%u)", a, b);
+                return fail(d, -EIO, "Secure Boot is not enabled in user mode in the machine (SecureBoot %s, "
+                                     "SetupMode %s):\n%s", a, b, sb);
         if (!d->o->keep_running)
                 (void) power_off(d, vm, U);
         return 0;

@@ -187,7 +187,7 @@ static void test_integration_deployment(void **unused) {
         if ((r = vm_console_type_r(vm, line)) < 0)
                 vmtest_fail("typing the recovery key: %s", strerror(-r));
         explicit_bzero(line, sizeof line);
-        vm_wait_for_console(vm, "cryptsetup-credstore \\.\\.\\. ok .*opened with password or recovery key", 600);
+        vm_wait_for_console(vm, "ok \\([0-9.]+ s\\): opened with password or recovery key", 600);
         vm_wait_for_console(vm, "switch-root", 600);
         ssh_up(vm);
 
