@@ -906,7 +906,8 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                 if (installed && s != VM_STAGE_KEYS && s != VM_STAGE_VERIFY)
                         continue;
                 d->stage = s;
-                const char *logp = sp(d, stage_logs[s]);
+                char logp[PATH_MAX + 64]; /* its own copy: the stage reuses sp()'s buffers */
+                snprintf(logp, sizeof logp, "%s", sp(d, stage_logs[s]));
                 (void) unlink(logp);
                 if (o->progress)
                         o->progress(o->userdata, s, false, 0, 0, logp);
