@@ -364,8 +364,8 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
                 /* a second NIC on a private link to another VM: a unix stream
                  * socket between the two qemu processes, no host network */
                 A("-netdev");
-                AF("stream,id=lan0,server=%s,addr.type=unix,addr.path=%s%s", vm->config.lan_listen ? "on" : "off",
-                   vm->config.lan, vm->config.lan_listen ? "" : ",reconnect=1");
+                AF("stream,id=lan0,server=%s,addr.type=unix,addr.path=%s", vm->config.lan_listen ? "on" : "off",
+                   vm->config.lan);
                 A("-device");
                 AF("virtio-net-pci,netdev=lan0,mac=52:54:00:4b:53:%02x", vm->config.lan_listen ? 1 : 2);
         }

@@ -56,7 +56,8 @@ typedef struct VmConfig {
         bool ssh;                /* forward 127.0.0.1:<port> to the guest's port 22 */
         /* A second NIC on a private Ethernet link between two VMs (for mDNS
          * and the like): a unix socket path; the VM with lan_listen makes the
-         * socket, the other connects to it. */
+         * socket, the other connects to it when it starts (qemu 7.2 has no
+         * reconnect: start the listening VM first). */
         const char *lan;
         bool lan_listen;
 } VmConfig;
