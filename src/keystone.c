@@ -15,6 +15,7 @@ const Command keystone_commands[] = {
         { "options", 0, 1, cmd_options, "print the option reference (type, default, description)" },
         { "image",   1, 1, cmd_image,   "build a host's bootable image (cached rootfs + disk)" },
         { "build",   1, 1, cmd_build,   "build a generation: rootfs, Keystone initrd, signed UKI and systemd-boot, manifest" },
+        { "vm",      1, 1, cmd_vm,      "install a host into a blank VM (Secure Boot, TPM) and prove it unlocks itself" },
         { "lock",    1, 1, cmd_lock,    "pin the exact Debian package versions of a host's image in keystone.lock" },
         { "disk",    2, 2, cmd_disk,    "lay out a disk as the host file says: plan, apply, status, mount" },
         { "initrd",  0, 0, cmd_initrd,  "build a small initrd: modules (libkmod), programs and libraries, cpio+zstd" },

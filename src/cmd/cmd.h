@@ -42,5 +42,6 @@ int cmd_disk(int argc, char **argv);
 int cmd_secureboot(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_build(int argc, char **argv);
+int cmd_vm(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
 int cmd_initrd(int argc, char **argv);

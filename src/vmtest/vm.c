@@ -197,9 +197,14 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
 
         int r;
         snprintf(vm->vars_path, sizeof vm->vars_path, "%s/OVMF_VARS.fd", vm->dir);
-        r = copy_file(c->vars_file ? c->vars_file : OVMF_DIR "/OVMF_VARS_4M.fd", vm->vars_path);
-        if (r < 0)
-                goto fail;
+        char real_vars[PATH_MAX], real_own[PATH_MAX];
+        bool in_place = c->vars_file && realpath(c->vars_file, real_vars) && realpath(vm->vars_path, real_own) &&
+                        streq(real_vars, real_own);
+        if (!in_place) {
+                r = copy_file(c->vars_file ? c->vars_file : OVMF_DIR "/OVMF_VARS_4M.fd", vm->vars_path);
+                if (r < 0)
+                        goto fail;
+        }
         if (c->tpm) {
                 snprintf(vm->tpm_dir, sizeof vm->tpm_dir, "%s/tpm", vm->dir);
                 if (mkdir(vm->tpm_dir, 0700) < 0 && errno != EEXIST)

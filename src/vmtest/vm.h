@@ -82,6 +82,18 @@ void vmtest_step(const char *fmt, ...) _printf_(1, 2);
 
 /* ---- library layer: 0 or -errno, no output ---- */
 
+/* For programs other than tests (keystone vm): the VMs' directories go
+ * under dir (it must exist), without the test set-up of vmtest_init().  A
+ * VmConfig.vars_file that is already the VM's own <dir>/<name>/OVMF_VARS.fd
+ * is used in place (a machine's variables kept across runs). */
+int vm_set_base_dir_r(const char *dir);
+/* Stops every VM this process started and frees them all. */
+void vm_destroy_all(void);
+/* From a signal handler: SIGKILL to every qemu and swtpm this process started. */
+void vm_kill_all_from_signal(void);
+/* Console waits look only at output from now on. */
+void vm_console_mark_end(Vm *vm);
+
 int vm_new_r(const VmConfig *config, Vm **ret);
 int vm_start_r(Vm *vm);
 int vm_console_wait_r(Vm *vm, const char *regex, int timeout_ms);

@@ -20,6 +20,20 @@ const char *vmtest_dir(void) {
         return test_dir[0] ? test_dir : NULL;
 }
 
+int vm_set_base_dir_r(const char *dir) {
+        struct stat st;
+        if (!dir || !*dir)
+                return -EINVAL;
+        if (strlen(dir) >= sizeof test_dir - 64)
+                return -ENAMETOOLONG;
+        if (stat(dir, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        snprintf(test_dir, sizeof test_dir, "%s", dir);
+        return 0;
+}
+
 void vmtest_set_fail_exit(void (*fn)(void)) {
         fail_exit = fn;
 }

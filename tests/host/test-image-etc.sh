@@ -102,6 +102,12 @@ grep -qx 'alice:x:1234:' "$R/etc/group" || fail "alice's own group"
 [ "$(stat -c '%a %u %g' "$R/home/alice/.ssh")" = "700 1234 1234" ] || fail ".ssh mode/owner"
 [ "$(stat -c '%a %u %g' "$R/home/alice/.ssh/authorized_keys")" = "600 1234 1234" ] || fail "authorized_keys mode/owner"
 grep -q "d /home/alice/.ssh 0700 alice alice" "$R/etc/tmpfiles.d/keystone-home.conf" || fail "tmpfiles for the /home dataset"
+# group sudo without a password (users have none: `*`), a file sudo accepts
+[ "$(stat -c '%a %u %g' "$R/etc/sudoers.d/keystone")" = "440 0 0" ] || fail "sudoers.d/keystone mode/owner"
+grep -qx '%sudo ALL=(ALL:ALL) NOPASSWD: ALL' "$R/etc/sudoers.d/keystone" || fail "sudoers.d/keystone: $(cat "$R/etc/sudoers.d/keystone")"
+if command -v visudo >/dev/null; then
+	visudo -c -q -f "$R/etc/sudoers.d/keystone" || fail "visudo rejects sudoers.d/keystone"
+fi
 
 # --- without a disk layout: today's single ext4 root
 printf '[host]\nname = "plain"\n[users.bob]\n' > "$T/plain.toml"
@@ -113,6 +119,7 @@ read -r dev mnt type opts d p <<<"${F[0]}"
 [ -e "$T/plain/etc/crypttab" ] && fail "crypttab without a disk layout"
 grep -q "tcp dport 22 accept" "$T/plain/etc/nftables.conf" || fail "default ssh port"
 [ -e "$T/plain/etc/systemd/system/sysinit.target.wants/nftables.service" ] && fail "nftables enabled without the package"
+[ -e "$T/plain/etc/sudoers.d/keystone" ] && fail "sudoers.d/keystone for a host with no user in group sudo"
 
 # --- a test image of a disk-layout host boots the VM bench's ext4 root.img:
 # the ext4 root fstab, no ESP or swap lines that would stall its boot

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* keystone vm HOST.toml: the host installed into a blank VM with Secure Boot
+ * and a TPM, the way a real machine is (src/install/vm-deploy.h). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cmd/cmd.h"
+#include "install/vm-deploy.h"
+
+static const char help[] =
+        "Usage: keystone vm [OPTIONS] HOST.toml\n"
+        "\n"
+        "Install the host into a blank virtual machine (qemu under TCG, UEFI firmware\n"
+        "with Secure Boot in setup mode, a software TPM, one blank disk) and prove\n"
+        "that it comes up unlocking itself:\n"
+        "  1 keys        the owner's Secure Boot keys (the host's secure-boot.key-dir\n"
+        "                when it has them, else new ones) and an SSH key for this VM\n"
+        "  2 build       keystone build: the generation, signed, with the VM's SSH key\n"
+        "                added to every user\n"
+        "  3 installer   an installer image of the host's own packages, the build on a\n"
+        "                second disk image, a blank 20 GiB sparse disk\n"
+        "  4 install     in the installer, over SSH: keystone disk apply, keystone disk\n"
+        "                install, keystone secureboot enroll (the firmware leaves setup\n"
+        "                mode), power off\n"
+        "  5 first-boot  the disk boots alone; the install secret is typed at the\n"
+        "                console prompt; keystone tpm enroll and keystone tpm recovery\n"
+        "                (the recovery key is printed once and kept in the state)\n"
+        "  6 verify      reboot: the TPM opens the credstore with no input, every\n"
+        "                encryptionroot is checked, Secure Boot is on in user mode, SSH\n"
+        "                logs in; then the machine is powered off\n"
+        "The state directory (0700) keeps the keys, the secrets, the disk, the UEFI\n"
+        "variables and the TPM; run again, the installed machine is booted and checked\n"
+        "again.\n"
+        "\n"
+        "Options:\n"
+        "      --state=DIR       default /var/lib/keystone/vm/HOSTNAME\n"
+        "      --fresh           install again: new disk, UEFI variables and TPM (the\n"
+        "                        Secure Boot and SSH keys are kept)\n"
+        "      --disk-size=GIB   the blank disk's size in GiB (default 20, sparse)\n"
+        "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
+        "  -h, --help            this text\n";
+
+static void on_signal(int sig) {
+        vm_kill_all_from_signal();
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+static void progress(void *userdata, VmDeployStage s, bool done, int r, double seconds, const char *log) {
+        if (!done) {
+                printf("[%d/%d] %-10s ... (log: %s)\n", (int) s + 1, _VM_STAGE_MAX, vm_deploy_stage_name(s), log);
+        } else
+                printf("[%d/%d] %-10s ... %s (%.1f s)\n", (int) s + 1, _VM_STAGE_MAX, vm_deploy_stage_name(s),
+                       r < 0 ? "FAILED" : "ok", seconds);
+        fflush(stdout);
+}
+
+static void format_time(double s, char *out, size_t size) {
+        if (s >= 60)
+                snprintf(out, size, "%d min %02d s", (int) s / 60, (int) s % 60);
+        else
+                snprintf(out, size, "%.1f s", s);
+}
+
+int cmd_vm(int argc, char **argv) {
+        static const struct option opts[] = {
+                CMD_COMMON_OPTIONS,
+                { "state", required_argument, NULL, 's' },
+                { "fresh", no_argument, NULL, 'f' },
+                { "disk-size", required_argument, NULL, 'd' },
+                { "cache-dir", required_argument, NULL, 'c' },
+                {}
+        };
+        const char *state = NULL, *cache = NULL;
+        bool fresh = false;
+        unsigned long long disk_bytes = 0;
+        int c;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        return cmd_help(help);
+                case 's':
+                        state = optarg;
+                        break;
+                case 'f':
+                        fresh = true;
+                        break;
+                case 'd': {
+                        char *end = NULL;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || n < 4 || n > 4096)
+                                return cmd_usage_error("vm", "--disk-size: expected GiB from 4 to 4096, not '%s'",
+                                                       optarg);
+                        disk_bytes = (unsigned long long) n << 30;
+                        break;
+                }
+                case 'c':
+                        cache = optarg;
+                        break;
+                default:
+                        return cmd_usage_error("vm", "unknown option");
+                }
+        int r = cmd_check_args("vm", argc - optind);
+        if (r < 0)
+                return r;
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n < 0)
+                return log_error_errno(-errno, "Cannot find this keystone binary (/proc/self/exe): %m");
+        self[n] = 0;
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
+        signal(SIGPIPE, SIG_IGN);
+
+        VmDeployOptions o = { .host_path = argv[optind], .state_dir = state, .fresh = fresh, .keystone = self,
+                              .cache_dir = cache, .disk_bytes = disk_bytes, .progress = progress };
+        VmDeployResult res = {};
+        printf("keystone vm %s\n", argv[optind]);
+        fflush(stdout);
+        r = vm_deploy(&o, &res);
+        vm_destroy_all();
+        if (r < 0) {
+                log_error_errno(r, "keystone vm %s failed: %s", argv[optind], res.error);
+                if (res.state_dir[0])
+                        fprintf(stderr, "The state is in %s (logs/, installer/console.log, machine/console.log); "
+                                        "run again to start the install over.\n", res.state_dir);
+                vm_deploy_result_done(&res);
+                return r;
+        }
+        if (res.recovery_key) {
+                printf("\nRecovery key for the credstore of %s (shown only now; also in %s/recovery-key, 0600).\n"
+                       "Store it somewhere safe: it unlocks the disk when the TPM will not.\n\n    %s\n",
+                       res.hostname, res.state_dir, res.recovery_key);
+        }
+        char t[32];
+        printf("\n%s, measured in the last boot:\n", res.hostname);
+        printf("  Secure Boot:     %s (keystone secureboot status in the guest: SecureBoot %s, SetupMode %s)\n",
+               res.secure_boot && res.user_mode ? "enabled, user mode" : "NOT enabled",
+               res.secure_boot ? "enabled" : "disabled", res.user_mode ? "0 (user mode)" : "1");
+        printf("  credstore:       %s\n", res.tpm_line[0] ? res.tpm_line : "(not seen)");
+        printf("  encryptionroot:  %s\n", res.encroot_line[0] ? res.encroot_line : "(not seen)");
+        printf("  root:            %s\n", res.root_line);
+        printf("  SSH:             %s\n", res.ssh_line);
+        printf("  time:\n");
+        for (int s = 0; s < _VM_STAGE_MAX; s++) {
+                if (!res.ran[s])
+                        continue;
+                format_time(res.seconds[s], t, sizeof t);
+                printf("    %-12s %s\n", vm_deploy_stage_name(s), t);
+        }
+        format_time(res.total_seconds, t, sizeof t);
+        printf("    %-12s %s\n", "total", t);
+        printf("State: %s (run `keystone vm %s --state %s` to boot it again)\n", res.state_dir, argv[optind],
+               res.state_dir);
+        vm_deploy_result_done(&res);
+        return 0;
+}

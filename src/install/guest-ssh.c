@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "install/guest-ssh.h"
+#include "util/log.h"
+#include "util/macro.h"
+
+static long long now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void log_append(const GuestSsh *g, const char *command, int r, const RunResult *res, bool log_output) {
+        if (!g->log_path)
+                return;
+        _cleanup_close_ int fd = open(g->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return;
+        dprintf(fd, "$ %s\n", command);
+        if (log_output && res->out && *res->out)
+                dprintf(fd, "%s%s", res->out, res->out[strlen(res->out) - 1] == '\n' ? "" : "\n");
+        else if (!log_output && res->out && *res->out)
+                dprintf(fd, "(stdout not logged: it holds a secret)\n");
+        if (res->err && *res->err)
+                dprintf(fd, "%s%s", res->err, res->err[strlen(res->err) - 1] == '\n' ? "" : "\n");
+        if (r < 0)
+                dprintf(fd, "-> %s\n", r == -EPROTO ? run_result_describe(res) : strerror(-r));
+        else
+                dprintf(fd, "-> ok\n");
+}
+
+int guest_ssh_run(const GuestSsh *g, const char *command, const void *input, size_t input_size, int timeout_ms,
+                  bool log_output, RunResult *ret) {
+        if (!g || !g->user || !g->key || g->port <= 0 || !command)
+                return -EINVAL;
+        char port[16], who[256];
+        snprintf(port, sizeof port, "%d", g->port);
+        if (snprintf(who, sizeof who, "%s@%s", g->user, g->host ? g->host : "127.0.0.1") >= (int) sizeof who)
+                return -ENAMETOOLONG;
+        const char *argv[] = { "ssh", "-F", "/dev/null", "-p", port, "-i", g->key, "-o", "IdentitiesOnly=yes",
+                               "-o", "IdentityAgent=none", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+                               "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR", "-o",
+                               "ConnectTimeout=30", "-o", "ServerAliveInterval=15", "-o", "ServerAliveCountMax=8",
+                               who, command, NULL };
+        RunResult res = {};
+        int r = run(argv, &(RunOptions) { .input = input, .input_size = input_size, .timeout_ms = timeout_ms,
+                                          .ignore_dry_run = true },
+                    &res);
+        log_append(g, command, r, &res, log_output);
+        if (ret)
+                *ret = res;
+        else
+                run_result_done(&res);
+        return r;
+}
+
+int guest_ssh_wait(const GuestSsh *g, int timeout_ms, int (*alive)(void *userdata, int ms), void *userdata) {
+        long long end = now_ms() + timeout_ms;
+        GuestSsh quiet = *g;
+        quiet.log_path = NULL;
+        for (;;) {
+                int r = guest_ssh_run(&quiet, "true", NULL, 0, 60000, false, NULL);
+                if (r >= 0)
+                        return 0;
+                if (now_ms() >= end)
+                        return -ETIMEDOUT;
+                if (alive) {
+                        r = alive(userdata, 3000);
+                        if (r < 0)
+                                return r;
+                } else
+                        usleep(3000 * 1000);
+        }
+}

@@ -1,0 +1,952 @@
+/* SPDX-License-Identifier: MIT */
+/* keystone vm: see vm-deploy.h for the stages and the state directory. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/image.h"
+#include "image/lock.h"
+#include "image/manifest.h"
+#include "install/guest-ssh.h"
+#include "install/vm-deploy.h"
+#include "secureboot/keys.h"
+#include "util/log.h"
+#include "util/macro.h"
+#include "util/run.h"
+#include "util/spawn.h"
+
+#define MIN_MS (60 * 1000)
+#define GUEST_SB_DIR "/run/keystone-sb"
+#define GUEST_SECRET "/run/keystone-credstore.secret"
+#define INSTALLER_USER "keystone"
+
+static const char *const stage_names[_VM_STAGE_MAX] = {
+        [VM_STAGE_KEYS] = "keys",
+        [VM_STAGE_BUILD] = "build",
+        [VM_STAGE_INSTALLER] = "installer",
+        [VM_STAGE_INSTALL] = "install",
+        [VM_STAGE_FIRST_BOOT] = "first-boot",
+        [VM_STAGE_VERIFY] = "verify",
+};
+static const char *const stage_logs[_VM_STAGE_MAX] = {
+        [VM_STAGE_KEYS] = "logs/1-keys.log",
+        [VM_STAGE_BUILD] = "logs/2-build.log",
+        [VM_STAGE_INSTALLER] = "logs/3-installer.log",
+        [VM_STAGE_INSTALL] = "logs/4-install.log",
+        [VM_STAGE_FIRST_BOOT] = "logs/5-first-boot.log",
+        [VM_STAGE_VERIFY] = "logs/6-verify.log",
+};
+
+const char *vm_deploy_stage_name(VmDeployStage s) {
+        return s >= 0 && s < _VM_STAGE_MAX ? stage_names[s] : "?";
+}
+
+const char *vm_deploy_stage_log(VmDeployStage s) {
+        return s >= 0 && s < _VM_STAGE_MAX ? stage_logs[s] : "?";
+}
+
+void vm_deploy_result_done(VmDeployResult *r) {
+        if (!r)
+                return;
+        if (r->recovery_key)
+                erase_and_free(r->recovery_key, strlen(r->recovery_key));
+        r->recovery_key = NULL;
+}
+
+typedef struct Deploy {
+        const VmDeployOptions *o;
+        VmDeployResult *res;
+        ImageSpec spec;
+        ImageLock lock;
+        char host_abs[PATH_MAX];
+        char host_base[256];
+        char pub[1024];              /* the state's public key line */
+        char *secret;                /* the credstore secret (64 hex), erase_and_free */
+        ImageArtifacts inst;         /* the installer image */
+        Vm *installer, *machine;
+        VmDeployStage stage;
+} Deploy;
+
+static double now_s(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int fail(Deploy *d, int r, const char *fmt, ...) _printf_(3, 4);
+static int fail(Deploy *d, int r, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->res->error, sizeof d->res->error, fmt, ap);
+        va_end(ap);
+        return r < 0 ? r : -EIO;
+}
+
+/* STATE/rel (static ring of buffers: short-lived uses only) */
+static const char *sp(Deploy *d, const char *rel) {
+        static char bufs[8][PATH_MAX + 256];
+        static unsigned k;
+        char *b = bufs[k++ % ELEMENTSOF(bufs)];
+        snprintf(b, sizeof bufs[0], "%s/%s", d->res->state_dir, rel);
+        return b;
+}
+
+static int rm_rf(const char *path) {
+        const char *argv[] = { "rm", "-rf", "--", path, NULL };
+        return run(argv, &(RunOptions) { .ignore_dry_run = true }, NULL);
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        char p[PATH_MAX];
+        if (snprintf(p, sizeof p, "%s", path) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        for (char *s = p + 1; *s; s++)
+                if (*s == '/') {
+                        *s = 0;
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        *s = '/';
+                }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+/* A secret file: replaced, O_EXCL|O_NOFOLLOW, 0600. */
+static int write_secret(const char *path, const char *data) {
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        size_t n = strlen(data);
+        if (write(fd, data, n) != (ssize_t) n)
+                return -EIO;
+        if (fsync(fd) < 0)
+                return -errno;
+        return 0;
+}
+
+static int read_small(const char *path, char *buf, size_t size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        ssize_t n = read(fd, buf, size - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = 0;
+        return 0;
+}
+
+static void log_line(Deploy *d, const char *fmt, ...) _printf_(2, 3);
+static void log_line(Deploy *d, const char *fmt, ...) {
+        _cleanup_close_ int fd = open(sp(d, stage_logs[d->stage]), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        vdprintf(fd, fmt, ap);
+        va_end(ap);
+        dprintf(fd, "\n");
+}
+
+/* ---- the host file ---- */
+
+static int load_host(Deploy *d) {
+        const VmDeployOptions *o = d->o;
+        if (!realpath(o->host_path, d->host_abs))
+                return fail(d, -errno, "Cannot read host file %s: %s", o->host_path, strerror(errno));
+        const char *b = strrchr(d->host_abs, '/');
+        snprintf(d->host_base, sizeof d->host_base, "%s", b ? b + 1 : d->host_abs);
+        _cleanup_free_ char *json = NULL, *err = NULL;
+        int r = image_host_file_to_json(d->host_abs, &json, &err);
+        if (r < 0)
+                return fail(d, r, "Cannot use host file %s: %s", o->host_path, err ? err : strerror(-r));
+        r = image_spec_from_json(json, &d->spec, &err);
+        if (r < 0)
+                return fail(d, r, "%s: %s", o->host_path, err ? err : strerror(-r));
+        if ((r = image_spec_fill_defaults(&d->spec)) < 0)
+                return fail(d, r, "%s: %s", o->host_path, strerror(-r));
+        if (d->spec.n_datasets == 0 || !d->spec.zfs)
+                return fail(d, -EINVAL, "%s has no disk layout (disk.datasets): keystone vm installs a generation on "
+                                        "an encrypted ZFS disk. Import \"disk-single-root\" in the host file.",
+                            o->host_path);
+        /* the installer shares the build's rootfs: the same lock */
+        char lock_path[PATH_MAX];
+        if ((r = image_lock_path(d->host_abs, lock_path, sizeof lock_path)) < 0)
+                return fail(d, r, "%s: %s", o->host_path, strerror(-r));
+        _cleanup_free_ char *lerr = NULL;
+        r = image_lock_load(lock_path, &d->lock, &lerr);
+        if (r >= 0)
+                d->spec.lock = &d->lock;
+        else if (r != -ENOENT)
+                return fail(d, r, "Cannot use %s: %s. Run `keystone lock %s` to write it again.", lock_path,
+                            lerr ? lerr : strerror(-r), o->host_path);
+        snprintf(d->res->hostname, sizeof d->res->hostname, "%s", d->spec.hostname);
+        snprintf(d->res->pool, sizeof d->res->pool, "%s", d->spec.pool ? d->spec.pool : "rpool");
+        for (size_t i = 0; i < d->spec.n_users && !d->res->user[0]; i++)
+                for (size_t j = 0; j < d->spec.users[i].n_groups; j++)
+                        if (streq(d->spec.users[i].groups[j], "sudo")) {
+                                snprintf(d->res->user, sizeof d->res->user, "%s", d->spec.users[i].name);
+                                break;
+                        }
+        if (!d->res->user[0])
+                return fail(d, -EINVAL, "%s has no user in group sudo: keystone vm logs in as one (with the state's "
+                                        "SSH key) to run `keystone tpm enroll` in the installed machine. Add "
+                                        "groups = [\"sudo\"] to a user.", o->host_path);
+        return 0;
+}
+
+/* ---- stage 1: keys ---- */
+
+static int stage_keys(Deploy *d) {
+        int r;
+        const char *keys = sp(d, "keys");
+        char db[PATH_MAX + 64];
+        snprintf(db, sizeof db, "%s/keys/db/db.key", keys);
+        if (access(db, R_OK) == 0) {
+                log_line(d, "Secure Boot keys: kept from %s", keys);
+        } else {
+                const char *host_keys = d->spec.sb_key_dir ? d->spec.sb_key_dir : SB_KEYS_DEFAULT_DIR;
+                char hdb[PATH_MAX + 64];
+                snprintf(hdb, sizeof hdb, "%s/keys/db/db.key", host_keys);
+                (void) rm_rf(keys);
+                if (access(hdb, R_OK) == 0) {
+                        if ((r = mkdir_p(keys, 0700)) < 0)
+                                return fail(d, r, "Cannot create %s: %s", keys, strerror(-r));
+                        char src[PATH_MAX + 8];
+                        snprintf(src, sizeof src, "%s/.", host_keys);
+                        const char *argv[] = { "cp", "-a", "--", src, keys, NULL };
+                        RunResult rr = {};
+                        r = run(argv, NULL, &rr);
+                        if (r < 0) {
+                                r = fail(d, r, "Copying the Secure Boot keys from %s to %s failed: %s", host_keys,
+                                         keys, run_result_describe(&rr));
+                                run_result_done(&rr);
+                                return r;
+                        }
+                        run_result_done(&rr);
+                        d->res->keys_imported = true;
+                        log_line(d, "Secure Boot keys: imported from %s (the host's secure-boot.key-dir)", host_keys);
+                } else {
+                        char name[300];
+                        snprintf(name, sizeof name, "%s (keystone vm)", d->spec.hostname);
+                        r = sb_keys_generate(keys, 2048, name);
+                        if (r < 0)
+                                return fail(d, r, "Generating Secure Boot keys in %s failed: %s", keys, strerror(-r));
+                        d->res->keys_generated = true;
+                        log_line(d, "Secure Boot keys: generated in %s (PK, KEK, db; RSA 2048)", keys);
+                }
+        }
+        const char *priv = sp(d, "ssh/id_ed25519");
+        snprintf(d->res->ssh_key, sizeof d->res->ssh_key, "%s", priv);
+        if (access(priv, R_OK) < 0) {
+                if ((r = mkdir_p(sp(d, "ssh"), 0700)) < 0)
+                        return fail(d, r, "Cannot create %s: %s", sp(d, "ssh"), strerror(-r));
+                char comment[300];
+                snprintf(comment, sizeof comment, "keystone-vm@%s", d->spec.hostname);
+                const char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", priv, NULL };
+                RunResult rr = {};
+                r = run(argv, NULL, &rr);
+                if (r < 0) {
+                        r = fail(d, r, "ssh-keygen for %s failed: %s (package openssh-client)", priv,
+                                 r == -EPROTO ? run_result_describe(&rr) : strerror(-r));
+                        run_result_done(&rr);
+                        return r;
+                }
+                run_result_done(&rr);
+                log_line(d, "SSH key: generated %s", priv);
+        } else
+                log_line(d, "SSH key: kept %s", priv);
+        char pubp[PATH_MAX + 64];
+        snprintf(pubp, sizeof pubp, "%s.pub", priv);
+        if ((r = read_small(pubp, d->pub, sizeof d->pub)) < 0)
+                return fail(d, r, "Cannot read %s: %s", pubp, strerror(-r));
+        d->pub[strcspn(d->pub, "\n")] = 0;
+        return 0;
+}
+
+/* ---- stage 2: build ---- */
+
+static int copy_file_to_dir(const char *file, const char *dir) {
+        const char *argv[] = { "cp", "--", file, dir, NULL };
+        return run(argv, NULL, NULL);
+}
+
+static int stage_build(Deploy *d) {
+        int r;
+        (void) rm_rf(sp(d, "media"));
+        if ((r = mkdir_p(sp(d, "media/host"), 0700)) < 0)
+                return fail(d, r, "Cannot create %s: %s", sp(d, "media/host"), strerror(-r));
+        /* the host file and the local files it imports, for disk apply/install in the installer */
+        char **files = NULL;
+        if ((r = image_host_files(d->host_abs, &files)) < 0)
+                return fail(d, r, "Cannot list the files of %s: %s", d->host_abs, strerror(-r));
+        /* the host file, and what it imports from its own directory (a
+         * file found elsewhere, such as a source tree's modules/, is one of
+         * the built-in modules the installer's keystone has) */
+        char hdir[PATH_MAX];
+        snprintf(hdir, sizeof hdir, "%.*s/", (int) (strlen(d->host_abs) - strlen(d->host_base) - 1), d->host_abs);
+        for (size_t i = 0; files && files[i]; i++) {
+                const char *f = files[i];
+                const char *base = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
+                bool mine = streq(f, d->host_abs) ||
+                            (startswith(f, hdir) && !strchr(f + strlen(hdir), '/') && !streq(base, d->host_base));
+                if (r >= 0 && mine && (r = copy_file_to_dir(f, sp(d, "media/host"))) < 0)
+                        (void) fail(d, r, "Copying %s into %s failed", f, sp(d, "media/host"));
+                log_line(d, "host file %s: %s", f, mine ? "copied for the installer" : "left out (built in)");
+                free(files[i]);
+        }
+        free(files);
+        if (r < 0)
+                return r;
+        if (d->spec.lock) {
+                char lock_path[PATH_MAX];
+                if (image_lock_path(d->host_abs, lock_path, sizeof lock_path) >= 0 &&
+                    (r = copy_file_to_dir(lock_path, sp(d, "media/host"))) < 0)
+                        return fail(d, r, "Copying %s into %s failed", lock_path, sp(d, "media/host"));
+        }
+        const char *argv[16];
+        size_t n = 0;
+        argv[n++] = d->o->keystone;
+        argv[n++] = "build";
+        argv[n++] = d->host_abs;
+        argv[n++] = "--keys";
+        argv[n++] = sp(d, "keys");
+        argv[n++] = "--ssh-key";
+        argv[n++] = d->pub;
+        argv[n++] = "-o";
+        argv[n++] = sp(d, "media/generation");
+        if (d->o->cache_dir) {
+                argv[n++] = "--cache-dir";
+                argv[n++] = d->o->cache_dir;
+        }
+        argv[n] = NULL;
+        pid_t pid;
+        r = spawn_background(argv, &(SpawnOptions) { .log_path = sp(d, stage_logs[VM_STAGE_BUILD]) }, &pid);
+        if (r < 0)
+                return fail(d, r, "Cannot run %s build: %s", d->o->keystone, strerror(-r));
+        int status = 0;
+        while ((r = spawn_poll(pid, &status)) == 0)
+                usleep(200 * 1000);
+        if (r < 0)
+                return fail(d, r, "Waiting for keystone build failed: %s", strerror(-r));
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return fail(d, -EPROTO, "keystone build %s failed (exit status %d): see %s", d->o->host_path,
+                            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                            sp(d, stage_logs[VM_STAGE_BUILD]));
+        return 0;
+}
+
+/* ---- stage 3: the installer image, the media image, the blank disk ---- */
+
+static int installer_spec(Deploy *d, ImageSpec *s) {
+        /* the host's own packages (so the build's rootfs, ZFS and Keystone
+         * stages are reused), booted from an ext4 root, one sudo user */
+        *s = d->spec;
+        s->hostname = strdup("keystone-installer");
+        s->users = calloc(1, sizeof(ImageUser));
+        if (!s->hostname || !s->users)
+                return -ENOMEM;
+        s->n_users = 1;
+        ImageUser *u = &s->users[0];
+        u->name = strdup(INSTALLER_USER);
+        u->ssh_keys = calloc(2, sizeof(char *));
+        u->groups = calloc(2, sizeof(char *));
+        u->description = strdup("Keystone installer");
+        if (!u->name || !u->ssh_keys || !u->groups || !u->description || !(u->ssh_keys[0] = strdup(d->pub)) ||
+            !(u->groups[0] = strdup("sudo")))
+                return -ENOMEM;
+        u->n_ssh_keys = u->n_groups = 1;
+        s->test_instrumentation = false;
+        s->installed = false;
+        return 0;
+}
+
+static void installer_spec_done(ImageSpec *s) {
+        free(s->hostname);
+        for (size_t i = 0; s->users && i < s->n_users; i++) {
+                free(s->users[i].name);
+                free(s->users[i].description);
+                for (size_t j = 0; s->users[i].ssh_keys && s->users[i].ssh_keys[j]; j++)
+                        free(s->users[i].ssh_keys[j]);
+                free(s->users[i].ssh_keys);
+                for (size_t j = 0; s->users[i].groups && s->users[i].groups[j]; j++)
+                        free(s->users[i].groups[j]);
+                free(s->users[i].groups);
+        }
+        free(s->users);
+}
+
+static int dir_bytes(const char *dir, unsigned long long *ret) {
+        const char *argv[] = { "du", "-s", "-b", "--", dir, NULL };
+        RunResult rr = {};
+        int r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &rr);
+        if (r >= 0 && sscanf(rr.out ? rr.out : "", "%llu", ret) != 1)
+                r = -EBADMSG;
+        run_result_done(&rr);
+        return r;
+}
+
+static int stage_installer(Deploy *d) {
+        ImageSpec s = {};
+        int r = installer_spec(d, &s);
+        if (r >= 0)
+                r = image_build(&s, d->o->cache_dir, &d->inst);
+        installer_spec_done(&s);
+        if (r < 0)
+                return fail(d, r, "Building the installer image failed: %s%s (see %s and the cache's *.tmp "
+                                  "directories)", d->inst.error[0] ? d->inst.error : strerror(-r),
+                            d->inst.error[0] ? "" : "", sp(d, "logs/keystone.log"));
+        log_line(d, "installer image: %s (rootfs %.12s %s, disk %.12s %s in %.1f s)", d->inst.disk,
+                 d->inst.rootfs_hash, d->inst.rootfs_built ? "built" : "cached", d->inst.disk_hash,
+                 d->inst.disk_built ? "built" : "cached", d->inst.disk_seconds);
+
+        unsigned long long bytes = 0;
+        if ((r = dir_bytes(sp(d, "media"), &bytes)) < 0)
+                return fail(d, r, "Cannot measure %s: %s", sp(d, "media"), strerror(-r));
+        char size[32];
+        snprintf(size, sizeof size, "%lluk", (bytes + bytes / 5 + (64ULL << 20)) / 1024);
+        const char *img = sp(d, "media.img");
+        (void) unlink(img);
+        const char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-L", "keystone-media", "-d", sp(d, "media"), img, size,
+                               NULL };
+        RunResult rr = {};
+        r = run(mkfs, NULL, &rr);
+        if (r < 0) {
+                r = fail(d, r, "mkfs.ext4 -d %s failed: %s", sp(d, "media"),
+                         r == -EPROTO ? run_result_describe(&rr) : strerror(-r));
+                run_result_done(&rr);
+                return r;
+        }
+        run_result_done(&rr);
+        if (chmod(img, 0600) < 0)
+                return fail(d, -errno, "chmod %s: %s", img, strerror(errno));
+        log_line(d, "media image: %s (%s): the build and the host file", img, size);
+
+        const char *disk = sp(d, "disk.img");
+        (void) unlink(disk);
+        _cleanup_close_ int fd = open(disk, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return fail(d, -errno, "Cannot create %s: %s", disk, strerror(errno));
+        unsigned long long disk_bytes = d->o->disk_bytes ? d->o->disk_bytes : 20ULL << 30;
+        if (ftruncate(fd, (off_t) disk_bytes) < 0)
+                return fail(d, -errno, "Cannot size %s: %s", disk, strerror(errno));
+        log_line(d, "blank disk: %s (%llu GiB, sparse)", disk, disk_bytes >> 30);
+        return 0;
+}
+
+/* ---- talking to the guests ---- */
+
+static int vm_alive(void *userdata, int ms) {
+        Vm *vm = userdata;
+        for (int left = ms; left > 0; left -= 200) {
+                int r = vm_pump(left > 200 ? 200 : left);
+                if (r < 0)
+                        return r;
+        }
+        return vm_running(vm) ? 0 : -ESHUTDOWN;
+}
+
+static GuestSsh guest(Deploy *d, Vm *vm, const char *user) {
+        return (GuestSsh) { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = user, .key = d->res->ssh_key,
+                            .log_path = sp(d, stage_logs[d->stage]) };
+}
+
+static int ssh_wait(Deploy *d, Vm *vm, const char *user, int timeout_ms) {
+        GuestSsh g = guest(d, vm, user);
+        double t0 = now_s();
+        int r = guest_ssh_wait(&g, timeout_ms, vm_alive, vm);
+        if (r < 0)
+                return fail(d, r, "%s@%s (port %d) never answered over SSH: %s. See %s/console.log", user, vm_name(vm),
+                            vm_ssh_port(vm), r == -ESHUTDOWN ? "the VM stopped" : strerror(-r), vm_dir(vm));
+        log_line(d, "ssh %s@127.0.0.1 -p %d answered after %.1f s", user, vm_ssh_port(vm), now_s() - t0);
+        return 0;
+}
+
+/* A command over SSH; on failure the error names it and the log. */
+static int gsh(Deploy *d, Vm *vm, const char *user, const char *cmd, const char *input, int timeout_ms, bool log_out,
+               char **ret_out) {
+        GuestSsh g = guest(d, vm, user);
+        RunResult rr = {};
+        int r = guest_ssh_run(&g, cmd, input, input ? strlen(input) : 0, timeout_ms, log_out, &rr);
+        if (r < 0) {
+                const char *why = r == -EPROTO ? run_result_describe(&rr) : strerror(-r);
+                r = fail(d, r, "On %s, `%s` failed: %s. See %s", vm_name(vm), cmd, why, sp(d, stage_logs[d->stage]));
+                run_result_done(&rr);
+                return r;
+        }
+        if (ret_out) {
+                *ret_out = rr.out;
+                rr.out = NULL;
+        } else if (rr.out)
+                explicit_bzero(rr.out, rr.out_size);
+        run_result_done(&rr);
+        return 0;
+}
+
+static int console_wait(Deploy *d, Vm *vm, const char *regex, int timeout_ms, const char *what) {
+        double t0 = now_s();
+        int r = vm_console_wait_r(vm, regex, timeout_ms);
+        if (r < 0)
+                return fail(d, r, "%s: the console of %s never showed %s (%s after %.0f s). See %s/console.log", what,
+                            vm_name(vm), regex, r == -ESHUTDOWN ? "the VM stopped" : strerror(-r), now_s() - t0,
+                            vm_dir(vm));
+        log_line(d, "console of %s: /%s/ after %.1f s", vm_name(vm), regex, now_s() - t0);
+        return 0;
+}
+
+static int power_off(Deploy *d, Vm *vm, const char *user) {
+        GuestSsh g = guest(d, vm, user);
+        (void) guest_ssh_run(&g, "sudo systemctl poweroff", NULL, 0, 60000, true, NULL);
+        int r = vm_wait_exit_r(vm, 5 * MIN_MS);
+        if (r < 0) {
+                log_line(d, "%s did not power off in 5 min: stopped", vm_name(vm));
+                vm_stop(vm);
+        }
+        return 0;
+}
+
+/* tar of the state's Secure Boot keys, for the guest's /run (stdin of ssh) */
+static int keys_tar(Deploy *d, char **ret, size_t *ret_size) {
+        const char *argv[] = { "tar", "-C", sp(d, "keys"), "-cf", "-", ".", NULL };
+        RunResult rr = {};
+        int r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &rr);
+        if (r < 0) {
+                run_result_done(&rr);
+                return r;
+        }
+        *ret = rr.out;
+        *ret_size = rr.out_size;
+        rr.out = NULL;
+        run_result_done(&rr);
+        return 0;
+}
+
+static bool is_hex64(const char *s) {
+        return strlen(s) == 64 && strspn(s, "0123456789abcdefABCDEF") == 64;
+}
+
+/* ---- stage 4: install ---- */
+
+/* The installer imports no pool by itself (a disk being reinstalled must not
+ * be imported behind keystone disk apply's back), so it needs neither ZFS's
+ * import units nor the udev settle they wait for (60-200 s under TCG). */
+static const char installer_masks[] =
+        " systemd.mask=zfs-import-cache.service systemd.mask=zfs-import-scan.service"
+        " systemd.mask=zfs-mount.service systemd.mask=systemd-udev-settle.service";
+
+static int stage_install(Deploy *d) {
+        char cmdline[sizeof d->inst.cmdline + sizeof installer_masks];
+        snprintf(cmdline, sizeof cmdline, "%s%s", d->inst.cmdline, installer_masks);
+        VmConfig c = {
+                .name = "installer",
+                .secure_boot = true,
+                .ssh = true,
+                .memory_mb = 1536,
+                .kernel = d->inst.kernel,
+                .initrd = d->inst.initrd,
+                .cmdline = cmdline,
+        };
+        c.disks[0] = (VmDisk) { .path = d->inst.disk, .format = "raw", .overlay = true };
+        c.disks[1] = (VmDisk) { .path = sp(d, "disk.img"), .format = "raw" };
+        c.disks[2] = (VmDisk) { .path = sp(d, "media.img"), .format = "raw" };
+        int r = vm_new_r(&c, &d->installer);
+        if (r < 0)
+                return fail(d, r, "Cannot set up the installer VM in %s: %s", sp(d, "installer"), strerror(-r));
+        Vm *vm = d->installer;
+        if ((r = vm_start_r(vm)) < 0)
+                return fail(d, r, "Cannot start the installer VM: %s (see %s/qemu.log)", strerror(-r), vm_dir(vm));
+        log_line(d, "installer VM started (Secure Boot firmware in setup mode), console: %s/console.log", vm_dir(vm));
+        if ((r = ssh_wait(d, vm, INSTALLER_USER, 20 * MIN_MS)) < 0)
+                return r;
+
+        char cmd[2048];
+        const char *H = d->host_base;
+        if ((r = gsh(d, vm, INSTALLER_USER, "sudo mkdir -p /run/media && sudo mount -o ro /dev/vdc /run/media && "
+                                             "sudo modprobe zfs", NULL, 10 * MIN_MS, true, NULL)) < 0)
+                return r;
+        snprintf(cmd, sizeof cmd, "sudo keystone disk apply /run/media/host/%s --device /dev/vdb --yes "
+                                  "--credstore-new-key-file /root/credstore.secret", H);
+        if ((r = gsh(d, vm, INSTALLER_USER, cmd, NULL, 60 * MIN_MS, true, NULL)) < 0)
+                return r;
+        /* the secret comes back over SSH's stdout, never through a log */
+        _cleanup_free_ char *out = NULL;
+        if ((r = gsh(d, vm, INSTALLER_USER, "sudo cat /root/credstore.secret", NULL, MIN_MS, false, &out)) < 0)
+                return r;
+        out[strcspn(out, "\n")] = 0;
+        if (!is_hex64(out)) {
+                explicit_bzero(out, strlen(out));
+                return fail(d, -EBADMSG, "The installer's credstore secret is not 64 hex digits: keystone disk apply "
+                                         "wrote something else to /root/credstore.secret");
+        }
+        d->secret = strdup(out);
+        explicit_bzero(out, strlen(out));
+        if (!d->secret)
+                return -ENOMEM;
+        if ((r = write_secret(sp(d, "credstore.secret"), d->secret)) < 0)
+                return fail(d, r, "Cannot write %s: %s", sp(d, "credstore.secret"), strerror(-r));
+        log_line(d, "credstore secret: %s (0600)", sp(d, "credstore.secret"));
+
+        snprintf(cmd, sizeof cmd, "sudo keystone disk install /run/media/host/%s --from /run/media/generation "
+                                  "--device /dev/vdb --credstore-key-file /root/credstore.secret --no-tpm", H);
+        if ((r = gsh(d, vm, INSTALLER_USER, cmd, NULL, 60 * MIN_MS, true, NULL)) < 0)
+                return r;
+
+        /* the owner's keys only in the installer's RAM (/run), for as long as enroll needs them */
+        _cleanup_free_ char *tar = NULL;
+        size_t tar_size = 0;
+        if ((r = keys_tar(d, &tar, &tar_size)) < 0)
+                return fail(d, r, "Cannot pack %s: %s", sp(d, "keys"), strerror(-r));
+        GuestSsh g = guest(d, vm, INSTALLER_USER);
+        RunResult rr = {};
+        r = guest_ssh_run(&g, "sudo sh -c 'umask 077 && mkdir -p " GUEST_SB_DIR " && tar -x -C " GUEST_SB_DIR "'", tar,
+                          tar_size, MIN_MS, true, &rr);
+        explicit_bzero(tar, tar_size);
+        if (r < 0) {
+                r = fail(d, r, "Copying the Secure Boot keys into the installer failed: %s. See %s",
+                         r == -EPROTO ? run_result_describe(&rr) : strerror(-r), sp(d, stage_logs[d->stage]));
+                run_result_done(&rr);
+                return r;
+        }
+        run_result_done(&rr);
+        if ((r = gsh(d, vm, INSTALLER_USER, "sudo keystone secureboot enroll --force --dir " GUEST_SB_DIR, NULL,
+                     10 * MIN_MS, true, NULL)) < 0)
+                return r;
+        if ((r = gsh(d, vm, INSTALLER_USER, "sudo rm -rf " GUEST_SB_DIR " /root/credstore.secret", NULL, MIN_MS, true,
+                     NULL)) < 0)
+                return r;
+        _cleanup_free_ char *status = NULL;
+        if ((r = gsh(d, vm, INSTALLER_USER, "sudo keystone secureboot status", NULL, MIN_MS, true, &status)) < 0)
+                return r;
+        if (!strstr(status, "SetupMode: 0"))
+                return fail(d, -EIO, "After keystone secureboot enroll the firmware is not in user mode:\n%s", status);
+        (void) power_off(d, vm, INSTALLER_USER);
+        /* what the installer needed is no longer needed: its root overlay
+         * and the media image (the build stays in media/generation) */
+        char overlay[PATH_MAX + 32];
+        snprintf(overlay, sizeof overlay, "%s/disk0.qcow2", vm_dir(vm));
+        (void) unlink(overlay);
+        (void) unlink(sp(d, "media.img"));
+        return 0;
+}
+
+/* ---- the machine ---- */
+
+static int machine_create(Deploy *d) {
+        if (d->machine)
+                return 0;
+        int r = mkdir_p(sp(d, "machine"), 0700);
+        if (r < 0)
+                return fail(d, r, "Cannot create %s: %s", sp(d, "machine"), strerror(-r));
+        /* the first time, the variables the installer left (user mode, the
+         * owner's keys); from then on the machine's own, in place */
+        const char *own = sp(d, "machine/OVMF_VARS.fd");
+        const char *vars = access(own, R_OK) == 0 ? own : sp(d, "installer/OVMF_VARS.fd");
+        VmConfig c = { .name = "machine", .secure_boot = true, .vars_file = vars, .tpm = true, .ssh = true,
+                       .memory_mb = 1536 };
+        c.disks[0] = (VmDisk) { .path = sp(d, "disk.img"), .format = "raw" };
+        r = vm_new_r(&c, &d->machine);
+        if (r < 0)
+                return fail(d, r, "Cannot set up the machine's VM in %s: %s", sp(d, "machine"), strerror(-r));
+        return 0;
+}
+
+static int machine_start(Deploy *d) {
+        int r = vm_start_r(d->machine);
+        if (r < 0)
+                return fail(d, r, "Cannot start the machine: %s (see %s/qemu.log and swtpm.log)", strerror(-r),
+                            vm_dir(d->machine));
+        log_line(d, "machine started (Secure Boot, swtpm), console: %s/console.log", vm_dir(d->machine));
+        return 0;
+}
+
+/* The text of the console since the last "keystone-init " banner. */
+static char *last_boot(Vm *vm) {
+        char *c = vm_console_copy(vm);
+        if (!c)
+                return NULL;
+        const char *boot = c;
+        for (const char *p; (p = strstr(boot + 1, "keystone-init "));)
+                boot = p;
+        char *b = strdup(boot);
+        free(c);
+        return b;
+}
+
+static void copy_line(const char *text, const char *needle, char *out, size_t size) {
+        const char *p = strstr(text, needle);
+        if (!p)
+                return;
+        while (p > text && p[-1] != '\n')
+                p--;
+        size_t n = strcspn(p, "\n");
+        snprintf(out, size, "%.*s", (int) n, p);
+}
+
+/* keystone-init's "[ N/8] STEP ... ok (T s): DETAIL" for the step whose
+ * detail contains needle; kernel messages may have split the line, so the
+ * result is found by its detail and the step's label is put back. */
+static void step_line(const char *boot, const char *step, const char *needle, char *out, size_t size) {
+        const char *p = strstr(boot, needle);
+        if (!p)
+                return;
+        const char *ls = p;
+        while (ls > boot && ls[-1] != '\n')
+                ls--;
+        const char *ok = NULL;
+        for (const char *q = ls; q < p; q++)
+                if (startswith(q, "ok ("))
+                        ok = q;
+        if (!ok)
+                ok = ls;
+        const char *label = strstr(boot, step);
+        const char *lb = label;
+        while (lb && lb > boot && lb[-1] != '\n')
+                lb--;
+        snprintf(out, size, "%.*s%s ... %.*s", label ? (int) (label - lb) : 0, label ? lb : "", step,
+                 (int) strcspn(ok, "\n"), ok);
+}
+
+static int stage_first_boot(Deploy *d) {
+        int r;
+        if ((r = machine_create(d)) < 0 || (r = machine_start(d)) < 0)
+                return r;
+        Vm *vm = d->machine;
+        if ((r = console_wait(d, vm, "Password or recovery key for the credstore:", 20 * MIN_MS,
+                              "first boot, before the TPM is enrolled")) < 0)
+                return r;
+        char line[80];
+        snprintf(line, sizeof line, "%s\r", d->secret);
+        r = vm_console_type_r(vm, line);
+        explicit_bzero(line, sizeof line);
+        if (r < 0)
+                return fail(d, r, "Typing the credstore secret on the machine's console failed: %s", strerror(-r));
+        log_line(d, "typed the install secret at keystone-init's prompt");
+        if ((r = console_wait(d, vm, "ok \\([0-9.]+ s\\): opened with", 10 * MIN_MS, "the install secret")) < 0 ||
+            (r = console_wait(d, vm, "switch-root", 10 * MIN_MS, "first boot")) < 0 ||
+            (r = ssh_wait(d, vm, d->res->user, 20 * MIN_MS)) < 0)
+                return r;
+        char cmd[1024];
+        const char *U = d->res->user;
+        char secret_line[80];
+        snprintf(secret_line, sizeof secret_line, "%s", d->secret);
+        r = gsh(d, vm, U, "sudo sh -c 'umask 077 && cat > " GUEST_SECRET "'", secret_line, MIN_MS, true, NULL);
+        explicit_bzero(secret_line, sizeof secret_line);
+        if (r < 0)
+                return r;
+        snprintf(cmd, sizeof cmd, "sudo keystone tpm enroll /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET,
+                 d->res->pool);
+        if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, true, NULL)) < 0)
+                return r;
+        _cleanup_free_ char *key = NULL;
+        snprintf(cmd, sizeof cmd, "sudo keystone tpm recovery /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET,
+                 d->res->pool);
+        if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, false, &key)) < 0)
+                return r;
+        key[strcspn(key, "\n")] = 0;
+        if (strlen(key) < 16) {
+                explicit_bzero(key, strlen(key));
+                return fail(d, -EBADMSG, "keystone tpm recovery printed no recovery key");
+        }
+        d->res->recovery_key = strdup(key);
+        char withnl[256];
+        snprintf(withnl, sizeof withnl, "%s\n", key);
+        explicit_bzero(key, strlen(key));
+        r = write_secret(sp(d, "recovery-key"), withnl);
+        explicit_bzero(withnl, sizeof withnl);
+        if (r < 0)
+                return fail(d, r, "Cannot write %s: %s", sp(d, "recovery-key"), strerror(-r));
+        log_line(d, "recovery key: %s (0600)", sp(d, "recovery-key"));
+        if ((r = gsh(d, vm, U, "sudo rm -f " GUEST_SECRET, NULL, MIN_MS, true, NULL)) < 0)
+                return r;
+        _cleanup_close_ int fd = open(sp(d, "installed"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd >= 0)
+                dprintf(fd, "%s installed from %s\n", d->res->hostname, d->host_abs);
+        d->res->installed_now = true;
+        return 0;
+}
+
+/* ---- stage 6: verify ---- */
+
+static int stage_verify(Deploy *d) {
+        int r;
+        if ((r = machine_create(d)) < 0)
+                return r;
+        Vm *vm = d->machine;
+        const char *U = d->res->user;
+        if (vm_running(vm)) {
+                vm_console_mark_end(vm);
+                GuestSsh g = guest(d, vm, U);
+                (void) guest_ssh_run(&g, "sudo systemctl reboot", NULL, 0, 60000, true, NULL);
+                log_line(d, "rebooting the machine");
+        } else if ((r = machine_start(d)) < 0)
+                return r;
+        if ((r = console_wait(d, vm, "keystone-init [^ ]+$", 20 * MIN_MS, "boot")) < 0 ||
+            (r = console_wait(d, vm, "(opened with TPM2 token|Password or recovery key for the credstore:)",
+                              10 * MIN_MS, "the credstore")) < 0)
+                return r;
+        _cleanup_free_ char *boot = last_boot(vm);
+        if (!boot)
+                return -ENOMEM;
+        if (strstr(boot, "Password or recovery key")) {
+                char why[512] = "";
+                copy_line(boot, "PCR", why, sizeof why);
+                return fail(d, -EACCES, "The TPM did not unlock the credstore: keystone-init asks for the password. "
+                                        "%s See %s/console.log; the recovery key is in %s.", why, vm_dir(vm),
+                            sp(d, "recovery-key"));
+        }
+        if ((r = console_wait(d, vm, "all with encryptionroot", 10 * MIN_MS, "the encryptionroot check")) < 0 ||
+            (r = console_wait(d, vm, "switch-root", 10 * MIN_MS, "boot")) < 0)
+                return r;
+        free(boot);
+        boot = last_boot(vm);
+        if (!boot)
+                return -ENOMEM;
+        step_line(boot, "cryptsetup-credstore", "opened with TPM2 token", d->res->tpm_line, sizeof d->res->tpm_line);
+        step_line(boot, "check-encryptionroot", "all with encryptionroot", d->res->encroot_line,
+                  sizeof d->res->encroot_line);
+        if ((r = ssh_wait(d, vm, U, 20 * MIN_MS)) < 0)
+                return r;
+        _cleanup_free_ char *who = NULL, *sb = NULL, *root = NULL;
+        if ((r = gsh(d, vm, U, "id -un", NULL, MIN_MS, true, &who)) < 0)
+                return r;
+        who[strcspn(who, "\n")] = 0;
+        if (!streq(who, U))
+                return fail(d, -EIO, "ssh %s@ logged in as '%s'", U, who);
+        snprintf(d->res->ssh_line, sizeof d->res->ssh_line, "ssh -i %s -p %d %s@127.0.0.1: logged in as %s",
+                 d->res->ssh_key, vm_ssh_port(vm), U, who);
+        /* what efivarfs shows (logged, for when the status below is not what it should be) */
+        GuestSsh g = guest(d, vm, U);
+        (void) guest_ssh_run(&g, "findmnt /sys/firmware/efi/efivars; ls /sys/firmware/efi/efivars | grep -E "
+                                 "'^(SecureBoot|SetupMode|PK|KEK|db)-'",
+                             NULL, 0, MIN_MS, true, NULL);
+        if ((r = gsh(d, vm, U, "sudo keystone secureboot status", NULL, MIN_MS, true, &sb)) < 0)
+                return r;
+        d->res->secure_boot = strstr(sb, "SecureBoot: enabled") != NULL;
+        d->res->user_mode = strstr(sb, "SetupMode: 0 (user mode)") != NULL;
+        const char *a = d->res->secure_boot ? "enabled" : "not enabled", *b = d->res->user_mode ? "0" : "not 0";
+        if ((r = gsh(d, vm, U, "findmnt -n -o SOURCE,FSTYPE /", NULL, MIN_MS, true, &root)) < 0)
+                return r;
+        root[strcspn(root, "\n")] = 0;
+        snprintf(d->res->root_line, sizeof d->res->root_line, "%s", root);
+        d->res->ssh_port = vm_ssh_port(vm);
+        if (!d->res->secure_boot || !d->res->user_mode)
+                return fail(d, -EIO, "Secure Boot is not enabled in user mode in the machine (SecureBoot %s, "
+                                     "SetupMode %s):\n%s", a, b, sb);
+        if (!d->o->keep_running)
+                (void) power_off(d, vm, U);
+        return 0;
+}
+
+/* ---- the whole ---- */
+
+static int state_reset(Deploy *d) {
+        const char *gone[] = { "disk.img", "media", "media.img", "installer", "machine", "credstore.secret",
+                               "recovery-key", "installed" };
+        for (size_t i = 0; i < ELEMENTSOF(gone); i++) {
+                int r = rm_rf(sp(d, gone[i]));
+                if (r < 0)
+                        return fail(d, r, "Cannot remove %s: %s", sp(d, gone[i]), strerror(-r));
+        }
+        return 0;
+}
+
+int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
+        *ret = (VmDeployResult) {};
+        if (!o || !o->host_path || !o->keystone)
+                return -EINVAL;
+        _cleanup_free_ Deploy *d = calloc(1, sizeof(Deploy));
+        if (!d)
+                return -ENOMEM;
+        d->o = o;
+        d->res = ret;
+        double t_all = now_s();
+        int r = load_host(d);
+        if (r < 0)
+                goto done;
+        if (o->state_dir)
+                snprintf(ret->state_dir, sizeof ret->state_dir, "%s", o->state_dir);
+        else
+                snprintf(ret->state_dir, sizeof ret->state_dir, VM_STATE_DIR_DEFAULT "/%s", d->spec.hostname);
+        if ((r = mkdir_p(ret->state_dir, 0700)) < 0 || (r = chmod(ret->state_dir, 0700) < 0 ? -errno : 0) < 0 ||
+            (r = mkdir_p(sp(d, "logs"), 0700)) < 0) {
+                r = fail(d, r, "Cannot create the state directory %s: %s", ret->state_dir, strerror(-r));
+                goto done;
+        }
+        /* every program run, with its argv (never a secret: those go through stdin) */
+        (void) setenv("KEYSTONE_LOG_FILE", sp(d, "logs/keystone.log"), 0);
+        if ((r = vm_set_base_dir_r(ret->state_dir)) < 0) {
+                r = fail(d, r, "Cannot use %s for the VMs: %s", ret->state_dir, strerror(-r));
+                goto done;
+        }
+        bool installed = access(sp(d, "installed"), F_OK) == 0;
+        if (o->fresh || !installed) {
+                if ((r = state_reset(d)) < 0)
+                        goto done;
+                installed = false;
+        } else {
+                /* the install secret is needed by nothing but a new TPM enrollment */
+                char buf[128] = "";
+                if (read_small(sp(d, "credstore.secret"), buf, sizeof buf) == 0) {
+                        buf[strcspn(buf, "\n")] = 0;
+                        d->secret = strdup(buf);
+                }
+                explicit_bzero(buf, sizeof buf);
+        }
+        static const VmDeployStage all[] = { VM_STAGE_KEYS, VM_STAGE_BUILD, VM_STAGE_INSTALLER,
+                                             VM_STAGE_INSTALL, VM_STAGE_FIRST_BOOT, VM_STAGE_VERIFY };
+        for (size_t i = 0; i < ELEMENTSOF(all); i++) {
+                VmDeployStage s = all[i];
+                if (installed && s != VM_STAGE_KEYS && s != VM_STAGE_VERIFY)
+                        continue;
+                d->stage = s;
+                char logp[PATH_MAX + 64]; /* its own copy: the stage reuses sp()'s buffers */
+                snprintf(logp, sizeof logp, "%s", sp(d, stage_logs[s]));
+                (void) unlink(logp);
+                if (o->progress)
+                        o->progress(o->userdata, s, false, 0, 0, logp);
+                double t0 = now_s();
+                switch (s) {
+                case VM_STAGE_KEYS: r = stage_keys(d); break;
+                case VM_STAGE_BUILD: r = stage_build(d); break;
+                case VM_STAGE_INSTALLER: r = stage_installer(d); break;
+                case VM_STAGE_INSTALL: r = stage_install(d); break;
+                case VM_STAGE_FIRST_BOOT: r = stage_first_boot(d); break;
+                case VM_STAGE_VERIFY: r = stage_verify(d); break;
+                default: r = -EINVAL;
+                }
+                ret->seconds[s] = now_s() - t0;
+                ret->ran[s] = true;
+                if (r < 0)
+                        log_line(d, "FAILED: %s", ret->error[0] ? ret->error : strerror(-r));
+                if (o->progress)
+                        o->progress(o->userdata, s, true, r, ret->seconds[s], logp);
+                if (r < 0)
+                        goto done;
+        }
+        r = 0;
+done:
+        ret->total_seconds = now_s() - t_all;
+        if (r >= 0 && o->keep_running)
+                ret->machine = d->machine;
+        else {
+                if (d->installer)
+                        vm_stop(d->installer);
+                if (d->machine)
+                        vm_stop(d->machine);
+        }
+        if (d->secret)
+                erase_and_free(d->secret, strlen(d->secret));
+        image_lock_done(&d->lock);
+        d->spec.lock = NULL;
+        image_spec_done(&d->spec);
+        if (r < 0 && !ret->error[0])
+                snprintf(ret->error, sizeof ret->error, "%s", strerror(-r));
+        return r;
+}

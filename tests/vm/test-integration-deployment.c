@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/* integration-deployment: the plan's full-stack test.
+ *
+ * `keystone vm examples/server.toml` (its library, vm_deploy(), with a
+ * state directory of the test's own): the owner's keys, the build, an
+ * installer VM under Secure Boot firmware in setup mode that lays out the
+ * blank disk, installs the generation and enrolls the keys, the first boot
+ * with the install secret typed at keystone-init's prompt, `keystone tpm
+ * enroll` and `keystone tpm recovery`, and a reboot that must unlock with
+ * the TPM alone.  Then, on that machine:
+ *   (b) an extra certificate appended to db (`keystone secureboot enroll
+ *       --append db`): PCR 7 changes, the next boot stops at the prompt
+ *       naming PCR 7, and the recovery key opens the credstore;
+ *   (c) `keystone tpm enroll` again: the next boot is automatic again;
+ *   (a) the UKI on the ESP replaced by the unsigned one of the same build:
+ *       the firmware refuses it and keystone-init never runs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "install/guest-ssh.h"
+#include "install/vm-deploy.h"
+#include "secureboot/keys.h"
+#include "util/run.h"
+#include "vmtest/vm.h"
+
+#define MIN_MS (60 * 1000)
+
+static VmDeployResult res;
+static char state[PATH_MAX];
+
+static void assert_contains(const char *what, const char *text, const char *needle) {
+        if (!text || !strstr(text, needle))
+                vmtest_fail("%s does not show \"%s\":\n%s", what, needle, text ? text : "(nothing)");
+}
+
+static void progress(void *userdata, VmDeployStage s, bool done, int r, double seconds, const char *log) {
+        if (done)
+                fprintf(stderr, "vmtest: keystone vm stage %s: %s in %.1f s (log %s)\n", vm_deploy_stage_name(s),
+                        r < 0 ? "FAILED" : "ok", seconds, log);
+        else
+                vmtest_step("keystone vm stage %s", vm_deploy_stage_name(s));
+}
+
+/* A command as the host's sudo user over SSH; fails the test unless it exits 0. */
+static char *gsh(Vm *vm, const char *cmd, const void *input, size_t input_size) {
+        GuestSsh g = { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = res.user, .key = res.ssh_key };
+        RunResult rr = {};
+        int r = guest_ssh_run(&g, cmd, input, input_size, 10 * MIN_MS, true, &rr);
+        if (r < 0)
+                vmtest_fail("ssh %s@ `%s` failed: %s\nstdout: %s\nstderr: %s", res.user, cmd,
+                            r == -EPROTO ? run_result_describe(&rr) : strerror(-r), rr.out ? rr.out : "",
+                            rr.err ? rr.err : "");
+        char *out = strdup(rr.out ? rr.out : "");
+        run_result_done(&rr);
+        return out;
+}
+
+static int alive(void *userdata, int ms) {
+        for (int left = ms; left > 0; left -= 200)
+                (void) vm_pump(200);
+        return vm_running(userdata) ? 0 : -ESHUTDOWN;
+}
+
+static void ssh_up(Vm *vm) {
+        vmtest_step("wait for SSH on the machine");
+        GuestSsh g = { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = res.user, .key = res.ssh_key };
+        int r = guest_ssh_wait(&g, 20 * MIN_MS, alive, vm);
+        if (r < 0)
+                vmtest_fail("SSH to the machine never answered: %s", strerror(-r));
+}
+
+static void reboot(Vm *vm) {
+        vm_console_mark_end(vm);
+        GuestSsh g = { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = res.user, .key = res.ssh_key };
+        (void) guest_ssh_run(&g, "sudo systemctl reboot", NULL, 0, MIN_MS, true, NULL);
+}
+
+static char *read_file(const char *path) {
+        char *buf = calloc(1, 4096);
+        assert_non_null(buf);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                vmtest_fail("cannot read %s: %m", path);
+        ssize_t n = read(fd, buf, 4095);
+        close(fd);
+        assert_true(n >= 0);
+        buf[strcspn(buf, "\n")] = 0;
+        return buf;
+}
+
+static char *host_out(const char *what, const char *const *argv) {
+        vmtest_step("%s", what);
+        RunResult rr = {};
+        int r = run(argv, &(RunOptions) { .timeout_ms = 10 * MIN_MS }, &rr);
+        if (r < 0)
+                vmtest_fail("%s failed: %s", what, run_result_describe(&rr));
+        char *out = strdup(rr.out ? rr.out : "");
+        run_result_done(&rr);
+        return out;
+}
+
+static void test_integration_deployment(void **unused) {
+        vmtest_init("integration-deployment");
+        const char *src = getenv("SRCDIR"), *build = getenv("BUILD");
+        src = src && *src ? src : ".";
+        char keystone[PATH_MAX], host[PATH_MAX];
+        snprintf(keystone, sizeof keystone, "%s/keystone", build && *build ? build : "build");
+        if (keystone[0] != '/') {
+                char cwd[PATH_MAX / 2];
+                assert_non_null(getcwd(cwd, sizeof cwd));
+                char k[PATH_MAX];
+                snprintf(k, sizeof k, "%s/%s", cwd, keystone);
+                snprintf(keystone, sizeof keystone, "%s", k);
+        }
+        snprintf(host, sizeof host, "%s/examples/server.toml", src);
+        snprintf(state, sizeof state, "%s/state", vmtest_dir());
+
+        /* 1. keystone vm, end to end */
+        VmDeployOptions o = { .host_path = host, .state_dir = state, .fresh = true, .keystone = keystone,
+                              .keep_running = true, .progress = progress };
+        int r = vm_deploy(&o, &res);
+        if (r < 0)
+                vmtest_fail("keystone vm failed: %s", res.error);
+        Vm *vm = res.machine;
+        assert_non_null(vm);
+        if (!res.secure_boot || !res.user_mode)
+                vmtest_fail("Secure Boot is not on in user mode after keystone vm");
+        assert_contains("the credstore line of the last boot", res.tpm_line, "opened with TPM2 token");
+        assert_contains("the encryptionroot line", res.encroot_line, "all with encryptionroot rpool/crypt");
+        assert_contains("the root file system", res.root_line, "rpool/crypt/system/generations/1 zfs");
+        assert_non_null(res.recovery_key);
+        char p[PATH_MAX + 32];
+        snprintf(p, sizeof p, "%s/recovery-key", state);
+        _cleanup_free_ char *rk = read_file(p);
+        assert_string_equal(rk, res.recovery_key);
+        snprintf(p, sizeof p, "%s/credstore.secret", state);
+        _cleanup_free_ char *secret = read_file(p);
+        assert_int_equal(strlen(secret), 64);
+        /* the secrets are 0600, the state 0700 */
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        assert_int_equal(stat(state, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0700);
+
+        /* (b) an extra db certificate: PCR 7 changes, the recovery key opens */
+        char extra[PATH_MAX], pem[PATH_MAX + 32];
+        snprintf(extra, sizeof extra, "%s/extra-keys", vmtest_dir());
+        vmtest_step("(b) an extra db certificate");
+        if ((r = sb_keys_generate(extra, 2048, "Extra db certificate")) < 0)
+                vmtest_fail("keygen in %s: %s", extra, strerror(-r));
+        snprintf(pem, sizeof pem, "%s/keys/db/db.pem", extra);
+        char keys[PATH_MAX + 8];
+        snprintf(keys, sizeof keys, "%s/keys", state);
+        const char *tar_argv[] = { "tar", "-C", keys, "-cf", "-", ".", NULL };
+        RunResult tr = {};
+        if ((r = run(tar_argv, NULL, &tr)) < 0)
+                vmtest_fail("tar of %s: %s", keys, run_result_describe(&tr));
+        free(gsh(vm, "sudo sh -c 'umask 077 && mkdir -p /run/ks-sb && tar -x -C /run/ks-sb'", tr.out, tr.out_size));
+        run_result_done(&tr);
+        _cleanup_free_ char *pem_text = NULL;
+        {
+                const char *cat[] = { "cat", pem, NULL };
+                pem_text = host_out("read the extra certificate", cat);
+        }
+        free(gsh(vm, "cat > /tmp/extra.pem", pem_text, strlen(pem_text)));
+        _cleanup_free_ char *appended = gsh(vm, "sudo keystone secureboot enroll --append db --cert /tmp/extra.pem "
+                                                "--dir /run/ks-sb && sudo rm -rf /run/ks-sb", NULL, 0);
+        assert_contains("enroll --append", appended, "appended");
+        vmtest_step("(b) reboot: PCR 7 changed");
+        reboot(vm);
+        vm_wait_for_console(vm, "keystone-init [^ ]+$", 1200);
+        vm_wait_for_console(vm, "PCR 7 changed", 600);
+        vm_wait_for_console(vm, "Password or recovery key for the credstore:", 120);
+        char line[256];
+        snprintf(line, sizeof line, "%s\r", res.recovery_key);
+        if ((r = vm_console_type_r(vm, line)) < 0)
+                vmtest_fail("typing the recovery key: %s", strerror(-r));
+        explicit_bzero(line, sizeof line);
+        vm_wait_for_console(vm, "ok \\([0-9.]+ s\\): opened with password or recovery key", 600);
+        vm_wait_for_console(vm, "switch-root", 600);
+        ssh_up(vm);
+
+        /* (c) enroll again: automatic again */
+        vmtest_step("(c) keystone tpm enroll again");
+        free(gsh(vm, "sudo sh -c 'umask 077 && cat > /run/ks.secret'", secret, strlen(secret)));
+        free(gsh(vm, "sudo keystone tpm enroll /dev/zvol/rpool/credstore --unlock-key-file=/run/ks.secret && "
+                     "sudo rm -f /run/ks.secret", NULL, 0));
+        reboot(vm);
+        vm_wait_for_console(vm, "keystone-init [^ ]+$", 1200);
+        vm_wait_for_console(vm, "(opened with TPM2 token|Password or recovery key for the credstore:)", 600);
+        {
+                _cleanup_free_ char *c = vm_console_copy(vm);
+                const char *boot = c;
+                for (const char *q; (q = strstr(boot + 1, "keystone-init "));)
+                        boot = q;
+                if (strstr(boot, "Password or recovery key"))
+                        vmtest_fail("(c) after enrolling again the boot still asks for the password:\n%s", boot);
+        }
+        vm_wait_for_console(vm, "switch-root", 600);
+        ssh_up(vm);
+        free(gsh(vm, "sudo systemctl poweroff", NULL, 0));
+        if ((r = vm_wait_exit_r(vm, 5 * MIN_MS)) < 0)
+                vm_stop(vm);
+
+        /* (a) the unsigned UKI of the same build on the ESP: refused */
+        vmtest_step("(a) the UKI replaced by the unsigned one");
+        char disk[PATH_MAX + 16], unsigned_uki[PATH_MAX + 64];
+        snprintf(disk, sizeof disk, "%s/disk.img", state);
+        snprintf(unsigned_uki, sizeof unsigned_uki, "%s/media/generation/uki-unsigned.efi", state);
+        const char *dump[] = { "sfdisk", "--dump", disk, NULL };
+        _cleanup_free_ char *table = host_out("sfdisk --dump", dump);
+        const char *esp = strstr(table, "name=\"ESP\"");
+        if (!esp)
+                esp = strstr(table, "name=ESP");
+        if (!esp)
+                vmtest_fail("no ESP in the partition table:\n%s", table);
+        const char *ls = esp;
+        while (ls > table && ls[-1] != '\n')
+                ls--;
+        const char *st_ = strstr(ls, "start=");
+        assert_non_null(st_);
+        unsigned long long start = strtoull(st_ + 6, NULL, 10);
+        char img[PATH_MAX + 64];
+        snprintf(img, sizeof img, "%s@@%llu", disk, start * 512);
+        char *const env[] = { "MTOOLS_SKIP_CHECK=1", NULL };
+        const char *mcopy[] = { "mcopy", "-o", "-i", img, unsigned_uki, "::EFI/Linux/keystone-1.efi", NULL };
+        RunResult mr = {};
+        if ((r = run(mcopy, &(RunOptions) { .env_extra = env }, &mr)) < 0)
+                vmtest_fail("mcopy of the unsigned UKI: %s", run_result_describe(&mr));
+        run_result_done(&mr);
+        vm_start(vm);
+        vm_wait_for_console(vm, "Error loading .EFI.Linux.keystone-1\\.efi: ([Aa]ccess [Dd]enied|[Ss]ecurity [Vv]iolation)", 600);
+        r = vm_console_wait_r(vm, "keystone-init", 60 * 1000);
+        if (r != -ETIMEDOUT && r != -ESHUTDOWN)
+                vmtest_fail("(a) the unsigned UKI ran: keystone-init started");
+        vm_stop(vm);
+        vm_deploy_result_done(&res);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = { cmocka_unit_test(test_integration_deployment) };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
