@@ -30,7 +30,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(CFLAGS_BASE) $(CFLAGS) $(PKG_CFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS  := $(PKG_LIBS)
+LDLIBS  := $(PKG_LIBS) -lresolv
 
 ifeq ($(V),1)
 Q :=

@@ -39,6 +39,9 @@ int spawn_background(const char *const argv[], const SpawnOptions *opts, pid_t *
                 posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
                 posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
         }
+        if (opts->pass_fd > 0)
+                /* dup2 clears FD_CLOEXEC on the copy; the same number would keep it */
+                posix_spawn_file_actions_adddup2(&fa, opts->pass_fd, 3);
         if (opts->cwd)
                 posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
 

@@ -38,7 +38,8 @@ struct Vm {
         char *last_output;        /* what vm_succeed() returned last */
         bool reset_pending;       /* qemu said SHUTDOWN after a reset: start it again */
         unsigned power_cycles;    /* resets turned into a new qemu process */
-        char *owned[4];           /* copies of config's kernel, initrd, cmdline, vars_file */
+        int lan_tap_fd;           /* config.lan_netns: the tap, handed to each qemu as fd 3 */
+        char *owned[5];           /* copies of config's kernel, initrd, cmdline, vars_file, lan_netns */
 };
 
 #define VM_LIST_MAX 8

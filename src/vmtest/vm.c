@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The library layer of the VM driver: processes, sockets, protocols. */
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <regex.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -153,7 +157,55 @@ static bool name_valid(const char *s) {
 
 /* ---- creating and starting ---- */
 
+/* The tap device IFNAME created inside the network namespace NETNS
+ * (/run/netns/NETNS): the calling thread enters it for the open and comes
+ * back; the device lives in NETNS for as long as *ret_fd is open. */
+static int open_tap_in_netns(const char *netns, const char *ifname, int *ret_fd) {
+        char path[PATH_MAX];
+        if (strchr(netns, '/') || strlen(ifname) >= IFNAMSIZ)
+                return -EINVAL;
+        snprintf(path, sizeof path, "/run/netns/%s", netns);
+        _cleanup_close_ int target = open(path, O_RDONLY | O_CLOEXEC);
+        if (target < 0)
+                return log_error_errno(-errno, "vmtest: network namespace %s: %m (make it with vmtest_netns())",
+                                       path);
+        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self < 0)
+                return -errno;
+        if (setns(target, CLONE_NEWNET) < 0)
+                return log_error_errno(-errno, "vmtest: cannot enter the network namespace %s: %m", netns);
+        int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), r = 0;
+        if (fd < 0)
+                r = log_error_errno(-errno, "vmtest: /dev/net/tun: %m (is the tun module loaded?)");
+        else {
+                struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+                snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+                if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+                        r = log_error_errno(-errno, "vmtest: tap %s in %s: %m", ifname, netns);
+                        close(fd);
+                        fd = -1;
+                }
+        }
+        /* back to our own namespace whatever happened: the driver's later
+         * sockets (qmp, ssh forwards) must be made there */
+        if (setns(self, CLONE_NEWNET) < 0) {
+                r = log_error_errno(-errno, "vmtest: cannot return from the network namespace %s: %m", netns);
+                if (fd >= 0)
+                        close(fd);
+                abort();
+        }
+        if (r < 0)
+                return r;
+        /* above 3, so that spawn's dup2 to 3 makes a copy without CLOEXEC */
+        *ret_fd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+        r = *ret_fd < 0 ? -errno : 0;
+        close(fd);
+        return r;
+}
+
 static void vm_free(Vm *vm) {
+        if (vm->lan_tap_fd >= 0)
+                close(vm->lan_tap_fd);
         for (size_t i = 0; i < ELEMENTSOF(vm->owned); i++)
                 free(vm->owned[i]);
         free(vm);
@@ -172,11 +224,12 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
         if (!vm)
                 return -ENOMEM;
         vm->config = *c;
+        vm->lan_tap_fd = -1;
         /* the VM keeps its own copies: every restart (reboot, power cut)
          * builds qemu's argv from them again, long after the caller's
          * buffers may be gone */
         const char **own[] = { &vm->config.kernel, &vm->config.initrd, &vm->config.cmdline,
-                               &vm->config.vars_file };
+                               &vm->config.vars_file, &vm->config.lan_netns };
         for (size_t i = 0; i < ELEMENTSOF(own); i++)
                 if (*own[i] && !(*own[i] = vm->owned[i] = strdup(*own[i]))) {
                         vm_free(vm);
@@ -235,6 +288,11 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
                         snprintf(vm->disk_paths[i], sizeof vm->disk_paths[i], "%s", d->path);
                         snprintf(vm->disk_formats[i], sizeof vm->disk_formats[i], "%s", fmt);
                 }
+        }
+        if (c->lan_netns) {
+                r = open_tap_in_netns(c->lan_netns, "lan0", &vm->lan_tap_fd);
+                if (r < 0)
+                        goto fail;
         }
         vm->config.name = vm->name;
         vm_list[vm_count++] = vm;
@@ -360,6 +418,10 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
                 A("-netdev"); A("user,id=net0,restrict=on");
         }
         A("-device"); A("virtio-net-pci,netdev=net0");
+        if (vm->lan_tap_fd >= 0) {
+                A("-netdev"); A("tap,id=lan0,fd=3");
+                A("-device"); A("virtio-net-pci,netdev=lan0,mac=52:54:00:4b:53:01");
+        }
         A("-chardev"); AF("socket,id=qmp,path=%s/qmp,server=on,wait=off", vm->rundir);
         A("-mon"); A("chardev=qmp,mode=control");
         A("-device"); A("virtio-serial-pci");
@@ -421,7 +483,8 @@ int vm_start_r(Vm *vm) {
         vm->console_log_fd = open(vm->console_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (vm->console_log_fd < 0)
                 return -errno;
-        r = spawn_background(argv, &(SpawnOptions) { .log_path = logp }, &vm->qemu_pid);
+        r = spawn_background(argv, &(SpawnOptions) { .log_path = logp, .pass_fd = vm->lan_tap_fd },
+                             &vm->qemu_pid);
         if (r < 0)
                 return r;
         vm->started_ms = vm_now_ms();

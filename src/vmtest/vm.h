@@ -54,6 +54,12 @@ typedef struct VmConfig {
         unsigned memory_mb;      /* default 1024 */
         unsigned cpus;           /* default 1 */
         bool ssh;                /* forward 127.0.0.1:<port> to the guest's port 22 */
+        /* A second NIC (MAC 52:54:00:4b:53:01) whose other end is the tap
+         * device "lan0" inside the network namespace named here (made by
+         * vmtest_netns()): the test talks to the guest's LAN side from that
+         * namespace (mDNS and the like), and none of it reaches the host's
+         * own network.  The tap outlives reboots of the VM. */
+        const char *lan_netns;
 } VmConfig;
 
 typedef struct VmShellResult {

@@ -18,6 +18,8 @@
  * booted generation: / is generations/1, /var and /home are their datasets,
  * the credstore is closed, PCR 15 is not zero, swap is on dm-crypt, Secure
  * Boot is on, sshd lets alice in with her key and no one with another.
+ * boot-flow.local resolves over mDNS from the other end of the target's LAN
+ * NIC, a network namespace on this host (vmtest_netns()).
  * `keystone tpm enroll`, reboot: keystone-init unlocks with the TPM and
  * nothing is typed.  Last, a dataset with an encryption root of its own is
  * planted: the next boot stops at the encryptionroot check, naming it.
@@ -51,6 +53,7 @@
 #include "vmtest/vm.h"
 #include "vmtest/vmtest-esp.h"
 #include "vmtest/vmtest-image.h"
+#include "vmtest/vmtest-net.h"
 
 #define HOSTNAME "boot-flow"
 
@@ -96,6 +99,22 @@ static int ssh_as(Vm *vm, const char *user, const char *key, const char *command
         return r;
 }
 
+/* The target's LAN NIC (VmConfig.lan_netns, MAC 52:54:00:4b:53:01) gets
+ * LAN_GUEST through systemd-networkd (which would drop an address added
+ * with ip behind its back), the namespace's end of the link LAN_PEER. */
+#define LAN_GUEST "10.77.0.1"
+#define LAN_PEER "10.77.0.2"
+static void lan_up(Vm *vm) {
+        vmtest_netns_lan_up(LAN_PEER "/24");
+        /* udev may still be loading virtio_net, networkd still starting */
+        vm_wait_until_succeeds(vm, 180, "ip -o link | grep -q 52:54:00:4b:53:01 && mkdir -p /run/systemd/network && "
+                                        "printf '[Match]\\nMACAddress=52:54:00:4b:53:01\\n[Network]\\n"
+                                        "Address=" LAN_GUEST "/24\\nLinkLocalAddressing=no\\nIPv6AcceptRA=no\\n' "
+                                        "> /run/systemd/network/10-keystone-test-lan.network && networkctl reload");
+        vm_wait_until_succeeds(vm, 120, "ip -4 -o addr | grep -q 'inet " LAN_GUEST "/24'");
+        vm_wait_for_unit(vm, "avahi-daemon.service", 120);
+}
+
 /* ---- the boot benchmark (KEYSTONE_BENCH_BOOT) ---- */
 
 static double now_s(void) {
@@ -117,13 +136,16 @@ static void bench_prepare(const char *dracut, const char *gen, const char *keys,
         snprintf(cmdfile, sizeof cmdfile, "%s/cmdline", dracut);
         snprintf(kernel, sizeof kernel, "%s/vmlinuz", gen);
         snprintf(uki, sizeof uki, "%s/dracut.efi", vmtest_dir());
-        char rootfs[PATH_MAX], member[] = "./usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+        char rootfs[PATH_MAX], member[] = "./usr/lib/systemd/boot/efi/linuxx64.efi.stub", osrel[PATH_MAX];
         snprintf(rootfs, sizeof rootfs, "%s/rootfs.tar", gen);
-        /* the generation's own stub, as keystone's UKI has */
-        char script[PATH_MAX * 3];
-        snprintf(script, sizeof script, "tar -xOf '%s' '%s' > '%s'", rootfs, member, stub);
+        snprintf(osrel, sizeof osrel, "%s/dracut-os-release", vmtest_dir());
+        /* the generation's own stub and os-release, as keystone's UKI has:
+         * systemd-boot lists no UKI without an .osrel section */
+        char script[PATH_MAX * 4];
+        snprintf(script, sizeof script, "tar -xOf '%s' '%s' > '%s' && tar -xOf '%s' ./usr/lib/os-release > '%s'",
+                 rootfs, member, stub, rootfs, osrel);
         const char *sh[] = { "sh", "-c", script, NULL };
-        host_run("the generation's systemd-stub", sh, NULL);
+        host_run("the generation's systemd-stub and os-release", sh, NULL);
         FILE *f = fopen(cmdfile, "re");
         if (!f || !fgets(cmdline, sizeof cmdline - 64, f))
                 vmtest_fail("cannot read %s", cmdfile);
@@ -135,7 +157,8 @@ static void bench_prepare(const char *dracut, const char *gen, const char *keys,
         int r = sb_key_load(keys, SB_KEY_DB, &key, &cert);
         if (r < 0)
                 vmtest_fail("cannot load the db key from %s: %s", keys, strerror(-r));
-        UkiInputs in = { .stub = stub, .linux_path = kernel, .initrd_path = initrd, .cmdline = cmdline };
+        UkiInputs in = { .stub = stub, .linux_path = kernel, .initrd_path = initrd, .cmdline = cmdline,
+                         .os_release_path = osrel };
         const char *failed = NULL;
         r = uki_assemble_signed(&in, key, cert, uki, &failed);
         EVP_PKEY_free(key);
@@ -162,6 +185,13 @@ static double bench_boot_once(Vm *vm, const char *entry, const char *switch_rege
         vm_wait_for_console(vm, switch_regex, 600);
         double t1 = now_s();
         vm_wait_for_shell(vm, 600);
+        /* systemd-boot says which entry it started (UTF-16 after 4 bytes of
+         * attributes): a loader.conf default that matched nothing would
+         * time the other path twice */
+        const char *sel = vm_succeed(vm, "tail -c +5 /sys/firmware/efi/efivars/"
+                                         "LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f | tr -d '\\000'");
+        if (strcmp(sel, entry) != 0)
+                vmtest_fail("the bench asked systemd-boot for %s and it started %s", entry, sel);
         return t1 - t0;
 }
 
@@ -274,7 +304,10 @@ static void test_boot_flow(void **state) {
         /* 3. the target: first boot asks for the secret */
         char vars[PATH_MAX];
         snprintf(vars, sizeof vars, "%s/OVMF_VARS.fd", vm_dir(inst_vm));
-        VmConfig tc = { .name = "target", .secure_boot = true, .vars_file = vars, .tpm = true, .ssh = true, .memory_mb = 1024 };
+        /* its second NIC is on a LAN whose other end is the test's network
+         * namespace on this host: another machine on that LAN, for mDNS */
+        VmConfig tc = { .name = "target", .secure_boot = true, .vars_file = vars, .tpm = true, .ssh = true,
+                        .memory_mb = 1024, .lan_netns = vmtest_netns() };
         tc.disks[0] = (VmDisk) { .path = target, .format = "raw" };
         Vm *vm = vm_create(&tc);
         vm_start(vm);
@@ -328,6 +361,16 @@ static void test_boot_flow(void **state) {
         host_run("another ssh key", kg, NULL);
         if (ssh_as(vm, "alice", other, "id -un", NULL) >= 0)
                 vmtest_fail("sshd accepted a key that is not alice's");
+
+        vmtest_step("mDNS: " HOSTNAME ".local resolves from another machine on the LAN");
+        lan_up(vm);
+        const char *addr = vmtest_mdns_resolve(HOSTNAME ".local", 120);
+        if (strcmp(addr, LAN_GUEST) != 0)
+                vmtest_fail("mDNS answered %s for " HOSTNAME ".local, not the target's LAN address " LAN_GUEST, addr);
+        /* avahi publishes the host name and nothing else */
+        char none[64];
+        if (vmtest_mdns_resolve_r(vmtest_netns(), "not-" HOSTNAME ".local", 5000, none, sizeof none) != -ETIMEDOUT)
+                vmtest_fail("mDNS answered for not-" HOSTNAME ".local");
 
         vmtest_step("target: keystone tpm enroll");
         vm_copy_to(vm, secret_file, "/root/credstore.secret");

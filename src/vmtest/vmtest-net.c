@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <resolv.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/run.h"
+#include "vmtest/vm-internal.h"
+#include "vmtest/vmtest-net.h"
+
+static int ip(const char *const argv[]) {
+        RunResult res = {};
+        int r = run(argv, &(RunOptions) { .timeout_ms = 30 * 1000 }, &res);
+        if (r == -EPROTO)
+                log_error("vmtest: %s %s %s: %s", argv[0], argv[1], argv[2], run_result_describe(&res));
+        run_result_done(&res);
+        return r;
+}
+
+int vmtest_netns_add_r(const char *name) {
+        if (!name || !*name || strchr(name, '/'))
+                return -EINVAL;
+        (void) vmtest_netns_del_r(name);
+        return ip((const char *[]) { "ip", "netns", "add", name, NULL });
+}
+
+int vmtest_netns_del_r(const char *name) {
+        char path[256];
+        snprintf(path, sizeof path, "/run/netns/%s", name);
+        if (access(path, F_OK) < 0)
+                return 0;
+        return ip((const char *[]) { "ip", "netns", "del", name, NULL });
+}
+
+int vmtest_netns_lan_up_r(const char *name, const char *ifname, const char *addr_cidr) {
+        int r = ip((const char *[]) { "ip", "-n", name, "link", "set", ifname, "up", NULL });
+        if (r >= 0)
+                r = ip((const char *[]) { "ip", "-n", name, "addr", "replace", addr_cidr, "dev", ifname, NULL });
+        if (r >= 0)
+                r = ip((const char *[]) { "ip", "-n", name, "route", "replace", "224.0.0.0/4", "dev", ifname,
+                                          NULL });
+        return r;
+}
+
+/* A UDP socket made inside NETNS: a socket stays in the namespace it was
+ * made in, so the thread goes back to ours right away. */
+static int udp_socket_in(const char *netns) {
+        char path[256];
+        snprintf(path, sizeof path, "/run/netns/%s", netns);
+        _cleanup_close_ int target = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (target < 0 || self < 0)
+                return -errno;
+        if (setns(target, CLONE_NEWNET) < 0)
+                return -errno;
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        int saved = errno;
+        if (setns(self, CLONE_NEWNET) < 0)
+                abort(); /* every later socket of this thread would be in the wrong place */
+        return fd < 0 ? -saved : fd;
+}
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The first A record for HOSTNAME in the answer section of a response to
+ * query ID. */
+static int parse_answer(const unsigned char *msg, int len, unsigned id, const char *hostname, char *ret,
+                        size_t size) {
+        ns_msg h;
+        if (ns_initparse(msg, len, &h) < 0 || ns_msg_id(h) != id || !ns_msg_getflag(h, ns_f_qr))
+                return -EBADMSG;
+        for (int i = 0; i < ns_msg_count(h, ns_s_an); i++) {
+                ns_rr rr;
+                if (ns_parserr(&h, ns_s_an, i, &rr) < 0)
+                        return -EBADMSG;
+                /* the cache-flush bit shares the class field in mDNS */
+                if (ns_rr_type(rr) != ns_t_a || (ns_rr_class(rr) & 0x7fff) != ns_c_in || ns_rr_rdlen(rr) != 4 ||
+                    strcasecmp(ns_rr_name(rr), hostname) != 0)
+                        continue;
+                if (!inet_ntop(AF_INET, ns_rr_rdata(rr), ret, size))
+                        return -errno;
+                return 0;
+        }
+        return -ENOENT;
+}
+
+int vmtest_mdns_resolve_r(const char *netns, const char *hostname, int timeout_ms, char *ret_addr,
+                          size_t size) {
+        if (!netns || !hostname || !ret_addr || size < INET_ADDRSTRLEN)
+                return -EINVAL;
+        unsigned char query[NS_PACKETSZ];
+        int qlen = res_mkquery(ns_o_query, hostname, ns_c_in, ns_t_a, NULL, 0, NULL, query, sizeof query);
+        if (qlen < 0)
+                return -EINVAL;
+        /* mDNS queries carry no recursion-desired bit */
+        query[2] &= (unsigned char) ~0x01;
+        unsigned id = (unsigned) query[0] << 8 | query[1];
+
+        _cleanup_close_ int fd = udp_socket_in(netns);
+        if (fd < 0)
+                return fd;
+        const struct sockaddr_in group = { .sin_family = AF_INET, .sin_port = htons(5353),
+                                           .sin_addr.s_addr = htonl(0xe00000fb) /* 224.0.0.251 */ };
+        int64_t end = now_ms() + timeout_ms, next_send = 0;
+        for (;;) {
+                int64_t t = now_ms();
+                if (t >= end)
+                        return -ETIMEDOUT;
+                if (t >= next_send) {
+                        /* ENETUNREACH while the link comes up: keep asking */
+                        (void) sendto(fd, query, qlen, 0, (const struct sockaddr *) &group, sizeof group);
+                        next_send = t + 1000;
+                }
+                int64_t wait = (next_send < end ? next_send : end) - t;
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                if (poll(&p, 1, (int) (wait > 0 ? wait : 1)) <= 0)
+                        continue;
+                unsigned char msg[NS_MAXMSG];
+                ssize_t n = recv(fd, msg, sizeof msg, 0);
+                if (n > 0 && parse_answer(msg, (int) n, id, hostname, ret_addr, size) == 0)
+                        return 0;
+        }
+}
+
+/* ---- test layer ---- */
+
+static char netns_name[32];
+static pid_t netns_owner;
+
+static void netns_at_exit(void) {
+        if (netns_name[0] && getpid() == netns_owner) {
+                vm_destroy_all(); /* the taps go with their VMs first */
+                (void) vmtest_netns_del_r(netns_name);
+        }
+}
+
+const char *vmtest_netns(void) {
+        if (netns_name[0])
+                return netns_name;
+        char name[sizeof netns_name];
+        snprintf(name, sizeof name, "ksvm-%d", (int) getpid());
+        int r = vmtest_netns_add_r(name);
+        if (r < 0)
+                vmtest_fail("cannot make the network namespace %s: %s (needs root and iproute2)", name,
+                            strerror(-r));
+        snprintf(netns_name, sizeof netns_name, "%s", name);
+        netns_owner = getpid();
+        atexit(netns_at_exit);
+        return netns_name;
+}
+
+void vmtest_netns_lan_up(const char *addr_cidr) {
+        int r = vmtest_netns_lan_up_r(vmtest_netns(), "lan0", addr_cidr);
+        if (r < 0)
+                vmtest_fail("cannot bring up lan0 with %s in the network namespace %s: %s", addr_cidr,
+                            vmtest_netns(), strerror(-r));
+}
+
+const char *vmtest_mdns_resolve(const char *hostname, int timeout_s) {
+        static char addr[INET_ADDRSTRLEN];
+        int r = vmtest_mdns_resolve_r(vmtest_netns(), hostname, timeout_s * 1000, addr, sizeof addr);
+        if (r == -ETIMEDOUT)
+                vmtest_fail("no mDNS answer for %s within %d s from the network namespace %s "
+                            "(is avahi-daemon running in the guest, with an address on its LAN NIC?)",
+                            hostname, timeout_s, vmtest_netns());
+        if (r < 0)
+                vmtest_fail("mDNS query for %s from %s: %s", hostname, vmtest_netns(), strerror(-r));
+        return addr;
+}
