@@ -185,13 +185,20 @@ static double bench_boot_once(Vm *vm, const char *entry, const char *switch_rege
         vm_wait_for_console(vm, switch_regex, 600);
         double t1 = now_s();
         vm_wait_for_shell(vm, 600);
-        /* systemd-boot says which entry it started (UTF-16 after 4 bytes of
-         * attributes): a loader.conf default that matched nothing would
+        /* systemd-boot says which entry it started (UTF-16LE after 4 bytes
+         * of attributes): a loader.conf default that matched nothing would
          * time the other path twice */
-        const char *sel = vm_succeed(vm, "tail -c +5 /sys/firmware/efi/efivars/"
-                                         "LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f | tr -d '\\000'");
+        const char *hex = vm_succeed(vm, "od -An -v -tx1 -j4 /sys/firmware/efi/efivars/"
+                                         "LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f");
+        char sel[128] = "";
+        size_t n = 0;
+        unsigned byte, i = 0;
+        for (int used; n + 1 < sizeof sel && sscanf(hex, " %2x%n", &byte, &used) == 1; hex += used, i++)
+                if (i % 2 == 0 && byte)
+                        sel[n++] = (char) byte;
+        sel[n] = 0;
         if (strcmp(sel, entry) != 0)
-                vmtest_fail("the bench asked systemd-boot for %s and it started %s", entry, sel);
+                vmtest_fail("the bench asked systemd-boot for %s and it started \"%s\"", entry, sel);
         return t1 - t0;
 }
 
