@@ -5,7 +5,7 @@
 # bench/boot.sh (issue 7): the same disk booted by Keystone's initrd
 # (keystone-init) and by this one, time from kernel start to switch_root.
 #
-# Usage: bench/boot-dracut.sh ROOTFS_TAR ZFS_MODULES_TAR OUTDIR
+# Usage: bench/boot-dracut.sh ROOTFS_TAR ZFS_MODULES_TAR OUTDIR [HOSTID_FILE]
 #   ROOTFS_TAR       the generation's rootfs (a keystone rootfs stage,
 #                    /var/cache/keystone/rootfs-*/rootfs.tar, with a kernel
 #                    in boot/vmlinuz-*)
@@ -14,6 +14,10 @@
 #   OUTDIR           receives vmlinuz (the rootfs's kernel), initrd-dracut.img
 #                    and cmdline (the kernel parameters this initrd needs;
 #                    add the console yourself)
+#   HOSTID_FILE      the installed system's /etc/hostid (keystone build
+#                    writes one per host); zfs-dracut copies /etc/hostid into
+#                    the initrd, and a pool last imported under another
+#                    hostid is not imported by zfs-import-scan
 #
 # A throwaway trixie chroot (mmdebstrap, main+contrib, SOURCE_DATE_EPOCH)
 # gets the same kernel, dracut, zfs-dracut, systemd-cryptsetup and the
@@ -31,10 +35,10 @@
 # (zfs-dracut adds zfsutil then); the script does not care which.
 set -eu
 
-[ $# -eq 3 ] || { echo "usage: $0 ROOTFS_TAR ZFS_MODULES_TAR OUTDIR" >&2; exit 2; }
-rootfs=$1 zfsmods=$2 out=$3
+[ $# -eq 3 ] || [ $# -eq 4 ] || { echo "usage: $0 ROOTFS_TAR ZFS_MODULES_TAR OUTDIR [HOSTID_FILE]" >&2; exit 2; }
+rootfs=$1 zfsmods=$2 out=$3 hostid=${4:-}
 [ "$(id -u)" = 0 ] || { echo "$0: needs root (mmdebstrap in root mode, chroot)" >&2; exit 1; }
-for f in "$rootfs" "$zfsmods"; do
+for f in "$rootfs" "$zfsmods" ${hostid:+"$hostid"}; do
 	[ -r "$f" ] || { echo "$0: cannot read $f" >&2; exit 1; }
 done
 for t in mmdebstrap sha256sum tar; do
@@ -86,6 +90,7 @@ cmdline="root=zfs:$dataset rw"
 
 rootfs_sha=$(sha256sum <"$rootfs" | cut -d' ' -f1)
 zfs_sha=$(sha256sum <"$zfsmods" | cut -d' ' -f1)
+hostid_sha=$([ -n "$hostid" ] && sha256sum <"$hostid" | cut -d' ' -f1 || echo none)
 inputs="keystone-dracut 1
 suite=$suite
 mirror=$mirror
@@ -95,6 +100,7 @@ source_date_epoch=$sde
 kernel=$kver
 rootfs_sha256=$rootfs_sha
 zfs_modules_sha256=$zfs_sha
+hostid_sha256=$hostid_sha
 packages=$packages
 cmdline=$cmdline
 dracut.conf:
@@ -117,6 +123,7 @@ if [ ! -s "$dir/initrd-dracut.img" ]; then
 	printf '%s\n' "$crypttab" >"$tmp/conf/crypttab"
 	printf '%s\n' "$fstab" >"$tmp/conf/fstab"
 	printf '%s\n' "$dropin" >"$tmp/conf/credstore.conf"
+	[ -z "$hostid" ] || cp "$hostid" "$tmp/conf/hostid"
 	echo "boot-dracut: building the dracut chroot for $kver (mmdebstrap, a few minutes)" >&2
 	s=$(date +%s)
 	# the modules go in before the packages: the kernel's postinst runs
@@ -128,6 +135,7 @@ if [ ! -s "$dir/initrd-dracut.img" ]; then
 		--customize-hook="install -m 0644 '$tmp/conf/crypttab' \"\$1/etc/crypttab\"" \
 		--customize-hook="install -m 0644 '$tmp/conf/fstab' \"\$1/etc/dracut-credstore.fstab\"" \
 		--customize-hook="install -D -m 0644 '$tmp/conf/credstore.conf' \"\$1/etc/systemd/system/dracut-pre-mount.service.d/credstore.conf\"" \
+		--customize-hook="if [ -e '$tmp/conf/hostid' ]; then install -m 0644 '$tmp/conf/hostid' \"\$1/etc/hostid\"; fi" \
 		--customize-hook="chroot \"\$1\" dracut --force --kver '$kver' /boot/initrd-dracut.img" \
 		--customize-hook="chroot \"\$1\" dpkg-query -W -f '\${Package} \${Version}\n' >'$tmp/packages.txt'" \
 		--customize-hook="copy-out /boot/initrd-dracut.img '$tmp'" \

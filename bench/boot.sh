@@ -35,7 +35,10 @@ mkdir -p "$t/mods"
 tar -xf "$t/gen/rootfs.tar" -C "$t/mods" "./usr/lib/modules/$kver/updates"
 tar -C "$t/mods/usr/lib/modules/$kver" -cf "$t/zfs-signed.tar" updates
 echo "== Debian's initrd for the same disk (bench/boot-dracut.sh)"
-bench/boot-dracut.sh "$rootfs" "$t/zfs-signed.tar" "$t/dracut"
+# and the generation's /etc/hostid: the pool remembers the host that last
+# imported it, and a Debian system has its hostid in the initrd too
+tar -xf "$t/gen/rootfs.tar" -C "$t" ./etc/hostid
+bench/boot-dracut.sh "$rootfs" "$t/zfs-signed.tar" "$t/dracut" "$t/etc/hostid"
 echo "== the boot-flow scenario in bench mode"
 KEYSTONE_BENCH_BOOT="$t/dracut" KEYSTONE_BENCH_KEYS="$t/keys" VM_TEST_TIMEOUT=3600 \
 	make -s check-vm ONLY=boot-flow >"$t/vm.out" 2>&1 || {
