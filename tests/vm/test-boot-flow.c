@@ -345,7 +345,7 @@ static void test_boot_flow(void **state) {
         if (strspn(pcr, "0") == strlen(pcr))
                 vmtest_fail("PCR 15 is still zero after keystone-init: '%s'", pcr);
         vmtest_step("target: swap on dm-crypt with a random key");
-        o = vm_wait_until_succeeds(vm, 120, "swapon --show=NAME --noheadings | grep -q . && "
+        o = vm_wait_until_succeeds(vm, 300, "swapon --show=NAME --noheadings | grep -q . && "
                                             "lsblk -n -o TYPE \"$(swapon --show=NAME --noheadings | head -1)\"");
         assert_string_equal(o, "crypt\n");
         vmtest_step("target: Secure Boot is on");
