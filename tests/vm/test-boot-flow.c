@@ -223,6 +223,7 @@ static void bench_run(Vm *vm, const char *gen, const char *dracut) {
         printf("bench: initrd keystone %.1f MiB, dracut %.1f MiB\n", file_size(ki) / 1048576.0,
                file_size(di) / 1048576.0);
         fflush(stdout);
+        vm_wait_until_succeeds(vm, 300, "mountpoint -q /boot");
         vm_succeed(vm, "printf 'timeout 0\\neditor no\\ndefault keystone-*\\n' > /boot/loader/loader.conf && sync");
 }
 
