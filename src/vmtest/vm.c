@@ -7,7 +7,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <regex.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
@@ -23,6 +22,7 @@
 #include "util/run.h"
 #include "util/spawn.h"
 #include "vmtest/vm-internal.h"
+#include "vmtest/vmtest-net.h"
 
 #define OVMF_DIR "/usr/share/OVMF"
 
@@ -157,48 +157,23 @@ static bool name_valid(const char *s) {
 
 /* ---- creating and starting ---- */
 
-/* The tap device IFNAME created inside the network namespace NETNS
- * (/run/netns/NETNS): the calling thread enters it for the open and comes
- * back; the device lives in NETNS for as long as *ret_fd is open. */
-static int open_tap_in_netns(const char *netns, const char *ifname, int *ret_fd) {
-        char path[PATH_MAX];
-        if (strchr(netns, '/') || strlen(ifname) >= IFNAMSIZ)
-                return -EINVAL;
-        snprintf(path, sizeof path, "/run/netns/%s", netns);
-        _cleanup_close_ int target = open(path, O_RDONLY | O_CLOEXEC);
-        if (target < 0)
-                return log_error_errno(-errno, "vmtest: network namespace %s: %m (make it with vmtest_netns())",
-                                       path);
-        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (self < 0)
-                return -errno;
-        if (setns(target, CLONE_NEWNET) < 0)
-                return log_error_errno(-errno, "vmtest: cannot enter the network namespace %s: %m", netns);
-        int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), r = 0;
+/* The tap "lan0" made inside config.lan_netns (vmtest_netns_call_r): the
+ * device lives there for as long as the fd is open. */
+static int make_tap(void *userdata) {
+        (void) userdata;
+        int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
-                r = log_error_errno(-errno, "vmtest: /dev/net/tun: %m (is the tun module loaded?)");
-        else {
-                struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-                snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
-                if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-                        r = log_error_errno(-errno, "vmtest: tap %s in %s: %m", ifname, netns);
-                        close(fd);
-                        fd = -1;
-                }
-        }
-        /* back to our own namespace whatever happened: the driver's later
-         * sockets (qmp, ssh forwards) must be made there */
-        if (setns(self, CLONE_NEWNET) < 0) {
-                r = log_error_errno(-errno, "vmtest: cannot return from the network namespace %s: %m", netns);
-                if (fd >= 0)
-                        close(fd);
-                abort();
-        }
-        if (r < 0)
+                return log_error_errno(-errno, "vmtest: /dev/net/tun: %m (is the tun module loaded?)");
+        struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lan0");
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+                int r = log_error_errno(-errno, "vmtest: cannot create the tap lan0: %m");
+                close(fd);
                 return r;
+        }
         /* above 3, so that spawn's dup2 to 3 makes a copy without CLOEXEC */
-        *ret_fd = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-        r = *ret_fd < 0 ? -errno : 0;
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+        int r = high < 0 ? -errno : high;
         close(fd);
         return r;
 }
@@ -290,7 +265,7 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
                 }
         }
         if (c->lan_netns) {
-                r = open_tap_in_netns(c->lan_netns, "lan0", &vm->lan_tap_fd);
+                r = vm->lan_tap_fd = vmtest_netns_call_r(c->lan_netns, make_tap, NULL);
                 if (r < 0)
                         goto fail;
         }

@@ -54,22 +54,34 @@ int vmtest_netns_lan_up_r(const char *name, const char *ifname, const char *addr
         return r;
 }
 
-/* A UDP socket made inside NETNS: a socket stays in the namespace it was
- * made in, so the thread goes back to ours right away. */
-static int udp_socket_in(const char *netns) {
+int vmtest_netns_call_r(const char *netns, int (*make)(void *userdata), void *userdata) {
         char path[256];
+        if (!netns || !*netns || strchr(netns, '/') || !make)
+                return -EINVAL;
         snprintf(path, sizeof path, "/run/netns/%s", netns);
         _cleanup_close_ int target = open(path, O_RDONLY | O_CLOEXEC);
+        if (target < 0)
+                return log_error_errno(-errno, "vmtest: network namespace %s: %m (make it with vmtest_netns())",
+                                       path);
         _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (target < 0 || self < 0)
+        if (self < 0)
                 return -errno;
         if (setns(target, CLONE_NEWNET) < 0)
-                return -errno;
+                return log_error_errno(-errno, "vmtest: cannot enter the network namespace %s: %m", netns);
+        int r = make(userdata);
+        /* back whatever happened: every later socket of this thread (qmp,
+         * ssh forwards) must be made in our own namespace */
+        if (setns(self, CLONE_NEWNET) < 0) {
+                log_error_errno(-errno, "vmtest: cannot return from the network namespace %s: %m", netns);
+                abort();
+        }
+        return r;
+}
+
+static int make_udp_socket(void *userdata) {
+        (void) userdata;
         int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        int saved = errno;
-        if (setns(self, CLONE_NEWNET) < 0)
-                abort(); /* every later socket of this thread would be in the wrong place */
-        return fd < 0 ? -saved : fd;
+        return fd < 0 ? -errno : fd;
 }
 
 static int64_t now_ms(void) {
@@ -112,7 +124,7 @@ int vmtest_mdns_resolve_r(const char *netns, const char *hostname, int timeout_m
         query[2] &= (unsigned char) ~0x01;
         unsigned id = (unsigned) query[0] << 8 | query[1];
 
-        _cleanup_close_ int fd = udp_socket_in(netns);
+        _cleanup_close_ int fd = vmtest_netns_call_r(netns, make_udp_socket, NULL);
         if (fd < 0)
                 return fd;
         const struct sockaddr_in group = { .sin_family = AF_INET, .sin_port = htons(5353),
