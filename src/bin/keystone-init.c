@@ -209,6 +209,23 @@ int main(int argc, char **argv) {
                 printf("ok (%.2f s): %d module%s%s%s%s\n", dt, r, r == 1 ? "" : "s", dry ? " resolved" : "",
                        *summary ? ": " : "", summary);
 
+        /* before the steps: the unlock's TPM session needs random numbers */
+        if (!dry) {
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                printf("[prep] seed-rng ... ");
+                fflush(stdout);
+                r = init_seed_rng(c.cfg.tpm2_device);
+                clock_gettime(CLOCK_MONOTONIC, &t1);
+                dt = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+                if (r > 0)
+                        printf("ok (%.2f s): 256 bits from the TPM credited to the kernel's random pool\n", dt);
+                else if (r == 0)
+                        printf("ok (%.2f s): the kernel's random pool was already initialised\n", dt);
+                else
+                        printf("skipped (%.2f s): %s; the first random numbers may wait for the kernel to "
+                               "gather entropy\n", dt, r == -ENODEV ? "no TPM" : strerror(-r));
+        }
+
         r = init_run_steps(&c, init_steps, INIT_N_STEPS, NULL);
         bool shell = c.cfg.emergency_shell;
         if (r < 0) {

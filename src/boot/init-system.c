@@ -4,12 +4,14 @@
 #include <fcntl.h>
 #include <libkmod.h>
 #include <linux/magic.h>
+#include <linux/random.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -19,6 +21,7 @@
 #include "boot/init-system.h"
 #include "disk/credstore.h"
 #include "tpm/luks.h"
+#include "tpm/tpm2-context.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -137,6 +140,31 @@ int init_load_modules(const char *path, bool dry, FILE *console, char *summary, 
         }
         kmod_unref(ctx);
         return n;
+}
+
+int init_seed_rng(const char *tpm2_device) {
+        uint8_t probe;
+        if (getrandom(&probe, 1, GRND_NONBLOCK) == 1)
+                return 0;
+        if (errno != EAGAIN)
+                return negative_errno();
+        _cleanup_close_ int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        Tpm2Context *tpm = NULL;
+        int r = tpm2_context_new(tpm2_device, &tpm);
+        if (r < 0)
+                return r;
+        struct {
+                struct rand_pool_info info;
+                uint8_t bytes[32];
+        } seed = { .info = { .entropy_count = 8 * sizeof seed.bytes, .buf_size = sizeof seed.bytes } };
+        r = tpm2_get_random(tpm, seed.bytes, sizeof seed.bytes);
+        tpm2_context_free(tpm);
+        if (r >= 0)
+                r = ioctl(fd, RNDADDENTROPY, &seed) < 0 ? negative_errno() : 1;
+        explicit_bzero(&seed, sizeof seed);
+        return r;
 }
 
 int init_remove_tree(int dirfd, dev_t dev) {

@@ -30,6 +30,17 @@ int init_console_setup(void);
  * read or libkmod cannot start. */
 int init_load_modules(const char *path, bool dry, FILE *console, char *summary, size_t summary_size);
 
+/* Seeds the kernel's random pool from the TPM when it is not initialised
+ * yet: 32 bytes of TPM2_GetRandom credited as 256 bits (RNDADDENTROPY).
+ * Without it the first blocking getrandom() (OpenSSL's, for the TPM
+ * session of the unlock) waits for the kernel to gather jitter entropy:
+ * about a second under TCG, on CPUs without RDRAND, or where the kernel
+ * does not use the TPM as a hardware RNG (AMD).  tpm2_device as for
+ * 'keystone tpm' (NULL: auto).  Returns 1 when it credited the TPM's bytes,
+ * 0 when the pool was already initialised, -errno on failure (-ENODEV: no
+ * TPM). */
+int init_seed_rng(const char *tpm2_device);
+
 /* Deletes everything below dirfd that lives on device dev, never crossing
  * into another file system (mount points and their contents stay). */
 int init_remove_tree(int dirfd, dev_t dev);

@@ -139,12 +139,14 @@ int init_zvol_find(const InitZvolLookup *l, const char *zvol, char *ret_node, si
 }
 
 int init_zvol_wait(const InitZvolLookup *l, const char *zvol, int timeout_ms, char *ret_node, size_t size) {
-        for (int waited = 0;; waited += 100) {
+        /* ZFS makes the zvol's block device shortly after the import, from a
+         * task queue: poll often, a scan of /sys/block is cheap */
+        for (int waited = 0;; waited += 25) {
                 int r = init_zvol_find(l, zvol, ret_node, size);
                 if (r != -ENOENT)
                         return r;
                 if (waited >= timeout_ms)
                         return -ETIMEDOUT;
-                nanosleep(&(struct timespec) { 0, 100 * 1000000 }, NULL);
+                nanosleep(&(struct timespec) { 0, 25 * 1000000 }, NULL);
         }
 }

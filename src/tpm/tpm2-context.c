@@ -147,3 +147,24 @@ void tpm2_close(Tpm2Context *c, ESYS_TR *h) {
         (void) Esys_TR_Close(c->esys, h);
         *h = ESYS_TR_NONE;
 }
+
+int tpm2_get_random(Tpm2Context *c, void *buf, size_t n) {
+        uint8_t *p = buf;
+        while (n > 0) {
+                TPM2B_DIGEST *rnd = NULL;
+                UINT16 want = n > sizeof rnd->buffer ? sizeof rnd->buffer : (UINT16) n;
+                int r = tpm2_check(Esys_GetRandom(c->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, want, &rnd),
+                                   "GetRandom");
+                if (r < 0)
+                        return r;
+                size_t got = rnd->size < n ? rnd->size : n;
+                memcpy(p, rnd->buffer, got);
+                explicit_bzero(rnd->buffer, sizeof rnd->buffer);
+                Esys_Free(rnd);
+                if (got == 0)
+                        return -EIO;
+                p += got;
+                n -= got;
+        }
+        return 0;
+}

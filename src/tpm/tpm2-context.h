@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <tss2/tss2_esys.h>
@@ -52,3 +53,7 @@ TSS2_RC tpm2_last_rc(void);
 const char *tpm2_last_rc_string(void);
 /* Records rc as the last one and returns tpm2_rc_to_errno(rc) (0 for success). */
 int tpm2_check(TSS2_RC rc, const char *what);
+
+/* Fills buf with n bytes from the TPM's random number generator
+ * (TPM2_GetRandom, no session; as many calls as the TPM needs). */
+int tpm2_get_random(Tpm2Context *c, void *buf, size_t n);

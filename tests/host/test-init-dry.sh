@@ -34,7 +34,7 @@ cat >"$T/bin/zpool" <<'SH'
 echo "zpool $*" >>"$FAKE/cmds.log"
 case "$1" in
 list) [ -e "$FAKE/imported" ] && { echo rpool; exit 0; }; echo "cannot open 'rpool': no such pool" >&2; exit 1 ;;
-import) touch "$FAKE/imported"; exit 0 ;;
+import) touch "$FAKE/imported"; env | grep -E '^(ZPOOL_IMPORT_UDEV_TIMEOUT_MS|ZFS_VDEV_DEVID_OPT_OUT)=' | sort >"$FAKE/import.env"; exit 0 ;;
 esac
 exit 2
 SH
@@ -83,6 +83,10 @@ done
 grep -q "^\[ 2/8\] cryptsetup-credstore ... ok .*opened with TPM2 token 0" "$T/out" || fail "not opened by the TPM"
 grep -q "credstore rpool/credstore is /dev/zd16" "$T/out" || fail "zvol discovery did not pick zd16"
 grep -q "zpool import -N -d $R/dev rpool" "$T/cmds.log" || fail "import argv"
+# no udev in the initrd: zpool must not wait for it (3 s per device under TCG)
+[ "$(cat "$T/import.env")" = "$(printf 'ZFS_VDEV_DEVID_OPT_OUT=YES\nZPOOL_IMPORT_UDEV_TIMEOUT_MS=0')" ] \
+	|| fail "zpool import's environment: $(cat "$T/import.env")"
+grep -q "zpool list" "$T/cmds.log" && fail "asked zpool whether the pool is imported (the kstat directory says it)"
 grep -q "zfs load-key -L file://$R/etc/credstore/zfs-sysroot.mount rpool/crypt" "$T/cmds.log" || fail "load-key argv"
 mounts=$(grep -o "mount rpool/[^ ]* on [^ ]*" "$T/out" | tr '\n' ';')
 [ "$mounts" = "mount rpool/crypt/system/generations/3 on $R/sysroot;mount rpool/crypt/home on $R/sysroot/home;mount rpool/crypt/system/var on $R/sysroot/var;mount rpool/crypt/system/var/log on $R/sysroot/var/log;" ] \
@@ -159,6 +163,16 @@ if command -v systemd-cryptenroll >/dev/null; then
 		"$T/out" || fail "no reason after 3 wrong PINs"
 	ok "TPM2 PIN: wrong then right; three wrong fall back to the password"
 fi
+
+# 9: a pool already imported (its kstat directory exists) is not imported again
+sed -i 's/ keystone.tpm2-device=[^ ]*//' "$R/proc/cmdline"
+mkdir -p "$R/proc/spl/kstat/zfs/rpool"
+boot "$(printf 'credstore password\n')" || { cat "$T/out"; fail "boot with the pool already imported"; }
+grep -q "^\[ 1/8\] import-rpool-bare ... ok .*already imported, credstore rpool/credstore is /dev/zd16" "$T/out" \
+	|| { cat "$T/out"; fail "already imported pool not recognised"; }
+grep -q "zpool import" "$T/cmds.log" && fail "imported a pool that was already imported"
+rmdir "$R/proc/spl/kstat/zfs/rpool"
+ok "an imported pool is not imported again"
 
 # 8: not PID 1 and no --dry-run: refuses to do anything
 "$INIT" >/dev/null 2>&1; [ $? = 2 ] || fail "ran outside PID 1 without --dry-run"

@@ -390,6 +390,8 @@ static void test_boot_flow(void **state) {
         for (const char *p; (p = strstr(boot + 1, "keystone-init "));)
                 boot = p;
         assert_contains("the boot after tpm enroll", boot, "opened with TPM2 token");
+        /* this VM's CPU has no RDRAND: the kernel's pool is seeded from the TPM */
+        assert_contains("the boot after tpm enroll", boot, "256 bits from the TPM credited to the kernel's random pool");
         if (strstr(boot, "Password or recovery key"))
                 vmtest_fail("the boot after tpm enroll asked for a password:\n%s", boot);
         assert_string_equal(vm_succeed(vm, "findmnt -n -o SOURCE /"), "rpool/crypt/system/generations/1\n");
