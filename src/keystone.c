@@ -18,6 +18,7 @@ const Command keystone_commands[] = {
         { "vm",      1, 1, cmd_vm,      "install a host into a blank VM (Secure Boot, TPM) and prove it unlocks itself" },
         { "lock",    1, 1, cmd_lock,    "pin the exact Debian package versions of a host's image in keystone.lock" },
         { "disk",    2, 2, cmd_disk,    "lay out a disk as the host file says: plan, apply, status, mount" },
+        { "cache",   1, 1, cmd_cache,   "keep the artifact cache under a size limit, least recently used first" },
         { "initrd",  0, 0, cmd_initrd,  "build a small initrd: modules (libkmod), programs and libraries, cpio+zstd" },
         { "tpm",     1, -1, cmd_tpm,     "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure" },
         { "secureboot", 1, -1, cmd_secureboot, "Secure Boot keys, enrollment, UKIs, Authenticode signing" },

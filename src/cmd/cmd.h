@@ -32,6 +32,7 @@ int cmd_check_args(const char *cmd, int n);
 int cmd_help(const char *text);
 
 int cmd_tpm(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 /* Options every subcommand accepts, for getopt_long tables. */
 #define CMD_COMMON_OPTIONS { "help", no_argument, NULL, 'h' }

@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "image/cache.h"
 #include "image/image.h"
+#include "util/format-bytes.h"
+#include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
 
@@ -40,6 +48,8 @@ int cache_lock(const char *dir, const char *kind, const char *hash) {
                         close(fd);
                         return r;
                 }
+        /* the lock file's mtime is the entry's last use, for cache_prune() */
+        (void) futimens(fd, NULL);
         return fd;
 }
 
@@ -76,4 +86,187 @@ int cache_save_log(const char *dir, const char *name, const RunResult *res) {
         if (res->err)
                 (void) !write(fd, res->err, res->err_size);
         return 0;
+}
+
+/* Bytes allocated below dirfd (st_blocks), not crossing into other file
+ * systems. */
+static int tree_size(int dirfd, dev_t dev, uint64_t *total) {
+        int dfd = dup(dirfd);
+        if (dfd < 0)
+                return -errno;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                int r = -errno;
+                close(dfd);
+                return r;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                struct stat st;
+                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+                        continue;
+                *total += (uint64_t) st.st_blocks * 512;
+                if (S_ISDIR(st.st_mode)) {
+                        int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0)
+                                continue;
+                        r = tree_size(sub, dev, total);
+                        close(sub);
+                        if (r < 0)
+                                break;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+typedef struct Entry {
+        char name[96];          /* <kind>-<hash> */
+        uint64_t size;
+        time_t used;
+} Entry;
+
+/* "<kind>-<64 lower-case hex>", kind in [a-z]. */
+static bool is_entry_name(const char *n) {
+        const char *dash = strrchr(n, '-');
+        if (!dash || dash == n || strlen(dash + 1) != 64)
+                return false;
+        for (const char *c = n; c < dash; c++)
+                if (*c < 'a' || *c > 'z')
+                        return false;
+        for (const char *c = dash + 1; *c; c++)
+                if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f')))
+                        return false;
+        return true;
+}
+
+static int entry_cmp(const void *a, const void *b) {
+        const Entry *x = a, *y = b;
+        if (x->used != y->used)
+                return x->used < y->used ? -1 : 1;
+        return strcmp(x->name, y->name);
+}
+
+static int list_entries(const char *dir, Entry **ret, size_t *ret_n) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return -errno;
+        Entry *v = NULL;
+        size_t n = 0;
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (!is_entry_name(de->d_name) || strlen(de->d_name) >= sizeof v->name)
+                        continue;
+                struct stat st, lk;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                Entry *nv = realloc(v, (n + 1) * sizeof *v);
+                if (!nv) {
+                        r = -ENOMEM;
+                        break;
+                }
+                v = nv;
+                Entry *e = &v[n++];
+                *e = (Entry) { .used = st.st_mtime };
+                snprintf(e->name, sizeof e->name, "%s", de->d_name);
+                char lock[sizeof e->name + 8];
+                snprintf(lock, sizeof lock, "%s.lock", de->d_name);
+                if (fstatat(dirfd(d), lock, &lk, AT_SYMLINK_NOFOLLOW) == 0 && lk.st_mtime > e->used)
+                        e->used = lk.st_mtime;
+                e->size = (uint64_t) st.st_blocks * 512;
+                int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub >= 0) {
+                        (void) tree_size(sub, st.st_dev, &e->size);
+                        close(sub);
+                }
+        }
+        closedir(d);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        qsort(v, n, sizeof *v, entry_cmp);
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+/* What an interrupted prune left: .pruning-* directories. */
+static void remove_leftovers(const char *dir) {
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (startswith(de->d_name, ".pruning-")) {
+                        char p[4200];
+                        snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+                        (void) cache_rm_rf(p);
+                }
+        closedir(d);
+}
+
+int cache_prune(const char *dir, const CachePruneOptions *o, CachePruneReport *ret) {
+        CachePruneReport rep = {};
+        Entry *v = NULL;
+        size_t n = 0;
+        int r = list_entries(dir, &v, &n);
+        if (r < 0)
+                return r;
+        if (!o->dry_run)
+                remove_leftovers(dir);
+        for (size_t i = 0; i < n; i++)
+                rep.size_before += v[i].size;
+        rep.entries = (unsigned) n;
+        uint64_t total = rep.size_before;
+        time_t now = time(NULL);
+        for (size_t i = 0; i < n && total > o->max_size && r >= 0; i++) {
+                Entry *e = &v[i];
+                if (now - e->used < o->keep_seconds)
+                        break;          /* sorted: every later entry is more recent still */
+                char path[4200], lock[4200];
+                snprintf(path, sizeof path, "%s/%s", dir, e->name);
+                snprintf(lock, sizeof lock, "%s/%s.lock", dir, e->name);
+                /* the builders' lock keeps a build of this entry out while it goes */
+                _cleanup_close_ int fd = open(lock, O_RDWR | (o->dry_run ? 0 : O_CREAT) | O_CLOEXEC | O_NOFOLLOW,
+                                              0644);
+                if (fd < 0 && !(o->dry_run && errno == ENOENT)) {
+                        rep.busy++;
+                        continue;
+                }
+                if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                        rep.busy++;
+                        continue;
+                }
+                char when[32], sz[32];
+                strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&e->used));
+                if (o->out)
+                        fprintf(o->out, "%s %s (%s, last used %s)\n", o->dry_run ? "would remove" : "remove",
+                                e->name, format_bytes(e->size, sz, sizeof sz), when);
+                if (!o->dry_run) {
+                        /* renamed first, so no half-removed entry is ever taken for a whole one */
+                        char trash[4300];
+                        snprintf(trash, sizeof trash, "%s/.pruning-%s", dir, e->name);
+                        if (rename(path, trash) < 0)
+                                r = -errno;
+                        else
+                                r = cache_rm_rf(trash);
+                        if (r < 0) {
+                                log_error_errno(r, "Removing the cache entry %s failed: %m", path);
+                                break;
+                        }
+                }
+                total -= e->size;
+                rep.removed++;
+        }
+        rep.size_after = total;
+        rep.over_limit = total > o->max_size;
+        free(v);
+        if (ret)
+                *ret = rep;
+        return r < 0 ? r : 0;
 }

@@ -3,7 +3,10 @@
 
 /* Artifacts cached under /var/cache/keystone/<kind>-<sha256 of inputs>/. */
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /* Lower-case hex SHA-256 of data (out: 65 bytes). */
 int cache_sha256_hex(const void *data, size_t n, char out[static 65]);
@@ -26,3 +29,28 @@ int cache_rm_rf(const char *path);
 struct RunResult;
 /* A command's stdout and stderr, saved as DIR/NAME (build.log, mkfs.log). */
 int cache_save_log(const char *dir, const char *name, const struct RunResult *res);
+
+/* ---- pruning: the cache grows by one rootfs, generation and disk image
+ * per change of their inputs; nothing else ever removes them. ---- */
+
+typedef struct CachePruneOptions {
+        uint64_t max_size;      /* remove least recently used entries until the cache is at most this */
+        long keep_seconds;      /* never remove an entry used less than this long ago */
+        bool dry_run;           /* only print the plan */
+        FILE *out;              /* one line per entry removed, then a summary; NULL: silent */
+} CachePruneOptions;
+
+typedef struct CachePruneReport {
+        uint64_t size_before, size_after;
+        unsigned entries, removed, busy;        /* busy: locked by a running build, skipped */
+        bool over_limit;                        /* still above max_size: what is left is recent or busy */
+} CachePruneReport;
+
+/* Removes whole entries (<dir>/<kind>-<64 hex>/) of the cache, least
+ * recently used first, until it holds at most max_size bytes.  An entry's
+ * last use is the time of its last cache_lock() (the .lock file's mtime).
+ * An entry whose lock another process holds is skipped; one used within
+ * keep_seconds is kept, so a run in progress keeps what it made.  Other
+ * files in dir (the shared .deb pool, logs) are neither counted nor
+ * touched.  Returns 0 or -errno (dir unreadable; a removal that failed). */
+int cache_prune(const char *dir, const CachePruneOptions *o, CachePruneReport *ret);
