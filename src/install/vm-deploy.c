@@ -46,9 +46,6 @@ const char *vm_deploy_stage_name(VmDeployStage s) {
         return s >= 0 && s < _VM_STAGE_MAX ? stage_names[s] : "?";
 }
 
-const char *vm_deploy_stage_log(VmDeployStage s) {
-        return s >= 0 && s < _VM_STAGE_MAX ? stage_logs[s] : "?";
-}
 
 void vm_deploy_result_done(VmDeployResult *r) {
         if (!r)
@@ -400,9 +397,9 @@ static int stage_installer(Deploy *d) {
                 r = image_build(&s, d->o->cache_dir, &d->inst);
         installer_spec_done(&s);
         if (r < 0)
-                return fail(d, r, "Building the installer image failed: %s%s (see %s and the cache's *.tmp "
+                return fail(d, r, "Building the installer image failed: %s (see %s and the cache's *.tmp "
                                   "directories)", d->inst.error[0] ? d->inst.error : strerror(-r),
-                            d->inst.error[0] ? "" : "", sp(d, "logs/keystone.log"));
+                            sp(d, "logs/keystone.log"));
         log_line(d, "installer image: %s (rootfs %.12s %s, disk %.12s %s in %.1f s)", d->inst.disk,
                  d->inst.rootfs_hash, d->inst.rootfs_built ? "built" : "cached", d->inst.disk_hash,
                  d->inst.disk_built ? "built" : "cached", d->inst.disk_seconds);

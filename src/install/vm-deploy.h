@@ -84,8 +84,6 @@ typedef struct VmDeployResult {
 } VmDeployResult;
 
 const char *vm_deploy_stage_name(VmDeployStage s);
-/* The stage's log, relative to the state directory. */
-const char *vm_deploy_stage_log(VmDeployStage s);
 /* /var/lib/keystone/vm/<hostname> */
 #define VM_STATE_DIR_DEFAULT "/var/lib/keystone/vm"
 
