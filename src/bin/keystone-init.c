@@ -15,6 +15,7 @@
 #include "boot/init-cmdline.h"
 #include "boot/init-steps.h"
 #include "boot/init-system.h"
+#include "tpm/tpm2-context.h"
 #include "util/file-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -88,6 +89,12 @@ static int dry_zvol_name(void *u, const char *node, char *buf, size_t size) {
                 return -ENOTTY;
         buf[strcspn(buf, "\n")] = 0;
         return 0;
+}
+
+static double seconds_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static _Noreturn void fail(bool pid1, bool emergency_shell) {
@@ -194,15 +201,13 @@ int main(int argc, char **argv) {
         char *init_argv[] = { c.cfg.init, NULL };
         c.init_argv = pid1 ? argv : init_argv;
 
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        double t0 = seconds_now();
         snprintf(path, sizeof path, "%s/etc/keystone-init/modules", root);
         char summary[300] = "";
         printf("[prep] load-modules ... ");
         fflush(stdout);
         r = init_load_modules(path, dry, stdout, summary, sizeof summary);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double dt = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        double dt = seconds_now() - t0;
         if (r < 0)
                 printf("failed (%.2f s): cannot read %s: %s; going on without modules\n", dt, path, strerror(-r));
         else
@@ -211,19 +216,23 @@ int main(int argc, char **argv) {
 
         /* before the steps: the unlock's TPM session needs random numbers */
         if (!dry) {
-                clock_gettime(CLOCK_MONOTONIC, &t0);
+                t0 = seconds_now();
                 printf("[prep] seed-rng ... ");
                 fflush(stdout);
                 r = init_seed_rng(c.cfg.tpm2_device);
-                clock_gettime(CLOCK_MONOTONIC, &t1);
-                dt = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+                dt = seconds_now() - t0;
                 if (r > 0)
                         printf("ok (%.2f s): 256 bits from the TPM credited to the kernel's random pool\n", dt);
                 else if (r == 0)
                         printf("ok (%.2f s): the kernel's random pool was already initialised\n", dt);
+                else if (r == -ENODEV)
+                        printf("skipped (%.2f s): no TPM (no /dev/tpmrm0 or /dev/tpm0); the unlock may wait for "
+                               "the kernel to gather entropy\n", dt);
                 else
-                        printf("skipped (%.2f s): %s; the first random numbers may wait for the kernel to "
-                               "gather entropy\n", dt, r == -ENODEV ? "no TPM" : strerror(-r));
+                        printf("skipped (%.2f s): the TPM's random number generator ('%s') gave nothing: %s; the "
+                               "unlock may wait for the kernel to gather entropy, and step 2 will say whether the "
+                               "TPM works\n", dt, c.cfg.tpm2_device,
+                               r == -ECONNREFUSED || r == -EIO ? tpm2_last_rc_string() : strerror(-r));
         }
 
         r = init_run_steps(&c, init_steps, INIT_N_STEPS, NULL);

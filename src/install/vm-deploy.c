@@ -46,7 +46,6 @@ const char *vm_deploy_stage_name(VmDeployStage s) {
         return s >= 0 && s < _VM_STAGE_MAX ? stage_names[s] : "?";
 }
 
-
 void vm_deploy_result_done(VmDeployResult *r) {
         if (!r)
                 return;
