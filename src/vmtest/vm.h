@@ -97,8 +97,6 @@ int vm_set_base_dir_r(const char *dir);
 void vm_destroy_all(void);
 /* From a signal handler: SIGKILL to every qemu and swtpm this process started. */
 void vm_kill_all_from_signal(void);
-/* Console waits look only at output from now on. */
-void vm_console_mark_end(Vm *vm);
 
 int vm_new_r(const VmConfig *config, Vm **ret);
 int vm_start_r(Vm *vm);
