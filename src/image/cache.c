@@ -14,6 +14,7 @@
 
 #include "image/cache.h"
 #include "image/image.h"
+#include "util/file-bytes.h"
 #include "util/format-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -88,41 +89,6 @@ int cache_save_log(const char *dir, const char *name, const RunResult *res) {
         return 0;
 }
 
-/* Bytes allocated below dirfd (st_blocks), not crossing into other file
- * systems. */
-static int tree_size(int dirfd, dev_t dev, uint64_t *total) {
-        int dfd = dup(dirfd);
-        if (dfd < 0)
-                return -errno;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                int r = -errno;
-                close(dfd);
-                return r;
-        }
-        int r = 0;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                struct stat st;
-                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
-                        continue;
-                *total += (uint64_t) st.st_blocks * 512;
-                if (S_ISDIR(st.st_mode)) {
-                        int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                        if (sub < 0)
-                                continue;
-                        r = tree_size(sub, dev, total);
-                        close(sub);
-                        if (r < 0)
-                                break;
-                }
-        }
-        closedir(d);
-        return r;
-}
-
 typedef struct Entry {
         char name[96];          /* <kind>-<hash> */
         uint64_t size;
@@ -177,12 +143,9 @@ static int list_entries(const char *dir, Entry **ret, size_t *ret_n) {
                 snprintf(lock, sizeof lock, "%s.lock", de->d_name);
                 if (fstatat(dirfd(d), lock, &lk, AT_SYMLINK_NOFOLLOW) == 0 && lk.st_mtime > e->used)
                         e->used = lk.st_mtime;
-                e->size = (uint64_t) st.st_blocks * 512;
-                int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (sub >= 0) {
-                        (void) tree_size(sub, st.st_dev, &e->size);
-                        close(sub);
-                }
+                char path[4200];
+                snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+                (void) dir_allocated_bytes(path, &e->size);
         }
         closedir(d);
         if (r < 0) {

@@ -9,12 +9,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "image/cache.h"
 #include "image/image.h"
 #include "image/lock.h"
 #include "image/manifest.h"
 #include "install/guest-ssh.h"
 #include "install/vm-deploy.h"
 #include "secureboot/keys.h"
+#include "util/file-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
@@ -92,11 +94,6 @@ static const char *sp(Deploy *d, const char *rel) {
         return b;
 }
 
-static int rm_rf(const char *path) {
-        const char *argv[] = { "rm", "-rf", "--", path, NULL };
-        return run(argv, &(RunOptions) { .ignore_dry_run = true }, NULL);
-}
-
 static int mkdir_p(const char *path, mode_t mode) {
         char p[PATH_MAX];
         if (snprintf(p, sizeof p, "%s", path) >= (int) sizeof p)
@@ -117,15 +114,7 @@ static int mkdir_p(const char *path, mode_t mode) {
 static int write_secret(const char *path, const char *data) {
         if (unlink(path) < 0 && errno != ENOENT)
                 return -errno;
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return -errno;
-        size_t n = strlen(data);
-        if (write(fd, data, n) != (ssize_t) n)
-                return -EIO;
-        if (fsync(fd) < 0)
-                return -errno;
-        return 0;
+        return write_file_bytes_excl(path, data, strlen(data), 0600);
 }
 
 static int read_small(const char *path, char *buf, size_t size) {
@@ -211,7 +200,7 @@ static int stage_keys(Deploy *d) {
                 const char *host_keys = d->spec.sb_key_dir ? d->spec.sb_key_dir : SB_KEYS_DEFAULT_DIR;
                 char hdb[PATH_MAX + 64];
                 snprintf(hdb, sizeof hdb, "%s/keys/db/db.key", host_keys);
-                (void) rm_rf(keys);
+                (void) cache_rm_rf(keys);
                 if (access(hdb, R_OK) == 0) {
                         if ((r = mkdir_p(keys, 0700)) < 0)
                                 return fail(d, r, "Cannot create %s: %s", keys, strerror(-r));
@@ -276,7 +265,7 @@ static int copy_file_to_dir(const char *file, const char *dir) {
 
 static int stage_build(Deploy *d) {
         int r;
-        (void) rm_rf(sp(d, "media"));
+        (void) cache_rm_rf(sp(d, "media"));
         if ((r = mkdir_p(sp(d, "media/host"), 0700)) < 0)
                 return fail(d, r, "Cannot create %s: %s", sp(d, "media/host"), strerror(-r));
         /* the host file and the local files it imports, for disk apply/install in the installer */
@@ -379,16 +368,6 @@ static void installer_spec_done(ImageSpec *s) {
         free(s->users);
 }
 
-static int dir_bytes(const char *dir, unsigned long long *ret) {
-        const char *argv[] = { "du", "-s", "-b", "--", dir, NULL };
-        RunResult rr = {};
-        int r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &rr);
-        if (r >= 0 && sscanf(rr.out ? rr.out : "", "%llu", ret) != 1)
-                r = -EBADMSG;
-        run_result_done(&rr);
-        return r;
-}
-
 static int stage_installer(Deploy *d) {
         ImageSpec s = {};
         int r = installer_spec(d, &s);
@@ -403,11 +382,11 @@ static int stage_installer(Deploy *d) {
                  d->inst.rootfs_hash, d->inst.rootfs_built ? "built" : "cached", d->inst.disk_hash,
                  d->inst.disk_built ? "built" : "cached", d->inst.disk_seconds);
 
-        unsigned long long bytes = 0;
-        if ((r = dir_bytes(sp(d, "media"), &bytes)) < 0)
+        uint64_t bytes = 0;
+        if ((r = dir_allocated_bytes(sp(d, "media"), &bytes)) < 0)
                 return fail(d, r, "Cannot measure %s: %s", sp(d, "media"), strerror(-r));
         char size[32];
-        snprintf(size, sizeof size, "%lluk", (bytes + bytes / 5 + (64ULL << 20)) / 1024);
+        snprintf(size, sizeof size, "%lluk", (unsigned long long) (bytes + bytes / 5 + (64ULL << 20)) / 1024);
         const char *img = sp(d, "media.img");
         (void) unlink(img);
         const char *mkfs[] = { "mkfs.ext4", "-q", "-F", "-L", "keystone-media", "-d", sp(d, "media"), img, size,
@@ -846,7 +825,7 @@ static int state_reset(Deploy *d) {
         const char *gone[] = { "disk.img", "media", "media.img", "installer", "machine", "credstore.secret",
                                "recovery-key", "installed" };
         for (size_t i = 0; i < ELEMENTSOF(gone); i++) {
-                int r = rm_rf(sp(d, gone[i]));
+                int r = cache_rm_rf(sp(d, gone[i]));
                 if (r < 0)
                         return fail(d, r, "Cannot remove %s: %s", sp(d, gone[i]), strerror(-r));
         }

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdlib.h>
@@ -113,4 +115,52 @@ int write_file_bytes_atomic(const char *path, const void *data, size_t size, mod
         if (r < 0)
                 (void) unlink(tmp);
         return r;
+}
+
+static int tree_size(int dirfd, dev_t dev, uint64_t *total) {
+        int dfd = dup(dirfd);
+        if (dfd < 0)
+                return -errno;
+        DIR *d = fdopendir(dfd);
+        if (!d) {
+                int r = -errno;
+                close(dfd);
+                return r;
+        }
+        int r = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                struct stat st;
+                if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+                        continue;
+                *total += (uint64_t) st.st_blocks * 512;
+                if (S_ISDIR(st.st_mode)) {
+                        int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (sub < 0)
+                                continue;
+                        r = tree_size(sub, dev, total);
+                        close(sub);
+                        if (r < 0)
+                                break;
+                }
+        }
+        closedir(d);
+        return r;
+}
+
+int dir_allocated_bytes(const char *path, uint64_t *ret) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        uint64_t total = (uint64_t) st.st_blocks * 512;
+        int r = tree_size(fd, st.st_dev, &total);
+        if (r < 0)
+                return r;
+        *ret = total;
+        return 0;
 }

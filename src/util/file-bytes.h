@@ -20,3 +20,7 @@ int write_file_bytes_atomic(const char *path, const void *data, size_t size, mod
  * it and its directory (the name survives a power cut).
  * For secrets and for files that must never replace an existing one. */
 int write_file_bytes_excl(const char *path, const void *data, size_t size, mode_t mode);
+
+/* Bytes allocated (st_blocks) to PATH, a directory, and everything below
+ * it, not crossing into other file systems and not following links. */
+int dir_allocated_bytes(const char *path, uint64_t *ret);
