@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "boot/init-cmdline.h"
+#include "boot/init-installer.h"
 #include "boot/init-steps.h"
 #include "boot/init-system.h"
 #include "tpm/tpm2-context.h"
@@ -30,6 +31,7 @@ static const char help[] =
         "TPM (or a password / recovery key typed on the console), loads the key of\n"
         "the encrypted datasets, refuses any dataset outside the encryption root,\n"
         "mounts the generation on /sysroot and switches to its /sbin/init.\n"
+        "With keystone.installer it is the installer instead: network, sshd, wait.\n"
         "Settings come from keystone.* parameters on the kernel command line\n"
         "(docs/init.md).\n"
         "\n"
@@ -233,6 +235,16 @@ int main(int argc, char **argv) {
                                "unlock may wait for the kernel to gather entropy, and step 2 will say whether the "
                                "TPM works\n", dt, c.cfg.tpm2_device,
                                r == -ECONNREFUSED || r == -EIO ? tpm2_last_rc_string() : strerror(-r));
+        }
+
+        if (c.cfg.installer) {
+                r = init_installer_run(&c.cfg, root, dry, stdout);
+                init_context_done(&c);
+                if (r < 0) {
+                        printf("keystone-installer: the installer cannot go on; see the line above.\n");
+                        fail(pid1, c.cfg.emergency_shell);
+                }
+                return 0;
         }
 
         r = init_run_steps(&c, init_steps, INIT_N_STEPS, NULL);

@@ -2,7 +2,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <arpa/inet.h>
 
 #include "boot/init-cmdline.h"
 #include "util/error-message.h"
@@ -82,6 +85,27 @@ static int parse_bool(const char *key, const char *v, bool *ret, char **ret_erro
         return 0;
 }
 
+/* a.b.c.d, with "/N" (0-32) when with_prefix */
+static bool installer_address_valid(const char *s, bool with_prefix) {
+        char buf[64];
+        if (strlen(s) >= sizeof buf)
+                return false;
+        snprintf(buf, sizeof buf, "%s", s);
+        char *slash = strchr(buf, '/');
+        if (with_prefix != (slash != NULL))
+                return false;
+        if (slash) {
+                *slash = 0;
+                char *end = NULL;
+                errno = 0;
+                long n = strtol(slash + 1, &end, 10);
+                if (errno || end == slash + 1 || *end || n < 0 || n > 32)
+                        return false;
+        }
+        struct in_addr a;
+        return inet_pton(AF_INET, buf, &a) == 1;
+}
+
 int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
         InitConfig c = {};
         char gen[INIT_NAME_MAX] = "", word[4096];
@@ -110,10 +134,17 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                                 return r;
                         continue;
                 }
+                if (streq(param, "installer")) {
+                        if ((r = parse_bool(key, v, &c.installer, ret_error)) < 0)
+                                return r;
+                        continue;
+                }
                 struct { const char *name; char *dst; } strs[] = {
                         { "pool", c.pool }, { "credstore", c.credstore }, { "encryptionroot", c.encryptionroot },
                         { "keyfile", c.keyfile }, { "generation", gen }, { "init", c.init },
                         { "tpm2-device", c.tpm2_device }, { "emergency", NULL },
+                        { "installer.address", c.installer_address }, { "installer.gateway", c.installer_gateway },
+                        { "installer.interface", c.installer_interface },
                 };
                 size_t i;
                 for (i = 0; i < ELEMENTSOF(strs); i++)
@@ -163,6 +194,27 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                 return error_set(ret_error, -EINVAL, "kernel command line: keystone.init=%s must be an absolute "
                                  "path without '..' (e.g. /sbin/init)", c.init);
 
+        if (c.installer) {
+                if (!*c.installer_address)
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer needs "
+                                         "keystone.installer.address=ADDRESS/PREFIX (the IPv4 address sshd "
+                                         "listens on, e.g. 10.0.2.15/24)");
+                if (!installer_address_valid(c.installer_address, true))
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.address=%s "
+                                         "is not an IPv4 address with a prefix length (e.g. 10.0.2.15/24)",
+                                         c.installer_address);
+                if (*c.installer_gateway && !installer_address_valid(c.installer_gateway, false))
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.gateway=%s "
+                                         "is not an IPv4 address", c.installer_gateway);
+                if (*c.installer_interface && (strchr(c.installer_interface, '/') ||
+                                               strlen(c.installer_interface) >= 16 ||
+                                               streq(c.installer_interface, ".") ||
+                                               streq(c.installer_interface, "..")))
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.interface=%s "
+                                         "is not a network interface name", c.installer_interface);
+                *ret = c;
+                return 0;
+        }
         if (!*gen)
                 return error_set(ret_error, -EINVAL, "kernel command line: keystone.generation= is missing, so "
                                  "keystone-init does not know which root file system to boot. Add "

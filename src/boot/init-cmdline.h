@@ -19,6 +19,14 @@
  *   keystone.emergency=halt|shell   what a fatal error leads to (halt)
  *   keystone.debug                  debug logging on the console
  *
+ * The installer (the initrd of `keystone vm`'s installer UKI) instead:
+ *
+ *   keystone.installer              run the installer, not the boot flow
+ *                                   (keystone.generation is then not needed)
+ *   keystone.installer.address=A/N  IPv4 address and prefix length   (required)
+ *   keystone.installer.gateway=A    default route                    (none)
+ *   keystone.installer.interface=I  network interface  (the first that is not lo)
+ *
  * Values may be double-quoted.  The last occurrence of a parameter wins. */
 
 #define INIT_NAME_MAX 256
@@ -33,6 +41,10 @@ typedef struct InitConfig {
         char tpm2_device[INIT_NAME_MAX];
         bool emergency_shell;
         bool debug;
+        bool installer;
+        char installer_address[INIT_NAME_MAX];
+        char installer_gateway[INIT_NAME_MAX];
+        char installer_interface[INIT_NAME_MAX];
         unsigned n_unknown;                     /* keystone.* parameters not understood (ignored) */
         char unknown[INIT_NAME_MAX];            /* the first of them */
 } InitConfig;

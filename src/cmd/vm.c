@@ -39,6 +39,9 @@ static const char help[] =
         "      --fresh           install again: new disk, UEFI variables and TPM (the\n"
         "                        Secure Boot and SSH keys are kept)\n"
         "      --disk-size=GIB   the blank disk's size in GiB (default 20, sparse)\n"
+        "      --cpus=N          virtual CPUs of each VM, 1 to 16 (default: 2, or 1 on a\n"
+        "                        one-core host); under TCG a second CPU shortens the\n"
+        "                        machine's boots by about a third\n"
         "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
         "  -h, --help            this text\n";
 
@@ -71,11 +74,13 @@ int cmd_vm(int argc, char **argv) {
                 { "fresh", no_argument, NULL, 'f' },
                 { "disk-size", required_argument, NULL, 'd' },
                 { "cache-dir", required_argument, NULL, 'c' },
+                { "cpus", required_argument, NULL, 'C' },
                 {}
         };
         const char *state = NULL, *cache = NULL;
         bool fresh = false;
         unsigned long long disk_bytes = 0;
+        unsigned cpus = 0;
         int c;
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
@@ -100,6 +105,14 @@ int cmd_vm(int argc, char **argv) {
                 case 'c':
                         cache = optarg;
                         break;
+                case 'C': {
+                        char *end = NULL;
+                        unsigned long n = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || n < 1 || n > 16)
+                                return cmd_usage_error("vm", "--cpus: expected 1 to 16, not '%s'", optarg);
+                        cpus = (unsigned) n;
+                        break;
+                }
                 default:
                         return cmd_usage_error("vm", "unknown option");
                 }
@@ -117,7 +130,8 @@ int cmd_vm(int argc, char **argv) {
         signal(SIGPIPE, SIG_IGN);
 
         VmDeployOptions o = { .host_path = argv[optind], .state_dir = state, .fresh = fresh, .keystone = self,
-                              .cache_dir = cache, .disk_bytes = disk_bytes, .progress = progress };
+                              .cache_dir = cache, .disk_bytes = disk_bytes, .cpus = cpus,
+                              .progress = progress };
         VmDeployResult res = {};
         printf("keystone vm %s\n", argv[optind]);
         fflush(stdout);

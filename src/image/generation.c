@@ -164,7 +164,8 @@ static int sign_modules(const char *dir, EVP_PKEY *key, X509 *cert, char **error
 /* The modules of initrd_modules this kernel has (by libkmod, in the
  * tree's module directory), without the "?" marks: the initrd's list
  * and /etc/keystone-init/modules. */
-static int present_modules(const char *moddir, const char **ret, size_t max, char **error) {
+int image_present_modules(const char *moddir, const char *const *wanted, const char **ret, size_t max,
+                          char **error) {
         struct kmod_ctx *ctx = kmod_new(moddir, NULL);
         if (!ctx)
                 return -ENOMEM;
@@ -172,8 +173,8 @@ static int present_modules(const char *moddir, const char **ret, size_t max, cha
         (void) kmod_load_resources(ctx);
         size_t n = 0;
         int r = 0;
-        for (size_t i = 0; initrd_modules[i] && n + 1 < max; i++) {
-                const char *m = initrd_modules[i];
+        for (size_t i = 0; wanted[i] && n + 1 < max; i++) {
+                const char *m = wanted[i];
                 bool optional = *m == '?';
                 m += optional;
                 struct kmod_list *list = NULL;
@@ -192,7 +193,7 @@ static int present_modules(const char *moddir, const char **ret, size_t max, cha
         return r;
 }
 
-static int write_modules_file(const char *root, const char *const *mods) {
+int image_write_modules_file(const char *root, const char *const *mods) {
         char p[PATH_MAX], dir[PATH_MAX];
         PATHF(dir, "%s/etc/keystone-init", root);
         if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -316,10 +317,10 @@ static int stage_initrd(const ImageSpec *s, const ImageArtifacts *a, const char 
         char moddir[PATH_MAX], init[PATH_MAX], out[PATH_MAX], p[PATH_MAX];
         PATHF(moddir, "%s/usr/lib/modules/%s", tree, a->kernel_version);
         const char *mods[64];
-        int r = present_modules(moddir, mods, ELEMENTSOF(mods), error);
+        int r = image_present_modules(moddir, initrd_modules, mods, ELEMENTSOF(mods), error);
         if (r < 0)
                 return r;
-        if ((r = write_modules_file(tree, mods)) < 0)
+        if ((r = image_write_modules_file(tree, mods)) < 0)
                 return error_set(error, r, "writing %s/etc/keystone-init/modules failed: %s", tree, strerror(-r));
         PATHF(init, "%s%s", tree, KEYSTONE_INIT);
         PATHF(out, "%s/%s", tmp, GENERATION_INITRD);

@@ -69,3 +69,11 @@ int image_generation_build(const ImageSpec *spec, const ImageArtifacts *a, const
 #define GENERATION_ESP_LOADER_CONF "loader/loader.conf"
 /* EFI/Linux/keystone-N.efi (out: at least 64 bytes) */
 void generation_esp_uki(unsigned number, char *out, size_t size);
+
+/* Of wanted (names or aliases; "?NAME": optional), those the kernel's
+ * modules in moddir have, in order, into ret (NULL-terminated, at most max
+ * - 1; the strings point into wanted).  A missing one without '?' fails. */
+int image_present_modules(const char *moddir, const char *const *wanted, const char **ret, size_t max,
+                          char **error);
+/* ROOT/etc/keystone-init/modules: keystone-init's list of modules to load. */
+int image_write_modules_file(const char *root, const char *const *mods);

@@ -11,6 +11,7 @@
 
 #include "image/cache.h"
 #include "image/image.h"
+#include "image/installer.h"
 #include "image/lock.h"
 #include "image/manifest.h"
 #include "install/guest-ssh.h"
@@ -21,11 +22,15 @@
 #include "util/macro.h"
 #include "util/run.h"
 #include "util/spawn.h"
+#include "vmtest/vmtest-esp.h"
 
 #define MIN_MS (60 * 1000)
 #define GUEST_SB_DIR "/run/keystone-sb"
 #define GUEST_SECRET "/run/keystone-credstore.secret"
-#define INSTALLER_USER "keystone"
+/* the installer: root by the state's key, QEMU's user network */
+#define INSTALLER_USER "root"
+#define INSTALLER_ADDRESS "10.0.2.15/24"
+#define INSTALLER_BOOT "installer-uki"
 
 static const char *const stage_names[_VM_STAGE_MAX] = {
         [VM_STAGE_KEYS] = "keys",
@@ -65,7 +70,7 @@ typedef struct Deploy {
         char host_base[256];
         char pub[1024];              /* the state's public key line */
         char *secret;                /* the credstore secret (64 hex), erase_and_free */
-        ImageArtifacts inst;         /* the installer image */
+        Installer inst;              /* the installer's cache entry */
         Vm *installer, *machine;
         VmDeployStage stage;
 } Deploy;
@@ -330,57 +335,39 @@ static int stage_build(Deploy *d) {
 
 /* ---- stage 3: the installer image, the media image, the blank disk ---- */
 
-static int installer_spec(Deploy *d, ImageSpec *s) {
-        /* the host's own packages (so the build's rootfs, ZFS and Keystone
-         * stages are reused), booted from an ext4 root, one sudo user */
-        *s = d->spec;
-        s->hostname = strdup("keystone-installer");
-        s->users = calloc(1, sizeof(ImageUser));
-        if (!s->hostname || !s->users)
-                return -ENOMEM;
-        s->n_users = 1;
-        ImageUser *u = &s->users[0];
-        u->name = strdup(INSTALLER_USER);
-        u->ssh_keys = calloc(2, sizeof(char *));
-        u->groups = calloc(2, sizeof(char *));
-        u->description = strdup("Keystone installer");
-        if (!u->name || !u->ssh_keys || !u->groups || !u->description || !(u->ssh_keys[0] = strdup(d->pub)) ||
-            !(u->groups[0] = strdup("sudo")))
-                return -ENOMEM;
-        u->n_ssh_keys = u->n_groups = 1;
-        s->test_instrumentation = false;
-        s->installed = false;
-        return 0;
-}
-
-static void installer_spec_done(ImageSpec *s) {
-        free(s->hostname);
-        for (size_t i = 0; s->users && i < s->n_users; i++) {
-                free(s->users[i].name);
-                free(s->users[i].description);
-                for (size_t j = 0; s->users[i].ssh_keys && s->users[i].ssh_keys[j]; j++)
-                        free(s->users[i].ssh_keys[j]);
-                free(s->users[i].ssh_keys);
-                for (size_t j = 0; s->users[i].groups && s->users[i].groups[j]; j++)
-                        free(s->users[i].groups[j]);
-                free(s->users[i].groups);
-        }
-        free(s->users);
-}
-
+/* The installer boots by itself from a small ESP (the firmware's removable
+ * media path, as a USB stick would): its UKI holds the generation's kernel,
+ * an initrd with keystone, ZFS and sshd (src/image/installer.h), the
+ * state's public SSH key, and QEMU's user network address. */
 static int stage_installer(Deploy *d) {
-        ImageSpec s = {};
-        int r = installer_spec(d, &s);
-        if (r >= 0)
-                r = image_build(&s, d->o->cache_dir, &d->inst);
-        installer_spec_done(&s);
+        _cleanup_free_ char *error = NULL;
+        int r = installer_build(sp(d, "media/generation"), d->o->cache_dir, &d->inst, &error);
         if (r < 0)
-                return fail(d, r, "Building the installer image failed: %s (see %s and the cache's *.tmp "
-                                  "directories)", d->inst.error[0] ? d->inst.error : strerror(-r),
+                return fail(d, r, "Building the installer failed: %s", error ? error : strerror(-r));
+        if (d->inst.built)
+                log_line(d, "installer: %s (initrd %.1f MiB, built in %.1f s)", d->inst.dir,
+                         d->inst.initrd_bytes / 1048576.0, d->inst.seconds);
+        else
+                log_line(d, "installer: %s (initrd %.1f MiB, cached)", d->inst.dir, d->inst.initrd_bytes / 1048576.0);
+        const char *dir = sp(d, INSTALLER_BOOT);
+        (void) cache_rm_rf(dir);
+        if (mkdir(dir, 0700) < 0)
+                return fail(d, -errno, "Cannot create %s: %s", dir, strerror(errno));
+        char uki[PATH_MAX + 32], esp[PATH_MAX + 32];
+        snprintf(uki, sizeof uki, "%s/keystone-installer.efi", dir);
+        snprintf(esp, sizeof esp, "%s/esp.img", dir);
+        if ((r = installer_uki(&d->inst, d->pub, INSTALLER_ADDRESS, "console=ttyS0,115200", dir, uki, &error)) < 0)
+                return fail(d, r, "Making the installer UKI failed: %s", error ? error : strerror(-r));
+        struct stat st;
+        if (stat(uki, &st) < 0)
+                return fail(d, -errno, "%s: %s", uki, strerror(errno));
+        unsigned esp_mib = (unsigned) (st.st_size >> 20) + 16;
+        if ((r = vmtest_esp_create_r(esp, esp_mib < 64 ? 64 : esp_mib)) < 0 ||
+            (r = vmtest_esp_put_r(esp, uki, "::/EFI/BOOT/BOOTX64.EFI")) < 0)
+                return fail(d, r, "Cannot make the installer's ESP %s: %s (see %s)", esp, strerror(-r),
                             sp(d, "logs/keystone.log"));
-        log_line(d, "installer image: %s (rootfs %.12s %s, disk %.12s %s in %.1f s)", d->inst.disk,
-                 d->inst.rootfs_hash, d->inst.rootfs_built ? "built" : "cached", d->inst.disk_hash,
-                 d->inst.disk_built ? "built" : "cached", d->inst.disk_seconds);
+        log_line(d, "installer UKI: %s (%.1f MiB, unsigned: the firmware is in setup mode), on the ESP %s as "
+                 "EFI/BOOT/BOOTX64.EFI", uki, st.st_size / 1048576.0, esp);
 
         uint64_t bytes = 0;
         if ((r = dir_allocated_bytes(sp(d, "media"), &bytes)) < 0)
@@ -414,6 +401,14 @@ static int stage_installer(Deploy *d) {
                 return fail(d, -errno, "Cannot size %s: %s", disk, strerror(errno));
         log_line(d, "blank disk: %s (%llu GiB, sparse)", disk, disk_bytes >> 30);
         return 0;
+}
+
+/* Under TCG each virtual CPU is a host thread: a second one lets the
+ * guest's systemd start units side by side (verify: 110 s → 74 s). */
+static unsigned vm_cpus(const Deploy *d) {
+        if (d->o->cpus)
+                return d->o->cpus;
+        return sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
 }
 
 /* ---- talking to the guests ---- */
@@ -509,26 +504,17 @@ static bool is_hex64(const char *s) {
 
 /* ---- stage 4: install ---- */
 
-/* The installer imports no pool by itself (a disk being reinstalled must not
- * be imported behind keystone disk apply's back), so it needs neither ZFS's
- * import units nor the udev settle they wait for (60-200 s under TCG). */
-static const char installer_masks[] =
-        " systemd.mask=zfs-import-cache.service systemd.mask=zfs-import-scan.service"
-        " systemd.mask=zfs-mount.service systemd.mask=systemd-udev-settle.service";
-
 static int stage_install(Deploy *d) {
-        char cmdline[sizeof d->inst.cmdline + sizeof installer_masks];
-        snprintf(cmdline, sizeof cmdline, "%s%s", d->inst.cmdline, installer_masks);
+        char esp[PATH_MAX];
+        snprintf(esp, sizeof esp, "%s/esp.img", sp(d, INSTALLER_BOOT));
         VmConfig c = {
                 .name = "installer",
                 .secure_boot = true,
                 .ssh = true,
                 .memory_mb = 1536,
-                .kernel = d->inst.kernel,
-                .initrd = d->inst.initrd,
-                .cmdline = cmdline,
+                .cpus = vm_cpus(d),
         };
-        c.disks[0] = (VmDisk) { .path = d->inst.disk, .format = "raw", .overlay = true };
+        c.disks[0] = (VmDisk) { .path = esp, .format = "raw" };
         c.disks[1] = (VmDisk) { .path = sp(d, "disk.img"), .format = "raw" };
         c.disks[2] = (VmDisk) { .path = sp(d, "media.img"), .format = "raw" };
         int r = vm_new_r(&c, &d->installer);
@@ -543,16 +529,15 @@ static int stage_install(Deploy *d) {
 
         char cmd[2048];
         const char *H = d->host_base;
-        if ((r = gsh(d, vm, INSTALLER_USER, "sudo mkdir -p /run/media && sudo mount -o ro /dev/vdc /run/media && "
-                                             "sudo modprobe zfs", NULL, 10 * MIN_MS, true, NULL)) < 0)
+        if ((r = gsh(d, vm, INSTALLER_USER, "mkdir -p /run/media && mount -o ro /dev/vdc /run/media", NULL, 10 * MIN_MS, true, NULL)) < 0)
                 return r;
-        snprintf(cmd, sizeof cmd, "sudo keystone disk apply /run/media/host/%s --device /dev/vdb --yes "
+        snprintf(cmd, sizeof cmd, "keystone disk apply /run/media/host/%s --device /dev/vdb --yes "
                                   "--credstore-new-key-file /root/credstore.secret", H);
         if ((r = gsh(d, vm, INSTALLER_USER, cmd, NULL, 60 * MIN_MS, true, NULL)) < 0)
                 return r;
         /* the secret comes back over SSH's stdout, never through a log */
         _cleanup_free_ char *out = NULL;
-        if ((r = gsh(d, vm, INSTALLER_USER, "sudo cat /root/credstore.secret", NULL, MIN_MS, false, &out)) < 0)
+        if ((r = gsh(d, vm, INSTALLER_USER, "cat /root/credstore.secret", NULL, MIN_MS, false, &out)) < 0)
                 return r;
         out[strcspn(out, "\n")] = 0;
         if (!is_hex64(out)) {
@@ -568,7 +553,7 @@ static int stage_install(Deploy *d) {
                 return fail(d, r, "Cannot write %s: %s", sp(d, "credstore.secret"), strerror(-r));
         log_line(d, "credstore secret: %s (0600)", sp(d, "credstore.secret"));
 
-        snprintf(cmd, sizeof cmd, "sudo keystone disk install /run/media/host/%s --from /run/media/generation "
+        snprintf(cmd, sizeof cmd, "keystone disk install /run/media/host/%s --from /run/media/generation "
                                   "--device /dev/vdb --credstore-key-file /root/credstore.secret --no-tpm", H);
         if ((r = gsh(d, vm, INSTALLER_USER, cmd, NULL, 60 * MIN_MS, true, NULL)) < 0)
                 return r;
@@ -580,7 +565,7 @@ static int stage_install(Deploy *d) {
                 return fail(d, r, "Cannot pack %s: %s", sp(d, "keys"), strerror(-r));
         GuestSsh g = guest(d, vm, INSTALLER_USER);
         RunResult rr = {};
-        r = guest_ssh_run(&g, "sudo sh -c 'umask 077 && mkdir -p " GUEST_SB_DIR " && tar -x -C " GUEST_SB_DIR "'", tar,
+        r = guest_ssh_run(&g, "umask 077 && mkdir -p " GUEST_SB_DIR " && tar -x -C " GUEST_SB_DIR, tar,
                           tar_size, MIN_MS, true, &rr);
         explicit_bzero(tar, tar_size);
         if (r < 0) {
@@ -590,23 +575,25 @@ static int stage_install(Deploy *d) {
                 return r;
         }
         run_result_done(&rr);
-        if ((r = gsh(d, vm, INSTALLER_USER, "sudo keystone secureboot enroll --force --dir " GUEST_SB_DIR, NULL,
+        if ((r = gsh(d, vm, INSTALLER_USER, "keystone secureboot enroll --force --dir " GUEST_SB_DIR, NULL,
                      10 * MIN_MS, true, NULL)) < 0)
                 return r;
-        if ((r = gsh(d, vm, INSTALLER_USER, "sudo rm -rf " GUEST_SB_DIR " /root/credstore.secret", NULL, MIN_MS, true,
+        if ((r = gsh(d, vm, INSTALLER_USER, "rm -rf " GUEST_SB_DIR " /root/credstore.secret", NULL, MIN_MS, true,
                      NULL)) < 0)
                 return r;
         _cleanup_free_ char *status = NULL;
-        if ((r = gsh(d, vm, INSTALLER_USER, "sudo keystone secureboot status", NULL, MIN_MS, true, &status)) < 0)
+        if ((r = gsh(d, vm, INSTALLER_USER, "keystone secureboot status", NULL, MIN_MS, true, &status)) < 0)
                 return r;
         if (!strstr(status, "SetupMode: 0"))
                 return fail(d, -EIO, "After keystone secureboot enroll the firmware is not in user mode:\n%s", status);
-        (void) power_off(d, vm, INSTALLER_USER);
-        /* what the installer needed is no longer needed: its root overlay
-         * and the media image (the build stays in media/generation) */
-        char overlay[PATH_MAX + 32];
-        snprintf(overlay, sizeof overlay, "%s/disk0.qcow2", vm_dir(vm));
-        (void) unlink(overlay);
+        /* keystone-init (PID 1 of the installer) powers off on SIGUSR2, after sync */
+        GuestSsh off = guest(d, vm, INSTALLER_USER);
+        (void) guest_ssh_run(&off, "sync && kill -USR2 1", NULL, 0, MIN_MS, true, NULL);
+        if (vm_wait_exit_r(vm, 2 * MIN_MS) < 0) {
+                log_line(d, "the installer did not power off in 2 min: stopped");
+                vm_stop(vm);
+        }
+        /* the media image is no longer needed (the build stays in media/generation) */
         (void) unlink(sp(d, "media.img"));
         return 0;
 }
@@ -624,7 +611,7 @@ static int machine_create(Deploy *d) {
         const char *own = sp(d, "machine/OVMF_VARS.fd");
         const char *vars = access(own, R_OK) == 0 ? own : sp(d, "installer/OVMF_VARS.fd");
         VmConfig c = { .name = "machine", .secure_boot = true, .vars_file = vars, .tpm = true, .ssh = true,
-                       .memory_mb = 1536 };
+                       .memory_mb = 1536, .cpus = vm_cpus(d) };
         c.disks[0] = (VmDisk) { .path = sp(d, "disk.img"), .format = "raw" };
         r = vm_new_r(&c, &d->machine);
         if (r < 0)
@@ -801,7 +788,7 @@ static int stage_verify(Deploy *d) {
         (void) guest_ssh_run(&g, "findmnt /sys/firmware/efi/efivars; ls /sys/firmware/efi/efivars | grep -E "
                                  "'^(SecureBoot|SetupMode|PK|KEK|db)-'",
                              NULL, 0, MIN_MS, true, NULL);
-        if ((r = gsh(d, vm, U, "sudo keystone secureboot status", NULL, MIN_MS, true, &sb)) < 0)
+        if ((r = gsh(d, vm, U, "keystone secureboot status", NULL, MIN_MS, true, &sb)) < 0)
                 return r;
         d->res->secure_boot = strstr(sb, "SecureBoot: enabled") != NULL;
         d->res->user_mode = strstr(sb, "SetupMode: 0 (user mode)") != NULL;
@@ -822,7 +809,7 @@ static int stage_verify(Deploy *d) {
 /* ---- the whole ---- */
 
 static int state_reset(Deploy *d) {
-        const char *gone[] = { "disk.img", "media", "media.img", "installer", "machine", "credstore.secret",
+        const char *gone[] = { "disk.img", "media", "media.img", "installer", INSTALLER_BOOT, "machine", "credstore.secret",
                                "recovery-key", "installed" };
         for (size_t i = 0; i < ELEMENTSOF(gone); i++) {
                 int r = cache_rm_rf(sp(d, gone[i]));

@@ -57,6 +57,7 @@ typedef struct VmDeployOptions {
         const char *keystone;        /* the keystone binary `keystone build` runs as (absolute) */
         const char *cache_dir;       /* NULL: $KEYSTONE_CACHE_DIR or /var/cache/keystone */
         unsigned long long disk_bytes; /* 0: 20 GiB, sparse */
+        unsigned cpus;               /* of each VM; 0: 2 (1 on a one-core host) */
         bool keep_running;           /* leave the machine running after verify (ret->machine) */
         /* called when a stage starts (done false) and ends (done true, r) */
         void (*progress)(void *userdata, VmDeployStage stage, bool done, int r, double seconds, const char *log);

@@ -174,6 +174,33 @@ grep -q "zpool import" "$T/cmds.log" && fail "imported a pool that was already i
 rmdir "$R/proc/spl/kstat/zfs/rpool"
 ok "an imported pool is not imported again"
 
+# 10: installer mode: no pool, no credstore; the network, the host key and
+# sshd planned on the interface found in /sys/class/net (lo skipped)
+mkdir -p "$R/sys/class/net/lo" "$R/sys/class/net/eth0"
+rm -f "$T/cmds.log"
+echo "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.installer.gateway=10.0.2.2 \
+keystone.tpm2-device=$TCTI" >"$T/installer-cmdline"
+"$INIT" --root="$R" --dry-run --cmdline="$T/installer-cmdline" </dev/null >"$T/out" 2>&1 \
+	|| { cat "$T/out"; fail "installer dry run"; }
+for want in "ip address add 10.0.2.15/24 dev eth0" "ip route add default via 10.0.2.2 dev eth0" \
+	"ssh-keygen -q -t ed25519 -N '' -C keystone-installer -f /etc/ssh/ssh_host_ed25519_key" \
+	"/usr/sbin/sshd -D -e -f /etc/keystone-installer/sshd_config" "[installer] network ... ok"; do
+	grep -qF -- "$want" "$T/out" || { cat "$T/out"; fail "installer plan lacks: $want"; }
+done
+grep -q "zpool\|import-rpool\|credstore" "$T/out" && { cat "$T/out"; fail "installer mode ran the boot flow"; }
+[ -e "$T/cmds.log" ] && fail "installer mode ran zpool or zfs"
+echo "keystone.installer" >"$T/installer-cmdline"
+"$INIT" --root="$R" --dry-run --cmdline="$T/installer-cmdline" </dev/null >"$T/out" 2>&1 \
+	&& fail "installer without an address ran"
+grep -q "keystone.installer needs keystone.installer.address=ADDRESS/PREFIX" "$T/out" || { cat "$T/out"; fail "no reason"; }
+echo "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.installer.interface=wlan9" \
+	>"$T/installer-cmdline"
+"$INIT" --root="$R" --dry-run --cmdline="$T/installer-cmdline" </dev/null >"$T/out" 2>&1 \
+	&& fail "installer with a missing interface ran"
+grep -q "no network interface wlan9" "$T/out" || { cat "$T/out"; fail "missing interface not named"; }
+rm -rf "$R/sys/class"
+ok "installer mode: network and sshd planned, no boot flow; a missing address or interface is named"
+
 # 8: not PID 1 and no --dry-run: refuses to do anything
 "$INIT" >/dev/null 2>&1; [ $? = 2 ] || fail "ran outside PID 1 without --dry-run"
 ok "refuses to run outside PID 1"

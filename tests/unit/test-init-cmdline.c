@@ -106,6 +106,46 @@ static void test_odd_input(void **state) {
         free(e);
 }
 
+static void test_installer(void **state) {
+        InitConfig c;
+        char *e = NULL;
+        /* no generation needed; the address is */
+        assert_int_equal(init_config_parse("keystone.installer keystone.installer.address=10.0.2.15/24 "
+                                           "keystone.installer.gateway=10.0.2.2 keystone.installer.interface=eth1",
+                                           &c, &e), 0);
+        assert_null(e);
+        assert_true(c.installer);
+        assert_string_equal(c.installer_address, "10.0.2.15/24");
+        assert_string_equal(c.installer_gateway, "10.0.2.2");
+        assert_string_equal(c.installer_interface, "eth1");
+        assert_int_equal(c.n_unknown, 0);
+        assert_int_equal(init_config_parse("keystone.installer=0 keystone.generation=2", &c, &e), 0);
+        assert_false(c.installer);
+
+        static const struct { const char *line, *needle; } bad[] = {
+                { "keystone.installer", "needs keystone.installer.address" },
+                { "keystone.installer keystone.installer.address=10.0.2.15", "prefix length" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/33", "prefix length" },
+                { "keystone.installer keystone.installer.address=10.0.2/24", "not an IPv4" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/2x", "not an IPv4" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.installer.gateway=10.0.2.2/8",
+                  "keystone.installer.gateway=10.0.2.2/8" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.installer.interface=../x",
+                  "not a network interface" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/24 "
+                  "keystone.installer.interface=abcdefghijklmnopq", "not a network interface" },
+                { "keystone.installer=maybe keystone.installer.address=10.0.2.15/24", "not a boolean" },
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                e = NULL;
+                assert_int_equal(init_config_parse(bad[i].line, &c, &e), -EINVAL);
+                assert_non_null(e);
+                if (!strstr(e, bad[i].needle))
+                        fail_msg("'%s': error '%s' lacks '%s'", bad[i].line, e, bad[i].needle);
+                free(e);
+        }
+}
+
 static void test_dataset_names(void **state) {
         assert_true(init_dataset_name_valid("rpool/crypt/system/generations/3"));
         assert_true(init_dataset_name_valid("a.b:c-d_e"));
@@ -125,6 +165,7 @@ int main(void) {
                 cmocka_unit_test(test_all_parameters),
                 cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_odd_input),
+                cmocka_unit_test(test_installer),
                 cmocka_unit_test(test_dataset_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
