@@ -228,8 +228,8 @@ int main(int argc, char **argv) {
                 else if (r == 0)
                         printf("ok (%.2f s): the kernel's random pool was already initialised\n", dt);
                 else if (r == -ENODEV)
-                        printf("skipped (%.2f s): no TPM (no /dev/tpmrm0 or /dev/tpm0); the unlock may wait for "
-                               "the kernel to gather entropy\n", dt);
+                        printf("skipped (%.2f s): no TPM (no /dev/tpmrm0 or /dev/tpm0); %s may wait for the kernel "
+                               "to gather entropy\n", dt, c.cfg.installer ? "the host key" : "the unlock");
                 else
                         printf("skipped (%.2f s): the TPM's random number generator ('%s') gave nothing: %s; the "
                                "unlock may wait for the kernel to gather entropy, and step 2 will say whether the "

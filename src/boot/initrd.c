@@ -16,6 +16,7 @@
 
 #include "boot/initrd.h"
 #include "util/error-message.h"
+#include "util/file-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
@@ -502,4 +503,15 @@ int initrd_build(const InitrdSpec *s, const char *out, InitrdReport *report, cha
                 free(b.seen[i]);
         close(b.rootfd);
         return r;
+}
+
+int initrd_report_write(const InitrdReport *rep, const char *path) {
+        _cleanup_free_ char *text = NULL;
+        int n = asprintf(&text, "modules %zu\nprograms %zu\nlibraries %zu\nfiles %zu\nbytes %llu\nuncompressed %llu\n",
+                         rep->n_modules, rep->n_programs, rep->n_libraries, rep->n_files,
+                         (unsigned long long) rep->bytes, (unsigned long long) rep->uncompressed_bytes);
+        if (n < 0)
+                return -ENOMEM;
+        (void) unlink(path);
+        return write_file_bytes_excl(path, text, (size_t) n, 0644);
 }

@@ -40,3 +40,7 @@ typedef struct InitrdReport {
 /* Builds the initrd at out.  *error (malloc'd) names what could not be found
  * or read: a module unknown to ROOT's kernel, a program or a library. */
 int initrd_build(const InitrdSpec *s, const char *out, InitrdReport *report, char **error);
+
+/* The report as "modules N\nprograms N\nlibraries N\nfiles N\nbytes N\n
+ * uncompressed N\n" in path (a cache entry's initrd.txt), mode 0644. */
+int initrd_report_write(const InitrdReport *rep, const char *path);

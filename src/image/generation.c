@@ -340,13 +340,8 @@ static int stage_initrd(const ImageSpec *s, const ImageArtifacts *a, const char 
         g->initrd_uncompressed_bytes = rep.uncompressed_bytes;
         g->initrd_modules = rep.n_modules;
         g->initrd_files = rep.n_programs + rep.n_libraries + rep.n_files;
-        _cleanup_free_ char *text = NULL;
-        if (asprintf(&text, "modules %zu\nprograms %zu\nlibraries %zu\nfiles %zu\nbytes %llu\nuncompressed %llu\n",
-                     rep.n_modules, rep.n_programs, rep.n_libraries, rep.n_files, (unsigned long long) rep.bytes,
-                     (unsigned long long) rep.uncompressed_bytes) < 0)
-                return -ENOMEM;
         PATHF(p, "%s/initrd.txt", tmp);
-        return cache_write_text(p, text);
+        return initrd_report_write(&rep, p);
 }
 
 static void read_initrd_report(Generation *g) {

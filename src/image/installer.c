@@ -152,14 +152,9 @@ static int build_into(const char *gen, const char *tmp, const char *kver, char *
         _cleanup_free_ char *ierr = NULL;
         if ((r = initrd_build(&spec, q, &rep, &ierr)) < 0)
                 return error_set(error, r, "building the installer's initrd failed: %s", ierr ? ierr : strerror(-r));
-        _cleanup_free_ char *text = NULL;
-        if (asprintf(&text, "modules %zu\nprograms %zu\nlibraries %zu\nfiles %zu\nbytes %llu\nuncompressed %llu\n",
-                     rep.n_modules, rep.n_programs, rep.n_libraries, rep.n_files, (unsigned long long) rep.bytes,
-                     (unsigned long long) rep.uncompressed_bytes) < 0)
-                return -ENOMEM;
         PATHF(p, "%s/initrd.txt", tmp);
-        if ((r = cache_write_text(p, text)) < 0)
-                return r;
+        if ((r = initrd_report_write(&rep, p)) < 0)
+                return error_set(error, r, "cannot write %s: %s", p, strerror(-r));
 
         static const struct { const char *from, *to; bool in_tree; } copies[] = {
                 { GENERATION_KERNEL, "vmlinuz", false },

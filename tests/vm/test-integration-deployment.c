@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "install/guest-ssh.h"
+#include "util/file-bytes.h"
 #include "install/vm-deploy.h"
 #include "secureboot/keys.h"
 #include "util/run.h"
@@ -146,6 +147,32 @@ static void test_integration_deployment(void **unused) {
         snprintf(p, sizeof p, "%s/credstore.secret", state);
         _cleanup_free_ char *secret = read_file(p);
         assert_int_equal(strlen(secret), 64);
+        /* the installer was the UKI in RAM: keystone-init's installer mode
+         * let root in by the state's key, and no systemd ever ran in it */
+        char ip[PATH_MAX + 64];
+        snprintf(ip, sizeof ip, "%s/installer/console.log", state);
+        uint8_t *bytes = NULL;
+        size_t n_bytes = 0;
+        if ((r = read_file_bytes(ip, 64 << 20, &bytes, &n_bytes)) < 0)
+                vmtest_fail("cannot read %s: %s", ip, strerror(-r));
+        _cleanup_free_ char *inst = strndup((const char *) bytes, n_bytes);
+        free(bytes);
+        assert_non_null(inst);
+        assert_contains("the installer's console", inst, "[installer] sshd ... ");
+        assert_contains("the installer's console", inst, "keystone-installer: ready.");
+        assert_contains("the installer's console", inst, "Accepted publickey for root");
+        assert_contains("the installer's console", inst, "reboot: Power down");
+        if (strstr(inst, "systemd[1]") || strstr(inst, "Welcome to"))
+                vmtest_fail("the installer booted systemd: it should be keystone-init's installer mode (see %s)", ip);
+        snprintf(ip, sizeof ip, "%s/installer-uki/keystone-installer.efi", state);
+        if ((r = read_file_bytes(ip, 256 << 20, &bytes, &n_bytes)) < 0)
+                vmtest_fail("cannot read %s: %s", ip, strerror(-r));
+        static const char want[] = "keystone.installer keystone.installer.address=10.0.2.15/24";
+        bool has_cmdline = memmem(bytes, n_bytes, want, strlen(want)) != NULL;
+        free(bytes);
+        if (!has_cmdline)
+                vmtest_fail("%s has no installer command line (%s)", ip, want);
+
         /* the secrets are 0600, the state 0700 */
         struct stat st;
         assert_int_equal(stat(p, &st), 0);
