@@ -513,6 +513,7 @@ static int stage_install(Deploy *d) {
                 .ssh = true,
                 .memory_mb = 1536,
                 .cpus = vm_cpus(d),
+                .cpu_model = getenv("KSCPU"),
         };
         c.disks[0] = (VmDisk) { .path = esp, .format = "raw" };
         c.disks[1] = (VmDisk) { .path = sp(d, "disk.img"), .format = "raw" };
@@ -611,7 +612,8 @@ static int machine_create(Deploy *d) {
         const char *own = sp(d, "machine/OVMF_VARS.fd");
         const char *vars = access(own, R_OK) == 0 ? own : sp(d, "installer/OVMF_VARS.fd");
         VmConfig c = { .name = "machine", .secure_boot = true, .vars_file = vars, .tpm = true, .ssh = true,
-                       .memory_mb = 1536, .cpus = vm_cpus(d) };
+                       .memory_mb = 1536, .cpus = vm_cpus(d),
+                       .cpu_model = getenv("KSCPU") };
         c.disks[0] = (VmDisk) { .path = sp(d, "disk.img"), .format = "raw" };
         r = vm_new_r(&c, &d->machine);
         if (r < 0)
