@@ -363,9 +363,6 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
         A("-machine"); A(c->secure_boot ? "q35,smm=on" : "q35");
         A("-m"); AF("%u", c->memory_mb ? c->memory_mb : 1024);
         A("-smp"); AF("%u", c->cpus ? c->cpus : 1);
-        if (c->cpu_model) {
-                A("-cpu"); A(c->cpu_model);
-        }
         A("-display"); A("none");
         A("-device"); A("VGA");
         if (c->secure_boot) {

@@ -53,7 +53,6 @@ typedef struct VmConfig {
         const char *kernel, *initrd, *cmdline;
         unsigned memory_mb;      /* default 1024 */
         unsigned cpus;           /* default 1 */
-        const char *cpu_model;   /* -cpu MODEL; NULL: QEMU's default (qemu64) */
         bool ssh;                /* forward 127.0.0.1:<port> to the guest's port 22 */
         /* A second NIC (MAC 52:54:00:4b:53:01) whose other end is the tap
          * device "lan0" inside the network namespace named here (made by
