@@ -17,6 +17,7 @@
 #include "boot/init-steps.h"
 #include "boot/init-system.h"
 #include "tpm/tpm2-context.h"
+#include "util/clock.h"
 #include "util/file-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -91,12 +92,6 @@ static int dry_zvol_name(void *u, const char *node, char *buf, size_t size) {
                 return -ENOTTY;
         buf[strcspn(buf, "\n")] = 0;
         return 0;
-}
-
-static double seconds_now(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static _Noreturn void fail(bool pid1, bool emergency_shell) {
@@ -203,13 +198,13 @@ int main(int argc, char **argv) {
         char *init_argv[] = { c.cfg.init, NULL };
         c.init_argv = pid1 ? argv : init_argv;
 
-        double t0 = seconds_now();
+        double t0 = monotonic_seconds();
         snprintf(path, sizeof path, "%s/etc/keystone-init/modules", root);
         char summary[300] = "";
         printf("[prep] load-modules ... ");
         fflush(stdout);
         r = init_load_modules(path, dry, stdout, summary, sizeof summary);
-        double dt = seconds_now() - t0;
+        double dt = monotonic_seconds() - t0;
         if (r < 0)
                 printf("failed (%.2f s): cannot read %s: %s; going on without modules\n", dt, path, strerror(-r));
         else
@@ -218,11 +213,11 @@ int main(int argc, char **argv) {
 
         /* before the steps: the unlock's TPM session needs random numbers */
         if (!dry) {
-                t0 = seconds_now();
+                t0 = monotonic_seconds();
                 printf("[prep] seed-rng ... ");
                 fflush(stdout);
                 r = init_seed_rng(c.cfg.tpm2_device);
-                dt = seconds_now() - t0;
+                dt = monotonic_seconds() - t0;
                 if (r > 0)
                         printf("ok (%.2f s): 256 bits from the TPM credited to the kernel's random pool\n", dt);
                 else if (r == 0)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "boot/init-installer.h"
+#include "util/clock.h"
 #include "util/macro.h"
 #include "util/run.h"
 #include "util/spawn.h"
@@ -22,12 +23,6 @@
 /* sshd's log (every login, every refusal) on the console: the installer
  * has no other place an operator could read it */
 #define SSHD_LOG "/dev/console"
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 typedef struct Step {
         FILE *console;
@@ -42,14 +37,14 @@ static Step step_begin(FILE *console, const char *name, bool dry) {
                 fprintf(console, "[installer] %s ... ", name);
                 fflush(console);
         }
-        return (Step) { console, name, now_s(), dry };
+        return (Step) { console, name, monotonic_seconds(), dry };
 }
 
 static int step_end(const Step *s, int r, const char *fmt, ...) _printf_(3, 4);
 static int step_end(const Step *s, int r, const char *fmt, ...) {
         if (s->dry)
                 fprintf(s->console, "[installer] %s ... ", s->name);
-        fprintf(s->console, "%s (%.2f s): ", r < 0 ? "failed" : "ok", now_s() - s->t0);
+        fprintf(s->console, "%s (%.2f s): ", r < 0 ? "failed" : "ok", monotonic_seconds() - s->t0);
         va_list ap;
         va_start(ap, fmt);
         vfprintf(s->console, fmt, ap);

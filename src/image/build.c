@@ -14,6 +14,7 @@
 #include "image/lock.h"
 #include "image/apt-archive.h"
 #include "secureboot/uki.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/run.h"
 
@@ -23,12 +24,6 @@
 #define DISK_SIZE "2G"
 
 #define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int cmp_str(const void *a, const void *b) {
         return strcmp(*(const char *const *) a, *(const char *const *) b);
@@ -223,7 +218,7 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
         if (access(a->rootfs_tar, R_OK) == 0)
                 return 0;
 
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         char tmp[PATH_MAX];
         PATHF(tmp, "%s.tmp", a->rootfs_dir);
         (void) cache_rm_rf(tmp);
@@ -260,7 +255,7 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
         if (rename(tmp, a->rootfs_dir) < 0)
                 return -errno;
         a->rootfs_built = true;
-        a->rootfs_seconds = now_s() - t0;
+        a->rootfs_seconds = monotonic_seconds() - t0;
         return 0;
 }
 
@@ -325,7 +320,7 @@ static int stage_zfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
         if (access(a->zfs_tar, R_OK) == 0)
                 return 0;
 
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         char tmp[PATH_MAX], tar[PATH_MAX + 16], inc[1024], epoch[64], out[PATH_MAX + 96], p[PATH_MAX + 16];
         PATHF(tmp, "%s.tmp", dir);
         (void) cache_rm_rf(tmp);
@@ -359,7 +354,7 @@ static int stage_zfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
         if (rename(tmp, dir) < 0)
                 return -errno;
         a->zfs_built = true;
-        a->zfs_seconds = now_s() - t0;
+        a->zfs_seconds = monotonic_seconds() - t0;
         return 0;
 }
 
@@ -441,7 +436,7 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
                 return 0;
         }
 
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         char tmp[PATH_MAX], root[PATH_MAX + 8], img[PATH_MAX + 16], p[PATH_MAX + 32];
         PATHF(tmp, "%s.tmp", a->disk_dir);
         PATHF(root, "%s/root", tmp);
@@ -511,7 +506,7 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         if (rename(tmp, a->disk_dir) < 0)
                 return -errno;
         a->disk_built = true;
-        a->disk_seconds = now_s() - t0;
+        a->disk_seconds = monotonic_seconds() - t0;
         return 0;
 }
 

@@ -20,6 +20,7 @@
 #include "secureboot/keys.h"
 #include "secureboot/modsign.h"
 #include "secureboot/uki.h"
+#include "util/clock.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/log.h"
@@ -52,12 +53,6 @@ static const char *const initrd_modules[] = {
 
 void generation_esp_uki(unsigned number, char *out, size_t size) {
         snprintf(out, size, "EFI/Linux/keystone-%u.efi", number);
-}
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static int run_logged(const char *const *argv, const char *log_dir, const char *log_name, char **error,
@@ -446,7 +441,7 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
                 goto done;
         }
 
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         snprintf(tmp, sizeof tmp, "%s.tmp", g.dir);
         snprintf(tree, sizeof tree, "%s/tree", tmp);
         (void) cache_rm_rf(tmp);
@@ -508,7 +503,7 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
                 goto done;
         }
         g.built = true;
-        g.seconds = now_s() - t0;
+        g.seconds = monotonic_seconds() - t0;
         r = 0;
 done:
         EVP_PKEY_free(key);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -16,6 +15,7 @@
 #include "image/generation.h"
 #include "image/installer.h"
 #include "secureboot/uki.h"
+#include "util/clock.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/macro.h"
@@ -71,12 +71,6 @@ static const char sshd_config[] =
         "UsePAM no\n"
         "PrintMotd no\n"
         "PidFile /run/sshd.pid\n";
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
 
 static int run_logged(const char *const *argv, const char *dir, const char *log, char **error, const char *what) {
         RunResult res = {};
@@ -202,7 +196,7 @@ int installer_build(const char *gen, const char *cache_dir, Installer *ret, char
                 return error_set(error, lock, "cannot lock %s: %s", inst.dir, strerror(-lock));
         PATHF(p, "%s/inputs.txt", inst.dir);
         if (access(p, R_OK) < 0) {
-                double t0 = now_s();
+                double t0 = monotonic_seconds();
                 PATHF(tmp, "%s.tmp", inst.dir);
                 (void) cache_rm_rf(tmp);
                 if (mkdir(tmp, 0755) < 0)
@@ -216,7 +210,7 @@ int installer_build(const char *gen, const char *cache_dir, Installer *ret, char
                         return error_set(error, -errno, "cannot rename %s to %s: %s", tmp, inst.dir,
                                          strerror(errno));
                 inst.built = true;
-                inst.seconds = now_s() - t0;
+                inst.seconds = monotonic_seconds() - t0;
         }
         PATHF(p, "%s/" GENERATION_INITRD, inst.dir);
         struct stat st;

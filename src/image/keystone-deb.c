@@ -10,6 +10,7 @@
 
 #include "image/cache.h"
 #include "image/keystone-deb.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/run.h"
 
@@ -23,12 +24,6 @@
 static const char *const build_inputs[] = { "Makefile", "mk", "src", "modules", "scripts", NULL };
 
 #define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 void keystone_deb_done(KeystoneDeb *k) {
         free(k->depends);
@@ -182,7 +177,7 @@ static int stage_buildroot(const char *src, const char *suite, const char *mirro
         if (access(done, R_OK) == 0)
                 return 0;
 
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         char tmp[PATH_MAX], troot[PATH_MAX + 8], inc[4096], ep[64], p[PATH_MAX + 16];
         PATHF(tmp, "%s.tmp", dir);
         PATHF(troot, "%s/root", tmp);
@@ -205,7 +200,7 @@ static int stage_buildroot(const char *src, const char *suite, const char *mirro
         if (rename(tmp, dir) < 0)
                 return -errno;
         k->buildroot_built = true;
-        k->buildroot_seconds = now_s() - t0;
+        k->buildroot_seconds = monotonic_seconds() - t0;
         return 0;
 }
 
@@ -358,7 +353,7 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
         if (access(k.deb, R_OK) < 0 || access(dep, R_OK) < 0) {
                 /* one build at a time in the shared chroot */
                 _cleanup_close_ int rlock = cache_lock(cache, "buildroot", k.buildroot_hash);
-                double t0 = now_s();
+                double t0 = monotonic_seconds();
                 char tmp[PATH_MAX], work[PATH_MAX], wsrc[PATH_MAX + 8], p[PATH_MAX + 16];
                 char in_src[64], in_out[64], in_script[96], ep[64];
                 snprintf(tmp, sizeof tmp, "%s.tmp", dir);
@@ -416,7 +411,7 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
                         return r;
                 }
                 k.built = true;
-                k.seconds = now_s() - t0;
+                k.seconds = monotonic_seconds() - t0;
         }
         run_result_done(&files);
 

@@ -17,6 +17,7 @@
 #include "install/guest-ssh.h"
 #include "install/vm-deploy.h"
 #include "secureboot/keys.h"
+#include "util/clock.h"
 #include "util/file-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
@@ -74,12 +75,6 @@ typedef struct Deploy {
         Vm *installer, *machine;
         VmDeployStage stage;
 } Deploy;
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int fail(Deploy *d, int r, const char *fmt, ...) _printf_(3, 4);
 static int fail(Deploy *d, int r, const char *fmt, ...) {
@@ -433,12 +428,12 @@ static GuestSsh guest(Deploy *d, Vm *vm, const char *user) {
 
 static int ssh_wait(Deploy *d, Vm *vm, const char *user, int timeout_ms) {
         GuestSsh g = guest(d, vm, user);
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         int r = guest_ssh_wait(&g, timeout_ms, vm_alive, vm);
         if (r < 0)
                 return fail(d, r, "%s@%s (port %d) never answered over SSH: %s. See %s/console.log", user, vm_name(vm),
                             vm_ssh_port(vm), r == -ESHUTDOWN ? "the VM stopped" : strerror(-r), vm_dir(vm));
-        log_line(d, "ssh %s@127.0.0.1 -p %d answered after %.1f s", user, vm_ssh_port(vm), now_s() - t0);
+        log_line(d, "ssh %s@127.0.0.1 -p %d answered after %.1f s", user, vm_ssh_port(vm), monotonic_seconds() - t0);
         return 0;
 }
 
@@ -464,13 +459,13 @@ static int gsh(Deploy *d, Vm *vm, const char *user, const char *cmd, const char 
 }
 
 static int console_wait(Deploy *d, Vm *vm, const char *regex, int timeout_ms, const char *what) {
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         int r = vm_console_wait_r(vm, regex, timeout_ms);
         if (r < 0)
                 return fail(d, r, "%s: the console of %s never showed %s (%s after %.0f s). See %s/console.log", what,
-                            vm_name(vm), regex, r == -ESHUTDOWN ? "the VM stopped" : strerror(-r), now_s() - t0,
+                            vm_name(vm), regex, r == -ESHUTDOWN ? "the VM stopped" : strerror(-r), monotonic_seconds() - t0,
                             vm_dir(vm));
-        log_line(d, "console of %s: /%s/ after %.1f s", vm_name(vm), regex, now_s() - t0);
+        log_line(d, "console of %s: /%s/ after %.1f s", vm_name(vm), regex, monotonic_seconds() - t0);
         return 0;
 }
 
@@ -831,7 +826,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                 return -ENOMEM;
         d->o = o;
         d->res = ret;
-        double t_all = now_s();
+        double t_all = monotonic_seconds();
         int r = load_host(d);
         if (r < 0)
                 goto done;
@@ -876,7 +871,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                 (void) unlink(logp);
                 if (o->progress)
                         o->progress(o->userdata, s, false, 0, 0, logp);
-                double t0 = now_s();
+                double t0 = monotonic_seconds();
                 switch (s) {
                 case VM_STAGE_KEYS: r = stage_keys(d); break;
                 case VM_STAGE_BUILD: r = stage_build(d); break;
@@ -884,9 +879,9 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                 case VM_STAGE_INSTALL: r = stage_install(d); break;
                 case VM_STAGE_FIRST_BOOT: r = stage_first_boot(d); break;
                 case VM_STAGE_VERIFY: r = stage_verify(d); break;
-                default: r = -EINVAL;
+                default: r = -EINVAL; goto done; /* not a stage: all[] holds only real ones */
                 }
-                ret->seconds[s] = now_s() - t0;
+                ret->seconds[s] = monotonic_seconds() - t0;
                 ret->ran[s] = true;
                 if (r < 0)
                         log_line(d, "FAILED: %s", ret->error[0] ? ret->error : strerror(-r));
@@ -897,7 +892,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
         }
         r = 0;
 done:
-        ret->total_seconds = now_s() - t_all;
+        ret->total_seconds = monotonic_seconds() - t_all;
         if (r >= 0 && o->keep_running)
                 ret->machine = d->machine;
         else {
