@@ -14,6 +14,7 @@
 
 #include "image/cache.h"
 #include "image/image.h"
+#include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/format-bytes.h"
 #include "util/log.h"
@@ -87,6 +88,17 @@ int cache_save_log(const char *dir, const char *name, const RunResult *res) {
         if (res->err)
                 (void) !write(fd, res->err, res->err_size);
         return 0;
+}
+
+int cache_run_logged(const char *const *argv, const char *dir, const char *name, char **error, const char *what) {
+        RunResult res = {};
+        int r = run(argv, NULL, &res);
+        if (r < 0) {
+                (void) cache_save_log(dir, name, &res);
+                error_set(error, r, "%s failed: %s (log: %s/%s)", what, run_result_describe(&res), dir, name);
+        }
+        run_result_done(&res);
+        return r;
 }
 
 typedef struct Entry {

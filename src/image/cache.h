@@ -29,6 +29,9 @@ int cache_rm_rf(const char *path);
 struct RunResult;
 /* A command's stdout and stderr, saved as DIR/NAME (build.log, mkfs.log). */
 int cache_save_log(const char *dir, const char *name, const struct RunResult *res);
+/* Runs argv; when it fails, its output is saved as DIR/NAME and *error
+ * (malloc'd) says "WHAT failed: <how> (log: DIR/NAME)". */
+int cache_run_logged(const char *const *argv, const char *dir, const char *name, char **error, const char *what);
 
 /* ---- pruning: the cache grows by one rootfs, generation and disk image
  * per change of their inputs; nothing else ever removes them. ---- */

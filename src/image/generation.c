@@ -55,19 +55,6 @@ void generation_esp_uki(unsigned number, char *out, size_t size) {
         snprintf(out, size, "EFI/Linux/keystone-%u.efi", number);
 }
 
-static int run_logged(const char *const *argv, const char *log_dir, const char *log_name, char **error,
-                      const char *what) {
-        RunResult res = {};
-        int r = run(argv, NULL, &res);
-        if (r < 0) {
-                (void) cache_save_log(log_dir, log_name, &res);
-                error_set(error, r, "%s failed: %s (log: %s/%s)", what, run_result_describe(&res), log_dir,
-                          log_name);
-        }
-        run_result_done(&res);
-        return r;
-}
-
 /* The kernel command line of generation N. */
 static int make_cmdline(const ImageSpec *s, unsigned n, char *out, size_t size) {
         char *text = NULL;
@@ -273,21 +260,21 @@ static int build_tree(const ImageSpec *s, const ImageArtifacts *a, const char *t
                       EVP_PKEY *key, X509 *cert, char **error) {
         const char *untar[] = { "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "-xpf", a->rootfs_tar,
                                 "-C", tree, NULL };
-        int r = run_logged(untar, tmp, "untar.log", error, "unpacking the rootfs");
+        int r = cache_run_logged(untar, tmp, "untar.log", error, "unpacking the rootfs");
         if (r < 0)
                 return r;
         char moddir[PATH_MAX], updates[PATH_MAX + 16];
         PATHF(moddir, "%s/usr/lib/modules/%s", tree, a->kernel_version);
         if (s->zfs) {
                 const char *untar_zfs[] = { "tar", "--numeric-owner", "-xpf", a->zfs_tar, "-C", moddir, NULL };
-                if ((r = run_logged(untar_zfs, tmp, "untar-zfs.log", error, "unpacking the ZFS modules")) < 0)
+                if ((r = cache_run_logged(untar_zfs, tmp, "untar-zfs.log", error, "unpacking the ZFS modules")) < 0)
                         return r;
                 PATHF(updates, "%s/updates", moddir);
                 if ((r = sign_modules(updates, key, cert, error)) < 0)
                         return r;
         }
         const char *depmod[] = { "depmod", "-b", tree, a->kernel_version, NULL };
-        if ((r = run_logged(depmod, tmp, "depmod.log", error, "depmod")) < 0)
+        if ((r = cache_run_logged(depmod, tmp, "depmod.log", error, "depmod")) < 0)
                 return r;
 
         GenList gen = {};
@@ -458,7 +445,7 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
         snprintf(kernel, sizeof kernel, "%s/boot/vmlinuz-%s", tree, a->kernel_version);
         snprintf(p, sizeof p, "%s/%s", tmp, GENERATION_KERNEL);
         const char *cp[] = { "cp", "--", kernel, p, NULL };
-        if ((r = run_logged(cp, tmp, "cp.log", error, "copying the kernel")) < 0)
+        if ((r = cache_run_logged(cp, tmp, "cp.log", error, "copying the kernel")) < 0)
                 goto done;
         char mtime[64], rootfs[PATH_MAX + 32];
         snprintf(mtime, sizeof mtime, "--mtime=@%llu", (unsigned long long) s->source_date_epoch);
@@ -467,7 +454,7 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
                               "--pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime",
                               mtime, "--clamp-mtime", "--numeric-owner", "--xattrs", "--xattrs-include=*",
                               "--exclude=./boot/*", "-cf", rootfs, "-C", tree, ".", NULL };
-        if ((r = run_logged(tar, tmp, "tar.log", error, "writing the rootfs tar")) < 0)
+        if ((r = cache_run_logged(tar, tmp, "tar.log", error, "writing the rootfs tar")) < 0)
                 goto done;
 
         /* the UKI, from the generation's own stub */

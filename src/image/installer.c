@@ -19,7 +19,6 @@
 #include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/macro.h"
-#include "util/run.h"
 
 /* Changes whenever what the installer holds changes (the cache key). */
 #define INSTALLER_RECIPE "keystone installer 1"
@@ -72,17 +71,6 @@ static const char sshd_config[] =
         "PrintMotd no\n"
         "PidFile /run/sshd.pid\n";
 
-static int run_logged(const char *const *argv, const char *dir, const char *log, char **error, const char *what) {
-        RunResult res = {};
-        int r = run(argv, NULL, &res);
-        if (r < 0) {
-                (void) cache_save_log(dir, log, &res);
-                error_set(error, r, "%s failed: %s (log: %s/%s)", what, run_result_describe(&res), dir, log);
-        }
-        run_result_done(&res);
-        return r;
-}
-
 static int write_tree_file(const char *tree, const char *path, const char *text, mode_t mode) {
         char p[PATH_MAX];
         PATHF(p, "%s%s", tree, path);
@@ -116,7 +104,7 @@ static int build_into(const char *gen, const char *tmp, const char *kver, char *
         PATHF(p, "%s/" GENERATION_ROOTFS, gen);
         const char *untar[] = { "tar", "--numeric-owner", "-xpf", p, "-C", tree, "--exclude=./usr/share/doc/*",
                                 "--exclude=./usr/share/man/*", "--exclude=./usr/share/locale/*", NULL };
-        int r = run_logged(untar, tmp, "untar.log", error, "unpacking the generation's rootfs");
+        int r = cache_run_logged(untar, tmp, "untar.log", error, "unpacking the generation's rootfs");
         if (r < 0)
                 return r;
 
@@ -162,7 +150,7 @@ static int build_into(const char *gen, const char *tmp, const char *kver, char *
                         PATHF(p, "%s/%s", gen, copies[i].from);
                 PATHF(q, "%s/%s", tmp, copies[i].to);
                 const char *cp[] = { "cp", "--", p, q, NULL };
-                if ((r = run_logged(cp, tmp, "cp.log", error, "copying the installer's kernel and stub")) < 0)
+                if ((r = cache_run_logged(cp, tmp, "cp.log", error, "copying the installer's kernel and stub")) < 0)
                         return r;
         }
         if ((r = cache_rm_rf(tree)) < 0)
@@ -173,7 +161,7 @@ static int build_into(const char *gen, const char *tmp, const char *kver, char *
 int installer_build(const char *gen, const char *cache_dir, Installer *ret, char **error) {
         Installer inst = {};
         const char *cache = cache_dir ? cache_dir : cache_dir_default();
-        char p[PATH_MAX], tmp[PATH_MAX + 8], kver[128];
+        char p[PATH_MAX], tmp[PATH_MAX + 8];
         PATHF(p, "%s/inputs.txt", gen);
         uint8_t *raw = NULL;
         size_t n = 0;
@@ -186,7 +174,7 @@ int installer_build(const char *gen, const char *cache_dir, Installer *ret, char
         free(raw);
         if (r < 0)
                 return -ENOMEM;
-        if ((r = kernel_release(inputs, kver, sizeof kver)) < 0)
+        if ((r = kernel_release(inputs, inst.kernel_version, sizeof inst.kernel_version)) < 0)
                 return error_set(error, r, "%s names no kernel= release", p);
         if ((r = cache_sha256_hex(inputs, strlen(inputs), inst.hash)) < 0)
                 return r;
@@ -201,7 +189,7 @@ int installer_build(const char *gen, const char *cache_dir, Installer *ret, char
                 (void) cache_rm_rf(tmp);
                 if (mkdir(tmp, 0755) < 0)
                         return error_set(error, -errno, "cannot create %s: %s", tmp, strerror(errno));
-                if ((r = build_into(gen, tmp, kver, error)) < 0)
+                if ((r = build_into(gen, tmp, inst.kernel_version, error)) < 0)
                         return r;
                 PATHF(p, "%s/inputs.txt", tmp);
                 if ((r = cache_write_text(p, inputs)) < 0)
@@ -271,7 +259,7 @@ int installer_uki(const Installer *inst, const char *authorized_key, const char 
                   const char *work_dir, const char *out, char **error) {
         if (!*authorized_key || strchr(authorized_key, '\n'))
                 return error_set(error, -EINVAL, "the installer's authorized key must be one line");
-        char p[PATH_MAX], initrd[PATH_MAX], kernel[PATH_MAX], stub[PATH_MAX], osrel[PATH_MAX], kver[128];
+        char p[PATH_MAX], initrd[PATH_MAX], kernel[PATH_MAX], stub[PATH_MAX], osrel[PATH_MAX];
         PATHF(p, "%s/" GENERATION_INITRD, inst->dir);
         PATHF(initrd, "%s/initrd.img", work_dir);
         PATHF(kernel, "%s/vmlinuz", inst->dir);
@@ -282,20 +270,6 @@ int installer_uki(const Installer *inst, const char *authorized_key, const char 
         int r = read_file_bytes(p, 1ULL << 30, &base, &base_size);
         if (r < 0)
                 return error_set(error, r, "cannot read %s: %s", p, strerror(-r));
-        _cleanup_free_ char *inputs = NULL;
-        char ip[PATH_MAX];
-        PATHF(ip, "%s/inputs.txt", inst->dir);
-        uint8_t *raw = NULL;
-        size_t n = 0;
-        if ((r = read_file_bytes(ip, 1 << 20, &raw, &n)) >= 0) {
-                inputs = strndup((const char *) raw, n);
-                free(raw);
-                r = inputs ? kernel_release(inputs, kver, sizeof kver) : -ENOMEM;
-        }
-        if (r < 0) {
-                free(base);
-                return error_set(error, r, "cannot read the kernel release from %s: %s", ip, strerror(-r));
-        }
         if ((r = key_cpio(authorized_key, &keys, &keys_size)) < 0) {
                 free(base);
                 return error_set(error, r, "cannot write the key's cpio: %s", strerror(-r));
@@ -321,7 +295,7 @@ int installer_uki(const Installer *inst, const char *authorized_key, const char 
                      extra ? extra : "") < 0)
                 return -ENOMEM;
         UkiInputs in = { .stub = stub, .linux_path = kernel, .initrd_path = initrd, .os_release_path = osrel,
-                         .cmdline = cmdline, .uname = kver };
+                         .cmdline = cmdline, .uname = inst->kernel_version };
         const char *failed = NULL;
         if ((r = uki_assemble_signed(&in, NULL, NULL, out, &failed)) < 0)
                 return error_set(error, r, "assembling the installer UKI failed on %s: %s", failed ? failed : out,

@@ -32,6 +32,7 @@
 typedef struct Installer {
         char dir[PATH_MAX];
         char hash[65];
+        char kernel_version[128];  /* the generation's kernel release (the UKI's .uname) */
         uint64_t initrd_bytes;
         bool built;               /* false: came from the cache */
         double seconds;

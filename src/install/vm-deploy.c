@@ -469,12 +469,17 @@ static int console_wait(Deploy *d, Vm *vm, const char *regex, int timeout_ms, co
         return 0;
 }
 
-static int power_off(Deploy *d, Vm *vm, const char *user) {
+/* how a guest powers off: the installed system asks systemd; the
+ * installer's PID 1 (keystone-init) powers off on SIGUSR2, after sync */
+#define POWEROFF_SYSTEMD "sudo systemctl poweroff"
+#define POWEROFF_INSTALLER "sync && kill -USR2 1"
+
+static int power_off(Deploy *d, Vm *vm, const char *user, const char *how) {
         GuestSsh g = guest(d, vm, user);
-        (void) guest_ssh_run(&g, "sudo systemctl poweroff", NULL, 0, 60000, true, NULL);
+        (void) guest_ssh_run(&g, how, NULL, 0, 60000, true, NULL);
         int r = vm_wait_exit_r(vm, 5 * MIN_MS);
         if (r < 0) {
-                log_line(d, "%s did not power off in 5 min: stopped", vm_name(vm));
+                log_line(d, "%s did not power off in 5 min after `%s`: stopped", vm_name(vm), how);
                 vm_stop(vm);
         }
         return 0;
@@ -584,13 +589,7 @@ static int stage_install(Deploy *d) {
                 return r;
         if (!strstr(status, "SetupMode: 0"))
                 return fail(d, -EIO, "After keystone secureboot enroll the firmware is not in user mode:\n%s", status);
-        /* keystone-init (PID 1 of the installer) powers off on SIGUSR2, after sync */
-        GuestSsh off = guest(d, vm, INSTALLER_USER);
-        (void) guest_ssh_run(&off, "sync && kill -USR2 1", NULL, 0, MIN_MS, true, NULL);
-        if (vm_wait_exit_r(vm, 2 * MIN_MS) < 0) {
-                log_line(d, "the installer did not power off in 2 min: stopped");
-                vm_stop(vm);
-        }
+        (void) power_off(d, vm, INSTALLER_USER, POWEROFF_INSTALLER);
         /* the media image is no longer needed (the build stays in media/generation) */
         (void) unlink(sp(d, "media.img"));
         return 0;
@@ -800,7 +799,7 @@ static int stage_verify(Deploy *d) {
                 return fail(d, -EIO, "Secure Boot is not enabled in user mode in the machine (SecureBoot %s, "
                                      "SetupMode %s):\n%s", a, b, sb);
         if (!d->o->keep_running)
-                (void) power_off(d, vm, U);
+                (void) power_off(d, vm, U, POWEROFF_SYSTEMD);
         return 0;
 }
 

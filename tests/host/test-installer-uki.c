@@ -62,13 +62,13 @@ static void test_uki(void **state) {
         put("initrd.img", zstd_initrd, sizeof zstd_initrd);
         put("vmlinuz", "not really a kernel", 19);
         put("os-release", "ID=debian\n", 10);
-        put("inputs.txt", "keystone installer 1\ngeneration:\nrecipe\nkernel=6.12.0-test-amd64\n", 66);
         char stub[512], p[512];
         snprintf(stub, sizeof stub, "%s/stub.efi", dir);
         snprintf(p, sizeof p, "cp %s %s", UKI_DEFAULT_STUB, stub);
         assert_int_equal(system(p), 0);
         Installer inst = {};
         snprintf(inst.dir, sizeof inst.dir, "%s", dir);
+        snprintf(inst.kernel_version, sizeof inst.kernel_version, "6.12.0-test-amd64");
         char out[512], work[512];
         snprintf(out, sizeof out, "%s/installer.efi", dir);
         snprintf(work, sizeof work, "%s/work", dir);
