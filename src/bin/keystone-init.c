@@ -226,17 +226,21 @@ int main(int argc, char **argv) {
                         printf("skipped (%.2f s): no TPM (no /dev/tpmrm0 or /dev/tpm0); %s may wait for the kernel "
                                "to gather entropy\n", dt, c.cfg.installer ? "the host key" : "the unlock");
                 else
-                        printf("skipped (%.2f s): the TPM's random number generator ('%s') gave nothing: %s; the "
-                               "unlock may wait for the kernel to gather entropy, and step 2 will say whether the "
-                               "TPM works\n", dt, c.cfg.tpm2_device,
-                               r == -ECONNREFUSED || r == -EIO ? tpm2_last_rc_string() : strerror(-r));
+                        printf("skipped (%.2f s): the TPM's random number generator ('%s') gave nothing: %s; %s\n",
+                               dt, c.cfg.tpm2_device,
+                               r == -ECONNREFUSED || r == -EIO ? tpm2_last_rc_string() : strerror(-r),
+                               c.cfg.installer ? "the host key may wait for the kernel to gather entropy" :
+                                                 "the unlock may wait for the kernel to gather entropy, and step "
+                                                 "2 will say whether the TPM works");
         }
 
         if (c.cfg.installer) {
                 r = init_installer_run(&c.cfg, root, dry, stdout);
                 init_context_done(&c);
                 if (r < 0) {
-                        printf("keystone-installer: the installer cannot go on; see the line above.\n");
+                        printf("keystone-installer: the installer cannot go on: the [installer] line above "
+                               "says what failed. Fix the UKI's keystone.installer.* parameters (or give the "
+                               "machine a network card the installer has a driver for) and boot it again.\n");
                         fail(pid1, c.cfg.emergency_shell);
                 }
                 return 0;
