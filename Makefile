@@ -26,11 +26,18 @@ CFLAGS_BASE := -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wshadow -Wformat=2 -Wno-format-truncation -Wmissing-prototypes -Wstrict-prototypes \
 	-fno-strict-aliasing -D_GNU_SOURCE -Isrc -MMD -MP
 CFLAGS  ?= -O2 -g
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# pkg-config runs when a recipe first needs its flags, not when this file is
+# read: on a fresh machine the -dev packages arrive only with $(BUILD)/.deps,
+# which every compile and link waits for.  Each is computed once per make
+# (the eval replaces the recursive variable by its value) and an unknown
+# package stops the build with pkg-config's own message.
+pkg_config = $(shell pkg-config $(1) $(PKGS) 2>&1 || echo __pkg_config_failed)
+pkg_checked = $(if $(findstring __pkg_config_failed,$(1)),$(error pkg-config $(2) $(PKGS) failed: $(subst __pkg_config_failed,,$(1)); run 'make deps' (scripts/deps.sh) and check mk/*.mk),$(1))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg_checked,$(call pkg_config,--cflags),--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(call pkg_checked,$(call pkg_config,--libs),--libs))$(PKG_LIBS)
 ALL_CFLAGS  = $(CFLAGS_BASE) $(CFLAGS) $(PKG_CFLAGS)
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDLIBS  := $(PKG_LIBS) -lresolv
+LDLIBS   = $(PKG_LIBS) -lresolv
 
 ifeq ($(V),1)
 Q :=
@@ -155,7 +162,7 @@ check-vm: all tests
 
 # libFuzzer: clang builds each harness with the library sources.
 FUZZ_TIME ?= 60
-FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined $(filter-out -MMD -MP -Wno-format-truncation,$(CFLAGS_BASE)) $(PKG_CFLAGS)
+FUZZ_FLAGS  = -g -O1 -fsanitize=fuzzer,address,undefined $(filter-out -MMD -MP -Wno-format-truncation,$(CFLAGS_BASE)) $(PKG_CFLAGS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(BUILD)/version.c $(BUILD)/modules.c | $(BUILD)/.deps
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
