@@ -8,6 +8,9 @@
 # initrd, the unsigned UKI, and, with the same keys, the signed UKI and
 # systemd-boot.  A changed host file (another SSH key) changes the rootfs.
 # Skipped when Debian's archive cannot be reached.
+# On a cold cache the first build makes the build chroot, the .deb and the
+# ZFS modules (about 15 min on 2 cores: docs/vm.md), hence:
+# test-timeout: 2700
 set -u
 . "$SRCDIR/tests/lib/assert.sh"
 cd "$SRCDIR"
