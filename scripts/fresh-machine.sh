@@ -103,7 +103,7 @@ if [ ! -s "$base" ]; then
 	t0=$(date +%s)
 	# mmdebstrap's own default mirrors (bookworm, -updates, -security), as a
 	# fresh machine has them
-	mmdebstrap --quiet "${mm_args[@]}" bookworm "$base.tmp" || { rm -f "$base.tmp"; die "mmdebstrap failed (see above)"; }
+	mmdebstrap --quiet --format=tar "${mm_args[@]}" bookworm "$base.tmp" || { rm -f "$base.tmp"; die "mmdebstrap failed (see above)"; }
 	mv "$base.tmp" "$base"
 	echo "fresh-machine: base root made in $(( $(date +%s) - t0 )) s: $base" >&2
 fi
