@@ -316,8 +316,9 @@ int cmd_disk(int argc, char **argv) {
                 fflush(stdout);
                 r = generation_install(l, &t, &io);
                 if (r < 0)
-                        log_error("Installing %s on %s failed: %s. Nothing is left mounted or open.", a.from, t.path,
-                                  io.error ? io.error : strerror(-r));
+                        log_error("Installing %s on %s failed: %s.%s", a.from, t.path,
+                                  io.error ? io.error : strerror(-r),
+                                  io.left_open ? "" : " Nothing is left mounted or open.");
                 else
                         printf("Generation %u is installed on %s: the firmware boots it through systemd-boot.\n",
                                io.number, t.path);

@@ -133,6 +133,30 @@ if unshare -m true 2>/dev/null; then
 	assert_contains "$(cat "$T/um.out")" "unmounted-all"
 fi
 
+# 10b. install whose cleanup fails (a busy mount below --root): the error
+#     code and both messages, not an abort (a double free once did that).
+if unshare -m true 2>/dev/null; then
+	mkdir -p "$T/from" "$T/root3/busy"
+	echo 'root=x keystone.generation=3' >"$T/from/cmdline"
+	echo "{\"artifacts\":[{\"path\":\"cmdline\",\"sha256\":\"$(sha256sum "$T/from/cmdline" | cut -d' ' -f1)\"}]}" >"$T/from/manifest.json"
+	# the sanitizer build and the shipped one (where the double free aborted)
+	for k in "$KEYSTONE" "$BUILD/keystone"; do
+		unshare -m --propagation private sh -c '
+			mount -t tmpfs none "$1/root3/busy" || exit 99
+			(cd "$1/root3/busy" && exec sleep 60) & p=$!
+			sleep 0.2
+			"$2" disk install "$3" --device /dev/null --from "$1/from" --root "$1/root3"; rc=$?
+			kill $p; wait $p 2>/dev/null; exit $rc' sh "$T" "$k" "$HOST" >"$T/gi.out" 2>"$T/gi.err"
+		RC=$?; OUT=$(cat "$T/gi.out"); ERR=$(cat "$T/gi.err")
+		echo "+ $k disk install (cleanup fails) -> $RC" >&2
+		[ "$RC" != 99 ] || fail "cannot mount a tmpfs in a mount namespace"
+		[ "$RC" = 1 ] || fail "install with a failing cleanup exited $RC, not 1"
+		assert_contains "$ERR" "Installing $T/from on /dev/null failed"
+		assert_contains "$ERR" "cleaning up failed too: unmounting $T/root3/busy failed"
+		assert_not_contains "$ERR" "Nothing is left mounted"
+	done
+fi
+
 # 11. Usage errors.
 run_status 2 "$KEYSTONE" disk mount "$HOST" --device /dev/null
 run_status 2 "$KEYSTONE" disk mount "$HOST" --image a.img --root "$T/root"
