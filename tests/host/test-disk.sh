@@ -86,6 +86,17 @@ run_status 1 "$KEYSTONE" disk apply "$HOST" --image c.img --yes
 assert_contains "$ERR" "c.img holds data (btrfs signature)"
 [ "$(sum c.img)" = "$before" ] || fail "a refused apply changed the btrfs image"
 
+# 7b. A disk that cannot be read is not blank: a failed probe (reads of the
+#     image fail with EIO) is refused without --force and nothing is written.
+truncate -s 1536M e.img
+before=$(sum e.img)
+FAIL_READ_PATH=$T/e.img LD_PRELOAD=$BUILD/tests/lib/fail-read.so ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 \
+	run_status 1 "$KEYSTONE" disk apply "$HOST" --image e.img --yes --until esp
+assert_contains "$ERR" "e.img cannot be examined (reading it failed: Input/output error), so it may hold data"
+assert_contains "$ERR" "run again with --force"
+[ "$(sum e.img)" = "$before" ] || fail "apply on an unreadable image changed it"
+[ -z "$(dd if=e.img bs=512 count=34 status=none | tr -d '\0')" ] || fail "apply wrote a GPT on an unreadable image"
+
 # 8. Too small, and a size that contradicts the image.
 run_status 1 "$KEYSTONE" disk apply "$HOST" --image small.img --size 1G --yes
 assert_contains "$ERR" "too small for this layout"
