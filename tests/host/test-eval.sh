@@ -116,4 +116,15 @@ for n, x in o.items():
 ' || fail "options --json"
 run_status 1 "$KEYSTONE" options nosuch
 assert_contains "$ERR" "No option is named nosuch"
+
+# A host file that is not a regular file is refused at once (a FIFO once
+# blocked eval forever), and so is one over the 16 MiB limit.
+mkfifo "$T/fifo.toml"
+run_status 1 timeout 10 "$KEYSTONE" eval "$T/fifo.toml"
+assert_contains "$ERR" "$T/fifo.toml: cannot read the host file: not a regular file (a FIFO, device or socket)"
+run_status 1 "$KEYSTONE" eval /dev/null
+assert_contains "$ERR" "/dev/null: cannot read the host file: not a regular file"
+truncate -s 17M "$T/big.toml"
+run_status 1 "$KEYSTONE" eval "$T/big.toml"
+assert_contains "$ERR" "larger than 16 MiB, the most a host file or module may be"
 pass
