@@ -127,4 +127,13 @@ assert_contains "$ERR" "/dev/null: cannot read the host file: not a regular file
 truncate -s 17M "$T/big.toml"
 run_status 1 "$KEYSTONE" eval "$T/big.toml"
 assert_contains "$ERR" "larger than 16 MiB, the most a host file or module may be"
+
+# KEYSTONE_LOG_FILE is created 0600 whatever the umask and is never written
+# through a symbolic link.
+(umask 022; KEYSTONE_LOG_FILE=$T/k.log "$KEYSTONE" eval "$T/nosuch.toml" >/dev/null 2>&1)
+[ -s "$T/k.log" ] || fail "KEYSTONE_LOG_FILE was not written"
+[ "$(stat -c %a "$T/k.log")" = 600 ] || fail "KEYSTONE_LOG_FILE has mode $(stat -c %a "$T/k.log"), not 600"
+echo keep >"$T/target"; ln -s "$T/target" "$T/link.log"
+KEYSTONE_LOG_FILE=$T/link.log "$KEYSTONE" eval "$T/nosuch.toml" >/dev/null 2>&1
+[ "$(cat "$T/target")" = keep ] || fail "KEYSTONE_LOG_FILE followed a symbolic link"
 pass
