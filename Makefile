@@ -139,6 +139,9 @@ $(BUILD)/tests/%: $(BUILD)/asan/obj/tests/%.o $(BUILD)/asan/libkeystone.a
 	@$(if $(Q),echo "  LD-ASAN $@")
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# test-run watches what run() hands back to the allocator (secrets wiped)
+$(BUILD)/tests/unit/test-run: LDLIBS += -Wl,--wrap=free,--wrap=realloc
+
 # LD_PRELOAD shims the host tests use to inject faults (tests/lib/*.c)
 $(BUILD)/tests/lib/%.so: tests/lib/%.c
 	@mkdir -p $(@D)
