@@ -229,7 +229,15 @@ int cmd_disk(int argc, char **argv) {
         uint64_t bytes = 0;
         bool exists = access(t.path, F_OK) == 0;
         if (a.size) {
-                if (size_parse(a.size, &bytes) < 0 || bytes == 0) {
+                r = size_parse(a.size, &bytes);
+                if (r == -ERANGE || (r == 0 && bytes > INT64_MAX)) {
+                        /* file sizes and offsets are signed 64-bit (off_t): 8 EiB */
+                        config_free(cfg);
+                        return cmd_usage_error("disk", "--size '%s' is too large: %s; a disk or image is at most "
+                                               "8 EiB (8388607T)", a.size,
+                                               r == -ERANGE ? "it overflows 64 bits" : "more than 8 EiB");
+                }
+                if (r < 0 || bytes == 0) {
                         config_free(cfg);
                         return cmd_usage_error("disk", "--size '%s' is not a size such as 20G", a.size);
                 }

@@ -104,6 +104,16 @@ assert_contains "$ERR" "too small for this layout"
 run_status 1 "$KEYSTONE" disk apply "$HOST" --image a.img --size 2G --yes
 assert_contains "$ERR" "a.img is 1.5 GiB, but --size says 2 GiB"
 
+# 8b. Sizes beyond what can exist are refused when parsed, saying why;
+#     nothing is planned or created.
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image big.img --size 99999999T --yes
+assert_contains "$ERR" "--size '99999999T' is too large: it overflows 64 bits"
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image big.img --size 16777215T --yes
+assert_contains "$ERR" "--size '16777215T' is too large: more than 8 EiB"
+run_status 2 "$KEYSTONE" disk plan "$HOST" --image big.img --size 8388608T
+assert_contains "$ERR" "a disk or image is at most 8 EiB"
+[ ! -e big.img ] || fail "a refused size created the image"
+
 # 9. A mounted loop device is refused even with --force; an image attached
 #    to a loop device is refused too.
 if LOOP=$(losetup -f --show c.img 2>/dev/null); then
