@@ -10,11 +10,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        char *s = malloc(size + 1);
+        char *s = strndup((const char *) data, size); /* text: up to the first NUL */
         if (!s)
                 return 0;
-        memcpy(s, data, size);
-        s[size] = 0;
         ImageSpec spec = {};
         char *error = NULL;
         int r = image_spec_from_json(s, &spec, &error);

@@ -11,11 +11,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        char *s = malloc(size + 1);
+        char *s = strndup((const char *) data, size); /* text: up to the first NUL */
         if (!s)
                 return 0;
-        memcpy(s, data, size);
-        s[size] = 0;
         char *type = NULL;
         uint32_t slots = 0;
         if (luks_token_parse(s, &type, &slots) == 0) {
