@@ -26,6 +26,7 @@
 #define FROM_ESP "esp"
 #define FROM_MANIFEST "manifest.json"
 
+__attribute__((format(printf, 3, 4)))
 static void progress(GenerationInstallOptions *o, const char *step, const char *fmt, ...) {
         if (!o->progress)
                 return;
@@ -200,6 +201,26 @@ static int install_esp(GenerationInstallOptions *o, const char *root) {
         return r;
 }
 
+/* The generation's files onto the mounted system: the root file system
+ * below mo->root, then the ESP. */
+static int install_files(GenerationInstallOptions *o, const DiskMountOptions *mo) {
+        /* everything but /boot's own directory entry: the ESP is mounted there
+         * and FAT has no owners to restore */
+        char tar[PATH_MAX];
+        snprintf(tar, sizeof tar, "%s/" FROM_ROOTFS, o->from);
+        const char *untar[] = { "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--exclude=./boot",
+                                "-xpf", tar, "-C", mo->root, NULL };
+        RunResult res = {};
+        int r = run(untar, NULL, &res);
+        if (r < 0)
+                error_set(&o->error, r, "unpacking %s on %s failed: %s", tar, mo->root, run_result_describe(&res));
+        run_result_done(&res);
+        if (r < 0)
+                return r;
+        progress(o, "rootfs", "%s unpacked", tar);
+        return install_esp(o, mo->root);
+}
+
 int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o) {
         char p[PATH_MAX], number[16];
         _cleanup_free_ uint8_t *cmdline = NULL;
@@ -222,41 +243,33 @@ int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInsta
         mo->create_generation = true;
         mo->replace_generation = o->force;
         r = disk_mount(l, t, mo);
-        if (r < 0) {
+        if (r < 0)
                 error_set(&o->error, r, "%s", mo->error ? mo->error : strerror(-r));
-                goto fail;
+        else {
+                progress(o, "mount", "%s/crypt/system/generations/%u on %s (credstore opened by %s)", l->pool,
+                         o->number, mo->root, mo->unlocked_by ? mo->unlocked_by : "?");
+                r = install_files(o, mo);
+                if (r >= 0)
+                        sync();
         }
-        progress(o, "mount", "%s/crypt/system/generations/%u on %s (credstore opened by %s)", l->pool, o->number,
-                 mo->root, mo->unlocked_by ? mo->unlocked_by : "?");
 
-        /* everything but /boot's own directory entry: the ESP is mounted there
-         * and FAT has no owners to restore */
-        char tar[PATH_MAX];
-        snprintf(tar, sizeof tar, "%s/" FROM_ROOTFS, o->from);
-        const char *untar[] = { "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--exclude=./boot",
-                                "-xpf", tar, "-C", mo->root, NULL };
-        RunResult res = {};
-        r = run(untar, NULL, &res);
-        if (r < 0)
-                error_set(&o->error, r, "unpacking %s on %s failed: %s", tar, mo->root, run_result_describe(&res));
-        run_result_done(&res);
-        if (r < 0)
-                goto fail;
-        progress(o, "rootfs", "%s unpacked", tar);
-        if ((r = install_esp(o, mo->root)) < 0)
-                goto fail;
-        sync();
+        /* Unmount on every path: leave nothing half open.  A failure here
+         * after a failed install is reported next to the first error. */
         _cleanup_free_ char *uerr = NULL;
-        r = disk_unmount(l, mo->root, &uerr);
+        int u = disk_unmount(l, mo->root, &uerr);
+        o->left_open = u < 0;
+        if (u < 0 && r >= 0)
+                return error_set(&o->error, u, "generation %u is written, but unmounting failed: %s", o->number,
+                                 uerr ? uerr : strerror(-u));
+        if (u < 0) {
+                _cleanup_free_ char *first = o->error;
+                o->error = NULL;
+                error_set(&o->error, r, "%s; cleaning up failed too: %s", first ? first : strerror(-r),
+                          uerr ? uerr : strerror(-u));
+                return r;
+        }
         if (r < 0)
-                return error_set(&o->error, r, "generation %u is written, but unmounting failed: %s", o->number,
-                                 uerr ? uerr : strerror(-r));
+                return r;
         progress(o, "unmount", "credstore closed, %s exported", l->pool);
         return 0;
-fail:
-        {
-                _cleanup_free_ char *e2 = NULL;
-                (void) disk_unmount(l, mo->root, &e2); /* leave nothing half open */
-        }
-        return r;
 }

@@ -31,6 +31,7 @@ typedef struct GenerationInstallOptions {
         void *userdata;
         char *error;                    /* out, malloc'd */
         unsigned number;                /* out: N */
+        bool left_open;                 /* out: unmounting failed, something is still mounted or open */
 } GenerationInstallOptions;
 
 int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o);

@@ -151,7 +151,8 @@ int init_mount_plan(const char *listing, const char *generation, const char *enc
                 r = refuse(&gen, encryptionroot, ret_error);
                 goto fail;
         }
-        qsort(p.mounts, p.n, sizeof *p.mounts, cmp_mount);
+        if (p.n > 0) /* qsort(NULL, 0, …) is undefined */
+                qsort(p.mounts, p.n, sizeof *p.mounts, cmp_mount);
         for (size_t i = 0; i < p.n; i++)
                 if (!streq(p.mounts[i].encryptionroot, encryptionroot)) {
                         r = refuse(&p.mounts[i], encryptionroot, ret_error);

@@ -155,15 +155,17 @@ int init_seed_rng(const char *tpm2_device) {
         int r = tpm2_context_new(tpm2_device, &tpm);
         if (r < 0)
                 return r;
-        struct {
-                struct rand_pool_info info;
-                uint8_t bytes[32];
-        } seed = { .info = { .entropy_count = 8 * sizeof seed.bytes, .buf_size = sizeof seed.bytes } };
-        r = tpm2_get_random(tpm, seed.bytes, sizeof seed.bytes);
+        /* struct rand_pool_info ends in a flexible array: the 32 bytes follow it */
+        enum { SEED_BYTES = 32 };
+        _Alignas(struct rand_pool_info) uint8_t seed[sizeof(struct rand_pool_info) + SEED_BYTES] = {};
+        struct rand_pool_info *info = (struct rand_pool_info *) seed;
+        info->entropy_count = 8 * SEED_BYTES;
+        info->buf_size = SEED_BYTES;
+        r = tpm2_get_random(tpm, (uint8_t *) info->buf, SEED_BYTES);
         tpm2_context_free(tpm);
         if (r >= 0)
-                r = ioctl(fd, RNDADDENTROPY, &seed) < 0 ? negative_errno() : 1;
-        explicit_bzero(&seed, sizeof seed);
+                r = ioctl(fd, RNDADDENTROPY, info) < 0 ? negative_errno() : 1;
+        explicit_bzero(seed, sizeof seed);
         return r;
 }
 

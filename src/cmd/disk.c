@@ -229,7 +229,15 @@ int cmd_disk(int argc, char **argv) {
         uint64_t bytes = 0;
         bool exists = access(t.path, F_OK) == 0;
         if (a.size) {
-                if (size_parse(a.size, &bytes) < 0 || bytes == 0) {
+                r = size_parse(a.size, &bytes);
+                if (r == -ERANGE || (r == 0 && bytes > INT64_MAX)) {
+                        /* file sizes and offsets are signed 64-bit (off_t): 8 EiB */
+                        config_free(cfg);
+                        return cmd_usage_error("disk", "--size '%s' is too large: %s; a disk or image is at most "
+                                               "8 EiB (8388607T)", a.size,
+                                               r == -ERANGE ? "it overflows 64 bits" : "more than 8 EiB");
+                }
+                if (r < 0 || bytes == 0) {
                         config_free(cfg);
                         return cmd_usage_error("disk", "--size '%s' is not a size such as 20G", a.size);
                 }
@@ -316,8 +324,9 @@ int cmd_disk(int argc, char **argv) {
                 fflush(stdout);
                 r = generation_install(l, &t, &io);
                 if (r < 0)
-                        log_error("Installing %s on %s failed: %s. Nothing is left mounted or open.", a.from, t.path,
-                                  io.error ? io.error : strerror(-r));
+                        log_error("Installing %s on %s failed: %s.%s", a.from, t.path,
+                                  io.error ? io.error : strerror(-r),
+                                  io.left_open ? "" : " Nothing is left mounted or open.");
                 else
                         printf("Generation %u is installed on %s: the firmware boots it through systemd-boot.\n",
                                io.number, t.path);

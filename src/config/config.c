@@ -40,6 +40,7 @@ typedef struct Eval {
         size_t n_order;
         bool *reach;              /* reach[a * n + b]: a imports b, transitively */
         ConfigDiagnostics *diag;
+        char *root_dir;           /* the host file's directory (real path): imports stay below it */
 } Eval;
 
 static void diag_add(ConfigDiagnostics *d, const char *file, uint32_t line, uint32_t col,
@@ -613,8 +614,12 @@ static int resolve(Eval *e, ConfigNode *node, const char *path, const char *host
 
 /* ---- loading files and imports --------------------------------------------- */
 
+/* -EISDIR, -EINVAL (not a regular file: a FIFO, device or socket, which
+ * could block or never end), -EFBIG (over MAX_FILE_SIZE): see
+ * read_error_text(). */
 static int read_file(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return -errno;
         struct stat st;
@@ -622,6 +627,8 @@ static int read_file(const char *path, char **ret, size_t *ret_size) {
                 return -errno;
         if (S_ISDIR(st.st_mode))
                 return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
         if (st.st_size > MAX_FILE_SIZE)
                 return -EFBIG;
         size_t cap = st.st_size + 1, n = 0;
@@ -652,6 +659,14 @@ static int read_file(const char *path, char **ret, size_t *ret_size) {
         *ret = TAKE_PTR(buf);
         *ret_size = n;
         return 0;
+}
+
+static const char *read_error_text(int r) {
+        if (r == -EINVAL)
+                return "not a regular file (a FIFO, device or socket); give the path of a .toml file";
+        if (r == -EFBIG)
+                return "larger than 16 MiB, the most a host file or module may be";
+        return strerror(-r);
 }
 
 static const BuiltinModule *builtin_find(const char *name) {
@@ -726,7 +741,7 @@ static int load(Eval *e, const char *name, ssize_t from, TomlPos pos, size_t *st
                         if (r < 0) {
                                 diag_add(e->diag, pfile, pos.line, pos.column,
                                          "imports: unknown module `%s`: cannot read %s: %s; "
-                                         "check KEYSTONE_MODULES_DIR", name, display, strerror(-r));
+                                         "check KEYSTONE_MODULES_DIR", name, display, read_error_text(r));
                                 return 0;
                         }
                 } else {
@@ -782,6 +797,24 @@ static int load(Eval *e, const char *name, ssize_t from, TomlPos pos, size_t *st
                                 diag_add(e->diag, display, 0, 0, "cannot read the host file: %s", strerror(-r));
                         return parent ? 0 : r;
                 }
+                if (!parent) {
+                        _cleanup_free_ char *rc = strdup(real);
+                        if (!rc || !(e->root_dir = strdup(dirname(rc))))
+                                return -ENOMEM;
+                } else {
+                        /* an import reads only .toml files below the host file's directory */
+                        size_t rl = strlen(e->root_dir), n = strlen(real);
+                        bool below = strncmp(real, e->root_dir, rl) == 0 &&
+                                     (real[rl] == '/' || streq(e->root_dir, "/"));
+                        if (!below || n <= 5 || !streq(real + n - 5, ".toml")) {
+                                diag_add(e->diag, pfile, pos.line, pos.column,
+                                         "imports: refusing \"%s\" (%s): %s; imports are .toml files in the host "
+                                         "file's directory (%s) or below it", name, real,
+                                         below ? "not a .toml file" : "outside the host file's directory",
+                                         e->root_dir);
+                                return 0;
+                        }
+                }
                 if (!(key = strdup(real)))
                         return -ENOMEM;
                 _cleanup_free_ char *copy = strdup(display);
@@ -818,9 +851,9 @@ static int load(Eval *e, const char *name, ssize_t from, TomlPos pos, size_t *st
                 if (r < 0) {
                         if (parent)
                                 diag_add(e->diag, pfile, pos.line, pos.column, "imports: cannot read %s: %s",
-                                         display, strerror(-r));
+                                         display, read_error_text(r));
                         else
-                                diag_add(e->diag, display, 0, 0, "cannot read the host file: %s", strerror(-r));
+                                diag_add(e->diag, display, 0, 0, "cannot read the host file: %s", read_error_text(r));
                         return parent ? 0 : r;
                 }
         }
@@ -872,6 +905,7 @@ static void eval_done(Eval *e) {
                 toml_free(e->files[i].toml);
         }
         free(e->reach);
+        free(e->root_dir);
 }
 
 static void node_drop_defs(ConfigNode *n) {

@@ -31,6 +31,10 @@ int disk_check_target(const DiskLayout *l, const DiskTarget *t, char **why) {
         if (*p.busy)
                 return error_set(why, -EBUSY, "%s; unmount or detach it first (Keystone never writes to a disk in use, "
                                  "not even with --force)", p.busy);
+        if (*p.unreadable)
+                return error_set(why, -EEXIST, "%s cannot be examined (reading it failed: %s), so it may hold data; "
+                                 "check the disk (dmesg) or, if nothing on it is needed, run again with --force",
+                                 t->path, p.unreadable);
         if (!*p.pttype && !*p.fstype)
                 return 0; /* blank */
         if (*p.pttype && streq(p.pttype, "gpt")) {

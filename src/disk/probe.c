@@ -160,7 +160,9 @@ int disk_probe(const char *path, DiskProbe *ret) {
                 blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE);
                 blkid_probe_enable_partitions(pr, 1);
                 blkid_probe_set_partitions_flags(pr, BLKID_PARTS_FORCE_GPT);
+                errno = 0;
                 int r = blkid_do_safeprobe(pr);
+                int e = errno;
                 const char *v = NULL;
                 if (r == 0) {
                         if (blkid_probe_lookup_value(pr, "PTTYPE", &v, NULL) == 0 && v)
@@ -169,6 +171,8 @@ int disk_probe(const char *path, DiskProbe *ret) {
                                 snprintf(p.fstype, sizeof p.fstype, "%s", v);
                 } else if (r == -2)
                         snprintf(p.fstype, sizeof p.fstype, "ambiguous signatures");
+                else if (r < 0) /* a read failed: not the same as nothing found */
+                        snprintf(p.unreadable, sizeof p.unreadable, "%s", strerror(e > 0 ? e : EIO));
                 blkid_free_probe(pr);
         }
         *ret = p;

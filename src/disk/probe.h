@@ -11,6 +11,7 @@ typedef struct DiskProbe {
         char pttype[16];     /* "gpt", "dos", … or "" */
         char fstype[32];     /* a file system / pool signature at the start: "btrfs", "zfs_member", … */
         char busy[512];      /* "" or why it is in use: mounted where, swap, loop-attached, held */
+        char unreadable[128]; /* "" or why its signatures could not be read: it may hold data */
 } DiskProbe;
 
 /* -ENOENT when path does not exist; -ENOTBLK when it is neither a block

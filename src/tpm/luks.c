@@ -84,11 +84,7 @@ int luks_token_add(struct crypt_device *cd, const char *json) {
         return crypt_token_json_set(cd, CRYPT_ANY_TOKEN, json);
 }
 
-int luks_token_info(struct crypt_device *cd, int token, const char **ret_json, char **ret_type, uint32_t *ret_slots) {
-        const char *json = NULL;
-        int r = crypt_token_json_get(cd, token, &json);
-        if (r < 0)
-                return -ENOENT;
+int luks_token_parse(const char *json, char **ret_type, uint32_t *ret_slots) {
         json_object *o = json_tokener_parse(json);
         if (!o)
                 return -EINVAL;
@@ -110,14 +106,25 @@ int luks_token_info(struct crypt_device *cd, int token, const char **ret_json, c
         json_object_put(o);
         if (!type)
                 return -ENOMEM;
-        if (ret_json)
-                *ret_json = json;
         if (ret_type)
                 *ret_type = type;
         else
                 free(type);
         if (ret_slots)
                 *ret_slots = slots;
+        return 0;
+}
+
+int luks_token_info(struct crypt_device *cd, int token, const char **ret_json, char **ret_type, uint32_t *ret_slots) {
+        const char *json = NULL;
+        int r = crypt_token_json_get(cd, token, &json);
+        if (r < 0)
+                return -ENOENT;
+        r = luks_token_parse(json, ret_type, ret_slots);
+        if (r < 0)
+                return r;
+        if (ret_json)
+                *ret_json = json;
         return 0;
 }
 

@@ -52,6 +52,10 @@ int luks_keyslot_add(struct crypt_device *cd, const uint8_t *vk, size_t vk_size,
 /* Stores a token; returns its id. */
 int luks_token_add(struct crypt_device *cd, const char *json);
 
+/* A token's JSON text → its "type" ("" when absent; malloc'd) and the
+ * keyslots it names (bit mask).  -EINVAL when the text is not JSON. */
+int luks_token_parse(const char *json, char **ret_type, uint32_t *ret_slots);
+
 /* The type of token id and the keyslots it names (bit mask).  -ENOENT when
  * there is no such token. */
 int luks_token_info(struct crypt_device *cd, int token, const char **ret_json, char **ret_type, uint32_t *ret_slots);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -16,9 +17,16 @@ static void log_to_file(int level, const char *msg) {
         const char *path = getenv("KEYSTONE_LOG_FILE");
         if (!path || !*path)
                 return;
-        FILE *f = fopen(path, "ae");
-        if (!f)
+        /* never through a symbolic link, and readable by the owner only:
+         * the log holds the commands keystone ran */
+        int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd < 0)
                 return;
+        FILE *f = fdopen(fd, "a");
+        if (!f) {
+                close(fd);
+                return;
+        }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         fprintf(f, "%lld.%03ld %s[%d] <%d> %s\n", (long long) ts.tv_sec, ts.tv_nsec / 1000000,

@@ -56,6 +56,11 @@ char *argv_to_string(const char *const argv[]) {
 void run_result_done(RunResult *r) {
         if (!r)
                 return;
+        /* captured output may be a secret */
+        if (r->out)
+                explicit_bzero(r->out, r->out_size);
+        if (r->err)
+                explicit_bzero(r->err, r->err_size);
         free(r->out);
         free(r->err);
         *r = (RunResult) {};
@@ -85,12 +90,24 @@ typedef struct Buf {
         size_t size, alloc;
 } Buf;
 
+static void buf_wipe_free(char *p, size_t size) {
+        if (p)
+                explicit_bzero(p, size);
+        free(p);
+}
+
 static int buf_read(Buf *b, int fd) {
         if (b->alloc - b->size < 4097) {
+                /* not realloc: the output may be a secret (a key a program
+                 * prints), and the old block is wiped before it is freed */
                 size_t na = b->alloc ? b->alloc * 2 : 8192;
-                char *n = realloc(b->data, na);
+                char *n = malloc(na);
                 if (!n)
                         return -ENOMEM;
+                if (b->data) {
+                        memcpy(n, b->data, b->size + 1);
+                        buf_wipe_free(b->data, b->alloc);
+                }
                 b->data = n;
                 b->alloc = na;
         }
@@ -293,8 +310,8 @@ int run(const char *const argv[], const RunOptions *opts, RunResult *ret) {
                         .err_size = be.size,
                 };
         } else {
-                free(bo.data);
-                free(be.data);
+                buf_wipe_free(bo.data, bo.alloc);
+                buf_wipe_free(be.data, be.alloc);
         }
         if (r < 0) {
         } else if (timed_out) {

@@ -15,10 +15,17 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static char path[64];
+
+static void remove_host_file(void) {
+        (void) unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        static char path[64];
-        if (!path[0])
+        if (!path[0]) {
                 snprintf(path, sizeof path, "/tmp/keystone-fuzz-config-%d.toml", (int) getpid());
+                atexit(remove_host_file);
+        }
         int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0)
                 return 0;

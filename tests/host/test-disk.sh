@@ -86,12 +86,33 @@ run_status 1 "$KEYSTONE" disk apply "$HOST" --image c.img --yes
 assert_contains "$ERR" "c.img holds data (btrfs signature)"
 [ "$(sum c.img)" = "$before" ] || fail "a refused apply changed the btrfs image"
 
+# 7b. A disk that cannot be read is not blank: a failed probe (reads of the
+#     image fail with EIO) is refused without --force and nothing is written.
+truncate -s 1536M e.img
+before=$(sum e.img)
+FAIL_READ_PATH=$T/e.img LD_PRELOAD=$BUILD/tests/lib/fail-read.so ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0 \
+	run_status 1 "$KEYSTONE" disk apply "$HOST" --image e.img --yes --until esp
+assert_contains "$ERR" "e.img cannot be examined (reading it failed: Input/output error), so it may hold data"
+assert_contains "$ERR" "run again with --force"
+[ "$(sum e.img)" = "$before" ] || fail "apply on an unreadable image changed it"
+[ -z "$(dd if=e.img bs=512 count=34 status=none | tr -d '\0')" ] || fail "apply wrote a GPT on an unreadable image"
+
 # 8. Too small, and a size that contradicts the image.
 run_status 1 "$KEYSTONE" disk apply "$HOST" --image small.img --size 1G --yes
 assert_contains "$ERR" "too small for this layout"
 [ ! -e small.img ] || fail "a refused apply created the image"
 run_status 1 "$KEYSTONE" disk apply "$HOST" --image a.img --size 2G --yes
 assert_contains "$ERR" "a.img is 1.5 GiB, but --size says 2 GiB"
+
+# 8b. Sizes beyond what can exist are refused when parsed, saying why;
+#     nothing is planned or created.
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image big.img --size 99999999T --yes
+assert_contains "$ERR" "--size '99999999T' is too large: it overflows 64 bits"
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image big.img --size 16777215T --yes
+assert_contains "$ERR" "--size '16777215T' is too large: more than 8 EiB"
+run_status 2 "$KEYSTONE" disk plan "$HOST" --image big.img --size 8388608T
+assert_contains "$ERR" "a disk or image is at most 8 EiB"
+[ ! -e big.img ] || fail "a refused size created the image"
 
 # 9. A mounted loop device is refused even with --force; an image attached
 #    to a loop device is refused too.
@@ -131,6 +152,30 @@ if unshare -m true 2>/dev/null; then
 		"$2" disk unmount "$3" --root "$1/root2" &&
 		! grep -q " $1/root2" /proc/self/mounts && echo unmounted-all' sh "$T" "$KEYSTONE" "$HOST" >"$T/um.out" 2>&1 || true
 	assert_contains "$(cat "$T/um.out")" "unmounted-all"
+fi
+
+# 10b. install whose cleanup fails (a busy mount below --root): the error
+#     code and both messages, not an abort (a double free once did that).
+if unshare -m true 2>/dev/null; then
+	mkdir -p "$T/from" "$T/root3/busy"
+	echo 'root=x keystone.generation=3' >"$T/from/cmdline"
+	echo "{\"artifacts\":[{\"path\":\"cmdline\",\"sha256\":\"$(sha256sum "$T/from/cmdline" | cut -d' ' -f1)\"}]}" >"$T/from/manifest.json"
+	# the sanitizer build and the shipped one (where the double free aborted)
+	for k in "$KEYSTONE" "$BUILD/keystone"; do
+		unshare -m --propagation private sh -c '
+			mount -t tmpfs none "$1/root3/busy" || exit 99
+			(cd "$1/root3/busy" && exec sleep 60) & p=$!
+			sleep 0.2
+			"$2" disk install "$3" --device /dev/null --from "$1/from" --root "$1/root3"; rc=$?
+			kill $p; wait $p 2>/dev/null; exit $rc' sh "$T" "$k" "$HOST" >"$T/gi.out" 2>"$T/gi.err"
+		RC=$?; OUT=$(cat "$T/gi.out"); ERR=$(cat "$T/gi.err")
+		echo "+ $k disk install (cleanup fails) -> $RC" >&2
+		[ "$RC" != 99 ] || fail "cannot mount a tmpfs in a mount namespace"
+		[ "$RC" = 1 ] || fail "install with a failing cleanup exited $RC, not 1"
+		assert_contains "$ERR" "Installing $T/from on /dev/null failed"
+		assert_contains "$ERR" "cleaning up failed too: unmounting $T/root3/busy failed"
+		assert_not_contains "$ERR" "Nothing is left mounted"
+	done
 fi
 
 # 11. Usage errors.

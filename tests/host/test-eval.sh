@@ -116,4 +116,24 @@ for n, x in o.items():
 ' || fail "options --json"
 run_status 1 "$KEYSTONE" options nosuch
 assert_contains "$ERR" "No option is named nosuch"
+
+# A host file that is not a regular file is refused at once (a FIFO once
+# blocked eval forever), and so is one over the 16 MiB limit.
+mkfifo "$T/fifo.toml"
+run_status 1 timeout 10 "$KEYSTONE" eval "$T/fifo.toml"
+assert_contains "$ERR" "$T/fifo.toml: cannot read the host file: not a regular file (a FIFO, device or socket)"
+run_status 1 "$KEYSTONE" eval /dev/null
+assert_contains "$ERR" "/dev/null: cannot read the host file: not a regular file"
+truncate -s 17M "$T/big.toml"
+run_status 1 "$KEYSTONE" eval "$T/big.toml"
+assert_contains "$ERR" "larger than 16 MiB, the most a host file or module may be"
+
+# KEYSTONE_LOG_FILE is created 0600 whatever the umask and is never written
+# through a symbolic link.
+(umask 022; KEYSTONE_LOG_FILE=$T/k.log "$KEYSTONE" eval "$T/nosuch.toml" >/dev/null 2>&1)
+[ -s "$T/k.log" ] || fail "KEYSTONE_LOG_FILE was not written"
+[ "$(stat -c %a "$T/k.log")" = 600 ] || fail "KEYSTONE_LOG_FILE has mode $(stat -c %a "$T/k.log"), not 600"
+echo keep >"$T/target"; ln -s "$T/target" "$T/link.log"
+KEYSTONE_LOG_FILE=$T/link.log "$KEYSTONE" eval "$T/nosuch.toml" >/dev/null 2>&1
+[ "$(cat "$T/target")" = keep ] || fail "KEYSTONE_LOG_FILE followed a symbolic link"
 pass

@@ -2,6 +2,7 @@
 /* The module system: imports, merge rules, defaults, and every kind of error
  * with its FILE:LINE:COLUMN. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,6 +243,27 @@ static void test_imports_errors(void **state) {
         test_write(dir, "a.toml", "[host\n");
         test_write(dir, "host.toml", "imports = [\"./a.toml\"]\n[host]\nname = \"h\"\n");
         EXPECT_ERROR("a.toml:1:", "invalid TOML");
+        /* imports stay below the host file's directory and are .toml files:
+         * nothing else on the machine is read (and echoed in a message) */
+        test_write(dir, "host.toml", "\nimports = [\"/etc/passwd\"]\n[host]\nname = \"h\"\n");
+        EXPECT_ERROR("host.toml:2:12: imports: refusing \"/etc/passwd\" (/etc/passwd): outside the host file's directory");
+        test_write(dir, "host.toml", "imports = [\"../../../../../../../../etc/hostname\"]\n[host]\nname = \"h\"\n");
+        EXPECT_ERROR("host.toml:1:12: imports: refusing", "outside the host file's directory");
+        test_write(dir, "notes.txt", "secret = \"do not echo\"\n");
+        test_write(dir, "host.toml", "imports = [\"./notes.txt\"]\n[host]\nname = \"h\"\n");
+        EXPECT_ERROR("host.toml:1:12: imports: refusing \"./notes.txt\"", "not a .toml file");
+        char sub[4200];
+        snprintf(sub, sizeof sub, "%s/sub", dir);
+        assert_int_equal(mkdir(sub, 0700), 0);
+        test_write(dir, "sub/b.toml", "imports = [\"../host.toml\"]\n");
+        test_write(dir, "host.toml", "imports = [\"./sub/b.toml\"]\n[host]\nname = \"h\"\n");
+        EXPECT_ERROR("b.toml:1:12: imports: cyclic import"); /* ../ back to the host file's directory is below it */
+        /* a FIFO is refused at once instead of blocking */
+        char fifo[4200];
+        snprintf(fifo, sizeof fifo, "%s/fifo.toml", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        test_write(dir, "host.toml", "imports = [\"./fifo.toml\"]\n[host]\nname = \"h\"\n");
+        EXPECT_ERROR("host.toml:1:12: imports: cannot read", "fifo.toml: not a regular file");
 }
 
 static void test_missing_host_file(void **state) {

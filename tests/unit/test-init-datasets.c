@@ -99,6 +99,17 @@ static void test_not_mounted_not_checked(void **state) {
         e = NULL;
 }
 
+/* The generation alone: nothing else to mount (an empty list to sort). */
+static void test_only_generation(void **state) {
+        InitMountPlan p = {};
+        char *e = NULL;
+        assert_int_equal(init_mount_plan(GEN "\t/\tnoauto\trpool/crypt\n", GEN, "rpool/crypt", &p, &e), 0);
+        assert_null(e);
+        assert_int_equal(p.n, 1);
+        assert_string_equal(p.mounts[0].name, GEN);
+        init_mount_plan_done(&p);
+}
+
 static void test_missing_generation(void **state) {
         expect(good, "rpool/crypt/system/generations/9", -ENOENT,
                "the generation rpool/crypt/system/generations/9 does not exist in the pool (generations there: 2, 3)");
@@ -124,6 +135,7 @@ int main(void) {
                 cmocka_unit_test(test_good),
                 cmocka_unit_test(test_foreign_encryptionroot),
                 cmocka_unit_test(test_not_mounted_not_checked),
+                cmocka_unit_test(test_only_generation),
                 cmocka_unit_test(test_missing_generation),
                 cmocka_unit_test(test_malformed),
         };

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <errno.h>
 
+#include <malloc.h>
+#include <string.h>
+
 #include "util/exit-code.h"
 #include "util/run.h"
 
@@ -73,6 +76,59 @@ static void test_env_and_quote(void **state) {
         free(s);
 }
 
+/* This program is linked with -Wl,--wrap=free,--wrap=realloc (Makefile):
+ * while `watching`, every buffer given back to the allocator is searched
+ * for the marker of a secret.  realloc may free its old block, so a block
+ * holding the secret must not reach it either. */
+#define MARKER "S3CRET-MARKER-0123456789abcdef"
+void *__real_realloc(void *p, size_t n);
+void __real_free(void *p);
+void *__wrap_realloc(void *p, size_t n);
+void __wrap_free(void *p);
+static bool watching;
+static unsigned leaked;
+
+static void check_released(const void *p) {
+        if (!watching || !p)
+                return;
+        size_t n = malloc_usable_size((void *) p);
+        if (memmem(p, n, MARKER, strlen(MARKER)))
+                leaked++;
+}
+
+void *__wrap_realloc(void *p, size_t n) {
+        check_released(p);
+        return __real_realloc(p, n);
+}
+
+void __wrap_free(void *p) {
+        check_released(p);
+        __real_free(p);
+}
+
+static void test_secret_output_wiped(void **state) {
+        /* 100 KiB of output: the capture buffer grows several times */
+        size_t size = 100 * 1024, m = strlen(MARKER);
+        char *secret = malloc(size);
+        assert_non_null(secret);
+        for (size_t i = 0; i < size; i++)
+                secret[i] = MARKER[i % m];
+        const char *argv[] = { "cat", NULL };
+        RunOptions o = { .input = secret, .input_size = size };
+        RunResult r = {};
+        watching = true;
+        leaked = 0;
+        assert_int_equal(run(argv, &o, &r), 0);
+        assert_int_equal(r.out_size, size);
+        assert_memory_equal(r.out, secret, size);
+        run_result_done(&r);
+        assert_int_equal(run(argv, &o, NULL), 0); /* not captured for the caller: freed inside */
+        watching = false;
+        assert_int_equal(leaked, 0);
+        explicit_bzero(secret, size);
+        free(secret);
+}
+
 static void test_exit_codes(void **state) {
         assert_int_equal(exit_code_from_errno(0), 0);
         assert_int_equal(exit_code_from_errno(-ENOENT), 1);
@@ -87,6 +143,7 @@ int main(void) {
                 cmocka_unit_test(test_timeout),
                 cmocka_unit_test(test_dry_run),
                 cmocka_unit_test(test_env_and_quote),
+                cmocka_unit_test(test_secret_output_wiped),
                 cmocka_unit_test(test_exit_codes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
