@@ -242,6 +242,19 @@ int disk_pool_identify(const DiskLayout *l, const char *part, ZfsLabel *label, b
                          "pool name", l->pool, l->pool, guid, vdevs, here, l->pool);
 }
 
+int disk_pool_import(const char *part, const ZfsLabel *label, const char *root, char **error) {
+        /* by GUID: the pool on this partition, whatever else has the name */
+        char *why = NULL;
+        int r = zpool_import_guid(label->guid, part, root, &why);
+        if (r < 0)
+                error_set(error, r, "%s holds the pool %s (GUID %s), and importing it failed: %s. Nothing was "
+                          "written to it. See `zpool import -d %s` for its state; to destroy it and start over, "
+                          "run apply again with --force", part, label->name, label->guid, why ? why : strerror(-r),
+                          part);
+        free(why);
+        return r;
+}
+
 static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         int r = disk_need_zfs(t, "step pool", &o->error);
         if (r < 0)
@@ -261,24 +274,15 @@ static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions 
                 return 0;
         }
         if (label.found && streq(label.name, l->pool)) {
-                /* by GUID: the pool on this partition, whatever else has the name */
-                char *why = NULL;
-                r = zpool_import_guid(label.guid, part, o->root, &why);
+                r = disk_pool_import(part, &label, o->root, &o->error);
                 if (r == 0) {
-                        free(why);
                         progress(o, STEP_POOL, STEP_ALREADY_DONE, "imported the pool from partition 2");
                         return 0;
                 }
-                if (!o->force) {
-                        error_set(&o->error, r, "%s holds the pool %s (GUID %s), and importing it failed: %s. "
-                                  "Nothing was written to it. See `zpool import -d %s` for its state; to destroy "
-                                  "it and start over, run apply again with --force", part, label.name, label.guid,
-                                  why ? why : strerror(-r), part);
-                        free(why);
+                if (!o->force)
                         return r;
-                }
-                log_debug("--force: creating a new pool over %s: %s", label.guid, why ? why : "");
-                free(why);
+                log_debug("--force: creating a new pool over %s: %s", label.guid, o->error);
+                free(TAKE_PTR(o->error));
         } else if (label.found && !o->force)
                 return error_set(&o->error, -EEXIST, "%s holds the ZFS pool %s (GUID %s), not the host file's %s; "
                                  "nothing was written to it. To destroy it and start over, run apply again with "

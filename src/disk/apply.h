@@ -51,3 +51,7 @@ int disk_probe_at(const char *path, uint64_t offset, uint64_t size, char *type, 
  * imported but is another one (on another disk), *error naming both and
  * what to do; other -errno when the label or zpool cannot be read. */
 int disk_pool_identify(const DiskLayout *l, const char *part, ZfsLabel *label, bool *ret_imported, char **error);
+
+/* Imports the pool that label (read from part) names, by its GUID, with
+ * altroot root and nothing mounted; *error says why not. */
+int disk_pool_import(const char *part, const ZfsLabel *label, const char *root, char **error);

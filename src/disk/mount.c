@@ -132,14 +132,9 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
                         return error_set(&o->error, -ENOENT, "cannot import the pool %s from %s: %s (run keystone "
                                          "disk apply first)", l->pool, part,
                                          label.found ? "it holds another pool" : "it holds no ZFS pool");
-                char *why = NULL;
-                r = zpool_import_guid(label.guid, part, o->root, &why);
-                if (r < 0) {
-                        error_set(&o->error, r, "cannot import the pool %s (GUID %s) from %s: %s", l->pool,
-                                  label.guid, part, why ? why : strerror(-r));
-                        free(why);
+                r = disk_pool_import(part, &label, o->root, &o->error);
+                if (r < 0)
                         return r;
-                }
         }
         char zv[512], dev[512], mnt[4200], key[4300], url[4400];
         snprintf(zv, sizeof zv, "%s/credstore", l->pool);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -97,7 +98,10 @@ int write_file_bytes_excl(const char *path, const void *data, size_t size, mode_
         return r;
 }
 
-int write_file_bytes_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+/* DATA to PATH.tmp-XXXXXX (0600 until complete), fsync, then the name:
+ * rename(2), or renameat2 RENAME_NOREPLACE when !replace; then the
+ * directory's fsync. */
+static int write_via_temp(const char *path, const void *data, size_t size, mode_t mode, bool replace) {
         _cleanup_free_ char *tmp = NULL;
         if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
                 return -ENOMEM;
@@ -109,7 +113,7 @@ int write_file_bytes_atomic(const char *path, const void *data, size_t size, mod
                 r = negative_errno();
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
-        if (r >= 0 && rename(tmp, path) < 0)
+        if (r >= 0 && (replace ? rename(tmp, path) : renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE)) < 0)
                 r = negative_errno();
         if (r >= 0)
                 r = fsync_parent(path);
@@ -118,28 +122,12 @@ int write_file_bytes_atomic(const char *path, const void *data, size_t size, mod
         return r;
 }
 
+int write_file_bytes_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_via_temp(path, data, size, mode, true);
+}
+
 int write_file_bytes_new(const char *path, const void *data, size_t size, mode_t mode) {
-        _cleanup_free_ char *tmp = NULL;
-        if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
-                return -ENOMEM;
-        /* mkostemp creates it 0600 and O_EXCL: the bytes are never readable by others */
-        _cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        int r = write_all(fd, data, size);
-        if (r >= 0 && fchmod(fd, mode) < 0)
-                r = negative_errno();
-        if (r >= 0 && fsync(fd) < 0)
-                r = negative_errno();
-        /* the name appears only with all the bytes behind it, and never
-         * replaces a file that is there */
-        if (r >= 0 && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
-                r = negative_errno();
-        if (r >= 0)
-                r = fsync_parent(path);
-        if (r < 0)
-                (void) unlink(tmp);
-        return r;
+        return write_via_temp(path, data, size, mode, false);
 }
 
 static int tree_size(int dirfd, dev_t dev, uint64_t *total) {
