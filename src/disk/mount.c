@@ -136,6 +136,7 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
                 if (r < 0)
                         return r;
         }
+        o->pool_ours = true;
         char zv[512], dev[512], mnt[4200], key[4300], url[4400];
         snprintf(zv, sizeof zv, "%s/credstore", l->pool);
         r = zvol_device(zv, dev, sizeof dev, 10000);
