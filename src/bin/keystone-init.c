@@ -94,7 +94,22 @@ static int dry_zvol_name(void *u, const char *node, char *buf, size_t size) {
         return 0;
 }
 
-static _Noreturn void fail(bool pid1, bool emergency_shell) {
+/* Every way out to a shell or a halt: PCR 15 first, so that nothing run
+ * from here on can have the TPM unseal the credstore; when that fails, no
+ * shell. */
+static _Noreturn void fail(InitContext *c, bool pid1, bool emergency_shell) {
+        int k = init_extend_pcr15(c);
+        if (k > 0)
+                printf("keystone-init: PCR 15 extended: the TPM will not unseal the credstore again in this boot.\n");
+        else if (k < 0) {
+                printf("keystone-init: extending PCR 15 on the TPM '%s' failed (%s), so the TPM could still unseal "
+                       "the credstore in this boot%s\n", c->cfg.tpm2_device,
+                       k == -ECONNREFUSED || k == -EIO ? tpm2_last_rc_string() : strerror(-k),
+                       emergency_shell ? ": no emergency shell; the machine halts instead" : ".");
+                emergency_shell = false;
+        }
+        fflush(stdout);
+        init_context_done(c);
         if (pid1)
                 init_halt(emergency_shell, stdout);
         printf("(dry run) the machine would %s now\n", emergency_shell ? "start an emergency shell" : "halt");
@@ -181,14 +196,22 @@ int main(int argc, char **argv) {
         if (!cmdline) {
                 printf("keystone-init: cannot read the kernel command line %s: %s. Is /proc mounted?\n",
                        cmdline_file ? cmdline_file : path, strerror(r < 0 ? -r : ENOMEM));
-                fail(pid1, false);
+                init_config_fallback(NULL, &c.cfg);
+                fail(&c, pid1, false);
         }
         _cleanup_free_ char *error = NULL;
         r = init_config_parse(cmdline, &c.cfg, &error);
         if (r < 0) {
                 printf("keystone-init: %s.\nkeystone-init: the boot stops here: fix the boot entry's command line "
                        "(press e in systemd-boot to edit it once).\n", error);
-                fail(pid1, strstr(cmdline, "keystone.emergency=shell") != NULL);
+                init_config_fallback(cmdline, &c.cfg);
+                if (pid1) {
+                        /* the TPM's driver may be a module: PCR 15 needs it */
+                        char loaded[300];
+                        snprintf(path, sizeof path, "%s/etc/keystone-init/modules", root);
+                        (void) init_load_modules(path, false, stdout, loaded, sizeof loaded);
+                }
+                fail(&c, pid1, c.cfg.emergency_shell);
         }
         if (c.cfg.debug)
                 log_set_max_level(LOG_DEBUG);
@@ -236,33 +259,25 @@ int main(int argc, char **argv) {
 
         if (c.cfg.installer) {
                 r = init_installer_run(&c.cfg, root, dry, stdout);
-                init_context_done(&c);
                 if (r < 0) {
                         printf("keystone-installer: the installer cannot go on: the [installer] line above "
                                "says what failed. Fix the UKI's keystone.installer.* parameters (or give the "
                                "machine a network card the installer has a driver for) and boot it again.\n");
-                        fail(pid1, c.cfg.emergency_shell);
+                        fail(&c, pid1, c.cfg.emergency_shell);
                 }
+                init_context_done(&c);
                 return 0;
         }
 
         r = init_run_steps(&c, init_steps, INIT_N_STEPS, NULL);
         bool shell = c.cfg.emergency_shell;
-        if (r < 0) {
-                int k = init_seal_after_failure(&c);
-                if (k > 0)
-                        printf("keystone-init: PCR 15 extended: the TPM will not unseal the credstore again in "
-                               "this boot.\n");
-                else if (k < 0)
-                        printf("keystone-init: extending PCR 15 failed (%s).\n", strerror(-k));
-        }
-        init_context_done(&c);
         if (r < 0)
-                fail(pid1, shell);
+                fail(&c, pid1, shell);
+        init_context_done(&c);
         if (pid1) {
                 /* switch_root returned 0 only in a dry run */
                 printf("keystone-init: switch_root returned; halting\n");
-                init_halt(shell, stdout);
+                fail(&c, pid1, shell);
         }
         return 0;
 }

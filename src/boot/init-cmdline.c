@@ -106,15 +106,37 @@ static bool installer_address_valid(const char *s, bool with_prefix) {
         return inet_pton(AF_INET, buf, &a) == 1;
 }
 
+static void config_defaults(InitConfig *c) {
+        *c = (InitConfig) {};
+        snprintf(c->pool, sizeof c->pool, "rpool");
+        snprintf(c->keyfile, sizeof c->keyfile, "zfs-sysroot.mount");
+        snprintf(c->init, sizeof c->init, "/sbin/init");
+        snprintf(c->tpm2_device, sizeof c->tpm2_device, "auto");
+}
+
+void init_config_fallback(const char *cmdline, InitConfig *ret) {
+        InitConfig c;
+        config_defaults(&c);
+        char word[4096];
+        bool truncated;
+        for (const char *p = cmdline; p && (p = next_word(p, word, sizeof word, &truncated));) {
+                if (truncated)
+                        continue;
+                const char *v;
+                if ((v = startswith(word, "keystone.tpm2-device=")) && *v && strlen(v) < sizeof c.tpm2_device)
+                        snprintf(c.tpm2_device, sizeof c.tpm2_device, "%s", v);
+                else if ((v = startswith(word, "keystone.emergency=")))
+                        c.emergency_shell = streq(v, "shell");
+        }
+        *ret = c;
+}
+
 int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
-        InitConfig c = {};
+        InitConfig c;
         char gen[INIT_NAME_MAX] = "", word[4096];
         bool truncated;
         int r;
-        snprintf(c.pool, sizeof c.pool, "rpool");
-        snprintf(c.keyfile, sizeof c.keyfile, "zfs-sysroot.mount");
-        snprintf(c.init, sizeof c.init, "/sbin/init");
-        snprintf(c.tpm2_device, sizeof c.tpm2_device, "auto");
+        config_defaults(&c);
 
         for (const char *p = cmdline; (p = next_word(p, word, sizeof word, &truncated));) {
                 if (memcmp(word, "keystone.", 9) != 0 || strnlen(word, 9) < 9)

@@ -53,6 +53,13 @@ typedef struct InitConfig {
  * the parameter, what is wrong with its value and what is expected. */
 int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error);
 
+/* The settings keystone-init stops with when init_config_parse() refused the
+ * command line: the defaults, plus keystone.tpm2-device= and
+ * keystone.emergency= taken word by word where they can be read, so that
+ * the stop still extends PCR 15 on the right TPM (docs/init.md).  Never
+ * fails; cmdline may be NULL. */
+void init_config_fallback(const char *cmdline, InitConfig *ret);
+
 /* Whether s is a plausible ZFS dataset name: [A-Za-z0-9_.:-] components
  * joined by single '/', no leading or trailing '/', < 256 bytes. */
 bool init_dataset_name_valid(const char *s);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <openssl/sha.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -545,14 +546,34 @@ int init_run_steps(InitContext *c, const InitStep *steps, size_t n, size_t *ret_
         return 0;
 }
 
-int init_seal_after_failure(InitContext *c) {
-        if (!c->tpm || !c->vk)
-                return 0;
-        char uuid[64] = "";
-        if (c->cd)
-                snprintf(uuid, sizeof uuid, "%s", crypt_get_uuid(c->cd) ?: "");
-        int r = tpm2_measure_volume_key(c->tpm, c->vk, c->vk_size, CREDSTORE_DM_NAME, uuid);
+/* What PCR 15 is extended with when the boot stops before the volume key
+ * was held: any value but zero makes a policy that binds PCR 15 = 0 fail. */
+static const char pcr15_stop_event[] = "keystone-init: boot stopped; the credstore must not unseal again";
+
+int init_extend_pcr15(InitContext *c) {
+        if (c->tpm && c->vk) {
+                char uuid[64] = "";
+                if (c->cd)
+                        snprintf(uuid, sizeof uuid, "%s", crypt_get_uuid(c->cd) ?: "");
+                int r = tpm2_measure_volume_key(c->tpm, c->vk, c->vk_size, CREDSTORE_DM_NAME, uuid);
+                wipe_vk(c);
+                return r < 0 ? r : 1;
+        }
         wipe_vk(c);
+        if (!c->tpm) {
+                int r = tpm2_context_new(c->cfg.tpm2_device, &c->tpm);
+                if (r < 0) {
+                        c->tpm = NULL;
+                        /* no TPM at all: nothing can unseal the credstore.  A
+                         * device that was named but does not answer is a
+                         * failure: the real one may still be there. */
+                        bool automatic = !*c->cfg.tpm2_device || streq(c->cfg.tpm2_device, "auto");
+                        return r == -ENODEV && automatic ? 0 : r;
+                }
+        }
+        uint8_t digest[SHA256_DIGEST_LENGTH];
+        SHA256((const unsigned char *) pcr15_stop_event, strlen(pcr15_stop_event), digest);
+        int r = tpm2_pcr_extend(c->tpm, TPM2_PCR_MEASURE, digest);
         return r < 0 ? r : 1;
 }
 

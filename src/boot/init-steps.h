@@ -89,10 +89,15 @@ void init_note(InitContext *c, const char *fmt, ...) __attribute__((format(print
 /* Why the TPM did not open the credstore, from luks_tpm2_unlock()'s report. */
 void init_tpm_refusal(const Tpm2UnlockReport *rep, int r, char *buf, size_t size);
 
-/* After a failed step: when the credstore was opened and there is a TPM,
- * extends PCR 15 anyway, so that an emergency shell cannot have the TPM
- * unseal the credstore again.  1 when extended, 0 when nothing to do. */
-int init_seal_after_failure(InitContext *c);
+/* Before keystone-init leaves for an emergency shell or a halt, on every
+ * path: extends PCR 15 so that the TPM policy (which binds PCR 15 = 0, as
+ * systemd's does) can no longer unseal the credstore in this boot.  With
+ * the volume key held it measures the key as step 7 would; otherwise it
+ * opens c->cfg.tpm2_device if needed and extends a fixed event.  1 when
+ * extended, 0 when there is no TPM (tpm2-device auto and none found),
+ * negative errno when the extension failed: then the caller must halt
+ * rather than start a shell.  Wipes the volume key. */
+int init_extend_pcr15(InitContext *c);
 
 /* Releases the state; wipes the volume key. */
 void init_context_done(InitContext *c);

@@ -304,7 +304,9 @@ int cmd_disk(int argc, char **argv) {
                 if (r < 0) {
                         log_error("Failed to mount %s on %s: %s", t.path, a.root, mo.error ? mo.error : strerror(-r));
                         _cleanup_free_ char *e2 = NULL;
-                        (void) disk_unmount(l, a.root, &e2); /* leave nothing half open */
+                        /* leave nothing half open, but never export a pool that is not the target's */
+                        if (mo.pool_ours)
+                                (void) disk_unmount(l, a.root, &e2);
                 } else
                         printf("%s mounted on %s (credstore opened by %s; every dataset's encryptionroot is %s/crypt)\n",
                                t.path, a.root, mo.unlocked_by, l->pool);

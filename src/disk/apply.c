@@ -207,6 +207,58 @@ int disk_need_zfs(const DiskTarget *t, const char *s, char **error) {
                          "(apply can stop before the ZFS steps with --until esp)", s);
 }
 
+int disk_pool_identify(const DiskLayout *l, const char *part, ZfsLabel *label, bool *ret_imported, char **error) {
+        *ret_imported = false;
+        int r = zfs_label_read(part, label);
+        if (r < 0)
+                return error_set(error, r, "cannot read the ZFS label of %s: %s", part,
+                                 r == -ENOTUNIQ ? "it holds signatures of several kinds" :
+                                 r == -EBADMSG ? "the label names no pool GUID" : strerror(-r));
+        r = zpool_imported(l->pool);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return error_set(error, r, "cannot ask zpool whether a pool %s is imported: %s", l->pool,
+                                 strerror(-r));
+        char guid[32];
+        r = zpool_guid(l->pool, guid, sizeof guid);
+        if (r < 0)
+                return error_set(error, r, "cannot read the GUID of the imported pool %s (zpool get guid %s): %s",
+                                 l->pool, l->pool, strerror(-r));
+        if (label->found && streq(label->guid, guid)) {
+                *ret_imported = true;
+                return 0;
+        }
+        /* same name, another pool: never take it by name */
+        char vdevs[1024];
+        if (zpool_vdev_paths(l->pool, vdevs, sizeof vdevs) < 0 || !*vdevs)
+                snprintf(vdevs, sizeof vdevs, "devices zpool does not list");
+        char here[400];
+        if (label->found)
+                snprintf(here, sizeof here, "%s holds another pool, %s (GUID %s)", part, label->name, label->guid);
+        else
+                snprintf(here, sizeof here, "%s holds no ZFS pool yet", part);
+        return error_set(error, -EEXIST, "a pool named %s is already imported on this machine, but it is not the "
+                         "target's: the imported %s (GUID %s) is on %s, and %s. Keystone identifies a pool by its "
+                         "GUID, never by its name alone, so it touches neither. If the imported pool is not in use, "
+                         "export it (zpool export %s) and run this again; if it is the running system's own pool, "
+                         "run this from another system (the Keystone installer) or give the host file another "
+                         "pool name", l->pool, l->pool, guid, vdevs, here, l->pool);
+}
+
+int disk_pool_import(const char *part, const ZfsLabel *label, const char *root, char **error) {
+        /* by GUID: the pool on this partition, whatever else has the name */
+        char *why = NULL;
+        int r = zpool_import_guid(label->guid, part, root, &why);
+        if (r < 0)
+                error_set(error, r, "%s holds the pool %s (GUID %s), and importing it failed: %s. Nothing was "
+                          "written to it. See `zpool import -d %s` for its state; to destroy it and start over, "
+                          "run apply again with --force", part, label->name, label->guid, why ? why : strerror(-r),
+                          part);
+        free(why);
+        return r;
+}
+
 static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         int r = disk_need_zfs(t, "step pool", &o->error);
         if (r < 0)
@@ -214,16 +266,31 @@ static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions 
         r = wait_for_partitions(l, t, o);
         if (r < 0)
                 return r;
-        if (zpool_imported(l->pool) == 0) {
-                progress(o, STEP_POOL, STEP_ALREADY_DONE, "the pool is imported");
-                return 0;
-        }
         char part[4200];
         snprintf(part, sizeof part, "%s", disk_partition_path(t, 2));
-        if (zpool_import_bare(l->pool, part, o->root) == 0) {
-                progress(o, STEP_POOL, STEP_ALREADY_DONE, "imported the pool from partition 2");
+        ZfsLabel label;
+        bool imported;
+        r = disk_pool_identify(l, part, &label, &imported, &o->error);
+        if (r < 0)
+                return r;
+        if (imported) {
+                progress(o, STEP_POOL, STEP_ALREADY_DONE, "the pool on partition 2 is imported");
                 return 0;
         }
+        if (label.found && streq(label.name, l->pool)) {
+                r = disk_pool_import(part, &label, o->root, &o->error);
+                if (r == 0) {
+                        progress(o, STEP_POOL, STEP_ALREADY_DONE, "imported the pool from partition 2");
+                        return 0;
+                }
+                if (!o->force)
+                        return r;
+                log_debug("--force: creating a new pool over %s: %s", label.guid, o->error);
+                free(TAKE_PTR(o->error));
+        } else if (label.found && !o->force)
+                return error_set(&o->error, -EEXIST, "%s holds the ZFS pool %s (GUID %s), not the host file's %s; "
+                                 "nothing was written to it. To destroy it and start over, run apply again with "
+                                 "--force", part, label.name, label.guid, l->pool);
         progress(o, STEP_POOL, STEP_RUNNING, "zpool create");
         char **argv = disk_zpool_create_argv(l, part, o->root);
         if (!argv)
@@ -232,6 +299,13 @@ static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions 
         strv_free(argv);
         if (r < 0)
                 return r;
+        /* done when the imported pool is the one the partition's label names */
+        r = disk_pool_identify(l, part, &label, &imported, &o->error);
+        if (r < 0)
+                return r;
+        if (!imported)
+                return error_set(&o->error, -EIO, "after zpool create, the pool %s is not imported from %s", l->pool,
+                                 part);
         progress(o, STEP_POOL, STEP_DONE, NULL);
         return 0;
 }
@@ -288,15 +362,62 @@ static void credstore_changing(DiskApplyOptions *o, bool *changed) {
         *changed = true;
 }
 
+/* The ZFS key in the mounted credstore: done only when it is a file of
+ * exactly CREDSTORE_KEY_BYTES.  A short one (a cut while an older Keystone
+ * wrote it) is replaced while no encryption root uses it yet. */
+static int write_zfs_key(const DiskLayout *l, const char *key, DiskApplyOptions *o, bool *changed) {
+        off_t size;
+        int r = credstore_key_check(key, CREDSTORE_KEY_BYTES, &size);
+        if (r == 1)
+                return 0;
+        if (r < 0 && r != -EBADMSG)
+                return error_set(&o->error, r, "cannot examine the ZFS key %s: %s", key, strerror(-r));
+        if (r == -EBADMSG) {
+                char crypt[512];
+                snprintf(crypt, sizeof crypt, "%s/crypt", l->pool);
+                int e = zfs_exists(crypt);
+                if (e == 0)
+                        return error_set(&o->error, -EBADMSG, "the ZFS key %s is not a file of %d bytes (it has "
+                                         "%lld), and %s already exists, encrypted with the key it should hold: "
+                                         "that key is lost, and so is what %s holds. Start over: destroy the "
+                                         "pool (zpool destroy %s) and apply again with --force", key,
+                                         CREDSTORE_KEY_BYTES, (long long) size, crypt, crypt, l->pool);
+                if (e != -ENOENT)
+                        return error_set(&o->error, e, "cannot examine %s: %s", crypt, strerror(-e));
+                /* nothing was ever encrypted with it: a new key replaces it */
+                char what[160];
+                snprintf(what, sizeof what, "replacing the ZFS key: it has %lld bytes, not %d (cut while being "
+                         "written)", (long long) size, CREDSTORE_KEY_BYTES);
+                progress(o, STEP_CREDSTORE, STEP_RUNNING, what);
+                *changed = true;
+                if (unlink(key) < 0)
+                        return error_set(&o->error, -errno, "cannot remove the short ZFS key %s: %s", key,
+                                         strerror(errno));
+        }
+        credstore_changing(o, changed);
+        r = credstore_write_random_key(key, CREDSTORE_KEY_BYTES);
+        if (r < 0)
+                return error_set(&o->error, r, "writing the ZFS key %s failed: %s", key, strerror(-r));
+        r = credstore_key_check(key, CREDSTORE_KEY_BYTES, &size);
+        if (r != 1)
+                return error_set(&o->error, -EIO, "the ZFS key %s reads back as %lld bytes, not %d", key,
+                                 (long long) size, CREDSTORE_KEY_BYTES);
+        return 0;
+}
+
 static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
         char name[512], dev[512], mapper[512], mnt[4200], key[4300];
         snprintf(name, sizeof name, "%s/credstore", l->pool);
         snprintf(mapper, sizeof mapper, "/dev/mapper/%s", CREDSTORE_DM_NAME);
         credstore_paths(o, mnt, sizeof mnt, key, sizeof key);
-        if (access(key, F_OK) == 0) {
+        off_t key_size;
+        int k = credstore_key_check(key, CREDSTORE_KEY_BYTES, &key_size);
+        if (k == 1) {
                 progress(o, STEP_CREDSTORE, STEP_ALREADY_DONE, "the credstore is open and holds the key");
                 return 0;
         }
+        if (k < 0 && k != -EBADMSG)
+                return error_set(&o->error, k, "cannot examine the ZFS key %s: %s", key, strerror(-k));
         /* "running" is said before the first change: a finished disk only
          * has its credstore opened and mounted, and that is "already done" */
         bool changed = false;
@@ -368,12 +489,9 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
                 return error_set(&o->error, r, "cannot create %s", mnt);
         if (mount(mapper, mnt, "ext4", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EBUSY)
                 return error_set(&o->error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
-        if (access(key, F_OK) < 0) {
-                credstore_changing(o, &changed);
-                r = credstore_write_random_key(key, CREDSTORE_KEY_BYTES);
-                if (r < 0)
-                        return error_set(&o->error, r, "writing the ZFS key %s failed: %s", key, strerror(-r));
-        }
+        r = write_zfs_key(l, key, o, &changed);
+        if (r < 0)
+                return r;
         if (!changed) {
                 progress(o, STEP_CREDSTORE, STEP_ALREADY_DONE, "opened it; it holds the key");
                 return 0;
@@ -382,27 +500,90 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         return 0;
 }
 
+/* A property of the encryption root, which must be readable. */
+static int crypt_get(const char *name, const char *prop, char *v, size_t size, DiskApplyOptions *o) {
+        int r = zfs_get(name, prop, v, size);
+        if (r < 0)
+                return error_set(&o->error, r, "cannot read %s of %s (zfs get %s %s): %s", prop, name, prop, name,
+                                 strerror(-r));
+        return 0;
+}
+
+#define CRYPT_KEYLOCATION "file://" CREDSTORE_MOUNT "/" CREDSTORE_KEY_FILE
+
+/* rpool/crypt exists: done only when it is as planned.  Its keylocation may
+ * still name the key below apply's altroot (cut between zfs create and zfs
+ * set): repaired.  The key file must open it (zfs load-key -n). */
+static int crypt_verify(const DiskLayout *l, const char *name, const char *url, DiskApplyOptions *o) {
+        char v[4400];
+        int r;
+        const struct { const char *prop, *want; } props[] = {
+                { "encryption", l->encryption }, { "keyformat", "raw" }, { "encryptionroot", name },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(props); i++) {
+                if ((r = crypt_get(name, props[i].prop, v, sizeof v, o)) < 0)
+                        return r;
+                if (!streq(v, props[i].want))
+                        return error_set(&o->error, -EEXIST, "%s has %s=%s, the host file wants %s; the disk "
+                                         "contradicts the plan", name, props[i].prop, v, props[i].want);
+        }
+        bool repaired = false;
+        if ((r = crypt_get(name, "keylocation", v, sizeof v, o)) < 0)
+                return r;
+        if (streq(v, url)) {
+                progress(o, STEP_CRYPT, STEP_RUNNING, "repairing keylocation: it still names apply's altroot");
+                const char *set[] = { "zfs", "set", "keylocation=" CRYPT_KEYLOCATION, name, NULL };
+                r = zfs_run((char **) set, &o->error);
+                if (r < 0)
+                        return r;
+                if ((r = crypt_get(name, "keylocation", v, sizeof v, o)) < 0)
+                        return r;
+                repaired = true;
+        }
+        if (!streq(v, CRYPT_KEYLOCATION))
+                return error_set(&o->error, -EEXIST, "%s has keylocation=%s, the plan wants %s; the disk contradicts "
+                                 "the plan (zfs set keylocation=%s %s to follow it)", name, v, CRYPT_KEYLOCATION,
+                                 CRYPT_KEYLOCATION, name);
+        /* the key in the credstore is the one that opens it, loaded or not */
+        const char *check[] = { "zfs", "load-key", "-n", "-L", url, name, NULL };
+        r = zfs_run((char **) check, &o->error);
+        if (r < 0) {
+                char *e = TAKE_PTR(o->error);
+                error_set(&o->error, r, "the ZFS key in the credstore does not open %s (%s). The credstore was "
+                          "made again after %s was created: its key is lost; start over (zpool destroy %s, then "
+                          "apply with --force)", name, e ? e : strerror(-r), name, l->pool);
+                free(e);
+                return r;
+        }
+        if ((r = crypt_get(name, "keystatus", v, sizeof v, o)) < 0)
+                return r;
+        if (!streq(v, "available")) {
+                const char *load[] = { "zfs", "load-key", "-L", url, name, NULL };
+                r = zfs_run((char **) load, &o->error);
+                if (r < 0)
+                        return r;
+        }
+        if (repaired)
+                progress(o, STEP_CRYPT, STEP_DONE, NULL);
+        else
+                progress(o, STEP_CRYPT, STEP_ALREADY_DONE, "the encryption root is as planned, its key opens it");
+        return 0;
+}
+
 static int step_crypt(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *o) {
-        char name[512], mnt[4200], key[4300], url[4400], v[256];
+        char name[512], mnt[4200], key[4300], url[4400];
         snprintf(name, sizeof name, "%s/crypt", l->pool);
         credstore_paths(o, mnt, sizeof mnt, key, sizeof key);
         snprintf(url, sizeof url, "file://%s", key);
         int r = zfs_exists(name);
-        if (r == 0) {
-                if (zfs_get(name, "encryption", v, sizeof v) == 0 && !streq(v, l->encryption))
-                        return error_set(&o->error, -EEXIST, "%s has encryption=%s, the host file wants %s; the disk "
-                                         "contradicts the plan", name, v, l->encryption);
-                if (zfs_get(name, "keystatus", v, sizeof v) == 0 && !streq(v, "available")) {
-                        const char *argv[] = { "zfs", "load-key", "-L", url, name, NULL };
-                        r = zfs_run((char **) argv, &o->error);
-                        if (r < 0)
-                                return r;
-                }
-                progress(o, STEP_CRYPT, STEP_ALREADY_DONE, "the encryption root exists, key loaded");
-                return 0;
-        }
+        if (r == 0)
+                return crypt_verify(l, name, url, o);
         if (r != -ENOENT)
                 return error_set(&o->error, r, "cannot examine %s: %s", name, strerror(-r));
+        off_t size;
+        if (credstore_key_check(key, CREDSTORE_KEY_BYTES, &size) != 1)
+                return error_set(&o->error, -EBADMSG, "the ZFS key %s is not a file of %d bytes; run apply again "
+                                 "so that the credstore step writes it", key, CREDSTORE_KEY_BYTES);
         progress(o, STEP_CRYPT, STEP_RUNNING, "zfs create");
         char **argv = disk_crypt_create_argv(l, url);
         if (!argv)
@@ -412,10 +593,16 @@ static int step_crypt(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions
         if (r < 0)
                 return r;
         /* from now on the key is where the installed system finds it */
-        const char *set[] = { "zfs", "set", "keylocation=file://" CREDSTORE_MOUNT "/" CREDSTORE_KEY_FILE, name, NULL };
+        const char *set[] = { "zfs", "set", "keylocation=" CRYPT_KEYLOCATION, name, NULL };
         r = zfs_run((char **) set, &o->error);
         if (r < 0)
                 return r;
+        char v[4400];
+        if ((r = crypt_get(name, "keylocation", v, sizeof v, o)) < 0)
+                return r;
+        if (!streq(v, CRYPT_KEYLOCATION))
+                return error_set(&o->error, -EIO, "%s reads back keylocation=%s after zfs set, not %s", name, v,
+                                 CRYPT_KEYLOCATION);
         progress(o, STEP_CRYPT, STEP_DONE, NULL);
         return 0;
 }
@@ -439,8 +626,10 @@ static int step_datasets(const DiskLayout *l, const DiskTarget *t, DiskApplyOpti
                         snprintf(name, sizeof name, "%s/%s", l->pool, ds->name);
                         int r = zfs_exists(name);
                         if (r == 0) {
-                                if (zfs_get(name, "mountpoint", v, sizeof v) < 0)
-                                        continue;
+                                r = zfs_get(name, "mountpoint", v, sizeof v);
+                                if (r < 0)
+                                        return error_set(&o->error, r, "cannot read the mountpoint of %s: %s",
+                                                         name, strerror(-r));
                                 /* an imported pool shows mountpoints below its altroot */
                                 const char *have = v, *below = startswith(v, o->root);
                                 if (below && (*below == '/' || !*below))

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "disk/plan.h"
+#include "disk/zfs.h"
 
 typedef enum DiskStepState {
         STEP_ALREADY_DONE,   /* the disk shows it done: skipped */
@@ -42,3 +43,15 @@ int disk_need_zfs(const DiskTarget *t, const char *what, char **error);
  * "" when none. size 0: to the end. */
 int disk_probe_at(const char *path, uint64_t offset, uint64_t size, char *type, size_t tsize, char *label,
                   size_t lsize);
+
+/* Which pool the target's ZFS partition part holds (*label, from its ZFS
+ * label) and whether the pool named in the host file that is imported is
+ * that one, by GUID: 0 with *ret_imported true when it is, false when no
+ * pool of that name is imported; -EEXIST when a pool of that name is
+ * imported but is another one (on another disk), *error naming both and
+ * what to do; other -errno when the label or zpool cannot be read. */
+int disk_pool_identify(const DiskLayout *l, const char *part, ZfsLabel *label, bool *ret_imported, char **error);
+
+/* Imports the pool that label (read from part) names, by its GUID, with
+ * altroot root and nothing mounted; *error says why not. */
+int disk_pool_import(const char *part, const ZfsLabel *label, const char *root, char **error);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,8 +118,28 @@ int credstore_write_random_key(const char *path, size_t n) {
                 return -EINVAL;
         if (getrandom(key, n, 0) != (ssize_t) n)
                 return -EIO;
-        /* the file and its name reach the disk before ZFS is given the key */
-        int r = write_file_bytes_excl(path, key, n, 0400);
+        /* temporary files a cut left behind hold keys nothing ever used */
+        _cleanup_free_ char *pattern = NULL;
+        if (asprintf(&pattern, "%s.tmp-??????", path) < 0)
+                return -ENOMEM;
+        glob_t g = {};
+        if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0)
+                for (size_t i = 0; i < g.gl_pathc; i++)
+                        (void) unlink(g.gl_pathv[i]);
+        globfree(&g);
+        /* the whole file and its name reach the disk before ZFS is given the key */
+        int r = write_file_bytes_new(path, key, n, 0400);
         explicit_bzero(key, sizeof key);
         return r;
+}
+
+int credstore_key_check(const char *path, size_t n, off_t *ret_size) {
+        struct stat st;
+        *ret_size = 0;
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        *ret_size = st.st_size;
+        if (!S_ISREG(st.st_mode) || (size_t) st.st_size != n)
+                return -EBADMSG;
+        return 1;
 }

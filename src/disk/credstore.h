@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +29,13 @@ int credstore_open(const char *dev, const char *name, const void *secret, size_t
  * (udev probing after an unmount) is retried for 30 s before -EBUSY. */
 int credstore_close(const char *name);
 
-/* Creates path (0400, O_EXCL|O_NOFOLLOW) holding n random bytes; the bytes
- * exist only there and are wiped from memory. */
+/* Creates path (0400) holding n random bytes, atomically
+ * (write_file_bytes_new(): a cut leaves no short file; temporary files an
+ * earlier cut left are removed first); -EEXIST when path exists.  The
+ * bytes exist only there and are wiped from memory. */
 int credstore_write_random_key(const char *path, size_t n);
+
+/* Whether path is the key file: 1 when it is a regular file of exactly n
+ * bytes, 0 when it does not exist, -EBADMSG when it is something else (a
+ * short file a cut left, a link), with its size in *ret_size. */
+int credstore_key_check(const char *path, size_t n, off_t *ret_size);

@@ -120,13 +120,23 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
         int r = disk_need_zfs(t, "mount", &o->error);
         if (r < 0)
                 return r;
-        if (zpool_imported(l->pool) < 0) {
-                r = zpool_import_bare(l->pool, disk_partition_path(t, 2), o->root);
+        char part[4200];
+        snprintf(part, sizeof part, "%s", disk_partition_path(t, 2));
+        ZfsLabel label;
+        bool imported;
+        r = disk_pool_identify(l, part, &label, &imported, &o->error);
+        if (r < 0)
+                return r;
+        if (!imported) {
+                if (!label.found || !streq(label.name, l->pool))
+                        return error_set(&o->error, -ENOENT, "cannot import the pool %s from %s: %s (run keystone "
+                                         "disk apply first)", l->pool, part,
+                                         label.found ? "it holds another pool" : "it holds no ZFS pool");
+                r = disk_pool_import(part, &label, o->root, &o->error);
                 if (r < 0)
-                        return error_set(&o->error, r, "cannot import the pool %s from %s%s", l->pool,
-                                         disk_partition_path(t, 2),
-                                         r == -ENOENT ? ": no such pool there (run keystone disk apply first)" : "");
+                        return r;
         }
+        o->pool_ours = true;
         char zv[512], dev[512], mnt[4200], key[4300], url[4400];
         snprintf(zv, sizeof zv, "%s/credstore", l->pool);
         r = zvol_device(zv, dev, sizeof dev, 10000);
@@ -149,7 +159,10 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
 
         char crypt[512], v[256];
         snprintf(crypt, sizeof crypt, "%s/crypt", l->pool);
-        if (zfs_get(crypt, "keystatus", v, sizeof v) == 0 && !streq(v, "available")) {
+        r = zfs_get(crypt, "keystatus", v, sizeof v);
+        if (r < 0)
+                return error_set(&o->error, r, "cannot read the keystatus of %s: %s", crypt, strerror(-r));
+        if (!streq(v, "available")) {
                 const char *argv[] = { "zfs", "load-key", "-L", url, crypt, NULL };
                 r = zfs_run((char **) argv, &o->error);
                 if (r < 0)

@@ -14,6 +14,9 @@ typedef struct DiskMountOptions {
         bool replace_generation;  /* destroy an existing generation N first */
         char *error;              /* out, malloc'd */
         char *unlocked_by;        /* out: "key file", "TPM2 token N", "passphrase" */
+        bool pool_ours;           /* out: the imported pool of that name is the target's (by
+                                   * GUID): only then may a failure be cleaned up with
+                                   * disk_unmount(), which exports the pool by name */
 } DiskMountOptions;
 
 /* Imports the pool (-N, altroot ROOT), opens the credstore (key file, TPM2

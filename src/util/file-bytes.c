@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -96,7 +98,10 @@ int write_file_bytes_excl(const char *path, const void *data, size_t size, mode_
         return r;
 }
 
-int write_file_bytes_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+/* DATA to PATH.tmp-XXXXXX (0600 until complete), fsync, then the name:
+ * rename(2), or renameat2 RENAME_NOREPLACE when !replace; then the
+ * directory's fsync. */
+static int write_via_temp(const char *path, const void *data, size_t size, mode_t mode, bool replace) {
         _cleanup_free_ char *tmp = NULL;
         if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0)
                 return -ENOMEM;
@@ -108,13 +113,21 @@ int write_file_bytes_atomic(const char *path, const void *data, size_t size, mod
                 r = negative_errno();
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
-        if (r >= 0 && rename(tmp, path) < 0)
+        if (r >= 0 && (replace ? rename(tmp, path) : renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE)) < 0)
                 r = negative_errno();
         if (r >= 0)
                 r = fsync_parent(path);
         if (r < 0)
                 (void) unlink(tmp);
         return r;
+}
+
+int write_file_bytes_atomic(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_via_temp(path, data, size, mode, true);
+}
+
+int write_file_bytes_new(const char *path, const void *data, size_t size, mode_t mode) {
+        return write_via_temp(path, data, size, mode, false);
 }
 
 static int tree_size(int dirfd, dev_t dev, uint64_t *total) {

@@ -21,6 +21,13 @@ int write_file_bytes_atomic(const char *path, const void *data, size_t size, mod
  * For secrets and for files that must never replace an existing one. */
 int write_file_bytes_excl(const char *path, const void *data, size_t size, mode_t mode);
 
+/* Like write_file_bytes_excl(), but a power cut or a kill never leaves a
+ * short file under PATH: the bytes go to PATH.tmp-XXXXXX (0600, same
+ * directory), are fsynced, and only then get the name (renameat2
+ * RENAME_NOREPLACE: -EEXIST when PATH exists), then the directory is
+ * fsynced.  What a cut can leave is a temporary file, never PATH. */
+int write_file_bytes_new(const char *path, const void *data, size_t size, mode_t mode);
+
 /* Bytes allocated (st_blocks) to PATH, a directory, and everything below
  * it, not crossing into other file systems and not following links. */
 int dir_allocated_bytes(const char *path, uint64_t *ret);

@@ -150,6 +150,55 @@ int vmtest_mdns_resolve_r(const char *netns, const char *hostname, int timeout_m
         }
 }
 
+static int make_tcp_socket(void *userdata) {
+        (void) userdata;
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        return fd < 0 ? -errno : fd;
+}
+
+int vmtest_tcp_probe_r(const char *netns, const char *addr, int port, int timeout_ms, char *banner,
+                       size_t banner_size) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t) port) };
+        if (banner_size)
+                *banner = 0;
+        if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || port <= 0 || port > 65535)
+                return -EINVAL;
+        _cleanup_close_ int fd = vmtest_netns_call_r(netns, make_tcp_socket, NULL);
+        if (fd < 0)
+                return fd;
+        int64_t end = now_ms() + timeout_ms;
+        if (connect(fd, (const struct sockaddr *) &sa, sizeof sa) < 0 && errno != EINPROGRESS)
+                return -errno;
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        int n = poll(&p, 1, timeout_ms);
+        if (n < 0)
+                return -errno;
+        if (n == 0)
+                return -ETIMEDOUT;      /* no SYN-ACK and no RST: dropped */
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                return -errno;
+        if (err)
+                return -err;            /* ECONNREFUSED: an RST came back */
+        if (!banner_size)
+                return 0;
+        /* what the server says first (sshd: "SSH-2.0-…") */
+        size_t got = 0;
+        while (got + 1 < banner_size && !memchr(banner, '\n', got)) {
+                int64_t left = end - now_ms();
+                p = (struct pollfd) { .fd = fd, .events = POLLIN };
+                if (left <= 0 || poll(&p, 1, (int) left) <= 0)
+                        break;
+                ssize_t k = read(fd, banner + got, banner_size - 1 - got);
+                if (k <= 0)
+                        break;
+                got += (size_t) k;
+                banner[got] = 0;
+        }
+        return 0;
+}
+
 /* ---- test layer ---- */
 
 static char netns_name[32];

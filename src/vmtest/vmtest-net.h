@@ -31,6 +31,14 @@ int vmtest_netns_lan_up_r(const char *name, const char *ifname, const char *addr
 int vmtest_mdns_resolve_r(const char *netns, const char *hostname, int timeout_ms, char *ret_addr,
                           size_t size);
 
+/* A TCP connection to ADDR:PORT from inside NETNS, waiting at most
+ * timeout_ms: 0 when it was accepted (then, when banner_size > 0, what the
+ * server sends first, up to its first line, NUL-terminated, in banner);
+ * -ECONNREFUSED when an RST came back (nothing listens, or a firewall
+ * rejects); -ETIMEDOUT when nothing came back at all (a firewall drops). */
+int vmtest_tcp_probe_r(const char *netns, const char *addr, int port, int timeout_ms, char *banner,
+                       size_t banner_size);
+
 /* ---- test layer: fails the test with a report ---- */
 
 /* The scenario's namespace, "ksvm-<pid>", made on first call and deleted

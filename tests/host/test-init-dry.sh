@@ -6,10 +6,11 @@
 # is refused with the reason and falls back to the password prompt (wrong
 # then right); 3 wrong passwords halt; a dataset outside the encryption
 # root halts naming it; a missing generation or a bad command line halts
-# with the reason.
+# with the reason; every stop before a shell or a halt (a failed import, a
+# bad command line) extends PCR 15 first, and when it cannot, no shell.
 set -u
 . "$SRCDIR/tests/host/tpm-lib.sh"
-tpm_need swtpm tpm2_pcrread cryptsetup
+tpm_need swtpm swtpm_ioctl tpm2_startup tpm2_pcrread cryptsetup
 INIT=${KEYSTONE_INIT:-$BUILD/asan/keystone-init}
 [ -x "$INIT" ] || fail "$INIT not built"
 swtpm_start
@@ -34,7 +35,8 @@ cat >"$T/bin/zpool" <<'SH'
 echo "zpool $*" >>"$FAKE/cmds.log"
 case "$1" in
 list) [ -e "$FAKE/imported" ] && { echo rpool; exit 0; }; echo "cannot open 'rpool': no such pool" >&2; exit 1 ;;
-import) touch "$FAKE/imported"; env | grep -E '^(ZPOOL_IMPORT_UDEV_TIMEOUT_MS|ZFS_VDEV_DEVID_OPT_OUT)=' | sort >"$FAKE/import.env"; exit 0 ;;
+import) [ -e "$FAKE/import-fails" ] && { echo "cannot import 'rpool': no such pool available" >&2; exit 1; }
+	touch "$FAKE/imported"; env | grep -E '^(ZPOOL_IMPORT_UDEV_TIMEOUT_MS|ZFS_VDEV_DEVID_OPT_OUT)=' | sort >"$FAKE/import.env"; exit 0 ;;
 esac
 exit 2
 SH
@@ -173,6 +175,47 @@ grep -q "^\[ 1/8\] import-rpool-bare ... ok .*already imported, credstore rpool/
 grep -q "zpool import" "$T/cmds.log" && fail "imported a pool that was already imported"
 rmdir "$R/proc/spl/kstat/zfs/rpool"
 ok "an imported pool is not imported again"
+
+# 11: a stop before the unseal (step 1, a bad command line) with
+# keystone.emergency=shell: PCR 15 is extended before the shell would start,
+# so nothing typed in the shell can have the TPM unseal the credstore; when
+# the extension fails, the machine halts instead of giving the shell
+zero=$(printf '0%.0s' $(seq 64))
+tpm_reboot
+[ "$(pcr_value 15)" = "$zero" ] || fail "tpm_reboot did not reset PCR 15"
+echo "keystone.generation=3 keystone.emergency=shell keystone.tpm2-device=$TCTI" >"$R/proc/cmdline"
+touch "$T/import-fails"
+boot "" && fail "a failed import booted"
+cat "$T/out"
+grep -q "^\[ 1/8\] import-rpool-bare ... FAILED" "$T/out" || fail "step 1 did not fail"
+grep -q "would start an emergency shell" "$T/out" || fail "no emergency shell"
+[ "$(grep -n "PCR 15 extended" "$T/out" | cut -d: -f1)" -lt "$(grep -n "would start an emergency shell" "$T/out" | cut -d: -f1)" ] \
+	|| fail "PCR 15 not extended before the shell"
+[ "$(pcr_value 15)" != "$zero" ] || fail "PCR 15 still zero at the emergency shell after a failed import"
+ok "failed import: PCR 15 extended before the emergency shell"
+
+tpm_reboot
+echo "keystone.pool=a/b keystone.generation=3 keystone.emergency=shell keystone.tpm2-device=$TCTI" >"$R/proc/cmdline"
+boot "" && fail "a bad pool name booted"
+cat "$T/out"
+grep -q "keystone.pool=a/b is not a pool name" "$T/out" || fail "bad pool name not named"
+grep -q "would start an emergency shell" "$T/out" || fail "no emergency shell after a bad command line"
+grep -q "PCR 15 extended" "$T/out" || fail "no PCR 15 message after a bad command line"
+[ "$(pcr_value 15)" != "$zero" ] || fail "PCR 15 still zero at the emergency shell after a bad command line"
+[ -e "$T/cmds.log" ] && fail "ran commands despite a bad command line"
+ok "bad command line: PCR 15 extended before the emergency shell"
+
+tpm_reboot
+dead=$((SWTPM_PORT + 2))
+port_free "$dead" || dead=$((SWTPM_PORT + 4))
+echo "keystone.generation=3 keystone.emergency=shell keystone.tpm2-device=swtpm:port=$dead" >"$R/proc/cmdline"
+boot "" && fail "a failed import booted"
+cat "$T/out"
+grep -q "extending PCR 15 on the TPM 'swtpm:port=$dead' failed" "$T/out" || fail "failed extension not reported"
+grep -q "would halt" "$T/out" || fail "a shell although PCR 15 could not be extended"
+grep -q "would start an emergency shell" "$T/out" && fail "emergency shell with PCR 15 still zero"
+rm -f "$T/import-fails"
+ok "PCR 15 cannot be extended: halt, no shell"
 
 # 10: installer mode: no pool, no credstore; the network, the host key and
 # sshd planned on the interface found in /sys/class/net (lo skipped)

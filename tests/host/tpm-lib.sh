@@ -83,3 +83,11 @@ tpm_flush_all() {
 	tpm2_flushcontext -s >/dev/null 2>&1
 	return 0
 }
+
+# tpm_reboot: what a power cycle does to the TPM: PCRs back to their reset
+# values (PCR 15 zero), keys and NV kept.  Needs swtpm_start's control port.
+tpm_reboot() {
+	tpm_flush_all
+	swtpm_ioctl --tcp "127.0.0.1:$((SWTPM_PORT + 1))" -i >/dev/null 2>&1 || fail "swtpm_ioctl -i (TPM reset)"
+	tpm2_startup -c >/dev/null 2>&1 || fail "tpm2_startup -c after the TPM reset"
+}

@@ -146,6 +146,22 @@ static void test_installer(void **state) {
         }
 }
 
+/* A refused command line still names the TPM that PCR 15 is extended on
+ * and whether a shell was asked for. */
+static void test_fallback(void **state) {
+        InitConfig c;
+        init_config_fallback("keystone.pool=a/b keystone.tpm2-device=\"swtpm:port=2321\" keystone.emergency=shell", &c);
+        assert_string_equal(c.tpm2_device, "swtpm:port=2321");
+        assert_true(c.emergency_shell);
+        assert_string_equal(c.pool, "rpool");
+        init_config_fallback("keystone.emergency=shell keystone.emergency=halt keystone.tpm2-device=", &c);
+        assert_string_equal(c.tpm2_device, "auto");
+        assert_false(c.emergency_shell);
+        init_config_fallback(NULL, &c);
+        assert_string_equal(c.tpm2_device, "auto");
+        assert_false(c.emergency_shell);
+}
+
 static void test_dataset_names(void **state) {
         assert_true(init_dataset_name_valid("rpool/crypt/system/generations/3"));
         assert_true(init_dataset_name_valid("a.b:c-d_e"));
@@ -167,6 +183,7 @@ int main(void) {
                 cmocka_unit_test(test_odd_input),
                 cmocka_unit_test(test_installer),
                 cmocka_unit_test(test_dataset_names),
+                cmocka_unit_test(test_fallback),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,10 @@
  * the credstore is closed, PCR 15 is not zero, swap is on dm-crypt, Secure
  * Boot is on, sshd lets alice in with her key and no one with another.
  * boot-flow.local resolves over mDNS from the other end of the target's LAN
- * NIC, a network namespace on this host (vmtest_netns()).
+ * NIC, a network namespace on this host (vmtest_netns()); from there SSH
+ * answers and port 2222 (a second sshd listens on it) gets no answer at
+ * all, dropped by the server role's nftables, and answers once the ruleset
+ * is flushed.
  * `keystone tpm enroll`, reboot: keystone-init unlocks with the TPM and
  * nothing is typed.  Last, a dataset with an encryption root of its own is
  * planted: the next boot stops at the encryptionroot check, naming it.
@@ -379,6 +382,30 @@ static void test_boot_flow(void **state) {
         char none[64];
         if (vmtest_mdns_resolve_r(vmtest_netns(), "not-" HOSTNAME ".local", 5000, none, sizeof none) != -ETIMEDOUT)
                 vmtest_fail("mDNS answered for not-" HOSTNAME ".local");
+
+        /* issue 15 item 7: the server role's nftables lets SSH in from the
+         * LAN and drops the rest.  Something listens on 2222 in the guest (a
+         * second sshd), so that a drop there is the firewall's doing, not a
+         * closed port's RST; with the ruleset flushed it answers. */
+        vmtest_step("firewall: from the LAN, SSH answers and port 2222 is dropped");
+        vm_succeed(vm, "/usr/sbin/sshd -p 2222 -o PidFile=/run/sshd-2222.pid && for i in $(seq 50); do "
+                       "ss -Hltn 'sport = :2222' | grep -q . && exit 0; sleep 0.1; done; exit 1");
+        assert_contains("the guest's ruleset", vm_succeed(vm, "nft list chain inet keystone input"), "policy drop");
+        char banner[128];
+        int r22 = vmtest_tcp_probe_r(vmtest_netns(), LAN_GUEST, 22, 10000, banner, sizeof banner);
+        if (r22 < 0 || strncmp(banner, "SSH-2.0-", 8) != 0)
+                vmtest_fail("SSH on " LAN_GUEST ":22 from the LAN: %s (banner '%s')", r22 < 0 ? strerror(-r22) : "ok",
+                            banner);
+        int r2222 = vmtest_tcp_probe_r(vmtest_netns(), LAN_GUEST, 2222, 3000, NULL, 0);
+        if (r2222 != -ETIMEDOUT)
+                vmtest_fail("port 2222 from the LAN: %s, want no answer at all (dropped)",
+                            r2222 == 0 ? "connected" : strerror(-r2222));
+        vm_succeed(vm, "nft flush ruleset");
+        r2222 = vmtest_tcp_probe_r(vmtest_netns(), LAN_GUEST, 2222, 10000, banner, sizeof banner);
+        if (r2222 < 0 || strncmp(banner, "SSH-2.0-", 8) != 0)
+                vmtest_fail("port 2222 with the ruleset flushed: %s: the listener did not answer, so the drop "
+                            "above proves nothing", r2222 < 0 ? strerror(-r2222) : "no banner");
+        vm_succeed(vm, "kill $(cat /run/sshd-2222.pid) && systemctl restart nftables.service");
 
         vmtest_step("target: keystone tpm enroll");
         vm_copy_to(vm, secret_file, "/root/credstore.secret");

@@ -2,7 +2,11 @@
 /* disk: `keystone disk apply` in a trixie guest with ZFS, on a blank virtio
  * disk; every property of the plan's layout checked with zpool, zfs,
  * cryptsetup, sgdisk and blkid; a second apply changes nothing; a power cut
- * in the middle of apply, then apply again, completes; mount after a reboot
+ * in the middle of apply, then apply again, completes; a short ZFS key left
+ * by a cut is replaced, and a kill between zfs create rpool/crypt and zfs
+ * set keylocation is repaired on resume; a pool of the same name imported
+ * from another disk is refused by apply and mount, naming both, and left
+ * alone; mount after a reboot
  * brings the tree back; the 32 key bytes appear nowhere in the raw disk
  * image as read from the host.
  *
@@ -62,6 +66,14 @@ static double guest_time(Vm *vm, const char *cmd) {
                                          "{ cat /tmp/bench.out; exit 1; }; e=$(date +%%s.%%N); "
                                          "awk \"BEGIN { print $e - $s }\"", cmd);
         return strtod(out, NULL);
+}
+
+/* What a power cut leaves held after a kill: nothing.  A killed apply
+ * leaves the credstore mounted and open and the pool imported, and apply
+ * refuses to write to a disk in use; the disk's own state stays. */
+static void release_after_kill(Vm *vm) {
+        vm_succeed(vm, "sync; umount /run/keystone/disk/etc/credstore 2>/dev/null; udevadm settle; "
+                       "cryptsetup close keystone-credstore; zpool export rpool");
 }
 
 static void wipe(Vm *vm, const char *dev) {
@@ -232,6 +244,79 @@ static void test_disk(void **state) {
         assert_non_null(strstr(out, "partition  already done"));
         assert_non_null(strstr(out, "pool       already done"));
         assert_non_null(strstr(out, "finish     done"));
+
+        /* The two cuts of issue 16: while the ZFS key was written (an older
+         * Keystone wrote it in place, so a cut left a short file; now it is
+         * renamed into place whole, and what a cut leaves is a temporary
+         * file), and between zfs create rpool/crypt and zfs set keylocation
+         * (the key location still names apply's altroot). */
+        vmtest_step("resume after a short ZFS key on /dev/vdc");
+        wipe(vm, "/dev/vdc");
+        vm_succeed(vm, "rm -f /root/cred3.key");
+        out = vm_succeed(vm, APPLY " --device /dev/vdc --credstore-new-key-file /root/cred3.key --until credstore 2>&1");
+        assert_non_null(strstr(out, "credstore  done"));
+        const char *kf = "/run/keystone/disk/etc/credstore/zfs-sysroot.mount";
+        vm_succeed(vm, "truncate -s 10 %s && : >%s.tmp-AbC123 && stat -c %%s %s", kf, kf, kf);
+        release_after_kill(vm);
+        char cut[PATH_MAX];
+        snprintf(cut, sizeof cut, "%s/tests/vm/data/zfs-cut.sh", getenv("SRCDIR") ? getenv("SRCDIR") : ".");
+        vm_succeed(vm, "mkdir -p /root/cut");
+        vm_copy_to(vm, cut, "/root/cut/zfs");
+        vm_succeed(vm, "chmod 0755 /root/cut/zfs; rm -f /tmp/zfs-cut.log");
+
+        vmtest_step("killed between zfs create rpool/crypt and zfs set keylocation");
+        out = vm_fail(vm, "PATH=/root/cut:$PATH ZFS_CUT_AT='set keylocation=' " APPLY
+                          " --device /dev/vdc --credstore-key-file /root/cred3.key 2>&1");
+        if (!strstr(out, "replacing the ZFS key: it has 10 bytes, not 32") ||
+            !strstr(vm_succeed(vm, "cat /tmp/zfs-cut.log"), "zfs-cut: killing")) {
+                fprintf(stderr, "---- apply with the cut ----\n%s---- end ----\n", out);
+                fail_msg("the short key was not replaced, or the cut did not happen (output above)");
+        }
+        assert_string_equal(vm_succeed(vm, "stat -c %%s %s; ls %s.tmp-* 2>/dev/null | wc -l", kf, kf), "32\n0\n");
+        assert_string_equal(vm_succeed(vm, "zfs get -H -o value keylocation rpool/crypt"),
+                            "file:///run/keystone/disk/etc/credstore/zfs-sysroot.mount\n");
+        release_after_kill(vm);
+        out = vm_succeed(vm, APPLY " --device /dev/vdc --credstore-key-file /root/cred3.key 2>&1");
+        if (!strstr(out, "crypt      repairing keylocation") || !strstr(out, "finish     done")) {
+                fprintf(stderr, "---- apply after the cut ----\n%s---- end ----\n", out);
+                fail_msg("apply after the cut did not repair keylocation and finish (output above)");
+        }
+        vm_succeed(vm, "zpool import -N -d /dev/vdc2 rpool");
+        expect_prop(vm, "rpool/crypt", "keylocation", "file:///etc/credstore/zfs-sysroot.mount");
+        vm_succeed(vm, "zpool export rpool");
+        out = vm_succeed(vm, APPLY " --device /dev/vdc --credstore-key-file /root/cred3.key 2>&1");
+        assert_non_null(strstr(out, "crypt      already done (the encryption root is as planned, its key opens it)"));
+
+        vmtest_step("a pool of the same name imported from another disk is refused, and left alone");
+        /* /dev/vdc's rpool imported; apply and mount for /dev/vdb must not take it */
+        vm_succeed(vm, "zpool import -N -d /dev/vdc2 rpool");
+        char other[64], mine[64];
+        snprintf(other, sizeof other, "%s", vm_succeed(vm, "zpool get -H -p -o value guid rpool"));
+        other[strcspn(other, "\n")] = 0;
+        snprintf(mine, sizeof mine, "%s", vm_succeed(vm, "blkid -p -o value -s UUID /dev/vdb2"));
+        mine[strcspn(mine, "\n")] = 0;
+        assert_true(*other && *mine && strcmp(other, mine) != 0);
+        assert_string_equal(vm_succeed(vm, "blkid -p -o value -s UUID /dev/vdc2 | tr -d '\\n'"), other);
+        out = vm_fail(vm, APPLY " --device /dev/vdb --credstore-key-file /root/cred.key 2>&1");
+        char want[256];
+        snprintf(want, sizeof want, "the imported rpool (GUID %s) is on /dev/vdc2", other);
+        const char *want2 = NULL;
+        char w2[256];
+        snprintf(w2, sizeof w2, "/dev/vdb2 holds another pool, rpool (GUID %s)", mine);
+        want2 = w2;
+        if (!strstr(out, "a pool named rpool is already imported") || !strstr(out, want) || !strstr(out, want2) ||
+            !strstr(out, "zpool export rpool")) {
+                fprintf(stderr, "---- apply with another rpool imported ----\n%s---- end ----\n", out);
+                fail_msg("the collision was not refused naming both pools (output above)");
+        }
+        out = vm_fail(vm, "keystone disk mount /root/target.toml --device /dev/vdb --root /mnt "
+                          "--credstore-key-file /root/cred.key --no-tpm 2>&1");
+        assert_non_null(strstr(out, want));
+        /* the other pool: still imported, same GUID, its credstore closed, its key not loaded */
+        assert_string_equal(vm_succeed(vm, "zpool get -H -p -o value guid rpool | tr -d '\\n'"), other);
+        assert_string_equal(vm_succeed(vm, "ls /dev/mapper/keystone-credstore 2>/dev/null || echo none"), "none\n");
+        assert_string_equal(vm_succeed(vm, "zfs get -H -o value keystatus rpool/crypt"), "unavailable\n");
+        vm_succeed(vm, "zpool export rpool");
 
         vmtest_step("mount after a reboot brings the tree back");
         vm_reboot(vm, 300);
