@@ -11,6 +11,7 @@
 #include "image/generation.h"
 #include "secureboot/keys.h"
 #include "util/format-bytes.h"
+#include "util/progress.h"
 #include "util/run.h"
 
 static const char help[] =
@@ -152,12 +153,16 @@ int cmd_build(int argc, char **argv) {
         h.spec.installed = true;
 
         ImageArtifacts a = {};
+        progress_enable(stderr, "build");
         r = image_build(&h.spec, cache, &a);
         if (r < 0) {
+                progress_disable();
                 image_cmd_host_done(&h);
-                if (a.error[0])
+                if (a.error[0] && (r == -ENOPKG || r == -ESTALE))
                         return log_error_errno(r, "Building %s failed: %s. Run `keystone lock %s` to pin the "
                                                   "archive's current versions (or --unlocked).", path, a.error, path);
+                if (a.error[0])
+                        return log_error_errno(r, "Building %s failed: %s", path, a.error);
                 return log_error_errno(r, "Building %s failed: %m. The stage logs are in the cache directory's "
                                           "*.tmp directories; run with --verbose to see every command.", path);
         }
@@ -165,6 +170,7 @@ int cmd_build(int argc, char **argv) {
         _cleanup_free_ char *err = NULL;
         r = image_generation_build(&h.spec, &a, &(GenerationOptions) { .number = number, .key_dir = keys,
                                                                        .cache_dir = cache }, &g, &err);
+        progress_disable();
         if (r < 0) {
                 image_cmd_host_done(&h);
                 return log_error_errno(r, "Building generation %u of %s failed: %s", number, path,

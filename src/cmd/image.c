@@ -10,6 +10,7 @@
 #include "image/image.h"
 #include "image/lock.h"
 #include "image/manifest.h"
+#include "util/progress.h"
 
 static const char help[] =
         "Usage: keystone image [OPTIONS] HOST.toml\n"
@@ -120,13 +121,17 @@ int cmd_image(int argc, char **argv) {
                 return 0;
         }
         ImageArtifacts a = {};
+        progress_enable(stderr, "image");
         r = image_build(&h.spec, cache, &a);
+        progress_disable();
         if (r < 0) {
                 image_cmd_host_done(&h);
-                if (a.error[0])
+                if (a.error[0] && (r == -ENOPKG || r == -ESTALE))
                         return log_error_errno(r, "Building the image for %s failed: %s. Run `keystone lock %s` to "
                                                   "pin the archive's current versions (or --unlocked to build "
                                                   "without the lock).", path, a.error, path);
+                if (a.error[0])
+                        return log_error_errno(r, "Building the image for %s failed: %s", path, a.error);
                 return log_error_errno(r, "Building the image for %s failed: %m. The build logs are in the "
                                           "cache directory's *.tmp directories (build.log, mkfs.log); "
                                           "run with --verbose to see every command.", path);

@@ -57,8 +57,15 @@ int spawn_background(const char *const argv[], const SpawnOptions *opts, pid_t *
         posix_spawnattr_setsigdefault(&attr, &def);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
+        _cleanup_free_ char **env = opts->env_extra ? env_merge(opts->env_extra) : NULL;
+        if (opts->env_extra && !env) {
+                posix_spawnattr_destroy(&attr);
+                posix_spawn_file_actions_destroy(&fa);
+                return -ENOMEM;
+        }
+
         pid_t pid;
-        int r = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, environ);
+        int r = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, env ? env : environ);
         posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         if (r != 0)

@@ -14,6 +14,7 @@ typedef struct SpawnOptions {
         const char *log_path;   /* stdout+stderr appended here; NULL: /dev/null */
         const char *cwd;
         int pass_fd;            /* > 0: given to the program as its fd 3 (qemu's tap,fd=3) */
+        char *const *env_extra; /* NAME=VALUE strings added to the environment (as RunOptions) */
 } SpawnOptions;
 
 /* Starts argv[0] (searched in PATH) in the background.  stdin is /dev/null.
