@@ -19,7 +19,7 @@ static const char help[] =
         "  1 keys        the owner's Secure Boot keys (the host's secure-boot.key-dir\n"
         "                when it has them, else new ones) and an SSH key for this VM\n"
         "  2 build       keystone build: the generation, signed, with the VM's SSH key\n"
-        "                added to every user\n"
+        "                added to every user (its steps shown as they run)\n"
         "  3 installer   the installer UKI (the generation's kernel, an initrd with\n"
         "                keystone, ZFS and sshd, this VM's SSH key; runs in RAM) on a\n"
         "                small ESP image, the build on a second disk image, a blank\n"

@@ -9,9 +9,11 @@
  *                                keys (sshd-keygen.service makes them on
  *                                first boot).  Slow (60–100 s), reproducible.
  *   zfs-<sha256>/modules.tar     only for ZFS hosts: zfs-dkms built for the
- *                                rootfs's exact kernel in a throwaway builder
- *                                chroot (headers, gcc, dkms; ~5 min); only
- *                                the .ko files are kept.
+ *                                image's exact kernel in a throwaway builder
+ *                                chroot (headers, gcc, dkms; ~5-10 min); only
+ *                                the .ko files are kept.  With a lock the
+ *                                kernel comes from it and this runs in the
+ *                                background from the start (build.c).
  *   buildroot-<sha256>/root/     a trixie build chroot, and
  *   keystone-<sha256>/keystone_V_amd64.deb  Keystone itself built in it from the source
  *                                tree (keystone-deb.h): its Depends join the
