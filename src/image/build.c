@@ -3,6 +3,7 @@
  * (rootfs + generated files → ext4 image, kernel, initrd, cmdline). */
 #include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -325,21 +326,41 @@ typedef struct ZfsJob {
         double t0;
         off_t log_offset;       /* how far the log has been read */
         char tail[32];          /* the end of what was read: a marker may straddle two reads */
+        char root[PATH_MAX];    /* the builder chroot, once the log names it */
         int phase;              /* index into zfs_phases */
         char error[512];        /* what failed, for ImageArtifacts.error */
 } ZfsJob;
 
-/* The steps of the module build, as its log shows them (mmdebstrap
- * --verbose passes dpkg's and dkms's output through): the packages are
- * downloaded and installed, then dkms runs zfs's pre_build script
- * (./configure) and builds the modules (make), then tar-out copies them. */
+/* The steps of the module build.  dkms prints little while it works, so
+ * a step's end is seen in the builder chroot (mmdebstrap's tempdir, named
+ * in its log) or, failing that, in the log (mmdebstrap --verbose passes
+ * dpkg's and dkms's output through): the packages are downloaded and
+ * installed, then dkms runs zfs's pre_build script (./configure: it writes
+ * config.log first and config.status last) and builds the modules (make),
+ * then tar-out copies them. */
 static const struct {
-        const char *name, *ends_at;
+        const char *name;
+        const char *ends_with_file;     /* a glob under the chroot, or NULL */
+        const char *ends_in_log;
 } zfs_phases[] = {
-        { "ZFS modules: packages", "pre_build" },
-        { "ZFS modules: configure", "Building module" },
-        { "ZFS modules: compile", "running special hook: tar-out" },
+        { "ZFS modules: packages", "var/lib/dkms/zfs/*/build/config.log", "pre_build" },
+        { "ZFS modules: configure", "var/lib/dkms/zfs/*/build/config.status", "Building module" },
+        { "ZFS modules: compile", NULL, "running special hook: tar-out" },
 };
+
+static bool zfs_phase_ended(const ZfsJob *j, size_t q, const char *logtext) {
+        if (strstr(logtext, zfs_phases[q].ends_in_log))
+                return true;
+        if (!j->root[0] || !zfs_phases[q].ends_with_file)
+                return false;
+        char pattern[PATH_MAX + 64];
+        if (snprintf(pattern, sizeof pattern, "%s/%s", j->root, zfs_phases[q].ends_with_file) >= (int) sizeof pattern)
+                return false;
+        glob_t g = {};
+        bool found = glob(pattern, GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0;
+        globfree(&g);
+        return found;
+}
 
 /* The image's kernel version from the lock: the kernel package the
  * flavour's metapackage depends on, linux-image-<kver> (its name ends in
@@ -429,18 +450,19 @@ static int zfs_start(const ImageSpec *s, const char *cache, const char *kver, Im
 }
 
 /* Reads what the build has logged since the last call and moves on to
- * the step it shows. */
+ * the step it is in. */
 static void zfs_follow_log(ZfsJob *j) {
         _cleanup_close_ int fd = open(j->log, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return;
         char buf[65536 + sizeof j->tail];
-        for (;;) {
+        for (bool more = true; more;) {
                 size_t keep = strlen(j->tail);
                 memcpy(buf, j->tail, keep);
                 ssize_t k = pread(fd, buf + keep, 65536, j->log_offset);
-                if (k <= 0)
-                        return;
+                more = k > 0;
+                if (k < 0)
+                        k = 0;
                 j->log_offset += k;
                 size_t n = keep + (size_t) k;
                 buf[n] = 0;
@@ -448,9 +470,14 @@ static void zfs_follow_log(ZfsJob *j) {
                 for (size_t i = 0; i < n; i++)
                         if (!buf[i])
                                 buf[i] = ' ';
-                /* the last step whose end shows (dkms may not name every step) */
+                /* "I: using /tmp/mmdebstrap.XXXX as tempdir" */
+                const char *u = j->root[0] ? NULL : strstr(buf, "I: using ");
+                const char *e = u ? strstr(u, " as tempdir") : NULL;
+                if (e && e - u - 9 < (ptrdiff_t) sizeof j->root && !memchr(u, '\n', (size_t) (e - u)))
+                        snprintf(j->root, sizeof j->root, "%.*s", (int) (e - u - 9), u + 9);
+                /* the last step that has ended (not every step shows its end) */
                 for (size_t q = ELEMENTSOF(zfs_phases) - 1; q-- > (size_t) j->phase;)
-                        if (strstr(buf, zfs_phases[q].ends_at)) {
+                        if (zfs_phase_ended(j, q, buf)) {
                                 for (size_t p = (size_t) j->phase; p <= q; p++) {
                                         progress_end(zfs_phases[p].name, 0);
                                         progress_begin(zfs_phases[p + 1].name);
@@ -459,7 +486,7 @@ static void zfs_follow_log(ZfsJob *j) {
                                 break;
                         }
                 size_t t = n < sizeof j->tail - 1 ? n : sizeof j->tail - 1;
-                memcpy(j->tail, buf + n - t, t);
+                memmove(j->tail, buf + n - t, t);
                 j->tail[t] = 0;
         }
 }
