@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* keystone build HOST.toml: a generation (rootfs, initrd, signed UKI,
  * systemd-boot for the ESP) and its manifest. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -69,6 +70,13 @@ static int copy_tree(const char *from, const char *to) {
         snprintf(src, sizeof src, "%s/.", from);
         const char *argv[] = { "cp", "-a", "--reflink=auto", "--", src, to, NULL };
         return run(argv, NULL, NULL);
+}
+
+/* the ZFS module build runs in a process group of its own: end it too */
+static void on_signal(int sig) {
+        image_build_stop_from_signal();
+        signal(sig, SIG_DFL);
+        raise(sig);
 }
 
 int cmd_build(int argc, char **argv) {
@@ -159,6 +167,9 @@ int cmd_build(int argc, char **argv) {
 
         ImageArtifacts a = {};
         progress_enable(stderr, "build");
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
         r = image_build(&h.spec, cache, &a);
         if (r < 0) {
                 progress_disable();

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* keystone image HOST.toml: build (or find in the cache) a host's bootable
  * image: the rootfs and the disk with Keystone's generated files. */
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -59,6 +60,13 @@ static int write_etc(const ImageSpec *spec, const char *dir) {
                 r = gen_list_apply(&l, dir, (time_t) spec->source_date_epoch);
         gen_list_done(&l);
         return r;
+}
+
+/* the ZFS module build runs in a process group of its own: end it too */
+static void on_signal(int sig) {
+        image_build_stop_from_signal();
+        signal(sig, SIG_DFL);
+        raise(sig);
 }
 
 int cmd_image(int argc, char **argv) {
@@ -122,6 +130,9 @@ int cmd_image(int argc, char **argv) {
         }
         ImageArtifacts a = {};
         progress_enable(stderr, "image");
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
         r = image_build(&h.spec, cache, &a);
         progress_disable();
         if (r < 0) {

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -389,9 +390,19 @@ static int kernel_version_from_lock(const ImageSpec *s, char *out, size_t size) 
         return r;
 }
 
+/* The module build's pid (and process group) while it runs, for
+ * image_build_stop_from_signal(). */
+static volatile sig_atomic_t zfs_running_pid;
+
+void image_build_stop_from_signal(void) {
+        if (zfs_running_pid > 0)
+                (void) kill(-(pid_t) zfs_running_pid, SIGTERM);
+}
+
 static void zfs_job_done(ZfsJob *j) {
+        zfs_running_pid = 0;
         if (j->pid > 0) {
-                (void) spawn_stop(j->pid, 10 * 1000);
+                (void) spawn_stop_group(j->pid, 10 * 1000);
                 progress_end(zfs_phases[j->phase].name, -ECANCELED);
         }
         j->pid = 0;
@@ -439,7 +450,12 @@ static int zfs_start(const ImageSpec *s, const char *cache, const char *kver, Im
                                "--format=null", s->suite, "/dev/null", s->mirror, NULL };
         char *env[] = { epoch, NULL };
         j->t0 = monotonic_seconds();
-        r = spawn_background(argv, &(SpawnOptions) { .log_path = j->log, .env_extra = env }, &j->pid);
+        /* a process group of its own: ended as one (mmdebstrap alone
+         * waits for dpkg, and dpkg for dkms's make) */
+        r = spawn_background(argv, &(SpawnOptions) { .log_path = j->log, .env_extra = env, .process_group = true },
+                             &j->pid);
+        if (r >= 0)
+                zfs_running_pid = j->pid;
         if (r < 0) {
                 snprintf(j->error, sizeof j->error, "cannot start mmdebstrap for the ZFS modules: %s",
                          strerror(-r));
@@ -501,6 +517,7 @@ static int zfs_check(ZfsJob *j) {
         if (r <= 0)
                 return r;
         j->pid = 0;
+        zfs_running_pid = 0;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
                 j->pid = -1; /* ended well: zfs_join() finishes it */
                 return 0;
@@ -522,7 +539,8 @@ static int zfs_join(ZfsJob *j, ImageArtifacts *a) {
                 if (j->pid <= 0)
                         break;
                 if (monotonic_seconds() - j->t0 > ZFS_TIMEOUT_SECONDS) {
-                        (void) spawn_stop(j->pid, 10 * 1000);
+                        zfs_running_pid = 0;
+                        (void) spawn_stop_group(j->pid, 10 * 1000);
                         j->pid = 0;
                         progress_end(zfs_phases[j->phase].name, -ETIMEDOUT);
                         snprintf(j->error, sizeof j->error, "the ZFS module build took more than %d min: see %s",

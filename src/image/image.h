@@ -145,6 +145,11 @@ typedef struct ImageArtifacts {
  * longer serves, …). */
 int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret);
 
+/* Async-signal-safe, for a command's SIGINT/SIGTERM handler: ends the
+ * background ZFS module build of a running image_build() (SIGTERM to its
+ * process group, which Ctrl-C does not reach). */
+void image_build_stop_from_signal(void);
+
 /* a->kernel_version from the rootfs tar (the one usr/lib/modules/ entry). */
 int image_rootfs_kernel_version(ImageArtifacts *a);
 
