@@ -4,9 +4,12 @@
 # time, in order; on a terminal (script(1) gives it a pty) the same on one
 # line rewritten with "\r" + clear-line.  A host file without keystone.lock
 # is built unpinned and says so; with the lock the ZFS modules are the first
-# stage (their kernel comes from the lock).  Each build gets another SSH key,
-# so the generation is built while the stages before it come from the cache
-# (warm: ~20 s each; on a cold cache the first build makes them all).
+# stage (their kernel comes from the lock).  The stages are first made (or
+# found) in the shared cache, by builds of the example as it is, unlocked
+# and locked; each checked build then gets another SSH key and a cache
+# directory of its own that links to those stages, so its generation is
+# built there and removed with it (warm: ~20 s each; on a cold cache the
+# first builds make every stage).
 # test-timeout: 2700
 set -u
 . "$SRCDIR/tests/lib/assert.sh"
@@ -18,6 +21,26 @@ export KEYSTONE_CACHE_DIR=${KEYSTONE_CACHE_DIR:-/var/cache/keystone}
 
 # the server example with a key of its own (a generation of its own)
 host() { sed "s/alice@laptop/progress-$1-$$@test/" examples/server.toml > "$T/server.toml"; }
+
+# the stages before the generation, in the shared cache: unlocked and locked
+mkdir "$T/warm"
+cp examples/server.toml "$T/warm/server.toml"
+run_ok "$KEYSTONE" build "$T/warm/server.toml" --unsigned
+cp examples/keystone.lock "$T/warm/keystone.lock"
+_run "$KEYSTONE" build "$T/warm/server.toml" --unsigned
+case "$RC:$ERR" in
+0:*) ;;
+*"cannot check keystone.lock against the archive"*) echo "Debian's archive is unreachable: $ERR"; exit 77 ;;
+*"no longer serves"*) echo "examples/keystone.lock is older than the archive (run keystone lock): $ERR"; exit 77 ;;
+*) fail "keystone build with the examples' lock failed" ;;
+esac
+# ...linked into a cache of the test's own
+mkdir "$T/cache"
+for d in "$KEYSTONE_CACHE_DIR"/*-????????????????????????????????????????????????????????????????; do
+	case "$d" in */generation-*) continue ;; esac
+	[ -d "$d" ] && ln -s "$d" "$T/cache/"
+done
+export KEYSTONE_CACHE_DIR=$T/cache
 
 # line number of the first line of $ERR matching the ERE $1 (fails if none)
 line_of() {
@@ -52,13 +75,7 @@ assert_contains "$OUT" "generation 1 of keystone-server"
 # 2: with the examples' lock: pinned (no warning), the ZFS modules first
 host b
 cp examples/keystone.lock "$T/keystone.lock"
-_run "$KEYSTONE" build "$T/server.toml" --unsigned
-case "$RC:$ERR" in
-0:*) ;;
-*"cannot check keystone.lock against the archive"*) echo "Debian's archive is unreachable: $ERR"; exit 77 ;;
-*"no longer serves"*) echo "examples/keystone.lock is older than the archive (run keystone lock): $ERR"; exit 77 ;;
-*) fail "keystone build with the lock failed" ;;
-esac
+run_ok "$KEYSTONE" build "$T/server.toml" --unsigned
 assert_not_contains "$ERR" "UNPINNED"
 first=$(printf '%s\n' "$ERR" | grep -m1 '^build: ')
 case "$first" in "build: ZFS modules"*) ;; *) fail "the first step of a locked build is not the ZFS modules: $first" ;; esac
@@ -66,6 +83,7 @@ in_order '^build: ZFS modules' '^build: build chroot' '^build: rootfs' "^build: 
 
 # 3: on a terminal: the same events on one line, rewritten in place
 host c
+rm "$T/keystone.lock"
 script -qec "'$KEYSTONE' build '$T/server.toml' --unsigned >/dev/null" "$T/typescript" > "$T/tty.out" 2>&1 </dev/null ||
 	fail "keystone build under script failed: $(tail -5 "$T/tty.out")"
 tty=$(cat "$T/tty.out")
