@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* keystone build HOST.toml: a generation (rootfs, initrd, signed UKI,
  * systemd-boot for the ESP) and its manifest. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include "image/generation.h"
 #include "secureboot/keys.h"
 #include "util/format-bytes.h"
+#include "util/progress.h"
 #include "util/run.h"
 
 static const char help[] =
@@ -29,7 +31,12 @@ static const char help[] =
         "                    EFI/systemd/systemd-bootx64.efi, EFI/BOOT/BOOTX64.EFI,\n"
         "                    loader/loader.conf\n"
         "Two builds of one host file and keystone.lock give the same bytes (rootfs,\n"
-        "initrd, unsigned UKI).  `keystone install-generation DIR` puts it on a disk.\n"
+        "initrd, unsigned UKI).  `keystone disk install HOST.toml --from DIR`\n"
+        "puts it on a disk.\n"
+        "Without keystone.lock the packages are unpinned, and a warning says so.\n"
+        "Each stage's steps (build chroot, .deb, rootfs, ZFS modules, generation) are\n"
+        "shown on stderr as they start and end, with their times: one updating line\n"
+        "on a terminal, plain lines otherwise.\n"
         "\n"
         "Options:\n"
         "  -o, --output=DIR      copy the generation to DIR and write DIR/manifest.json\n"
@@ -63,6 +70,13 @@ static int copy_tree(const char *from, const char *to) {
         snprintf(src, sizeof src, "%s/.", from);
         const char *argv[] = { "cp", "-a", "--reflink=auto", "--", src, to, NULL };
         return run(argv, NULL, NULL);
+}
+
+/* the ZFS module build runs in a process group of its own: end it too */
+static void on_signal(int sig) {
+        image_build_stop_from_signal();
+        signal(sig, SIG_DFL);
+        raise(sig);
 }
 
 int cmd_build(int argc, char **argv) {
@@ -152,12 +166,19 @@ int cmd_build(int argc, char **argv) {
         h.spec.installed = true;
 
         ImageArtifacts a = {};
+        progress_enable(stderr, "build");
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
         r = image_build(&h.spec, cache, &a);
         if (r < 0) {
+                progress_disable();
                 image_cmd_host_done(&h);
-                if (a.error[0])
+                if (a.error[0] && (r == -ENOPKG || r == -ESTALE))
                         return log_error_errno(r, "Building %s failed: %s. Run `keystone lock %s` to pin the "
                                                   "archive's current versions (or --unlocked).", path, a.error, path);
+                if (a.error[0])
+                        return log_error_errno(r, "Building %s failed: %s", path, a.error);
                 return log_error_errno(r, "Building %s failed: %m. The stage logs are in the cache directory's "
                                           "*.tmp directories; run with --verbose to see every command.", path);
         }
@@ -165,6 +186,7 @@ int cmd_build(int argc, char **argv) {
         _cleanup_free_ char *err = NULL;
         r = image_generation_build(&h.spec, &a, &(GenerationOptions) { .number = number, .key_dir = keys,
                                                                        .cache_dir = cache }, &g, &err);
+        progress_disable();
         if (r < 0) {
                 image_cmd_host_done(&h);
                 return log_error_errno(r, "Building generation %u of %s failed: %s", number, path,

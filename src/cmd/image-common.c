@@ -59,7 +59,11 @@ int image_cmd_load(const char *path, const char *ssh_key, bool test, bool unlock
         if (r >= 0) {
                 h->spec.lock = &h->lock;
                 h->locked = true;
-        }
+        } else
+                /* no lock beside the host file: say so, the build still runs */
+                log_warning("%s has no %s: building UNPINNED, with whatever versions Debian's archive serves "
+                            "today, so two builds may differ and nothing records what went in. Run `keystone "
+                            "lock %s` to pin every package.", path, h->lock_path, path);
         return 0;
 }
 

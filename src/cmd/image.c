@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* keystone image HOST.toml: build (or find in the cache) a host's bootable
  * image: the rootfs and the disk with Keystone's generated files. */
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -10,6 +11,7 @@
 #include "image/image.h"
 #include "image/lock.h"
 #include "image/manifest.h"
+#include "util/progress.h"
 
 static const char help[] =
         "Usage: keystone image [OPTIONS] HOST.toml\n"
@@ -58,6 +60,13 @@ static int write_etc(const ImageSpec *spec, const char *dir) {
                 r = gen_list_apply(&l, dir, (time_t) spec->source_date_epoch);
         gen_list_done(&l);
         return r;
+}
+
+/* the ZFS module build runs in a process group of its own: end it too */
+static void on_signal(int sig) {
+        image_build_stop_from_signal();
+        signal(sig, SIG_DFL);
+        raise(sig);
 }
 
 int cmd_image(int argc, char **argv) {
@@ -120,13 +129,20 @@ int cmd_image(int argc, char **argv) {
                 return 0;
         }
         ImageArtifacts a = {};
+        progress_enable(stderr, "image");
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
         r = image_build(&h.spec, cache, &a);
+        progress_disable();
         if (r < 0) {
                 image_cmd_host_done(&h);
-                if (a.error[0])
+                if (a.error[0] && (r == -ENOPKG || r == -ESTALE))
                         return log_error_errno(r, "Building the image for %s failed: %s. Run `keystone lock %s` to "
                                                   "pin the archive's current versions (or --unlocked to build "
                                                   "without the lock).", path, a.error, path);
+                if (a.error[0])
+                        return log_error_errno(r, "Building the image for %s failed: %s", path, a.error);
                 return log_error_errno(r, "Building the image for %s failed: %m. The build logs are in the "
                                           "cache directory's *.tmp directories (build.log, mkfs.log); "
                                           "run with --verbose to see every command.", path);

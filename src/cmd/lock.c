@@ -132,12 +132,13 @@ int cmd_lock(int argc, char **argv) {
                 apt_archive_close(&ar);
         }
         if (r < 0) {
+                log_error_errno(r, "Resolving the packages of %s failed: %s. Check the package names in the host "
+                                   "file and its modules, and that %s is reachable.",
+                                path, err ? err : strerror(-r), spec.mirror);
                 names_free(names);
                 image_lock_done(&lock);
                 image_spec_done(&spec);
-                return log_error_errno(r, "Resolving the packages of %s failed: %s. Check the package names in "
-                                          "the host file and that %s is reachable.",
-                                       path, err ? err : strerror(-r), spec.mirror);
+                return r;
         }
         /* apt named every package asked for, or it is not what the builder installs */
         for (size_t i = 0; names[i]; i++)

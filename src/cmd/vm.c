@@ -8,6 +8,7 @@
 
 #include "cmd/cmd.h"
 #include "install/vm-deploy.h"
+#include "util/progress.h"
 
 static const char help[] =
         "Usage: keystone vm [OPTIONS] HOST.toml\n"
@@ -18,7 +19,7 @@ static const char help[] =
         "  1 keys        the owner's Secure Boot keys (the host's secure-boot.key-dir\n"
         "                when it has them, else new ones) and an SSH key for this VM\n"
         "  2 build       keystone build: the generation, signed, with the VM's SSH key\n"
-        "                added to every user\n"
+        "                added to every user (its steps shown as they run)\n"
         "  3 installer   the installer UKI (the generation's kernel, an initrd with\n"
         "                keystone, ZFS and sshd, this VM's SSH key; runs in RAM) on a\n"
         "                small ESP image, the build on a second disk image, a blank\n"
@@ -54,19 +55,29 @@ static void on_signal(int sig) {
 }
 
 static void progress(void *userdata, VmDeployStage s, bool done, int r, double seconds, const char *log) {
+        progress_disable();
         if (!done) {
                 printf("[%d/%d] %-10s ... (log: %s)\n", (int) s + 1, _VM_STAGE_MAX, vm_deploy_stage_name(s), log);
         } else
                 printf("[%d/%d] %-10s ... %s (%.1f s)\n", (int) s + 1, _VM_STAGE_MAX, vm_deploy_stage_name(s),
                        r < 0 ? "FAILED" : "ok", seconds);
         fflush(stdout);
+        /* the build's steps under its line: one updating line on a terminal */
+        if (!done && s == VM_STAGE_BUILD)
+                progress_enable(stdout, NULL);
 }
 
-static void format_time(double s, char *out, size_t size) {
-        if (s >= 60)
-                snprintf(out, size, "%d min %02d s", (int) s / 60, (int) s % 60);
-        else
-                snprintf(out, size, "%.1f s", s);
+static void detail(void *userdata, VmDeployStage s, const char *line) {
+        if (startswith(line, "keystone: warning: ")) {
+                /* a warning stays on the screen */
+                progress_disable();
+                printf("      %s\n", line);
+                progress_enable(stdout, NULL);
+                return;
+        }
+        char text[512];
+        snprintf(text, sizeof text, "      %s", line);
+        progress_line(text);
 }
 
 int cmd_vm(int argc, char **argv) {
@@ -133,7 +144,7 @@ int cmd_vm(int argc, char **argv) {
 
         VmDeployOptions o = { .host_path = argv[optind], .state_dir = state, .fresh = fresh, .keystone = self,
                               .cache_dir = cache, .disk_bytes = disk_bytes, .cpus = cpus,
-                              .progress = progress };
+                              .progress = progress, .detail = detail };
         VmDeployResult res = {};
         printf("keystone vm %s\n", argv[optind]);
         fflush(stdout);
@@ -165,10 +176,10 @@ int cmd_vm(int argc, char **argv) {
         for (int s = 0; s < _VM_STAGE_MAX; s++) {
                 if (!res.ran[s])
                         continue;
-                format_time(res.seconds[s], t, sizeof t);
+                progress_format_seconds(res.seconds[s], t, sizeof t);
                 printf("    %-12s %s\n", vm_deploy_stage_name(s), t);
         }
-        format_time(res.total_seconds, t, sizeof t);
+        progress_format_seconds(res.total_seconds, t, sizeof t);
         printf("    %-12s %s\n", "total", t);
         printf("State: %s (run `keystone vm %s --state %s` to boot it again)\n", res.state_dir, argv[optind],
                res.state_dir);

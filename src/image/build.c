@@ -3,8 +3,11 @@
  * (rootfs + generated files → ext4 image, kernel, initrd, cmdline). */
 #include <dirent.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "image/cache.h"
@@ -16,7 +19,9 @@
 #include "secureboot/uki.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/progress.h"
 #include "util/run.h"
+#include "util/spawn.h"
 
 /* Bump when a stage's recipe changes in a way its inputs text does not show. */
 #define ROOTFS_RECIPE "keystone-rootfs 2"
@@ -200,24 +205,9 @@ static int read_text(const char *path, char *buf, size_t size) {
         return 0;
 }
 
-static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
-        _cleanup_free_ char *inputs = NULL, *pkgs = NULL;
-        int r = image_rootfs_inputs(s, &inputs);
-        if (r < 0)
-                return r;
-        r = package_list(s, &pkgs);
-        if (r < 0)
-                return r;
-        if ((r = cache_sha256_hex(inputs, strlen(inputs), a->rootfs_hash)) < 0)
-                return r;
-        PATHF(a->rootfs_dir, "%s/rootfs-%s", cache, a->rootfs_hash);
-        PATHF(a->rootfs_tar, "%s/rootfs.tar", a->rootfs_dir);
-        _cleanup_close_ int lock = cache_lock(cache, "rootfs", a->rootfs_hash);
-        if (lock < 0)
-                return lock;
-        if (access(a->rootfs_tar, R_OK) == 0)
-                return 0;
-
+/* mmdebstrap → rootfs-<hash>.tmp, renamed into place when complete. */
+static int rootfs_build(const ImageSpec *s, const char *pkgs, const char *inputs, ImageArtifacts *a) {
+        int r;
         double t0 = monotonic_seconds();
         char tmp[PATH_MAX];
         PATHF(tmp, "%s.tmp", a->rootfs_dir);
@@ -259,6 +249,31 @@ static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a
         return 0;
 }
 
+static int stage_rootfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
+        _cleanup_free_ char *inputs = NULL, *pkgs = NULL;
+        int r = image_rootfs_inputs(s, &inputs);
+        if (r < 0)
+                return r;
+        r = package_list(s, &pkgs);
+        if (r < 0)
+                return r;
+        if ((r = cache_sha256_hex(inputs, strlen(inputs), a->rootfs_hash)) < 0)
+                return r;
+        PATHF(a->rootfs_dir, "%s/rootfs-%s", cache, a->rootfs_hash);
+        PATHF(a->rootfs_tar, "%s/rootfs.tar", a->rootfs_dir);
+        _cleanup_close_ int lock = cache_lock(cache, "rootfs", a->rootfs_hash);
+        if (lock < 0)
+                return lock;
+        if (access(a->rootfs_tar, R_OK) == 0) {
+                progress_cached("rootfs");
+                return 0;
+        }
+        progress_begin("rootfs");
+        r = rootfs_build(s, pkgs, inputs, a);
+        progress_end("rootfs", r);
+        return r;
+}
+
 /* The rootfs's kernel version: the one directory under usr/lib/modules/
  * in the tar, remembered next to it in kernel-version. */
 int image_rootfs_kernel_version(ImageArtifacts *a) {
@@ -295,66 +310,270 @@ int image_rootfs_kernel_version(ImageArtifacts *a) {
         return 0;
 }
 
-/* The ZFS builder stage: zfs-dkms compiled by dkms for the rootfs's exact
+/* The ZFS builder stage: zfs-dkms compiled by dkms for the image's exact
  * kernel inside a throwaway chroot (mmdebstrap's null format); tar-out
- * keeps only usr/lib/modules/<kver>/updates. */
+ * keeps only usr/lib/modules/<kver>/updates.  It needs only the kernel
+ * version, so it starts first, as a background mmdebstrap, and runs while
+ * the .deb and the rootfs are made; image_build() joins it before anything
+ * uses the modules. */
 #define ZFS_RECIPE "keystone-zfs 1"
-static int stage_zfs(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
-        int r = image_rootfs_kernel_version(a);
-        if (r < 0)
-                return log_debug_errno(r, "No kernel in %s: %m", a->rootfs_tar);
-        _cleanup_free_ char *inputs = NULL;
-        if (asprintf(&inputs, "%s\nsuite=%s\nmirror=%s\ncomponents=main,contrib\nsource_date_epoch=%llu\n"
-                              "kernel=%s\npackages=linux-image-%s,linux-headers-%s,zfs-dkms\n",
-                     ZFS_RECIPE, s->suite, s->mirror, (unsigned long long) s->source_date_epoch,
-                     a->kernel_version, a->kernel_version, a->kernel_version) < 0)
-                return -ENOMEM;
-        if ((r = cache_sha256_hex(inputs, strlen(inputs), a->zfs_hash)) < 0)
-                return r;
-        char dir[PATH_MAX];
-        PATHF(dir, "%s/zfs-%s", cache, a->zfs_hash);
-        PATHF(a->zfs_tar, "%s/modules.tar", dir);
-        _cleanup_close_ int lock = cache_lock(cache, "zfs", a->zfs_hash);
-        if (lock < 0)
-                return lock;
-        if (access(a->zfs_tar, R_OK) == 0)
-                return 0;
+#define ZFS_TIMEOUT_SECONDS (60 * 60)
 
-        double t0 = monotonic_seconds();
-        char tmp[PATH_MAX], tar[PATH_MAX + 16], inc[1024], epoch[64], out[PATH_MAX + 96], p[PATH_MAX + 16];
-        PATHF(tmp, "%s.tmp", dir);
-        (void) cache_rm_rf(tmp);
-        if (mkdir(tmp, 0755) < 0)
+typedef struct ZfsJob {
+        int lock_fd;
+        pid_t pid;              /* > 0: the module build runs */
+        char dir[PATH_MAX], tmp[PATH_MAX], log[PATH_MAX + 16];
+        char *inputs;
+        double t0;
+        off_t log_offset;       /* how far the log has been read */
+        char tail[32];          /* the end of what was read: a marker may straddle two reads */
+        char root[PATH_MAX];    /* the builder chroot, once the log names it */
+        int phase;              /* index into zfs_phases */
+        char error[512];        /* what failed, for ImageArtifacts.error */
+} ZfsJob;
+
+/* The steps of the module build.  dkms prints little while it works, so
+ * a step's end is seen in the builder chroot (mmdebstrap's tempdir, named
+ * in its log) or, failing that, in the log (mmdebstrap --verbose passes
+ * dpkg's and dkms's output through): the packages are downloaded and
+ * installed, then dkms runs zfs's pre_build script (./configure: it writes
+ * config.log first and config.status last) and builds the modules (make),
+ * then tar-out copies them. */
+static const struct {
+        const char *name;
+        const char *ends_with_file;     /* a glob under the chroot, or NULL */
+        const char *ends_in_log;
+} zfs_phases[] = {
+        { "ZFS modules: packages", "var/lib/dkms/zfs/*/build/config.log", "pre_build" },
+        { "ZFS modules: configure", "var/lib/dkms/zfs/*/build/config.status", "Building module" },
+        { "ZFS modules: compile", NULL, "running special hook: tar-out" },
+};
+
+static bool zfs_phase_ended(const ZfsJob *j, size_t q, const char *logtext) {
+        if (strstr(logtext, zfs_phases[q].ends_in_log))
+                return true;
+        if (!j->root[0] || !zfs_phases[q].ends_with_file)
+                return false;
+        char pattern[PATH_MAX + 64];
+        if (snprintf(pattern, sizeof pattern, "%s/%s", j->root, zfs_phases[q].ends_with_file) >= (int) sizeof pattern)
+                return false;
+        glob_t g = {};
+        bool found = glob(pattern, GLOB_NOSORT, NULL, &g) == 0 && g.gl_pathc > 0;
+        globfree(&g);
+        return found;
+}
+
+/* The image's kernel version from the lock: the kernel package the
+ * flavour's metapackage depends on, linux-image-<kver> (its name ends in
+ * the metapackage's flavour, "-cloud-amd64"), without the -unsigned twin. */
+static int kernel_version_from_lock(const ImageSpec *s, char *out, size_t size) {
+        const char *const *role;
+        const char *meta, *flavour;
+        int r = image_role_packages(s->role, s->kernel_flavour, &role, &meta);
+        if (r < 0)
+                return r;
+        if (!(flavour = startswith(meta, "linux-image-")))
+                return -EINVAL;
+        r = -ENOENT;
+        for (size_t i = 0; i < s->lock->n_packages; i++) {
+                const char *v = startswith(s->lock->packages[i].name, "linux-image-");
+                size_t n = v ? strlen(v) : 0, fl = strlen(flavour);
+                if (!v || !(*v >= '0' && *v <= '9') || n <= fl + 1 || v[n - fl - 1] != '-' ||
+                    !streq(v + n - fl, flavour))
+                        continue;
+                if (r == 0)
+                        return -ENOTUNIQ; /* two kernels: which one boots is not for us to guess */
+                if (snprintf(out, size, "%s", v) >= (int) size)
+                        return -ENAMETOOLONG;
+                r = 0;
+        }
+        return r;
+}
+
+/* The module build's pid (and process group) while it runs, for
+ * image_build_stop_from_signal(). */
+static volatile sig_atomic_t zfs_running_pid;
+
+void image_build_stop_from_signal(void) {
+        if (zfs_running_pid > 0)
+                (void) kill(-(pid_t) zfs_running_pid, SIGTERM);
+}
+
+static void zfs_job_done(ZfsJob *j) {
+        zfs_running_pid = 0;
+        if (j->pid > 0) {
+                (void) spawn_stop_group(j->pid, 10 * 1000);
+                progress_end(zfs_phases[j->phase].name, -ECANCELED);
+        }
+        j->pid = 0;
+        if (j->lock_fd >= 0)
+                close(j->lock_fd);
+        j->lock_fd = -EBADF;
+        free(j->inputs);
+        j->inputs = NULL;
+}
+
+/* Finds the modules of kver in the cache (a->zfs_tar set, nothing runs) or
+ * starts their build in the background (j->pid). */
+static int zfs_start(const ImageSpec *s, const char *cache, const char *kver, ImageArtifacts *a, ZfsJob *j) {
+        *j = (ZfsJob) { .lock_fd = -EBADF };
+        if (asprintf(&j->inputs, "%s\nsuite=%s\nmirror=%s\ncomponents=main,contrib\nsource_date_epoch=%llu\n"
+                                 "kernel=%s\npackages=linux-image-%s,linux-headers-%s,zfs-dkms\n",
+                     ZFS_RECIPE, s->suite, s->mirror, (unsigned long long) s->source_date_epoch, kver, kver,
+                     kver) < 0) {
+                j->inputs = NULL;
+                return -ENOMEM;
+        }
+        int r = cache_sha256_hex(j->inputs, strlen(j->inputs), a->zfs_hash);
+        if (r < 0)
+                return r;
+        PATHF(j->dir, "%s/zfs-%s", cache, a->zfs_hash);
+        PATHF(a->zfs_tar, "%s/modules.tar", j->dir);
+        if ((j->lock_fd = cache_lock(cache, "zfs", a->zfs_hash)) < 0)
+                return j->lock_fd;
+        if (access(a->zfs_tar, R_OK) == 0) {
+                progress_cached("ZFS modules");
+                return 0;
+        }
+
+        char tar[PATH_MAX + 16], inc[1024], epoch[64], out[PATH_MAX + 96];
+        PATHF(j->tmp, "%s.tmp", j->dir);
+        PATHF(j->log, "%s/build.log", j->tmp);
+        (void) cache_rm_rf(j->tmp);
+        if (mkdir(j->tmp, 0755) < 0)
                 return -errno;
-        PATHF(tar, "%s/modules.tar", tmp);
-        snprintf(inc, sizeof inc, "--include=linux-image-%s,linux-headers-%s,zfs-dkms", a->kernel_version,
-                 a->kernel_version);
-        PATHF(out, "--customize-hook=tar-out /usr/lib/modules/%s/updates %s", a->kernel_version, tar);
+        PATHF(tar, "%s/modules.tar", j->tmp);
+        snprintf(inc, sizeof inc, "--include=linux-image-%s,linux-headers-%s,zfs-dkms", kver, kver);
+        PATHF(out, "--customize-hook=tar-out /usr/lib/modules/%s/updates %s", kver, tar);
         snprintf(epoch, sizeof epoch, "SOURCE_DATE_EPOCH=%llu", (unsigned long long) s->source_date_epoch);
-        const char *argv[] = { "mmdebstrap", "--variant=apt", "--components=main,contrib", inc, out,
+        const char *argv[] = { "mmdebstrap", "--verbose", "--variant=apt", "--components=main,contrib", inc, out,
                                "--format=null", s->suite, "/dev/null", s->mirror, NULL };
         char *env[] = { epoch, NULL };
-        RunResult res = {};
-        r = run(argv, &(RunOptions) { .env_extra = env, .timeout_ms = 60 * 60 * 1000 }, &res);
-        (void) cache_save_log(tmp, "build.log", &res);
-        run_result_done(&res);
-        if (r < 0)
-                return log_debug_errno(r, "The ZFS module build failed, see %s/build.log: %m", tmp);
-        /* dkms must really have built the modules */
+        j->t0 = monotonic_seconds();
+        /* a process group of its own: ended as one (mmdebstrap alone
+         * waits for dpkg, and dpkg for dkms's make) */
+        r = spawn_background(argv, &(SpawnOptions) { .log_path = j->log, .env_extra = env, .process_group = true },
+                             &j->pid);
+        if (r >= 0)
+                zfs_running_pid = j->pid;
+        if (r < 0) {
+                snprintf(j->error, sizeof j->error, "cannot start mmdebstrap for the ZFS modules: %s",
+                         strerror(-r));
+                return r;
+        }
+        progress_begin(zfs_phases[0].name);
+        return 0;
+}
+
+/* Reads what the build has logged since the last call and moves on to
+ * the step it is in. */
+static void zfs_follow_log(ZfsJob *j) {
+        _cleanup_close_ int fd = open(j->log, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        char buf[65536 + sizeof j->tail];
+        for (bool more = true; more;) {
+                size_t keep = strlen(j->tail);
+                memcpy(buf, j->tail, keep);
+                ssize_t k = pread(fd, buf + keep, 65536, j->log_offset);
+                more = k > 0;
+                if (k < 0)
+                        k = 0;
+                j->log_offset += k;
+                size_t n = keep + (size_t) k;
+                buf[n] = 0;
+                /* NULs in the log would hide markers from strstr */
+                for (size_t i = 0; i < n; i++)
+                        if (!buf[i])
+                                buf[i] = ' ';
+                /* "I: using /tmp/mmdebstrap.XXXX as tempdir" */
+                const char *u = j->root[0] ? NULL : strstr(buf, "I: using ");
+                const char *e = u ? strstr(u, " as tempdir") : NULL;
+                if (e && e - u - 9 < (ptrdiff_t) sizeof j->root && !memchr(u, '\n', (size_t) (e - u)))
+                        snprintf(j->root, sizeof j->root, "%.*s", (int) (e - u - 9), u + 9);
+                /* the last step that has ended (not every step shows its end) */
+                for (size_t q = ELEMENTSOF(zfs_phases) - 1; q-- > (size_t) j->phase;)
+                        if (zfs_phase_ended(j, q, buf)) {
+                                for (size_t p = (size_t) j->phase; p <= q; p++) {
+                                        progress_end(zfs_phases[p].name, 0);
+                                        progress_begin(zfs_phases[p + 1].name);
+                                }
+                                j->phase = (int) q + 1;
+                                break;
+                        }
+                size_t t = n < sizeof j->tail - 1 ? n : sizeof j->tail - 1;
+                memmove(j->tail, buf + n - t, t);
+                j->tail[t] = 0;
+        }
+}
+
+/* Between other stages: a build that already failed stops the image now. */
+static int zfs_check(ZfsJob *j) {
+        if (j->pid <= 0)
+                return 0;
+        zfs_follow_log(j);
+        int status;
+        int r = spawn_poll(j->pid, &status);
+        if (r <= 0)
+                return r;
+        j->pid = 0;
+        zfs_running_pid = 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+                j->pid = -1; /* ended well: zfs_join() finishes it */
+                return 0;
+        }
+        progress_end(zfs_phases[j->phase].name, -EPROTO);
+        snprintf(j->error, sizeof j->error, "the ZFS module build (mmdebstrap, dkms) %s %d during \"%s\": see %s",
+                 WIFEXITED(status) ? "exited with status" : "was killed by signal",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), zfs_phases[j->phase].name, j->log);
+        return -EPROTO;
+}
+
+/* Waits for the module build, checks that dkms really built zfs.ko and
+ * spl.ko, and puts the result in place. */
+static int zfs_join(ZfsJob *j, ImageArtifacts *a) {
+        int r;
+        while (j->pid > 0) {
+                if ((r = zfs_check(j)) < 0)
+                        return r;
+                if (j->pid <= 0)
+                        break;
+                if (monotonic_seconds() - j->t0 > ZFS_TIMEOUT_SECONDS) {
+                        zfs_running_pid = 0;
+                        (void) spawn_stop_group(j->pid, 10 * 1000);
+                        j->pid = 0;
+                        progress_end(zfs_phases[j->phase].name, -ETIMEDOUT);
+                        snprintf(j->error, sizeof j->error, "the ZFS module build took more than %d min: see %s",
+                                 ZFS_TIMEOUT_SECONDS / 60, j->log);
+                        return -ETIMEDOUT;
+                }
+                progress_tick();
+                usleep(500 * 1000);
+        }
+        if (j->pid == 0) /* found in the cache */
+                return 0;
+        j->pid = 0;
+        zfs_follow_log(j);
+        char tar[PATH_MAX + 16], p[PATH_MAX + 16];
+        PATHF(tar, "%s/modules.tar", j->tmp);
         const char *list[] = { "tar", "-tf", tar, NULL };
         RunResult lr = {};
         r = run(list, NULL, &lr);
         bool ok = r == 0 && strstr(lr.out, "zfs.ko") && strstr(lr.out, "spl.ko");
         run_result_done(&lr);
-        if (!ok)
-                return log_debug_errno(-ENOENT, "No zfs.ko/spl.ko in %s (see %s/build.log)", tar, tmp);
-        PATHF(p, "%s/inputs.txt", tmp);
-        if ((r = cache_write_text(p, inputs)) < 0)
+        progress_end(zfs_phases[j->phase].name, ok ? 0 : -ENOENT);
+        if (!ok) {
+                snprintf(j->error, sizeof j->error, "the ZFS module build made no zfs.ko/spl.ko in %s: see %s", tar,
+                         j->log);
+                return -ENOENT;
+        }
+        PATHF(p, "%s/inputs.txt", j->tmp);
+        if ((r = cache_write_text(p, j->inputs)) < 0)
                 return r;
-        if (rename(tmp, dir) < 0)
+        if (rename(j->tmp, j->dir) < 0)
                 return -errno;
         a->zfs_built = true;
-        a->zfs_seconds = monotonic_seconds() - t0;
+        a->zfs_seconds = monotonic_seconds() - j->t0;
         return 0;
 }
 
@@ -433,8 +652,10 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         }
         if (access(a->disk, R_OK) == 0) {
                 gen_list_done(&gen);
+                progress_cached("disk image");
                 return 0;
         }
+        progress_begin("disk image");
 
         double t0 = monotonic_seconds();
         char tmp[PATH_MAX], root[PATH_MAX + 8], img[PATH_MAX + 16], p[PATH_MAX + 32];
@@ -583,6 +804,67 @@ static int lock_served(const ImageSpec *s, const char *cache, ImageArtifacts *a)
         return r;
 }
 
+/* The stages in order, with the ZFS modules (when the kernel is known
+ * from the lock) running in the background from the start. */
+static int build_stages(const ImageSpec *spec, const char *cache, ImageArtifacts *a, ImageArtifacts *ret,
+                        ZfsJob *zfs) {
+        int r;
+        char kver[sizeof a->kernel_version] = "";
+        if (spec->zfs && spec->lock) {
+                if ((r = kernel_version_from_lock(spec, kver, sizeof kver)) < 0) {
+                        snprintf(ret->error, sizeof ret->error,
+                                 "keystone.lock names %s kernel package for the %s flavour: run `keystone lock` again",
+                                 r == -ENOTUNIQ ? "more than one" : "no", spec->kernel_flavour);
+                        return r;
+                }
+                if ((r = zfs_start(spec, cache, kver, a, zfs)) < 0)
+                        return r;
+        }
+        /* Keystone's .deb first: its Depends join the rootfs's packages */
+        ImageSpec with_deps;
+        _cleanup_(keystone_layer_done) KeystoneLayer layer = {};
+        r = image_keystone_layer(spec, cache, a, &with_deps, &layer);
+        if (r < 0)
+                return r;
+        spec = &with_deps;
+        if (spec->lock && (r = lock_covers(spec, ret)) < 0)
+                return r;
+        if ((r = zfs_check(zfs)) < 0)
+                return r;
+        r = stage_rootfs(spec, cache, a);
+        if (r < 0)
+                return r;
+        if (spec->zfs) {
+                if ((r = image_rootfs_kernel_version(a)) < 0)
+                        return log_debug_errno(r, "No kernel in %s: %m", a->rootfs_tar);
+                if (kver[0] && !streq(kver, a->kernel_version)) {
+                        snprintf(ret->error, sizeof ret->error,
+                                 "the rootfs has kernel %s, keystone.lock names %s", a->kernel_version, kver);
+                        return -ESTALE;
+                }
+                /* unlocked: the kernel is known only now */
+                if (!kver[0] && (r = zfs_start(spec, cache, a->kernel_version, a, zfs)) < 0)
+                        return r;
+                if ((r = zfs_join(zfs, a)) < 0)
+                        return r;
+        }
+        if (spec->installed) {
+                /* keystone build: the generation stage (generation.h) takes
+                 * it from here; no ext4 disk image */
+                return image_rootfs_kernel_version(a);
+        }
+        r = stage_disk(spec, cache, a);
+        if (r < 0 || a->disk_built)
+                progress_end("disk image", r);
+        if (r < 0)
+                return r;
+        char p[PATH_MAX + 16], line[sizeof a->cmdline];
+        snprintf(p, sizeof p, "%s/cmdline", a->disk_dir);
+        if (read_text(p, line, sizeof line) == 0)
+                snprintf(a->cmdline, sizeof a->cmdline, "%s", line);
+        return 0;
+}
+
 int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret) {
         ImageArtifacts a = {};
         ret->error[0] = 0;
@@ -593,38 +875,14 @@ int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *re
         /* a locked host: refuse early, before anything slow runs */
         if (spec->lock && ((r = lock_covers(spec, ret)) < 0 || (r = lock_served(spec, cache, ret)) < 0))
                 return r;
-        /* Keystone's .deb first: its Depends join the rootfs's packages */
-        ImageSpec with_deps;
-        _cleanup_(keystone_layer_done) KeystoneLayer layer = {};
-        r = image_keystone_layer(spec, cache, &a, &with_deps, &layer);
+        ZfsJob zfs = { .lock_fd = -EBADF };
+        r = build_stages(spec, cache, &a, ret, &zfs);
+        /* a stage that failed while the modules were still building stops them */
+        if (r < 0 && !ret->error[0] && zfs.error[0])
+                snprintf(ret->error, sizeof ret->error, "%s", zfs.error);
+        zfs_job_done(&zfs);
         if (r < 0)
                 return r;
-        spec = &with_deps;
-        if (spec->lock && (r = lock_covers(spec, ret)) < 0)
-                return r;
-        r = stage_rootfs(spec, cache, &a);
-        if (r < 0)
-                return r;
-        if (spec->zfs) {
-                r = stage_zfs(spec, cache, &a);
-                if (r < 0)
-                        return r;
-        }
-        if (spec->installed) {
-                /* keystone build: the generation stage (generation.h) takes
-                 * it from here; no ext4 disk image */
-                if ((r = image_rootfs_kernel_version(&a)) < 0)
-                        return r;
-                *ret = a;
-                return 0;
-        }
-        r = stage_disk(spec, cache, &a);
-        if (r < 0)
-                return r;
-        char p[PATH_MAX + 16], line[sizeof a.cmdline];
-        snprintf(p, sizeof p, "%s/cmdline", a.disk_dir);
-        if (read_text(p, line, sizeof line) == 0)
-                snprintf(a.cmdline, sizeof a.cmdline, "%s", line);
         *ret = a;
         return 0;
 }

@@ -25,6 +25,7 @@
 #include "util/file-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/progress.h"
 #include "util/run.h"
 #include "util/sha256-file.h"
 
@@ -403,6 +404,8 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
         char fpr[65], tmp[PATH_MAX], tree[PATH_MAX + 8], p[PATH_MAX + 64];
         _cleanup_free_ char *inputs = NULL;
         _cleanup_close_ int lock = -EBADF;
+        const char *step = NULL; /* the sub-step running now (util/progress.h) */
+#define STEP(name) do { if (step) progress_end(step, 0); progress_begin(step = (name)); } while (0)
         snprintf(g.kernel_version, sizeof g.kernel_version, "%s", a->kernel_version);
         if ((r = make_cmdline(s, g.number, g.cmdline, sizeof g.cmdline)) == -E2BIG) {
                 error_set(error, r, "the kernel command line would be longer than %zu bytes: shorten "
@@ -424,10 +427,13 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
         snprintf(p, sizeof p, "%s/inputs.txt", g.dir);
         if (access(p, R_OK) == 0) {
                 read_initrd_report(&g);
+                progress_cached("generation");
                 r = 0;
                 goto done;
         }
 
+        progress_begin("generation");
+        STEP("generation: tree");
         double t0 = monotonic_seconds();
         snprintf(tmp, sizeof tmp, "%s.tmp", g.dir);
         snprintf(tree, sizeof tree, "%s/tree", tmp);
@@ -436,9 +442,12 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
                 r = error_set(error, -errno, "cannot create %s: %s", tree, strerror(errno));
                 goto done;
         }
-        if ((r = build_tree(s, a, tree, tmp, key, cert, error)) < 0 ||
-            (r = stage_initrd(s, a, tree, tmp, &g, error)) < 0)
+        if ((r = build_tree(s, a, tree, tmp, key, cert, error)) < 0)
                 goto done;
+        STEP("generation: initrd");
+        if ((r = stage_initrd(s, a, tree, tmp, &g, error)) < 0)
+                goto done;
+        STEP("generation: rootfs tar");
 
         /* the kernel, then the root file system without /boot's contents */
         char kernel[PATH_MAX + 300];
@@ -458,6 +467,7 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
                 goto done;
 
         /* the UKI, from the generation's own stub */
+        STEP("generation: UKI and ESP");
         char stub[PATH_MAX + 64], initrd[PATH_MAX + 32], osrel[PATH_MAX + 32], uki[PATH_MAX + 32];
         snprintf(stub, sizeof stub, "%s%s", tree, STUB);
         snprintf(initrd, sizeof initrd, "%s/%s", tmp, GENERATION_INITRD);
@@ -493,6 +503,11 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
         g.seconds = monotonic_seconds() - t0;
         r = 0;
 done:
+        if (step) {
+                progress_end(step, r);
+                progress_end("generation", r);
+        }
+#undef STEP
         EVP_PKEY_free(key);
         X509_free(cert);
         if (r < 0 && error && !*error)

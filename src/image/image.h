@@ -9,9 +9,11 @@
  *                                keys (sshd-keygen.service makes them on
  *                                first boot).  Slow (60–100 s), reproducible.
  *   zfs-<sha256>/modules.tar     only for ZFS hosts: zfs-dkms built for the
- *                                rootfs's exact kernel in a throwaway builder
- *                                chroot (headers, gcc, dkms; ~5 min); only
- *                                the .ko files are kept.
+ *                                image's exact kernel in a throwaway builder
+ *                                chroot (headers, gcc, dkms; ~5-10 min); only
+ *                                the .ko files are kept.  With a lock the
+ *                                kernel comes from it and this runs in the
+ *                                background from the start (build.c).
  *   buildroot-<sha256>/root/     a trixie build chroot, and
  *   keystone-<sha256>/keystone_V_amd64.deb  Keystone itself built in it from the source
  *                                tree (keystone-deb.h): its Depends join the
@@ -142,6 +144,11 @@ typedef struct ImageArtifacts {
  * ret->error may say what went wrong (a locked package the archive no
  * longer serves, …). */
 int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret);
+
+/* Async-signal-safe, for a command's SIGINT/SIGTERM handler: ends the
+ * background ZFS module build of a running image_build() (SIGTERM to its
+ * process group, which Ctrl-C does not reach). */
+void image_build_stop_from_signal(void);
 
 /* a->kernel_version from the rootfs tar (the one usr/lib/modules/ entry). */
 int image_rootfs_kernel_version(ImageArtifacts *a);

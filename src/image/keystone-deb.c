@@ -12,6 +12,7 @@
 #include "image/keystone-deb.h"
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/progress.h"
 #include "util/run.h"
 
 /* Bump when a stage's recipe changes in a way its inputs text does not show. */
@@ -174,8 +175,11 @@ static int stage_buildroot(const char *src, const char *suite, const char *mirro
         _cleanup_close_ int lock = cache_lock(cache, "buildroot", k->buildroot_hash);
         if (lock < 0)
                 return lock;
-        if (access(done, R_OK) == 0)
+        if (access(done, R_OK) == 0) {
+                progress_cached("build chroot");
                 return 0;
+        }
+        progress_begin("build chroot");
 
         double t0 = monotonic_seconds();
         char tmp[PATH_MAX], troot[PATH_MAX + 8], inc[4096], ep[64], p[PATH_MAX + 16];
@@ -317,6 +321,8 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
         snprintf(k.source_dir, sizeof k.source_dir, "%s", src);
         char root[PATH_MAX];
         int r = stage_buildroot(src, suite, mirror, epoch, cache, &k, root);
+        if (r < 0 || k.buildroot_built)
+                progress_end("build chroot", r);
         if (r < 0)
                 return r;
 
@@ -353,6 +359,7 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
         if (access(k.deb, R_OK) < 0 || access(dep, R_OK) < 0) {
                 /* one build at a time in the shared chroot */
                 _cleanup_close_ int rlock = cache_lock(cache, "buildroot", k.buildroot_hash);
+                progress_begin("Keystone .deb");
                 double t0 = monotonic_seconds();
                 char tmp[PATH_MAX], work[PATH_MAX], wsrc[PATH_MAX + 8], p[PATH_MAX + 16];
                 char in_src[64], in_out[64], in_script[96], ep[64];
@@ -406,13 +413,15 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
                 }
                 if (r >= 0 && rename(tmp, dir) < 0)
                         r = -errno;
+                progress_end("Keystone .deb", r);
                 if (r < 0) {
                         run_result_done(&files);
                         return r;
                 }
                 k.built = true;
                 k.seconds = monotonic_seconds() - t0;
-        }
+        } else
+                progress_cached("Keystone .deb");
         run_result_done(&files);
 
         size_t n;

@@ -263,6 +263,32 @@ static int copy_file_to_dir(const char *file, const char *dir) {
         return run(argv, NULL, NULL);
 }
 
+/* The build's progress and warnings, from the complete lines its log
+ * gained since *seen, to o->detail. */
+static void forward_build_lines(Deploy *d, off_t *seen) {
+        if (!d->o->detail)
+                return;
+        _cleanup_close_ int fd = open(sp(d, stage_logs[VM_STAGE_BUILD]), O_RDONLY | O_CLOEXEC);
+        char buf[16384];
+        ssize_t k;
+        while (fd >= 0 && (k = pread(fd, buf, sizeof buf - 1, *seen)) > 0) {
+                buf[k] = 0;
+                char *end = strrchr(buf, '\n');
+                if (!end) {
+                        if (k < (ssize_t) sizeof buf - 1)
+                                return; /* the rest of a line is still to come */
+                        *seen += k; /* one line longer than the buffer: not one of ours */
+                        continue;
+                }
+                *end = 0;
+                *seen += end + 1 - buf;
+                char *save = NULL;
+                for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+                        if (startswith(l, "build: ") || startswith(l, "keystone: warning: "))
+                                d->o->detail(d->o->userdata, VM_STAGE_BUILD, l);
+        }
+}
+
 static int stage_build(Deploy *d) {
         int r;
         (void) cache_rm_rf(sp(d, "media"));
@@ -317,8 +343,11 @@ static int stage_build(Deploy *d) {
         if (r < 0)
                 return fail(d, r, "Cannot run %s build: %s", d->o->keystone, strerror(-r));
         int status = 0;
-        while ((r = spawn_poll(pid, &status)) == 0)
-                usleep(200 * 1000);
+        off_t seen = 0;
+        do {
+                r = spawn_poll(pid, &status);
+                forward_build_lines(d, &seen);
+        } while (r == 0 && usleep(200 * 1000) >= 0);
         if (r < 0)
                 return fail(d, r, "Waiting for keystone build failed: %s", strerror(-r));
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)

@@ -125,7 +125,7 @@ static int64_t now_ms(void) {
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char **env_merge(char *const *extra) {
+char **env_merge(char *const *extra) {
         size_t n = 0, m = 0;
         while (environ[n])
                 n++;

@@ -46,5 +46,10 @@ const char *run_result_describe(const RunResult *r);
 void run_set_dry_run(bool b);
 bool run_get_dry_run(void);
 
+/* The environment with extra (NAME=VALUE strings) replacing or adding
+ * those names: a malloc'd array of borrowed strings (free only the array),
+ * NULL when out of memory.  What RunOptions/SpawnOptions.env_extra use. */
+char **env_merge(char *const *extra);
+
 /* argv joined with spaces, each argument quoted when needed; malloc'd. */
 char *argv_to_string(const char *const argv[]);

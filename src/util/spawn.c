@@ -55,10 +55,22 @@ int spawn_background(const char *const argv[], const SpawnOptions *opts, pid_t *
         sigaddset(&def, SIGINT);
         posix_spawnattr_setsigmask(&attr, &none);
         posix_spawnattr_setsigdefault(&attr, &def);
-        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+        if (opts->process_group) {
+                posix_spawnattr_setpgroup(&attr, 0);
+                flags |= POSIX_SPAWN_SETPGROUP;
+        }
+        posix_spawnattr_setflags(&attr, flags);
+
+        _cleanup_free_ char **env = opts->env_extra ? env_merge(opts->env_extra) : NULL;
+        if (opts->env_extra && !env) {
+                posix_spawnattr_destroy(&attr);
+                posix_spawn_file_actions_destroy(&fa);
+                return -ENOMEM;
+        }
 
         pid_t pid;
-        int r = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, environ);
+        int r = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, env ? env : environ);
         posix_spawnattr_destroy(&attr);
         posix_spawn_file_actions_destroy(&fa);
         if (r != 0)
@@ -80,24 +92,39 @@ int spawn_poll(pid_t pid, int *ret_status) {
         return 1;
 }
 
-int spawn_stop(pid_t pid, int timeout_ms) {
+static int stop(pid_t pid, pid_t target, int timeout_ms) {
         if (pid <= 0)
                 return 0;
         int r = spawn_poll(pid, NULL);
-        if (r != 0)
-                return r < 0 ? r : 0;
-        if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
+        if (r < 0)
+                return r;
+        if (r > 0 && target == pid)
+                return 0;
+        if (r == 0 && kill(target, SIGTERM) < 0 && errno != ESRCH)
                 return -errno;
-        for (int waited = 0; waited < timeout_ms; waited += 20) {
-                r = spawn_poll(pid, NULL);
-                if (r != 0)
-                        return r < 0 ? r : 0;
+        for (int waited = 0; r == 0 && waited < timeout_ms; waited += 20) {
                 nanosleep(&(struct timespec) { .tv_nsec = 20 * 1000000 }, NULL);
+                if ((r = spawn_poll(pid, NULL)) < 0)
+                        return r;
         }
-        log_debug("pid %d did not end within %d ms of SIGTERM, sending SIGKILL", (int) pid, timeout_ms);
-        (void) kill(pid, SIGKILL);
+        if (r > 0 && target == pid)
+                return 0;
+        if (r == 0)
+                log_debug("pid %d did not end within %d ms of SIGTERM, sending SIGKILL", (int) pid, timeout_ms);
+        /* a group: what is left of it, even when its leader has ended */
+        (void) kill(target, SIGKILL);
+        if (r > 0)
+                return 0;
         while (waitpid(pid, NULL, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
         return 0;
+}
+
+int spawn_stop(pid_t pid, int timeout_ms) {
+        return stop(pid, pid, timeout_ms);
+}
+
+int spawn_stop_group(pid_t pid, int timeout_ms) {
+        return stop(pid, -pid, timeout_ms);
 }

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,47 @@ static void test_spawn_and_stop(void **state) {
         unlink(log);
         assert_non_null(strstr(buf, "+ sh -c 'echo started; exec sleep 30'\n"));
         assert_non_null(strstr(buf, "started\n"));
+}
+
+/* .env_extra reaches the program; .process_group puts it in a group of its
+ * own, and spawn_stop_group() ends what it started too (the ZFS build's
+ * mmdebstrap → dpkg → dkms → make). */
+static void test_spawn_group_and_env(void **state) {
+        char log[] = "/tmp/keystone-test-spawn.XXXXXX";
+        int fd = mkstemp(log);
+        assert_true(fd >= 0);
+        close(fd);
+        const char *argv[] = { "sh", "-c", "echo \"var=$KS_SPAWN_TEST\"; sleep 30 & echo \"child=$!\"; wait", NULL };
+        char *env[] = { "KS_SPAWN_TEST=hello", NULL };
+        pid_t pid = 0;
+        assert_int_equal(spawn_background(argv, &(SpawnOptions) { .log_path = log, .env_extra = env,
+                                                                   .process_group = true }, &pid), 0);
+        char buf[512] = "";
+        for (int i = 0; i < 500 && !strstr(buf, "\nchild="); i++) {
+                usleep(10000);
+                FILE *g = fopen(log, "re");
+                assert_non_null(g);
+                buf[fread(buf, 1, sizeof buf - 1, g)] = 0;
+                fclose(g);
+        }
+        unlink(log);
+        assert_non_null(strstr(buf, "var=hello\n"));
+        const char *c = strstr(buf, "\nchild=");
+        assert_non_null(c);
+        pid_t child = (pid_t) atoi(c + 7);
+        assert_true(child > 0);
+        assert_int_equal(getpgid(pid), pid);
+        assert_int_equal(getpgid(child), pid);
+        assert_int_equal(spawn_stop_group(pid, 2000), 0);
+        assert_int_equal(kill(pid, 0), -1);
+        /* the grandchild got the signal too (init reaps it) */
+        bool gone = false;
+        for (int i = 0; i < 200 && !gone; i++) {
+                gone = kill(child, 0) < 0 && errno == ESRCH;
+                if (!gone)
+                        usleep(10000);
+        }
+        assert_true(gone);
 }
 
 static void test_spawn_exit_status(void **state) {
@@ -97,6 +139,7 @@ static void test_base64(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_spawn_and_stop),
+                cmocka_unit_test(test_spawn_group_and_env),
                 cmocka_unit_test(test_spawn_exit_status),
                 cmocka_unit_test(test_spawn_missing),
                 cmocka_unit_test(test_base64),
