@@ -254,9 +254,12 @@ int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInsta
         }
 
         /* Unmount on every path: leave nothing half open.  A failure here
-         * after a failed install is reported next to the first error. */
+         * after a failed install is reported next to the first error.
+         * disk_unmount() exports the pool by name, so it runs only once
+         * disk_mount() has shown that the pool of that name is the
+         * target's: a refused collision must not export another disk's. */
         _cleanup_free_ char *uerr = NULL;
-        int u = disk_unmount(l, mo->root, &uerr);
+        int u = mo->pool_ours ? disk_unmount(l, mo->root, &uerr) : 0;
         o->left_open = u < 0;
         if (u < 0 && r >= 0)
                 return error_set(&o->error, u, "generation %u is written, but unmounting failed: %s", o->number,
