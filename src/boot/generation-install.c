@@ -255,11 +255,12 @@ int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInsta
 
         /* Unmount on every path: leave nothing half open.  A failure here
          * after a failed install is reported next to the first error.
-         * disk_unmount() exports the pool by name, so it runs only once
-         * disk_mount() has shown that the pool of that name is the
-         * target's: a refused collision must not export another disk's. */
+         * disk_unmount() closes the credstore and exports the pool by
+         * name, so it runs only once disk_mount() has shown that the pool
+         * of that name is the target's: a refused collision must not close
+         * or export another disk's.  Before that, only ROOT is cleared. */
         _cleanup_free_ char *uerr = NULL;
-        int u = mo->pool_ours ? disk_unmount(l, mo->root, &uerr) : 0;
+        int u = mo->pool_ours ? disk_unmount(l, mo->root, &uerr) : disk_unmount_below(mo->root, &uerr);
         o->left_open = u < 0;
         if (u < 0 && r >= 0)
                 return error_set(&o->error, u, "generation %u is written, but unmounting failed: %s", o->number,

@@ -263,6 +263,10 @@ static int unmount_below(const char *root, char **error) {
         return r;
 }
 
+int disk_unmount_below(const char *root, char **error) {
+        return unmount_below(root, error);
+}
+
 int disk_unmount(const DiskLayout *l, const char *root, char **error) {
         int r = unmount_below(root, error);
         if (r < 0)

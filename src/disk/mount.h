@@ -30,3 +30,7 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o);
 
 /* Unmounts everything below ROOT, closes the credstore, exports the pool. */
 int disk_unmount(const DiskLayout *l, const char *root, char **error);
+/* Only the first step of disk_unmount(): what is mounted below ROOT,
+ * deepest first; no credstore, no pool (for a failure before the pool
+ * was shown to be the target's). */
+int disk_unmount_below(const char *root, char **error);
