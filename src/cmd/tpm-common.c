@@ -21,13 +21,44 @@ int tpm_cmd_check_args(const char *sub, int n, int min, int max) {
 
 int tpm_cmd_open_luks(const char *path, struct crypt_device **ret) {
         int r = luks_open(path, ret);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s: no such file. Give the LUKS2 block device or image file (for the "
+                                       "credstore: /dev/zvol/POOL/credstore, with the pool imported).", path);
         if (r == -EMEDIUMTYPE)
-                return log_error_errno(r, "%s is not a LUKS2 volume: keystone tpm works on LUKS2 headers only "
-                                       "(convert with 'cryptsetup convert --type luks2').", path);
+                return log_error_errno(r, "%s is not a LUKS2 volume or truncated: keystone tpm works on LUKS2 "
+                                       "headers only (convert LUKS1 with 'cryptsetup convert --type luks2'; "
+                                       "a truncated image has lost its header).", path);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the LUKS2 header of %s: %m. Check the path and that "
                                        "you may read and write it.", path);
         return 0;
+}
+
+bool tpm_cmd_header_warn(const char *path, const LuksHeaderCheck *before) {
+        LuksHeaderCheck now;
+        if (!before || (before->primary_ok && before->secondary_ok))
+                return false;
+        bool repaired = luks_header_check(path, &now) == 0 && now.primary_ok && now.secondary_ok;
+        const char *what = !before->primary_ok && !before->secondary_ok ? "Both copies of the LUKS2 header"
+                           : !before->primary_ok                       ? "The primary LUKS2 header"
+                                                                        : "The backup (secondary) LUKS2 header";
+        const char *problem = !before->primary_ok ? before->primary_problem : before->secondary_problem;
+        if (!before->primary_ok && before->secondary_ok)
+                log_warning("%s of %s is damaged (%s): the backup copy at offset %llu is used instead%s.", what,
+                            path, problem, (unsigned long long) before->secondary_offset,
+                            repaired ? ", and libcryptsetup has just rewritten the primary from it" : "");
+        else
+                log_warning("%s of %s %s damaged (%s%s%s)%s.", what, path,
+                            !before->primary_ok && !before->secondary_ok ? "are" : "is", problem,
+                            !before->primary_ok && !before->secondary_ok ? "; backup: " : "",
+                            !before->primary_ok && !before->secondary_ok
+                                    ? (before->secondary_problem ? before->secondary_problem : "missing")
+                                    : "",
+                            repaired ? "; libcryptsetup has just rewritten it from the other copy" : "");
+        log_warning("Something wrote over the header of %s: check the disk (SMART, dmesg), keep a copy of the "
+                    "header ('cryptsetup luksHeaderBackup %s --header-backup-file FILE') and, if a copy is still "
+                    "damaged, run 'cryptsetup repair %s'.", path, path, path);
+        return true;
 }
 
 int tpm_cmd_open_tpm(const char *device, Tpm2Context **ret) {

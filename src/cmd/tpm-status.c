@@ -48,6 +48,9 @@ int cmd_tpm_status(int argc, char **argv) {
 
         _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
         _cleanup_(tpm2_context_freep) Tpm2Context *tpm = NULL;
+        /* before libcryptsetup reads it: it repairs a damaged copy silently */
+        LuksHeaderCheck hc;
+        bool hc_read = luks_header_check(path, &hc) == 0;
         r = tpm_cmd_open_luks(path, &cd);
         if (r < 0)
                 return r;
@@ -59,16 +62,46 @@ int cmd_tpm_status(int argc, char **argv) {
         }
 
         printf("%s: LUKS2, UUID %s\n", path, crypt_get_uuid(cd) ?: "?");
+        bool damaged = tpm_cmd_header_warn(path, hc_read ? &hc : NULL);
+        if (damaged)
+                printf("Header: a copy is damaged (see the warning)\n");
         LuksSlotKind kinds[LUKS_SLOTS_MAX];
         (void) luks_slot_kinds(cd, kinds);
+        /* what each TPM2 keyslot is bound to, from its token */
+        uint32_t slot_pcrs[LUKS_SLOTS_MAX] = {};
+        for (int t = 0; t < LUKS_TOKENS_MAX; t++) {
+                const char *json;
+                _cleanup_free_ char *type = NULL;
+                uint32_t slots;
+                Tpm2Token tok = {};
+                if (luks_token_info(cd, t, &json, &type, &slots) < 0 || !streq(type, "systemd-tpm2") ||
+                    tpm2_token_from_json(json, &tok) < 0)
+                        continue;
+                if (tok.keyslot >= 0 && tok.keyslot < LUKS_SLOTS_MAX)
+                        slot_pcrs[tok.keyslot] |= tok.pcr_mask;
+                tpm2_token_done(&tok);
+        }
         printf("Keyslots:\n");
+        int install = -1;
         for (int i = 0; i < LUKS_SLOTS_MAX; i++) {
                 if (kinds[i] == LUKS_SLOT_NONE)
                         continue;
                 struct crypt_pbkdf_type pbkdf;
                 const char *kdf = crypt_keyslot_get_pbkdf(cd, i, &pbkdf) == 0 ? pbkdf.type : "?";
-                printf("  %2d  %-9s %s\n", i, luks_slot_kind_to_string(kinds[i]), kdf);
+                _cleanup_free_ char *pcrs = kinds[i] == LUKS_SLOT_TPM2 ? tpm2_pcr_mask_to_string(slot_pcrs[i]) : NULL;
+                if (pcrs)
+                        printf("  %2d  %-14s %-9s PCRs %s\n", i, luks_slot_kind_to_string(kinds[i]), kdf,
+                               *pcrs ? pcrs : "none");
+                else
+                        printf("  %2d  %-14s %s\n", i, luks_slot_kind_to_string(kinds[i]), kdf);
+                if (kinds[i] == LUKS_SLOT_INSTALL && install < 0)
+                        install = i;
         }
+        if (install >= 0)
+                log_warning("Keyslot %d of %s still holds the install secret: whoever has it opens the volume. "
+                            "Once a TPM2 token and a recovery key are enrolled, remove it with 'keystone tpm wipe "
+                            "%s --slot=install-secret' (or run 'keystone tpm enroll --auto', which does all three).",
+                            install, path, path);
         printf("Tokens:\n");
         for (int t = 0; t < LUKS_TOKENS_MAX; t++) {
                 const char *json;

@@ -25,6 +25,12 @@ int cmd_tpm_measure(int argc, char **argv);
 int tpm_cmd_open_luks(const char *path, struct crypt_device **ret);
 int tpm_cmd_open_tpm(const char *device, Tpm2Context **ret);
 
+/* Warns when before (luks_header_check() of path, read before libcryptsetup
+ * opened it) shows a damaged copy of the LUKS2 header: libcryptsetup then
+ * uses the other copy, and rewrites the damaged one, without a word.  True
+ * when it warned. */
+bool tpm_cmd_header_warn(const char *path, const LuksHeaderCheck *before);
+
 /* The volume key from --unlock-key-file, or a passphrase / recovery key
  * read from stdin (prompted on a terminal).  Returns the keyslot. */
 int tpm_cmd_volume_key(struct crypt_device *cd, const char *path, const char *key_file,
