@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/config-load.h"
 #include "cmd/tpm.h"
+#include "disk/credstore.h"
 #include "tpm/luks-passphrase.h"
+#include "tpm/recovery-key.h"
 #include "tpm/tpm2-pcr.h"
 #include "util/secret-input.h"
 
@@ -155,4 +158,53 @@ int tpm_cmd_unlock_failed(const char *path, const char *tcti, const Tpm2UnlockRe
                                        rep->token, path, tpm2_last_rc_string(),
                                        r == -EBUSY ? " It is out of session memory: flush it (tpm2_flushcontext -t -l -s) or reboot." : "");
         return log_error_errno(r, "Unlocking %s with token %d failed: %m.", path, rep->token);
+}
+
+int tpm_cmd_host_settings(const char *host_path, TpmHostSettings *ret) {
+        Config *c = NULL;
+        int r = cmd_config_load(host_path, &c);
+        if (r < 0)
+                return r;
+        TpmHostSettings h = { .enable = config_bool(c, "tpm.enable"), .bind_pcr15 = config_bool(c, "tpm.bind-pcr15") };
+        const ConfigNode *pcrs = config_get(c, "tpm.pcrs");
+        for (size_t i = 0; pcrs && i < pcrs->n_items; i++)
+                if (pcrs->items[i]->i >= 0 && pcrs->items[i]->i < 24)
+                        h.pcr_mask |= UINT32_C(1) << pcrs->items[i]->i;
+        const char *pool = config_string(c, "disk.pool");
+        snprintf(h.credstore, sizeof h.credstore, "%s/credstore", pool ? pool : "rpool");
+        config_free(c);
+        *ret = h;
+        return 0;
+}
+
+int tpm_cmd_credstore_device(const TpmHostSettings *h, char *buf, size_t size) {
+        int r = zvol_device(h->credstore, buf, size, 30000);
+        if (r < 0)
+                return log_error_errno(r, "The credstore zvol %s did not appear (no /dev/zvol/%s): is the pool "
+                                       "imported? Give the device as an argument otherwise.", h->credstore,
+                                       h->credstore);
+        return 0;
+}
+
+int tpm_cmd_add_recovery(struct crypt_device *cd, const char *path, const uint8_t *vk, size_t vk_size) {
+        _cleanup_erase_str_ char *key = NULL;
+        int r = recovery_key_generate(&key);
+        if (r < 0)
+                return log_error_errno(r, "Cannot generate a recovery key: %m.");
+        int slot = luks_keyslot_add(cd, vk, vk_size, key, strlen(key), true);
+        if (slot < 0)
+                return tpm_cmd_header_failed(slot, "add the recovery keyslot", path);
+        char json[96];
+        snprintf(json, sizeof(json), "{\"type\":\"systemd-recovery\",\"keyslots\":[\"%d\"]}", slot);
+        r = luks_token_add(cd, json);
+        if (r < 0) {
+                (void) crypt_keyslot_destroy(cd, slot);
+                return tpm_cmd_header_failed(r, "add the systemd-recovery token", path);
+        }
+        fprintf(stderr, "Recovery key for %s (keyslot %d). It is shown only now; store it somewhere safe:\n",
+                path, slot);
+        fflush(stderr);
+        printf("%s\n", key);
+        fflush(stdout);
+        return slot;
 }
