@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "cmd/tpm.h"
+#include "tpm/luks-passphrase.h"
 #include "tpm/tpm2-token.h"
+#include "util/secret-input.h"
 
 static const char help[] =
         "Usage: keystone tpm status DEVICE [OPTIONS]\n"
@@ -16,6 +18,8 @@ static const char help[] =
         "Options:\n"
         "      --tpm2-device=DEV      auto (default), /dev/tpmrm0, or a TCTI string\n"
         "      --no-tpm               do not query the TPM\n"
+        "      --key-file=F           also say which keyslot the passphrase or recovery\n"
+        "                             key in F opens; exit 1 when it opens none\n"
         "  -h, --help\n";
 
 int cmd_tpm_status(int argc, char **argv) {
@@ -23,9 +27,10 @@ int cmd_tpm_status(int argc, char **argv) {
                 CMD_COMMON_OPTIONS,
                 { "tpm2-device", required_argument, NULL, 'd' },
                 { "no-tpm", no_argument, NULL, 'n' },
+                { "key-file", required_argument, NULL, 'k' },
                 {}
         };
-        const char *device = NULL;
+        const char *device = NULL, *key_file = NULL;
         bool use_tpm = true;
         int c, r;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
@@ -37,6 +42,9 @@ int cmd_tpm_status(int argc, char **argv) {
                         break;
                 case 'n':
                         use_tpm = false;
+                        break;
+                case 'k':
+                        key_file = optarg;
                         break;
                 default:
                         return cmd_usage_error("tpm status", "unknown option");
@@ -147,5 +155,24 @@ int cmd_tpm_status(int argc, char **argv) {
         if (use_tpm && !tpm)
                 log_warning_errno(tpm_error, "The TPM (%s) is not reachable: %m; PCR checks skipped.",
                                   device ? device : "auto");
+        if (key_file) {
+                char *pass = NULL;
+                size_t n = 0;
+                r = secret_read_file(key_file, &pass, &n);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read the key file %s: %m.", key_file);
+                uint8_t *vk = NULL;
+                size_t vk_size = 0;
+                r = luks_passphrase_volume_key(cd, pass, n, &vk, &vk_size);
+                erase_and_free(pass, n);
+                if (r >= 0)
+                        erase_and_free(vk, vk_size);
+                if (r == -EPERM)
+                        return log_error_errno(r, "Key file %s: opens no keyslot of %s.", key_file, path);
+                if (r < 0)
+                        return log_error_errno(r, "Key file %s: cannot try it on %s: %m.", key_file, path);
+                printf("Key file %s: opens keyslot %d (%s)\n", key_file, r,
+                       r < LUKS_SLOTS_MAX ? luks_slot_kind_to_string(kinds[r]) : "?");
+        }
         return 0;
 }

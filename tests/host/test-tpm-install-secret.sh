@@ -44,6 +44,10 @@ cryptsetup token export --token-id 0 "$img" 2>/dev/null | grep -q keystone-insta
 	fail "the install-secret token survived"
 opens "$img" "$rk" || fail "the recovery key does not open the volume"
 out=$("$KEYSTONE" tpm unlock "$img" --test --tpm2-device="$TCTI" 2>&1) || fail "the TPM no longer opens: $out"
+out=$("$KEYSTONE" tpm status "$img" --no-tpm --key-file="$pw" 2>&1); rc=$?
+[ $rc = 1 ] && grep -q "opens no keyslot" <<<"$out" || fail "status --key-file with the removed secret: exit $rc: $out"
+out=$("$KEYSTONE" tpm status "$img" --no-tpm --key-file="$rk" 2>&1) || fail "status --key-file recovery: $out"
+grep -q "opens keyslot 2 (recovery)" <<<"$out" || fail "status --key-file recovery: $out"
 ok "install secret removed: it opens nothing; the recovery key and the TPM do"
 
 out=$("$KEYSTONE" tpm status "$img" --tpm2-device="$TCTI" 2>&1) || fail "status: $out"
