@@ -9,7 +9,7 @@
  * enroll` and `keystone tpm recovery`, and a reboot that must unlock with
  * the TPM alone.  No install secret is left behind: after install it opens
  * nothing (its keyslot is gone, the state's copy erased), the recovery key
- * and the TPM do, `keystone tpm status` lists exactly the tpm2 keyslot
+ * and the TPM do (the TPM at boot; after it, PCR 15 extended, it refuses), `keystone tpm status` lists exactly the tpm2 keyslot
  * (PCRs 1+7+15) and the recovery keyslot, and the login banner that said
  * "not yet protected" at the first boot is gone.  Then, on that machine:
  *   (b) an extra certificate appended to db (`keystone secureboot enroll
@@ -189,8 +189,20 @@ static void test_integration_deployment(void **unused) {
         _cleanup_free_ char *st_rk = gsh(vm, "sudo keystone tpm status /dev/zvol/rpool/credstore --no-tpm "
                                              "--key-file=/run/ks.rk && sudo shred -z -u /run/ks.rk", NULL, 0);
         assert_contains("keystone tpm status --key-file=RECOVERY-KEY", st_rk, "(recovery)");
-        _cleanup_free_ char *unl = gsh(vm, "sudo keystone tpm unlock /dev/zvol/rpool/credstore --test", NULL, 0);
-        assert_contains("keystone tpm unlock --test", unl, "unseals and opens keyslot");
+        /* the TPM opened it at this boot (res.tpm_line above: "opened with
+         * TPM2 token"); now, after keystone-init extended PCR 15, it must
+         * refuse, naming PCR 15 */
+        {
+                GuestSsh g = { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = res.user, .key = res.ssh_key };
+                RunResult rr = {};
+                r = guest_ssh_run(&g, "sudo keystone tpm unlock /dev/zvol/rpool/credstore --test", NULL, 0,
+                                  10 * MIN_MS, true, &rr);
+                if (r != -EPROTO || !rr.err || !strstr(rr.err, "PCR 15 changed"))
+                        vmtest_fail("after the boot the TPM should refuse the token (PCR 15 extended): %s\n%s%s",
+                                    r == -EPROTO ? run_result_describe(&rr) : strerror(-r), rr.out ? rr.out : "",
+                                    rr.err ? rr.err : "");
+                run_result_done(&rr);
+        }
         _cleanup_free_ char *status = gsh(vm, "sudo keystone tpm status /dev/zvol/rpool/credstore 2>&1", NULL, 0);
         fprintf(stderr, "vmtest: keystone tpm status after install:\n%s", status);
         {
