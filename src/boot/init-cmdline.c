@@ -156,6 +156,13 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                                 return r;
                         continue;
                 }
+                if (streq(param, "tpm")) {
+                        bool on;
+                        if ((r = parse_bool(key, v, &on, ret_error)) < 0)
+                                return r;
+                        c.tpm_disabled = !on;
+                        continue;
+                }
                 if (streq(param, "installer")) {
                         if ((r = parse_bool(key, v, &c.installer, ret_error)) < 0)
                                 return r;

@@ -16,6 +16,9 @@
  *                                   or a full dataset name     (required)
  *   keystone.init=PATH              program run after switch_root (/sbin/init)
  *   keystone.tpm2-device=DEV        auto, /dev/tpmrm0 or a TCTI string (auto)
+ *   keystone.tpm=0                  do not use the TPM at all: the password or
+ *                                   recovery key opens the credstore, PCR 15 is
+ *                                   not extended (tpm.enable = false)  (1)
  *   keystone.emergency=halt|shell   what a fatal error leads to (halt)
  *   keystone.debug                  debug logging on the console
  *
@@ -39,6 +42,7 @@ typedef struct InitConfig {
         char generation[INIT_NAME_MAX];         /* full dataset name */
         char init[INIT_NAME_MAX];
         char tpm2_device[INIT_NAME_MAX];
+        bool tpm_disabled;                      /* keystone.tpm=0 */
         bool emergency_shell;
         bool debug;
         bool installer;

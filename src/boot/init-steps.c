@@ -252,8 +252,11 @@ static int step_credstore(InitContext *c) {
         luks_route_logging(c->cd);
 
         char why[700];
-        r = tpm2_context_new(c->cfg.tpm2_device, &c->tpm);
-        if (r < 0) {
+        r = c->cfg.tpm_disabled ? -ENOTCONN : tpm2_context_new(c->cfg.tpm2_device, &c->tpm);
+        if (r == -ENOTCONN) {
+                c->tpm = NULL;
+                snprintf(why, sizeof why, "the host file turns the TPM off (tpm.enable = false, keystone.tpm=0)");
+        } else if (r < 0) {
                 c->tpm = NULL;
                 if (r == -ENODEV)
                         snprintf(why, sizeof why, "there is no TPM (no /dev/tpmrm0 or /dev/tpm0)");

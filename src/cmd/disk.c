@@ -8,7 +8,9 @@
 #include "boot/generation-install.h"
 #include "cmd/cmd.h"
 #include "cmd/config-load.h"
+#include "cmd/tpm.h"
 #include "disk/apply.h"
+#include "disk/credstore.h"
 #include "disk/gpt.h"
 #include "disk/mount.h"
 #include "disk/probe.h"
@@ -350,6 +352,14 @@ int cmd_disk(int argc, char **argv) {
                         printf("%s: blank, nothing applied yet\n", t.path);
                 else
                         printf("%s: %s\n", t.path, why ? why : strerror(-r));
+                /* the credstore, when its pool is imported: a damaged copy of
+                 * its LUKS2 header would be used (and rewritten) silently */
+                char cs[300], csdev[512];
+                snprintf(cs, sizeof cs, "%s/credstore", l->pool ? l->pool : "rpool");
+                LuksHeaderCheck hc;
+                if (zvol_device(cs, csdev, sizeof csdev, 0) == 0 && luks_header_check(csdev, &hc) == 0 &&
+                    !tpm_cmd_header_warn(csdev, &hc))
+                        printf("%s (%s): both copies of the LUKS2 header are intact\n", cs, csdev);
                 disk_layout_free(l);
                 return r == -EBUSY || r == 0 ? 0 : r;
         }

@@ -4,8 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/config-load.h"
 #include "cmd/tpm.h"
+#include "disk/credstore.h"
 #include "tpm/luks-passphrase.h"
+#include "tpm/recovery-key.h"
 #include "tpm/tpm2-pcr.h"
 #include "util/secret-input.h"
 
@@ -21,13 +24,44 @@ int tpm_cmd_check_args(const char *sub, int n, int min, int max) {
 
 int tpm_cmd_open_luks(const char *path, struct crypt_device **ret) {
         int r = luks_open(path, ret);
+        if (r == -ENOENT)
+                return log_error_errno(r, "%s: no such file. Give the LUKS2 block device or image file (for the "
+                                       "credstore: /dev/zvol/POOL/credstore, with the pool imported).", path);
         if (r == -EMEDIUMTYPE)
-                return log_error_errno(r, "%s is not a LUKS2 volume: keystone tpm works on LUKS2 headers only "
-                                       "(convert with 'cryptsetup convert --type luks2').", path);
+                return log_error_errno(r, "%s is not a LUKS2 volume or truncated: keystone tpm works on LUKS2 "
+                                       "headers only (convert LUKS1 with 'cryptsetup convert --type luks2'; "
+                                       "a truncated image has lost its header).", path);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the LUKS2 header of %s: %m. Check the path and that "
                                        "you may read and write it.", path);
         return 0;
+}
+
+bool tpm_cmd_header_warn(const char *path, const LuksHeaderCheck *before) {
+        LuksHeaderCheck now;
+        if (!before || (before->primary_ok && before->secondary_ok))
+                return false;
+        bool repaired = luks_header_check(path, &now) == 0 && now.primary_ok && now.secondary_ok;
+        const char *what = !before->primary_ok && !before->secondary_ok ? "Both copies of the LUKS2 header"
+                           : !before->primary_ok                       ? "The primary LUKS2 header"
+                                                                        : "The backup (secondary) LUKS2 header";
+        const char *problem = !before->primary_ok ? before->primary_problem : before->secondary_problem;
+        if (!before->primary_ok && before->secondary_ok)
+                log_warning("%s of %s is damaged (%s): the backup copy at offset %llu is used instead%s.", what,
+                            path, problem, (unsigned long long) before->secondary_offset,
+                            repaired ? ", and libcryptsetup has just rewritten the primary from it" : "");
+        else
+                log_warning("%s of %s %s damaged (%s%s%s)%s.", what, path,
+                            !before->primary_ok && !before->secondary_ok ? "are" : "is", problem,
+                            !before->primary_ok && !before->secondary_ok ? "; backup: " : "",
+                            !before->primary_ok && !before->secondary_ok
+                                    ? (before->secondary_problem ? before->secondary_problem : "missing")
+                                    : "",
+                            repaired ? "; libcryptsetup has just rewritten it from the other copy" : "");
+        log_warning("Something wrote over the header of %s: check the disk (SMART, dmesg), keep a copy of the "
+                    "header ('cryptsetup luksHeaderBackup %s --header-backup-file FILE') and, if a copy is still "
+                    "damaged, run 'cryptsetup repair %s'.", path, path, path);
+        return true;
 }
 
 int tpm_cmd_open_tpm(const char *device, Tpm2Context **ret) {
@@ -124,4 +158,53 @@ int tpm_cmd_unlock_failed(const char *path, const char *tcti, const Tpm2UnlockRe
                                        rep->token, path, tpm2_last_rc_string(),
                                        r == -EBUSY ? " It is out of session memory: flush it (tpm2_flushcontext -t -l -s) or reboot." : "");
         return log_error_errno(r, "Unlocking %s with token %d failed: %m.", path, rep->token);
+}
+
+int tpm_cmd_host_settings(const char *host_path, TpmHostSettings *ret) {
+        Config *c = NULL;
+        int r = cmd_config_load(host_path, &c);
+        if (r < 0)
+                return r;
+        TpmHostSettings h = { .enable = config_bool(c, "tpm.enable"), .bind_pcr15 = config_bool(c, "tpm.bind-pcr15") };
+        const ConfigNode *pcrs = config_get(c, "tpm.pcrs");
+        for (size_t i = 0; pcrs && i < pcrs->n_items; i++)
+                if (pcrs->items[i]->i >= 0 && pcrs->items[i]->i < 24)
+                        h.pcr_mask |= UINT32_C(1) << pcrs->items[i]->i;
+        const char *pool = config_string(c, "disk.pool");
+        snprintf(h.credstore, sizeof h.credstore, "%s/credstore", pool ? pool : "rpool");
+        config_free(c);
+        *ret = h;
+        return 0;
+}
+
+int tpm_cmd_credstore_device(const TpmHostSettings *h, char *buf, size_t size) {
+        int r = zvol_device(h->credstore, buf, size, 30000);
+        if (r < 0)
+                return log_error_errno(r, "The credstore zvol %s did not appear (no /dev/zvol/%s): is the pool "
+                                       "imported? Give the device as an argument otherwise.", h->credstore,
+                                       h->credstore);
+        return 0;
+}
+
+int tpm_cmd_add_recovery(struct crypt_device *cd, const char *path, const uint8_t *vk, size_t vk_size) {
+        _cleanup_erase_str_ char *key = NULL;
+        int r = recovery_key_generate(&key);
+        if (r < 0)
+                return log_error_errno(r, "Cannot generate a recovery key: %m.");
+        int slot = luks_keyslot_add(cd, vk, vk_size, key, strlen(key), true);
+        if (slot < 0)
+                return tpm_cmd_header_failed(slot, "add the recovery keyslot", path);
+        char json[96];
+        snprintf(json, sizeof(json), "{\"type\":\"systemd-recovery\",\"keyslots\":[\"%d\"]}", slot);
+        r = luks_token_add(cd, json);
+        if (r < 0) {
+                (void) crypt_keyslot_destroy(cd, slot);
+                return tpm_cmd_header_failed(r, "add the systemd-recovery token", path);
+        }
+        fprintf(stderr, "Recovery key for %s (keyslot %d). It is shown only now; store it somewhere safe:\n",
+                path, slot);
+        fflush(stderr);
+        printf("%s\n", key);
+        fflush(stdout);
+        return slot;
 }

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "cmd/tpm.h"
-#include "tpm/recovery-key.h"
 
 static const char help[] =
         "Usage: keystone tpm recovery DEVICE [OPTIONS]\n"
@@ -50,26 +49,7 @@ int cmd_tpm_recovery(int argc, char **argv) {
         r = tpm_cmd_volume_key(cd, path, key_file, &vk, &vk_size);
         if (r < 0)
                 return r;
-        _cleanup_erase_str_ char *key = NULL;
-        r = recovery_key_generate(&key);
-        if (r < 0) {
-                erase_and_free(vk, vk_size);
-                return log_error_errno(r, "Cannot generate a recovery key: %m.");
-        }
-        int slot = luks_keyslot_add(cd, vk, vk_size, key, strlen(key), true);
+        r = tpm_cmd_add_recovery(cd, path, vk, vk_size);
         erase_and_free(vk, vk_size);
-        if (slot < 0)
-                return tpm_cmd_header_failed(slot, "add the recovery keyslot", path);
-        char json[96];
-        snprintf(json, sizeof(json), "{\"type\":\"systemd-recovery\",\"keyslots\":[\"%d\"]}", slot);
-        r = luks_token_add(cd, json);
-        if (r < 0) {
-                (void) crypt_keyslot_destroy(cd, slot);
-                return tpm_cmd_header_failed(r, "add the systemd-recovery token", path);
-        }
-        fprintf(stderr, "Recovery key for %s (keyslot %d). It is shown only now; store it somewhere safe:\n",
-                path, slot);
-        printf("%s\n", key);
-        fflush(stdout);
-        return 0;
+        return r < 0 ? r : 0;
 }

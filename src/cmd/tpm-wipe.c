@@ -7,15 +7,19 @@
 #include "cmd/tpm.h"
 
 static const char help[] =
-        "Usage: keystone tpm wipe DEVICE --slot=password|recovery|tpm2|N [OPTIONS]\n"
+        "Usage: keystone tpm wipe DEVICE --slot=password|recovery|tpm2|install-secret|N [OPTIONS]\n"
         "\n"
         "Remove keyslots (and the tokens naming them): every password keyslot, every\n"
-        "recovery keyslot, every TPM2 keyslot, or keyslot N.  Refused when no keyslot\n"
-        "would remain, and when only TPM2 keyslots would remain (a firmware or\n"
-        "Secure Boot change would then lock the volume for good) unless --force.\n"
+        "recovery keyslot, every TPM2 keyslot, the install secret's keyslot (the one\n"
+        "'keystone disk apply' made), or keyslot N.  Refused when no keyslot would\n"
+        "remain, and when only TPM2 keyslots would remain (a firmware or Secure Boot\n"
+        "change would then lock the volume for good) unless --force.  The install\n"
+        "secret is removed only once a TPM2 keyslot and a recovery keyslot exist.\n"
+        "The header is read again afterwards: each wiped keyslot must be gone.\n"
         "\n"
         "Options:\n"
-        "      --slot=WHICH           password, recovery, tpm2 or a keyslot number\n"
+        "      --slot=WHICH           password, recovery, tpm2, install-secret or a\n"
+        "                             keyslot number\n"
         "      --force                allow leaving only TPM2 keyslots\n"
         "  -h, --help\n";
 
@@ -57,11 +61,13 @@ int cmd_tpm_wipe(int argc, char **argv) {
                 want = LUKS_SLOT_RECOVERY;
         else if (streq(which, "tpm2"))
                 want = LUKS_SLOT_TPM2;
+        else if (streq(which, "install-secret"))
+                want = LUKS_SLOT_INSTALL;
         else {
                 char *end;
                 number = strtol(which, &end, 10);
                 if (!*which || *end || number < 0 || number >= LUKS_SLOTS_MAX)
-                        return cmd_usage_error("tpm wipe", "--slot=%s: expected password, recovery, tpm2 or a "
+                        return cmd_usage_error("tpm wipe", "--slot=%s: expected password, recovery, tpm2, install-secret or a "
                                                "keyslot number 0..31", which);
         }
 
@@ -72,7 +78,7 @@ int cmd_tpm_wipe(int argc, char **argv) {
         LuksSlotKind kinds[LUKS_SLOTS_MAX];
         (void) luks_slot_kinds(cd, kinds);
         uint32_t wipe = 0;
-        int left = 0, left_not_tpm = 0;
+        int left = 0, left_not_tpm = 0, left_tpm = 0, left_recovery = 0;
         for (int i = 0; i < LUKS_SLOTS_MAX; i++) {
                 if (kinds[i] == LUKS_SLOT_NONE)
                         continue;
@@ -82,11 +88,21 @@ int cmd_tpm_wipe(int argc, char **argv) {
                         left++;
                         if (kinds[i] != LUKS_SLOT_TPM2)
                                 left_not_tpm++;
+                        left_tpm += kinds[i] == LUKS_SLOT_TPM2;
+                        left_recovery += kinds[i] == LUKS_SLOT_RECOVERY;
                 }
         }
         if (!wipe)
                 return log_error_errno(-ENOENT, "%s has no %s keyslot%s; 'keystone tpm status %s' lists them.",
                                        path, which, number >= 0 ? " with that number" : "", path);
+        if (want == LUKS_SLOT_INSTALL && (!left_tpm || !left_recovery))
+                return log_error_errno(-EPERM, "Refusing to remove the install secret of %s: it is the way in "
+                                       "until a TPM2 keyslot and a recovery keyslot exist (%s). Enroll them "
+                                       "first ('keystone tpm enroll', 'keystone tpm recovery'), or run 'keystone "
+                                       "tpm enroll --auto'.", path,
+                                       !left_tpm && !left_recovery ? "neither does"
+                                       : !left_tpm                 ? "no TPM2 keyslot yet"
+                                                                   : "no recovery keyslot yet");
         if (left == 0)
                 return log_error_errno(-EPERM, "Refusing to wipe the %s keyslot(s) of %s: no way in would remain "
                                        "and the data would be lost. Add another first ('keystone tpm recovery' "
@@ -101,7 +117,17 @@ int cmd_tpm_wipe(int argc, char **argv) {
                 r = luks_keyslot_wipe(cd, i);
                 if (r < 0)
                         return log_error_errno(r, "Failed to wipe keyslot %d of %s: %m.", i, path);
-                printf("Wiped keyslot %d (%s) of %s.\n", i, luks_slot_kind_to_string(kinds[i]), path);
         }
+        r = luks_keyslots_verify_gone(path, wipe);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Wiped keyslots of %s, but reading the header again still shows one of "
+                                       "them (or a token naming it): the header did not take the change. Check "
+                                       "'keystone tpm status %s'.", path, path);
+        if (r < 0)
+                return log_error_errno(r, "Wiped keyslots of %s, but cannot read the header again to check: %m.",
+                                       path);
+        for (int i = 0; i < LUKS_SLOTS_MAX; i++)
+                if (wipe & (UINT32_C(1) << i))
+                        printf("Wiped keyslot %d (%s) of %s.\n", i, luks_slot_kind_to_string(kinds[i]), path);
         return 0;
 }

@@ -18,6 +18,7 @@ static const struct {
         { "wipe", cmd_tpm_wipe },
         { "status", cmd_tpm_status },
         { "measure", cmd_tpm_measure },
+        { "banner", cmd_tpm_banner },
 };
 
 static const char help[] =
@@ -32,9 +33,13 @@ static const char help[] =
         "  unlock DEVICE [NAME]  unseal and activate as NAME (--test: only verify)\n"
         "  recovery DEVICE   add a recovery key (printed once) and its keyslot\n"
         "  password DEVICE   set or change the password\n"
-        "  wipe DEVICE --slot=password|recovery|tpm2|N   remove a way in (never the last)\n"
+        "  wipe DEVICE --slot=password|recovery|tpm2|install-secret|N\n"
+        "                    remove a way in (never the last)\n"
         "  status DEVICE     keyslots, tokens, bound PCRs, whether the TPM would unseal\n"
         "  measure DEVICE [NAME]  extend PCR 15 with a hash of the volume key\n"
+        "  enroll --auto     on an installed machine: TPM2 with the host's PCRs, a\n"
+        "                    recovery key, then the install secret removed\n"
+        "  banner [DEVICE]   the login banner saying the machine is not yet protected\n"
         "\n"
         "'keystone tpm METHOD --help' describes each method's options.\n"
         "Secrets are read from key files or standard input, never from arguments.\n"
@@ -43,7 +48,7 @@ static const char help[] =
 
 int cmd_tpm(int argc, char **argv) {
         if (argc < 2)
-                return cmd_usage_error("tpm", "missing method (enroll, unlock, recovery, password, wipe, status, measure)");
+                return cmd_usage_error("tpm", "missing method (enroll, unlock, recovery, password, wipe, status, measure, banner)");
         if (streq(argv[1], "--help") || streq(argv[1], "-h") || streq(argv[1], "help"))
                 return cmd_help(help);
         for (size_t i = 0; i < ELEMENTSOF(methods); i++)

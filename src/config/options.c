@@ -162,12 +162,16 @@ static const OptionDef secure_boot_options[] = {
 
 static const OptionDef tpm_options[] = {
         { .name = "enable", .type = OPT_BOOL, .default_toml = "false",
-          .description = "Bind the credstore's unlock to the TPM (the `tpm` module turns it on).",
+          .description = "Unlock the credstore with the TPM (the `tpm` module turns it on): `keystone vm` "
+                         "and `keystone tpm enroll --auto` enroll it, keystone-init unseals it. Off: no TPM "
+                         "enrollment, and keystone-init leaves the TPM alone (keystone.tpm=0): the password "
+                         "or the recovery key opens the credstore.",
           .example = "true" },
         { .name = "pcrs", .type = OPT_LIST, .elem = &pcr_elem, .unique = true,
           .default_toml = "[1, 7]",
           .description = "PCRs (sha256 bank) the credstore key is sealed to: 1 = firmware "
-                         "configuration, 7 = Secure Boot state.",
+                         "configuration, 7 = Secure Boot state. Used by `keystone vm`, `keystone tpm "
+                         "enroll --host` and `--auto` (on the machine, from /etc/keystone/tpm.toml).",
           .example = "[7]" },
         { .name = "bind-pcr15", .type = OPT_BOOL, .default_toml = "true",
           .description = "Also bind PCR 15 at its zero value; the initrd extends PCR 15 after "

@@ -77,6 +77,11 @@ int credstore_format(const char *dev, const void *secret, size_t size) {
         if (r < 0)
                 return r;
         r = crypt_keyslot_add_by_volume_key(cd, 0, NULL, 0, secret, size);
+        if (r < 0)
+                return r;
+        /* so that `keystone tpm` knows this keyslot as the install secret's
+         * and can remove it once the TPM and a recovery key are enrolled */
+        r = luks_install_secret_mark(cd, 0);
         return r < 0 ? r : 0;
 }
 

@@ -20,7 +20,8 @@ int zvol_device(const char *name, char *buf, size_t size, int timeout_ms);
 int credstore_is_luks(const char *dev);
 
 /* LUKS2 format (aes-xts-plain64, 512-bit key, argon2id) with the secret in
- * keyslot 0. */
+ * keyslot 0, marked as the install secret's by a keystone-install-secret
+ * token (tpm/luks.h). */
 int credstore_format(const char *dev, const void *secret, size_t size);
 
 /* Activates as /dev/mapper/NAME; -EPERM when the secret opens no keyslot. */

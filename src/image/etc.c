@@ -67,6 +67,7 @@ int image_etc_generate(const ImageSpec *s, const char *root_uuid, GenList *l) {
                      "127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n",
                      s->hostname));
         TRY(image_etc_disk(s, root_uuid, l));
+        TRY(image_etc_tpm(s, l));
         /* "uninitialized": the first boot is a first boot (ConditionFirstBoot:
          * sshd-keygen.service makes the host keys then); an empty file would
          * mean a new transient id on every boot */

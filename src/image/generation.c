@@ -68,6 +68,9 @@ static int make_cmdline(const ImageSpec *s, unsigned n, char *out, size_t size) 
                 fprintf(f, " keystone.pool=%s", s->pool);
         if (s->emergency_access)
                 fputs(" keystone.emergency=shell", f);
+        /* tpm.enable = false: keystone-init does not ask the TPM */
+        if (s->tpm_disabled)
+                fputs(" keystone.tpm=0", f);
         /* the last console= is /dev/console: keystone-init's prompt and the
          * messages go to the serial line, and the screen shows them too */
         fputs(" console=tty0 console=ttyS0,115200", f);

@@ -87,6 +87,12 @@ typedef struct ImageSpec {
         size_t n_kernel_params;
         bool emergency_access;  /* boot.emergency-access */
         bool secure_boot;       /* secure-boot.enable */
+        /* tpm.* (the zero value is the TPM in use, PCRs 1+7 and PCR 15 at
+         * zero, as before the host file could say otherwise) */
+        bool tpm_disabled;      /* tpm.enable = false: keystone.tpm=0, no enrollment */
+        uint32_t tpm_pcrs;      /* tpm.pcrs as a mask; 0: 1+7 */
+        bool tpm_pcrs_none;     /* tpm.pcrs = []: bind no PCR but (maybe) 15 */
+        bool tpm_no_pcr15;      /* tpm.bind-pcr15 = false */
         char *sb_key_dir;       /* secure-boot.key-dir */
         /* an installed generation (keystone build), not a test disk image:
          * fstab/crypttab from the layout, no disk stage */
@@ -94,6 +100,9 @@ typedef struct ImageSpec {
 } ImageSpec;
 
 void image_spec_done(ImageSpec *s);
+
+/* tpm.pcrs of the spec as a mask (1+7 when the host file leaves it out). */
+uint32_t image_spec_tpm_pcrs(const ImageSpec *s);
 
 /* Fills defaults for what the spec leaves unset. */
 int image_spec_fill_defaults(ImageSpec *s);

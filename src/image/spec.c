@@ -334,6 +334,39 @@ static int get_boot(json_object *root, ImageSpec *s, char **ret_error) {
         return get_string(root, "secure-boot", "key-dir", &s->sb_key_dir, ret_error);
 }
 
+/* tpm.enable, tpm.pcrs, tpm.bind-pcr15 */
+static int get_tpm(json_object *root, ImageSpec *s, char **ret_error) {
+        bool enable = true, pcr15 = true;
+        int r;
+        if ((r = get_bool(root, "tpm", "enable", &enable, ret_error)) < 0 ||
+            (r = get_bool(root, "tpm", "bind-pcr15", &pcr15, ret_error)) < 0)
+                return r;
+        s->tpm_disabled = !enable;
+        s->tpm_no_pcr15 = !pcr15;
+        json_object *v = get_path(root, "tpm", "pcrs");
+        if (!v)
+                return 0;
+        if (!json_object_is_type(v, json_type_array))
+                return error_set(ret_error, "tpm.pcrs: expected a list of PCR numbers");
+        uint32_t mask = 0;
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                int64_t n = json_object_is_type(e, json_type_int) ? json_object_get_int64(e) : -1;
+                if (n < 0 || n > 23)
+                        return error_set(ret_error, "tpm.pcrs[%zu]: expected a PCR number from 0 to 23", i);
+                mask |= UINT32_C(1) << n;
+        }
+        s->tpm_pcrs = mask;
+        s->tpm_pcrs_none = mask == 0;
+        return 0;
+}
+
+uint32_t image_spec_tpm_pcrs(const ImageSpec *s) {
+        if (s->tpm_pcrs_none)
+                return 0;
+        return s->tpm_pcrs ? s->tpm_pcrs : (UINT32_C(1) << 1) | (UINT32_C(1) << 7);
+}
+
 static int get_ssh(json_object *root, ImageSpec *s, char **ret_error) {
         json_object *v;
         if ((v = get_path(root, "ssh", "enable"))) {
@@ -379,7 +412,7 @@ int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
             (r = get_string(root, "boot", "kernel", &s.kernel_flavour, ret_error)) < 0 ||
             (r = get_string(root, "host", "time-zone", &s.time_zone, ret_error)) < 0 ||
             (r = get_ssh(root, &s, ret_error)) < 0 || (r = get_disk_layout(root, &s, ret_error)) < 0 ||
-            (r = get_boot(root, &s, ret_error)) < 0)
+            (r = get_boot(root, &s, ret_error)) < 0 || (r = get_tpm(root, &s, ret_error)) < 0)
                 goto done;
         json_object *p = get_path(root, "host", "packages");
         if (!p)

@@ -17,11 +17,13 @@
 #include "install/guest-ssh.h"
 #include "install/vm-deploy.h"
 #include "secureboot/keys.h"
+#include "tpm/tpm2-pcr.h"
 #include "util/clock.h"
 #include "util/file-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
+#include "util/secret-erase.h"
 #include "util/spawn.h"
 #include "vmtest/vmtest-esp.h"
 
@@ -728,10 +730,20 @@ static int stage_first_boot(Deploy *d) {
         explicit_bzero(secret_line, sizeof secret_line);
         if (r < 0)
                 return r;
-        snprintf(cmd, sizeof cmd, "sudo keystone tpm enroll /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET,
-                 d->res->pool);
-        if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, true, NULL)) < 0)
-                return r;
+        /* the banner keystone-protection-banner.service wrote at this boot:
+         * only the install secret opens the credstore yet */
+        _cleanup_free_ char *banner = NULL;
+        if (gsh(d, vm, U, "cat /run/motd.d/keystone-protection 2>/dev/null || true", NULL, MIN_MS, true, &banner) == 0)
+                snprintf(d->res->banner_first_boot, sizeof d->res->banner_first_boot, "%s", banner);
+        /* the host file's tpm.* (tpm.enable = false: no TPM enrollment) */
+        _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(&d->spec));
+        if (!d->spec.tpm_disabled) {
+                snprintf(cmd, sizeof cmd, "sudo keystone tpm enroll /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET
+                         " --pcrs=%s %s", d->res->pool, pcrs ? pcrs : "1+7", d->spec.tpm_no_pcr15 ? "--no-pcr15" : "--pcr15");
+                if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, true, NULL)) < 0)
+                        return r;
+        } else
+                log_line(d, "tpm.enable = false: no TPM enrollment");
         _cleanup_free_ char *key = NULL;
         snprintf(cmd, sizeof cmd, "sudo keystone tpm recovery /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET,
                  d->res->pool);
@@ -751,7 +763,30 @@ static int stage_first_boot(Deploy *d) {
         if (r < 0)
                 return fail(d, r, "Cannot write %s: %s", sp(d, "recovery-key"), strerror(-r));
         log_line(d, "recovery key: %s (0600)", sp(d, "recovery-key"));
-        if ((r = gsh(d, vm, U, "sudo rm -f " GUEST_SECRET, NULL, MIN_MS, true, NULL)) < 0)
+        /* no install secret left behind: its keyslot (keystone tpm wipe reads
+         * the header again to prove it gone), the guest's copy and the
+         * state's, each overwritten and removed */
+        if (!d->spec.tpm_disabled) {
+                snprintf(cmd, sizeof cmd, "sudo keystone tpm wipe /dev/zvol/%s/credstore --slot=install-secret",
+                         d->res->pool);
+                if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, true, NULL)) < 0)
+                        return r;
+        } else
+                log_line(d, "tpm.enable = false: the install secret stays (the recovery key alone is no way to "
+                            "boot unattended); remove it with keystone tpm wipe --slot=install-secret");
+        if ((r = gsh(d, vm, U, "sudo shred -z -u " GUEST_SECRET " && test ! -e " GUEST_SECRET, NULL, MIN_MS, true,
+                     NULL)) < 0)
+                return r;
+        if (!d->spec.tpm_disabled) {
+                r = secret_file_erase(sp(d, "credstore.secret"));
+                if (r < 0 && r != -ENOENT)
+                        return fail(d, r, "Cannot erase the install secret %s: %s", sp(d, "credstore.secret"),
+                                    strerror(-r));
+                log_line(d, "install secret: keyslot removed, %s and the state's copy erased", GUEST_SECRET);
+        }
+        /* the banner again, now that the credstore is protected */
+        snprintf(cmd, sizeof cmd, "sudo keystone tpm banner /dev/zvol/%s/credstore", d->res->pool);
+        if ((r = gsh(d, vm, U, cmd, NULL, MIN_MS, true, NULL)) < 0)
                 return r;
         _cleanup_close_ int fd = open(sp(d, "installed"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0)
@@ -782,7 +817,25 @@ static int stage_verify(Deploy *d) {
         _cleanup_free_ char *boot = last_boot(vm);
         if (!boot)
                 return -ENOMEM;
-        if (strstr(boot, "Password or recovery key")) {
+        if (d->spec.tpm_disabled && strstr(boot, "Password or recovery key")) {
+                /* tpm.enable = false: the recovery key opens it, typed */
+                char key[256] = "";
+                if (read_small(sp(d, "recovery-key"), key, sizeof key) < 0 || !*key)
+                        return fail(d, -ENOKEY, "tpm.enable = false: the machine asks for the recovery key, and %s "
+                                                "holds none", sp(d, "recovery-key"));
+                key[strcspn(key, "\n")] = 0;
+                char line[260];
+                snprintf(line, sizeof line, "%s\r", key);
+                explicit_bzero(key, sizeof key);
+                r = vm_console_type_r(vm, line);
+                explicit_bzero(line, sizeof line);
+                if (r < 0)
+                        return fail(d, r, "Typing the recovery key on the machine's console failed: %s", strerror(-r));
+                log_line(d, "tpm.enable = false: typed the recovery key at keystone-init's prompt");
+                if ((r = console_wait(d, vm, "ok \\([0-9.]+ s\\): opened with password or recovery key", 10 * MIN_MS,
+                                      "the recovery key")) < 0)
+                        return r;
+        } else if (strstr(boot, "Password or recovery key")) {
                 char why[512] = "";
                 copy_line(boot, "PCR", why, sizeof why);
                 return fail(d, -EACCES, "The TPM did not unlock the credstore: keystone-init asks for the password. "
@@ -796,7 +849,8 @@ static int stage_verify(Deploy *d) {
         boot = last_boot(vm);
         if (!boot)
                 return -ENOMEM;
-        step_line(boot, "cryptsetup-credstore", "opened with TPM2 token", d->res->tpm_line, sizeof d->res->tpm_line);
+        step_line(boot, "cryptsetup-credstore", d->spec.tpm_disabled ? "opened with password" : "opened with TPM2 token",
+                  d->res->tpm_line, sizeof d->res->tpm_line);
         step_line(boot, "check-encryptionroot", "all with encryptionroot", d->res->encroot_line,
                   sizeof d->res->encroot_line);
         if ((r = ssh_wait(d, vm, U, 20 * MIN_MS)) < 0)

@@ -21,13 +21,18 @@
  *   first-boot  the disk alone with the installer's UEFI variables (user
  *               mode) and a swtpm: the secret typed at keystone-init's
  *               prompt, then over SSH as the host's sudo user: keystone tpm
- *               enroll and keystone tpm recovery (the recovery key to the
- *               operator and, 0600, the state)
+ *               enroll (the host file's tpm.pcrs and tpm.bind-pcr15; none
+ *               with tpm.enable = false) and keystone tpm recovery (the
+ *               recovery key to the operator and, 0600, the state), then the
+ *               install secret removed: its keyslot (keystone tpm wipe
+ *               --slot=install-secret), the guest's and the state's copy
+ *               (overwritten, removed), and the login banner regenerated
  *   verify      reboot: the credstore must open with the TPM and nothing
  *               typed; the encryptionroot check, Secure Boot in user mode and
  *               an SSH login are read from the console and the guest
  *
- * State (0700): keys/, ssh/, credstore.secret, recovery-key, disk.img,
+ * State (0700): keys/, ssh/, credstore.secret (until first-boot erases it),
+ * recovery-key, disk.img,
  * media/ (the build and host files), installer/ and machine/ (each VM's
  * console.log, qemu.log; machine/OVMF_VARS.fd and machine/tpm/ are the
  * machine's firmware variables and TPM), logs/N-stage.log, installed.
@@ -80,6 +85,7 @@ typedef struct VmDeployResult {
         /* measured in the last boot */
         bool secure_boot, user_mode;
         char tpm_line[256], encroot_line[256], ssh_line[128], root_line[128];
+        char banner_first_boot[512];   /* /run/motd.d/keystone-protection before enrollment */
         double seconds[_VM_STAGE_MAX], total_seconds;
         bool ran[_VM_STAGE_MAX];
         char error[4096];            /* on failure: what failed, where the log is, what to do */

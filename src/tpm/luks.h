@@ -25,8 +25,15 @@ typedef enum LuksSlotKind {
         LUKS_SLOT_PASSWORD,     /* no token refers to it */
         LUKS_SLOT_RECOVERY,     /* a systemd-recovery token refers to it */
         LUKS_SLOT_TPM2,         /* a systemd-tpm2 token refers to it */
+        LUKS_SLOT_INSTALL,      /* a keystone-install-secret token refers to it */
         LUKS_SLOT_OTHER,        /* another token type (fido2, pkcs11, …) */
 } LuksSlotKind;
+
+/* The token type that marks the keyslot of the install secret (the secret
+ * `keystone disk apply` formats the credstore with, typed at the first
+ * boot): {"type":"keystone-install-secret","keyslots":["0"]}.  systemd and
+ * cryptsetup ignore token types they do not know. */
+#define LUKS_TOKEN_INSTALL_SECRET "keystone-install-secret"
 
 const char *luks_slot_kind_to_string(LuksSlotKind k);
 
@@ -34,7 +41,27 @@ const char *luks_slot_kind_to_string(LuksSlotKind k);
  * debug logging instead of stderr. */
 void luks_route_logging(struct crypt_device *cd);
 
-/* Opens a LUKS2 header: -EMEDIUMTYPE when the device is not LUKS2. */
+/* The two copies of a LUKS2 header, read from the disk as they are (LUKS2
+ * on-disk format: a 4096-byte binary header, then the JSON area; the copy
+ * at 0 has magic "LUKS\xba\xbe", the secondary "SKUL\xba\xbe" at hdr_size;
+ * each carries a checksum (csum_alg, normally sha256) over the hdr_size
+ * bytes of its copy with the checksum field zeroed).  libcryptsetup uses
+ * whichever copy is intact without saying so: this says so. */
+typedef struct LuksHeaderCheck {
+        bool primary_ok, secondary_ok;
+        /* when not ok: "no LUKS2 magic", "bad checksum", "truncated", … */
+        const char *primary_problem, *secondary_problem;
+        uint64_t hdr_size;      /* of the copy that is ok (the primary's when both are) */
+        uint64_t secondary_offset; /* where the secondary copy was found (0: nowhere) */
+} LuksHeaderCheck;
+
+/* Reads both copies: 0 (look at the fields), -ENOENT when there is no such
+ * file, -EMEDIUMTYPE when neither copy has the LUKS2 magic (not LUKS2, or
+ * truncated), other -errno when path cannot be read. */
+int luks_header_check(const char *path, LuksHeaderCheck *ret);
+
+/* Opens a LUKS2 header: -ENOENT when path does not exist, -EMEDIUMTYPE
+ * when it is not LUKS2 or too short to hold a LUKS2 header. */
 int luks_open(const char *path, struct crypt_device **ret);
 
 /* The volume key for a passphrase (any keyslot, or only slot when >= 0);
@@ -65,6 +92,14 @@ int luks_slot_kinds(struct crypt_device *cd, LuksSlotKind kinds[LUKS_SLOTS_MAX])
 
 /* Destroys a keyslot and every token that names it. */
 int luks_keyslot_wipe(struct crypt_device *cd, int slot);
+
+/* Marks slot as the install secret's (a keystone-install-secret token). */
+int luks_install_secret_mark(struct crypt_device *cd, int slot);
+
+/* Reads the header of path again (a new crypt_device, nothing cached) and
+ * checks that none of the keyslots in mask is still active and that no
+ * token names one of them: 0, or -EEXIST when one survived. */
+int luks_keyslots_verify_gone(const char *path, uint32_t mask);
 
 /* Activates (name != NULL) or only verifies (name == NULL) with a passphrase
  * in one keyslot; returns the keyslot. */

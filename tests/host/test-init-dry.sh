@@ -116,6 +116,16 @@ grep -q "would halt" "$T/out" || fail "no halt"
 grep -q "^\[ 3/8\]" "$T/out" && fail "went on after a fatal step"
 ok "3 wrong passwords halt"
 
+# 3b: tpm.enable = false (keystone.tpm=0): the TPM is not asked, the password opens
+cp "$R/proc/cmdline" "$T/cmdline.saved"
+sed -i 's/$/ keystone.tpm=0/' "$R/proc/cmdline"
+boot "$(printf 'credstore password\n')" || { cat "$T/out"; fail "keystone.tpm=0 boot failed"; }
+grep -q "The TPM did not unlock the credstore: the host file turns the TPM off (tpm.enable = false" "$T/out" ||
+	{ cat "$T/out"; fail "keystone.tpm=0: the TPM was not left out"; }
+grep -q "opened with password or recovery key, try 1" "$T/out" || fail "keystone.tpm=0: password not accepted"
+cp "$T/cmdline.saved" "$R/proc/cmdline"
+ok "keystone.tpm=0: no TPM, the password opens"
+
 # 4: a dataset outside the encryption root is refused by name
 cp "$T/zfs-list" "$T/zfs-list.good"
 printf 'rpool/planted\t/var/lib/keystone\ton\t-\n' >>"$T/zfs-list"

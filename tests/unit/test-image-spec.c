@@ -97,6 +97,55 @@ static void test_zfs(void **state) {
         image_spec_done(&s);
 }
 
+/* tpm.* reach the spec, and an installed machine's /etc */
+static void test_tpm(void **state) {
+        ImageSpec s = {};
+        assert_int_equal(image_spec_from_json("{}", &s, NULL), 0);
+        assert_false(s.tpm_disabled);
+        assert_int_equal(image_spec_tpm_pcrs(&s), (1u << 1) | (1u << 7));
+        assert_false(s.tpm_no_pcr15);
+        image_spec_done(&s);
+        static const char j[] = "{\"host\":{\"name\":\"t\"},\"tpm\":{\"enable\":false,\"pcrs\":[7],"
+                                "\"bind-pcr15\":false},\"disk\":{\"pool\":\"tank\",\"datasets\":"
+                                "{\"crypt\":{\"mountpoint\":\"none\"}}}}";
+        assert_int_equal(image_spec_from_json(j, &s, NULL), 0);
+        assert_true(s.tpm_disabled);
+        assert_int_equal(image_spec_tpm_pcrs(&s), 1u << 7);
+        assert_true(s.tpm_no_pcr15);
+        s.installed = true;
+        GenList l = {};
+        char *text = NULL;
+        assert_int_equal(image_etc_tpm(&s, &l), 0);
+        assert_int_equal(gen_list_serialize(&l, &text), 0);
+        assert_non_null(strstr(text, "/etc/keystone/tpm.toml"));
+        assert_non_null(strstr(text, "pool = \"tank\""));
+        assert_non_null(strstr(text, "enable = false"));
+        assert_non_null(strstr(text, "pcrs = [7]"));
+        assert_non_null(strstr(text, "bind-pcr15 = false"));
+        assert_non_null(strstr(text, "keystone-protection-banner.service"));
+        assert_null(strstr(text, "ExecStart=/usr/bin/keystone tpm enroll")); /* tpm.enable = false: no enrollment unit */
+        free(text);
+        gen_list_done(&l);
+        s.tpm_disabled = false;
+        l = (GenList) {};
+        assert_int_equal(image_etc_tpm(&s, &l), 0);
+        assert_int_equal(gen_list_serialize(&l, &text), 0);
+        assert_non_null(strstr(text, "ExecStart=/usr/bin/keystone tpm enroll --auto"));
+        assert_non_null(strstr(text, "multi-user.target.wants/keystone-tpm-enroll.service"));
+        free(text);
+        gen_list_done(&l);
+        image_spec_done(&s);
+        const char *bad[] = { "{\"tpm\":{\"pcrs\":[24]}}", "{\"tpm\":{\"pcrs\":\"7\"}}",
+                              "{\"tpm\":{\"enable\":1}}" };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+                char *e = NULL;
+                assert_int_equal(image_spec_from_json(bad[i], &s, &e), -EINVAL);
+                assert_non_null(e);
+                assert_non_null(strstr(e, "tpm."));
+                free(e);
+        }
+}
+
 static void test_rootfs_inputs(void **state) {
         ImageSpec a = {}, b = {};
         assert_int_equal(image_spec_from_json(good, &a, NULL), 0);
@@ -282,7 +331,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_rootfs_inputs),
                 cmocka_unit_test(test_generated),   cmocka_unit_test(test_gen_paths),
                 cmocka_unit_test(test_sha256),      cmocka_unit_test(test_zfs),
-                cmocka_unit_test(test_server_spec),
+                cmocka_unit_test(test_server_spec), cmocka_unit_test(test_tpm),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

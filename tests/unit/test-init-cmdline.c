@@ -22,9 +22,24 @@ static void test_defaults(void **state) {
         assert_string_equal(c.generation, "rpool/crypt/system/generations/3");
         assert_string_equal(c.init, "/sbin/init");
         assert_string_equal(c.tpm2_device, "auto");
+        assert_false(c.tpm_disabled);
         assert_false(c.emergency_shell);
         assert_false(c.debug);
         assert_int_equal(c.n_unknown, 0);
+}
+
+static void expect_error(const char *cmdline, const char *needle);
+
+/* tpm.enable = false puts keystone.tpm=0 on the generation's command line */
+static void test_tpm_off(void **state) {
+        InitConfig c;
+        char *e = NULL;
+        assert_int_equal(init_config_parse("keystone.generation=1 keystone.tpm=0", &c, &e), 0);
+        assert_true(c.tpm_disabled);
+        assert_int_equal(c.n_unknown, 0);
+        assert_int_equal(init_config_parse("keystone.generation=1 keystone.tpm=0 keystone.tpm=1", &c, &e), 0);
+        assert_false(c.tpm_disabled);
+        expect_error("keystone.generation=1 keystone.tpm=maybe", "keystone.tpm=maybe is not a boolean");
 }
 
 static void test_all_parameters(void **state) {
@@ -180,6 +195,7 @@ int main(void) {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_all_parameters),
                 cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_tpm_off),
                 cmocka_unit_test(test_odd_input),
                 cmocka_unit_test(test_installer),
                 cmocka_unit_test(test_dataset_names),

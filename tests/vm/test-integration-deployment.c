@@ -7,7 +7,11 @@
  * blank disk, installs the generation and enrolls the keys, the first boot
  * with the install secret typed at keystone-init's prompt, `keystone tpm
  * enroll` and `keystone tpm recovery`, and a reboot that must unlock with
- * the TPM alone.  Then, on that machine:
+ * the TPM alone.  No install secret is left behind: after install it opens
+ * nothing (its keyslot is gone, the state's copy erased), the recovery key
+ * and the TPM do (the TPM at boot; after it, PCR 15 extended, it refuses), `keystone tpm status` lists exactly the tpm2 keyslot
+ * (PCRs 1+7+15) and the recovery keyslot, and the login banner that said
+ * "not yet protected" at the first boot is gone.  Then, on that machine:
  *   (b) an extra certificate appended to db (`keystone secureboot enroll
  *       --append db`): PCR 7 changes, the next boot stops at the prompt
  *       naming PCR 7, and the recovery key opens the credstore;
@@ -19,6 +23,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -38,6 +43,7 @@
 
 static VmDeployResult res;
 static char state[PATH_MAX];
+static char install_secret[128]; /* read from the state before first-boot erases it */
 
 static void assert_contains(const char *what, const char *text, const char *needle) {
         if (!text || !strstr(text, needle))
@@ -45,6 +51,16 @@ static void assert_contains(const char *what, const char *text, const char *need
 }
 
 static void progress(void *userdata, VmDeployStage s, bool done, int r, double seconds, const char *log) {
+        if (s == VM_STAGE_FIRST_BOOT && !done) {
+                char p[PATH_MAX + 32];
+                snprintf(p, sizeof p, "%s/credstore.secret", state);
+                int fd = open(p, O_RDONLY | O_CLOEXEC);
+                ssize_t n = fd >= 0 ? read(fd, install_secret, sizeof install_secret - 1) : -1;
+                if (fd >= 0)
+                        close(fd);
+                if (n > 0)
+                        install_secret[strcspn(install_secret, "\n")] = 0;
+        }
         if (done)
                 fprintf(stderr, "vmtest: keystone vm stage %s: %s in %.1f s (log %s)\n", vm_deploy_stage_name(s),
                         r < 0 ? "FAILED" : "ok", seconds, log);
@@ -144,9 +160,77 @@ static void test_integration_deployment(void **unused) {
         snprintf(p, sizeof p, "%s/recovery-key", state);
         _cleanup_free_ char *rk = read_file(p);
         assert_string_equal(rk, res.recovery_key);
+        /* no install secret left behind */
+        vmtest_step("the install secret is gone; the recovery key and the TPM open the credstore");
+        if (strlen(install_secret) != 64)
+                vmtest_fail("the state's credstore.secret was not 64 hex digits before the first boot: '%s'",
+                            install_secret);
         snprintf(p, sizeof p, "%s/credstore.secret", state);
-        _cleanup_free_ char *secret = read_file(p);
-        assert_int_equal(strlen(secret), 64);
+        struct stat gone;
+        if (stat(p, &gone) == 0 || errno != ENOENT)
+                vmtest_fail("%s is still there after install: the install secret must be erased", p);
+        assert_contains("the login banner at the first boot", res.banner_first_boot, "NOT yet protected");
+        assert_contains("the login banner at the first boot", res.banner_first_boot, "the install secret still opens it");
+        assert_contains("the login banner at the first boot", res.banner_first_boot, "sudo keystone tpm enroll --auto");
+        free(gsh(vm, "sudo sh -c 'umask 077 && cat > /run/ks.try'", install_secret, strlen(install_secret)));
+        {
+                GuestSsh g = { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = res.user, .key = res.ssh_key };
+                RunResult rr = {};
+                r = guest_ssh_run(&g, "sudo keystone tpm status /dev/zvol/rpool/credstore --no-tpm --key-file=/run/ks.try",
+                                  NULL, 0, 10 * MIN_MS, true, &rr);
+                if (r != -EPROTO || !rr.err || !strstr(rr.err, "opens no keyslot"))
+                        vmtest_fail("the install secret still opens the credstore (or status failed otherwise): %s\n%s%s",
+                                    r == -EPROTO ? run_result_describe(&rr) : strerror(-r), rr.out ? rr.out : "",
+                                    rr.err ? rr.err : "");
+                run_result_done(&rr);
+        }
+        free(gsh(vm, "sudo shred -z -u /run/ks.try && sudo sh -c 'umask 077 && cat > /run/ks.rk'", res.recovery_key,
+                 strlen(res.recovery_key)));
+        _cleanup_free_ char *st_rk = gsh(vm, "sudo keystone tpm status /dev/zvol/rpool/credstore --no-tpm "
+                                             "--key-file=/run/ks.rk && sudo shred -z -u /run/ks.rk", NULL, 0);
+        assert_contains("keystone tpm status --key-file=RECOVERY-KEY", st_rk, "(recovery)");
+        /* the TPM opened it at this boot (res.tpm_line above: "opened with
+         * TPM2 token"); now, after keystone-init extended PCR 15, it must
+         * refuse, naming PCR 15 */
+        {
+                GuestSsh g = { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = res.user, .key = res.ssh_key };
+                RunResult rr = {};
+                r = guest_ssh_run(&g, "sudo keystone tpm unlock /dev/zvol/rpool/credstore --test", NULL, 0,
+                                  10 * MIN_MS, true, &rr);
+                if (r != -EPROTO || !rr.err || !strstr(rr.err, "PCR 15 changed"))
+                        vmtest_fail("after the boot the TPM should refuse the token (PCR 15 extended): %s\n%s%s",
+                                    r == -EPROTO ? run_result_describe(&rr) : strerror(-r), rr.out ? rr.out : "",
+                                    rr.err ? rr.err : "");
+                run_result_done(&rr);
+        }
+        _cleanup_free_ char *status = gsh(vm, "sudo keystone tpm status /dev/zvol/rpool/credstore 2>&1", NULL, 0);
+        fprintf(stderr, "vmtest: keystone tpm status after install:\n%s", status);
+        {
+                /* exactly: one tpm2 keyslot bound to 1+7+15, one recovery keyslot */
+                const char *ks = strstr(status, "Keyslots:\n"), *tk = strstr(status, "Tokens:");
+                if (!ks || !tk)
+                        vmtest_fail("keystone tpm status shows no keyslot list:\n%s", status);
+                char kinds[512] = "";
+                size_t kn = 0;
+                for (const char *l = ks + strlen("Keyslots:\n"); l < tk; l = strchr(l, '\n') + 1) {
+                        int slot;
+                        char one[256], kind[32] = "", kdf[32] = "", pcrw[16] = "", pcrs[64] = "";
+                        snprintf(one, sizeof one, "%.*s", (int) strcspn(l, "\n"), l); /* this line only */
+                        int got = sscanf(one, " %d %31s %31s %15s %63s", &slot, kind, kdf, pcrw, pcrs);
+                        if (got >= 2)
+                                kn += (size_t) snprintf(kinds + kn, sizeof kinds - kn, "%s%s%s%s", kn ? "," : "", kind,
+                                                        got == 5 ? ":" : "", got == 5 ? pcrs : "");
+                }
+                if (!streq(kinds, "tpm2:1+7+15,recovery"))
+                        vmtest_fail("keystone tpm status lists keyslots '%s', not exactly tpm2 (PCRs 1+7+15) and "
+                                    "recovery:\n%s", kinds, status);
+                if (strstr(status, "install secret"))
+                        vmtest_fail("keystone tpm status still warns about an install secret:\n%s", status);
+        }
+        _cleanup_free_ char *motd = gsh(vm, "cat /run/motd.d/keystone-protection /etc/issue.d/keystone-protection.issue "
+                                            "2>/dev/null; true", NULL, 0);
+        if (strstr(motd, "NOT yet protected"))
+                vmtest_fail("the login banner still says the machine is not protected:\n%s", motd);
         /* the installer was the UKI in RAM: keystone-init's installer mode
          * let root in by the state's key, and no systemd ever ran in it */
         char ip[PATH_MAX + 64];
@@ -175,6 +259,7 @@ static void test_integration_deployment(void **unused) {
 
         /* the secrets are 0600, the state 0700 */
         struct stat st;
+        snprintf(p, sizeof p, "%s/recovery-key", state);
         assert_int_equal(stat(p, &st), 0);
         assert_int_equal(st.st_mode & 0777, 0600);
         assert_int_equal(stat(state, &st), 0);
@@ -218,11 +303,13 @@ static void test_integration_deployment(void **unused) {
         vm_wait_for_console(vm, "switch-root", 600);
         ssh_up(vm);
 
-        /* (c) enroll again: automatic again */
+        /* (c) enroll again (with the recovery key: the install secret is
+         * gone), replacing the TPM2 keyslot that no longer unseals:
+         * automatic again */
         vmtest_step("(c) keystone tpm enroll again");
-        free(gsh(vm, "sudo sh -c 'umask 077 && cat > /run/ks.secret'", secret, strlen(secret)));
-        free(gsh(vm, "sudo keystone tpm enroll /dev/zvol/rpool/credstore --unlock-key-file=/run/ks.secret && "
-                     "sudo rm -f /run/ks.secret", NULL, 0));
+        free(gsh(vm, "sudo sh -c 'umask 077 && cat > /run/ks.secret'", res.recovery_key, strlen(res.recovery_key)));
+        free(gsh(vm, "sudo keystone tpm enroll /dev/zvol/rpool/credstore --replace --unlock-key-file=/run/ks.secret && "
+                     "sudo shred -z -u /run/ks.secret", NULL, 0));
         reboot(vm);
         vm_wait_for_console(vm, "keystone-init [^ ]+$", 1200);
         vm_wait_for_console(vm, "(opened with TPM2 token|Password or recovery key for the credstore:)", 600);
