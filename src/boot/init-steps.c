@@ -512,7 +512,8 @@ char *init_fatal_message(const InitContext *c, const InitStep *step, size_t i, s
                      "keystone-init: the boot stops here. %s\n",
                      i + 1, n, step->name, what,
                      c->cfg.emergency_shell
-                     ? "keystone.emergency=shell is set: a shell starts on the console; leaving it halts the machine."
+                     ? "keystone.emergency=shell is set: a shell starts on the console once PCR 15 is extended "
+                       "(if that fails, the machine halts instead); leaving the shell halts the machine."
                      : "The machine halts; power-cycle it after fixing the cause (the host file's "
                        "boot.emergency-access = true adds keystone.emergency=shell for a shell here).") < 0)
                 return NULL;
