@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* keystone-init: PID 1 of Keystone's initrd.  Runs the boot flow (see
- * docs/init.md and src/boot/init-steps.h) and hands over to systemd in the
+ * docs/init.md and src/init/steps.h) and hands over to systemd in the
  * generation it mounted.  Outside PID 1 it only runs as a dry run against a
  * directory tree (--root DIR --dry-run), for tests. */
 #include <errno.h>
@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/init-cmdline.h"
-#include "boot/init-installer.h"
-#include "boot/init-steps.h"
-#include "boot/init-system.h"
+#include "init/cmdline.h"
+#include "init/installer.h"
+#include "init/steps.h"
+#include "init/system.h"
 #include "tpm/tpm2-context.h"
 #include "util/clock.h"
 #include "util/file-bytes.h"

@@ -9,7 +9,7 @@
 
 #include "cmd/cmd.h"
 #include "cmd/image-common.h"
-#include "image/generation.h"
+#include "generation/build.h"
 #include "secureboot/keys.h"
 #include "util/format-bytes.h"
 #include "util/progress.h"

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "boot/generation-install.h"
+#include "generation/install.h"
 #include "cmd/cmd.h"
 #include "cmd/config-load.h"
 #include "cmd/tpm.h"

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 
-#include "boot/initrd.h"
+#include "image/initrd.h"
 #include "cmd/cmd.h"
 #include "util/format-bytes.h"
 

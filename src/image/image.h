@@ -82,7 +82,7 @@ typedef struct ImageSpec {
         char *pool;             /* disk.pool, "rpool" */
         bool swap;              /* disk.swap-size is not 0 */
         const ImageLock *lock;  /* keystone.lock (image/lock.h), borrowed; NULL: unpinned */
-        /* boot (used by `keystone build`'s generation, src/image/generation.h) */
+        /* boot (used by `keystone build`'s generation, src/generation/build.h) */
         char **kernel_params;   /* boot.kernel-params */
         size_t n_kernel_params;
         bool emergency_access;  /* boot.emergency-access */

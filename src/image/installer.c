@@ -10,9 +10,9 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "boot/initrd.h"
+#include "image/initrd.h"
 #include "image/cache.h"
-#include "image/generation.h"
+#include "generation/build.h"
 #include "image/installer.h"
 #include "secureboot/uki.h"
 #include "util/clock.h"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/init-cmdline.h"
-#include "boot/init-datasets.h"
+#include "init/cmdline.h"
+#include "init/datasets.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -23,7 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "boot/init-system.h"
+#include "init/system.h"
 
 static const char script[] =
         "set -e\n"

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/init-cmdline.h"
+#include "init/cmdline.h"
 
 static void test_defaults(void **state) {
         InitConfig c;

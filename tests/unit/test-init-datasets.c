@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/init-datasets.h"
+#include "init/datasets.h"
 
 /* What `zfs list -H -p -r -t filesystem -o name,mountpoint,canmount,encryptionroot rpool`
  * prints for the disk-single-root layout with two generations. */

@@ -13,9 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "boot/init-prompt.h"
-#include "boot/init-steps.h"
-#include "boot/init-system.h"
+#include "init/prompt.h"
+#include "init/steps.h"
+#include "init/system.h"
 #include "util/error-message.h"
 
 /* ---- the runner: printing, timing, notes, the fatal path ---- */

@@ -13,7 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "boot/init-zvol.h"
+#include "init/zvol.h"
 
 /* A fake /sys/block and /dev in a temp dir; BLKZNAME answered from a table
  * keyed by the node's name, mknod recorded. */

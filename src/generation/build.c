@@ -10,11 +10,11 @@
 
 #include <libkmod.h>
 
-#include "boot/initrd.h"
+#include "image/initrd.h"
 #include "image/cache.h"
 #include "image/etc.h"
 #include "image/files.h"
-#include "image/generation.h"
+#include "generation/build.h"
 #include "image/keystone-deb.h"
 #include "secureboot/authenticode.h"
 #include "secureboot/keys.h"

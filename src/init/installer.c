@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/init-installer.h"
+#include "init/installer.h"
 #include "util/clock.h"
 #include "util/macro.h"
 #include "util/run.h"

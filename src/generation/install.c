@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Installing a built generation on a laid-out disk (generation-install.h). */
+/* Installing a built generation on a laid-out disk (install.h). */
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
@@ -11,7 +11,7 @@
 
 #include <json-c/json.h>
 
-#include "boot/generation-install.h"
+#include "generation/install.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/format-bytes.h"
@@ -20,7 +20,7 @@
 #include "util/run.h"
 #include "util/sha256-file.h"
 
-/* the build directory's layout (src/image/generation.h) */
+/* the build directory's layout (src/generation/build.h) */
 #define FROM_ROOTFS "rootfs.tar"
 #define FROM_CMDLINE "cmdline"
 #define FROM_ESP "esp"

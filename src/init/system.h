@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "boot/init-steps.h"
+#include "init/steps.h"
 
 /* What keystone-init does to the running system as PID 1: the API file
  * systems, the console, kernel modules, device-mapper, switch_root, halt. */

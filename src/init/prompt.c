@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot/init-prompt.h"
+#include "init/prompt.h"
 #include "util/macro.h"
 #include "util/secret-input.h"
 

@@ -14,7 +14,7 @@
  *                               mounted there).  Sorted, numeric owners, every
  *                               mtime clamped to SOURCE_DATE_EPOCH: the same
  *                               inputs give the same bytes.
- *     vmlinuz, initrd.img       the kernel and Keystone's initrd (src/boot/
+ *     vmlinuz, initrd.img       the kernel and Keystone's initrd (src/image/
  *                               initrd.h: keystone-init as /init, zpool/zfs,
  *                               only the modules the boot flow needs)
  *     uki-unsigned.efi          the UKI: systemd-stub from the generation's own

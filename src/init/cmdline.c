@@ -7,7 +7,7 @@
 
 #include <arpa/inet.h>
 
-#include "boot/init-cmdline.h"
+#include "init/cmdline.h"
 #include "util/error-message.h"
 #include "util/log.h"
 #include "util/macro.h"

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/init-prompt.h"
-#include "boot/init-steps.h"
+#include "init/prompt.h"
+#include "init/steps.h"
 #include "disk/credstore.h"
 #include "tpm/luks-passphrase.h"
 #include "tpm/tpm2-pcr.h"

@@ -11,7 +11,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 
-#include "boot/init-zvol.h"
+#include "init/zvol.h"
 #include "util/log.h"
 #include "util/macro.h"
 

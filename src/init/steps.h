@@ -6,9 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "boot/init-cmdline.h"
-#include "boot/init-datasets.h"
-#include "boot/init-zvol.h"
+#include "init/cmdline.h"
+#include "init/datasets.h"
+#include "init/zvol.h"
 #include "tpm/luks-tpm2.h"
 
 /* The boot flow of keystone-init: eight steps run in order, each printed on

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/init-datasets.h"
+#include "init/datasets.h"
 #include "util/error-message.h"
 #include "util/macro.h"
 

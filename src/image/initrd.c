@@ -14,7 +14,7 @@
 #include <archive_entry.h>
 #include <libkmod.h>
 
-#include "boot/initrd.h"
+#include "image/initrd.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/log.h"

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "boot/init-cmdline.h"
+#include "init/cmdline.h"
 
 /* keystone-init's installer mode (keystone.installer on the command line):
  * instead of booting a generation, it makes the machine reachable for the

@@ -18,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "boot/init-system.h"
+#include "init/system.h"
 #include "disk/credstore.h"
 #include "tpm/luks.h"
 #include "tpm/tpm2-context.h"
