@@ -25,7 +25,7 @@
 #include "util/run.h"
 #include "util/secret-erase.h"
 #include "util/spawn.h"
-#include "vmtest/vmtest-esp.h"
+#include "vm/esp.h"
 
 #define MIN_MS (60 * 1000)
 #define GUEST_SB_DIR "/run/keystone-sb"
@@ -388,8 +388,8 @@ static int stage_installer(Deploy *d) {
         if (stat(uki, &st) < 0)
                 return fail(d, -errno, "%s: %s", uki, strerror(errno));
         unsigned esp_mib = (unsigned) (st.st_size >> 20) + 16;
-        if ((r = vmtest_esp_create_r(esp, esp_mib < 64 ? 64 : esp_mib)) < 0 ||
-            (r = vmtest_esp_put_r(esp, uki, "::/EFI/BOOT/BOOTX64.EFI")) < 0)
+        if ((r = vm_esp_create_r(esp, esp_mib < 64 ? 64 : esp_mib)) < 0 ||
+            (r = vm_esp_put_r(esp, uki, "::/EFI/BOOT/BOOTX64.EFI")) < 0)
                 return fail(d, r, "Cannot make the installer's ESP %s: %s (see %s)", esp, strerror(-r),
                             sp(d, "logs/keystone.log"));
         log_line(d, "installer UKI: %s (%.1f MiB, unsigned: the firmware is in setup mode), on the ESP %s as "
