@@ -11,7 +11,7 @@
 
 #include "image/cache.h"
 #include "image/image.h"
-#include "image/installer.h"
+#include "install/installer.h"
 #include "image/lock.h"
 #include "image/manifest.h"
 #include "install/guest-ssh.h"
