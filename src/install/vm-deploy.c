@@ -363,7 +363,7 @@ static int stage_build(Deploy *d) {
 
 /* The installer boots by itself from a small ESP (the firmware's removable
  * media path, as a USB stick would): its UKI holds the generation's kernel,
- * an initrd with keystone, ZFS and sshd (src/image/installer.h), the
+ * an initrd with keystone, ZFS and sshd (src/install/installer.h), the
  * state's public SSH key, and QEMU's user network address. */
 static int stage_installer(Deploy *d) {
         _cleanup_free_ char *error = NULL;
