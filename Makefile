@@ -57,6 +57,11 @@ HOST_BINS := $(HOST_C:tests/host/%.c=$(BUILD)/tests/host/%)
 HOST_SH   := $(sort $(wildcard tests/host/test-*.sh))
 VM_C      := $(sort $(wildcard tests/vm/test-*.c))
 VM_BINS   := $(VM_C:tests/vm/%.c=$(BUILD)/tests/vm/%)
+# The VM tests' own layer over src/vm (helpers that fail the test on any
+# error, cached test images): tests/lib/vmtest*.c, in a library only the
+# VM tests link, never in libkeystone.a.
+VMTEST_SRCS := $(sort $(wildcard tests/lib/vmtest*.c))
+VMTEST_OBJS := $(VMTEST_SRCS:%.c=$(BUILD)/asan/obj/%.o)
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
@@ -135,6 +140,17 @@ $(BUILD)/asan/%: $(BUILD)/asan/obj/src/bin/%.o $(BUILD)/asan/libkeystone.a
 
 # Test programs: always the sanitizer build.
 $(BUILD)/tests/%: $(BUILD)/asan/obj/tests/%.o $(BUILD)/asan/libkeystone.a
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LD-ASAN $@")
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# The VM tests: their test layer (tests/lib/vmtest*.h, included by bare
+# name) goes before libkeystone.a on the link line.
+$(BUILD)/asan/obj/tests/vm/%.o $(VMTEST_OBJS): CFLAGS_BASE += -Itests/lib
+$(BUILD)/tests/lib/libvmtest.a: $(VMTEST_OBJS)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(VM_BINS): $(BUILD)/tests/vm/%: $(BUILD)/asan/obj/tests/vm/%.o $(BUILD)/tests/lib/libvmtest.a $(BUILD)/asan/libkeystone.a
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD-ASAN $@")
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka

@@ -18,7 +18,7 @@ static const char network[] =
         "[Network]\n"
         "DHCP=yes\n";
 
-/* The guest half of the VM driver's shell protocol (src/vmtest/vm.h):
+/* The guest half of the VM driver's shell protocol (src/vm/vm.h):
  * lines "ping ID" and "run ID TIMEOUT BASE64-COMMAND"; answers
  * "ID PONG", or "ID OUT base64", "ID ERR base64", "ID END status". */
 static const char test_shell[] =

@@ -166,6 +166,6 @@ int image_rootfs_kernel_version(ImageArtifacts *a);
 int image_rootfs_inputs(const ImageSpec *spec, char **ret);
 
 /* An unsigned UKI (systemd-stub + kernel + initrd + cmdline + uname) for the
- * image, by src/secureboot's uki_assemble().  Signed UKIs on an ESP for VM
- * scenarios: src/vmtest/vmtest-esp.h. */
+ * image, by src/secureboot's uki_assemble().  ESP disk images to boot one
+ * from: src/vm/esp.h. */
 int image_make_uki(const ImageArtifacts *a, const char *out_path);

@@ -40,7 +40,7 @@ typedef struct KeystoneDeb {
 
 void keystone_deb_done(KeystoneDeb *k);
 
-/* The source tree: $KEYSTONE_SRCDIR, else $SRCDIR (tests/run.sh), else the
+/* The source tree: $KEYSTONE_SRCDIR, else $SRCDIR (set by the test runner), else the
  * current directory — whichever holds src/keystone.c.  -ENOENT otherwise. */
 int keystone_source_dir(char out[static PATH_MAX]);
 

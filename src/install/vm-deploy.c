@@ -11,7 +11,7 @@
 
 #include "image/cache.h"
 #include "image/image.h"
-#include "image/installer.h"
+#include "install/installer.h"
 #include "image/lock.h"
 #include "image/manifest.h"
 #include "install/guest-ssh.h"
@@ -25,7 +25,7 @@
 #include "util/run.h"
 #include "util/secret-erase.h"
 #include "util/spawn.h"
-#include "vmtest/vmtest-esp.h"
+#include "vm/esp.h"
 
 #define MIN_MS (60 * 1000)
 #define GUEST_SB_DIR "/run/keystone-sb"
@@ -363,7 +363,7 @@ static int stage_build(Deploy *d) {
 
 /* The installer boots by itself from a small ESP (the firmware's removable
  * media path, as a USB stick would): its UKI holds the generation's kernel,
- * an initrd with keystone, ZFS and sshd (src/image/installer.h), the
+ * an initrd with keystone, ZFS and sshd (src/install/installer.h), the
  * state's public SSH key, and QEMU's user network address. */
 static int stage_installer(Deploy *d) {
         _cleanup_free_ char *error = NULL;
@@ -388,8 +388,8 @@ static int stage_installer(Deploy *d) {
         if (stat(uki, &st) < 0)
                 return fail(d, -errno, "%s: %s", uki, strerror(errno));
         unsigned esp_mib = (unsigned) (st.st_size >> 20) + 16;
-        if ((r = vmtest_esp_create_r(esp, esp_mib < 64 ? 64 : esp_mib)) < 0 ||
-            (r = vmtest_esp_put_r(esp, uki, "::/EFI/BOOT/BOOTX64.EFI")) < 0)
+        if ((r = vm_esp_create_r(esp, esp_mib < 64 ? 64 : esp_mib)) < 0 ||
+            (r = vm_esp_put_r(esp, uki, "::/EFI/BOOT/BOOTX64.EFI")) < 0)
                 return fail(d, r, "Cannot make the installer's ESP %s: %s (see %s)", esp, strerror(-r),
                             sp(d, "logs/keystone.log"));
         log_line(d, "installer UKI: %s (%.1f MiB, unsigned: the firmware is in setup mode), on the ESP %s as "

@@ -43,7 +43,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "vmtest/vm.h"
+#include "vm/vm.h"
 
 typedef enum VmDeployStage {
         VM_STAGE_KEYS,

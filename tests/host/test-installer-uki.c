@@ -21,7 +21,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#include "image/installer.h"
+#include "install/installer.h"
 #include "secureboot/pe.h"
 #include "secureboot/uki.h"
 #include "util/file-bytes.h"

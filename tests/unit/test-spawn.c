@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "util/spawn.h"
-#include "vmtest/vm-internal.h"
+#include "vm/vm.h"
 
 static void test_spawn_and_stop(void **state) {
         char log[] = "/tmp/keystone-test-spawn.XXXXXX";

@@ -53,10 +53,10 @@
 #include "secureboot/keys.h"
 #include "secureboot/uki.h"
 #include "util/run.h"
-#include "vmtest/vm.h"
-#include "vmtest/vmtest-esp.h"
-#include "vmtest/vmtest-image.h"
-#include "vmtest/vmtest-net.h"
+#include "vmtest.h"
+#include "vmtest-esp.h"
+#include "vmtest-image.h"
+#include "vmtest-net.h"
 
 #define HOSTNAME "boot-flow"
 

@@ -27,8 +27,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "vmtest/vm.h"
-#include "vmtest/vmtest-image.h"
+#include "vmtest.h"
+#include "vmtest-image.h"
 
 #define APPLY "keystone disk apply /root/target.toml --yes"
 

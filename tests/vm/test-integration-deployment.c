@@ -37,7 +37,7 @@
 #include "install/vm-deploy.h"
 #include "secureboot/keys.h"
 #include "util/run.h"
-#include "vmtest/vm.h"
+#include "vmtest.h"
 
 #define MIN_MS (60 * 1000)
 

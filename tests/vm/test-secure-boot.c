@@ -37,9 +37,9 @@
 
 #include "secureboot/keys.h"
 #include "util/run.h"
-#include "vmtest/vm.h"
-#include "vmtest/vmtest-esp.h"
-#include "vmtest/vmtest-image.h"
+#include "vmtest.h"
+#include "vmtest-esp.h"
+#include "vmtest-image.h"
 
 #define BOOT_EFI "::/EFI/BOOT/BOOTX64.EFI"
 #define OWNER_NAME "Keystone VM Owner"

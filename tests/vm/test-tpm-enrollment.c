@@ -35,8 +35,8 @@
 #include <regex.h>
 #include <stdio.h>
 
-#include "vmtest/vm.h"
-#include "vmtest/vmtest-image.h"
+#include "vmtest.h"
+#include "vmtest-image.h"
 
 #define DEV "/dev/vdb"
 #define ZERO64 "0000000000000000000000000000000000000000000000000000000000000000"

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <sys/wait.h>
 
-#include "vmtest/vm.h"
-#include "vmtest/vmtest-image.h"
+#include "vmtest.h"
+#include "vmtest-image.h"
 
 typedef void (*Action)(Vm *vm);
 

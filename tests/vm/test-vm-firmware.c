@@ -13,8 +13,8 @@
 
 #include <stdio.h>
 
-#include "vmtest/vm.h"
-#include "vmtest/vmtest-image.h"
+#include "vmtest.h"
+#include "vmtest-image.h"
 
 #define EFI_GLOBAL "8be4df61-93ca-11d2-aa0d-00e098032b8c"
 #define NV_INDEX "0x1500016"

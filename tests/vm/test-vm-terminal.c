@@ -20,8 +20,8 @@
 
 #include "image/image.h"
 #include "util/run.h"
-#include "vmtest/vm.h"
-#include "vmtest/vmtest-image.h"
+#include "vmtest.h"
+#include "vmtest-image.h"
 
 static void check_keystone_in_guest(Vm *vm, const ImageArtifacts *a) {
         vmtest_step("terminal: keystone from this tree runs in the guest");

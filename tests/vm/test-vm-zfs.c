@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "vmtest/vm.h"
-#include "vmtest/vmtest-image.h"
+#include "vmtest.h"
+#include "vmtest-image.h"
 
 static void test_zfs(void **state) {
         vmtest_init("vm-zfs");

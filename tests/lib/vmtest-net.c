@@ -17,8 +17,10 @@
 
 #include "util/log.h"
 #include "util/run.h"
-#include "vmtest/vm-internal.h"
-#include "vmtest/vmtest-net.h"
+#include "vm/netns.h"
+#include "vm/vm.h"
+#include "vmtest-net.h"
+#include "vmtest.h"
 
 static int ip(const char *const argv[]) {
         RunResult res = {};
@@ -54,40 +56,10 @@ int vmtest_netns_lan_up_r(const char *name, const char *ifname, const char *addr
         return r;
 }
 
-int vmtest_netns_call_r(const char *netns, int (*make)(void *userdata), void *userdata) {
-        char path[256];
-        if (!netns || !*netns || strchr(netns, '/') || !make)
-                return -EINVAL;
-        snprintf(path, sizeof path, "/run/netns/%s", netns);
-        _cleanup_close_ int target = open(path, O_RDONLY | O_CLOEXEC);
-        if (target < 0)
-                return log_error_errno(-errno, "vmtest: network namespace %s: %m (make it with vmtest_netns())",
-                                       path);
-        _cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-        if (self < 0)
-                return -errno;
-        if (setns(target, CLONE_NEWNET) < 0)
-                return log_error_errno(-errno, "vmtest: cannot enter the network namespace %s: %m", netns);
-        int r = make(userdata);
-        /* back whatever happened: every later socket of this thread (qmp,
-         * ssh forwards) must be made in our own namespace */
-        if (setns(self, CLONE_NEWNET) < 0) {
-                log_error_errno(-errno, "vmtest: cannot return from the network namespace %s: %m", netns);
-                abort();
-        }
-        return r;
-}
-
 static int make_udp_socket(void *userdata) {
         (void) userdata;
         int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         return fd < 0 ? -errno : fd;
-}
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The first A record for HOSTNAME in the answer section of a response to
@@ -124,14 +96,14 @@ int vmtest_mdns_resolve_r(const char *netns, const char *hostname, int timeout_m
         query[2] &= (unsigned char) ~0x01;
         unsigned id = (unsigned) query[0] << 8 | query[1];
 
-        _cleanup_close_ int fd = vmtest_netns_call_r(netns, make_udp_socket, NULL);
+        _cleanup_close_ int fd = vm_netns_call_r(netns, make_udp_socket, NULL);
         if (fd < 0)
                 return fd;
         const struct sockaddr_in group = { .sin_family = AF_INET, .sin_port = htons(5353),
                                            .sin_addr.s_addr = htonl(0xe00000fb) /* 224.0.0.251 */ };
-        int64_t end = now_ms() + timeout_ms, next_send = 0;
+        int64_t end = vm_now_ms() + timeout_ms, next_send = 0;
         for (;;) {
-                int64_t t = now_ms();
+                int64_t t = vm_now_ms();
                 if (t >= end)
                         return -ETIMEDOUT;
                 if (t >= next_send) {
@@ -163,10 +135,10 @@ int vmtest_tcp_probe_r(const char *netns, const char *addr, int port, int timeou
                 *banner = 0;
         if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || port <= 0 || port > 65535)
                 return -EINVAL;
-        _cleanup_close_ int fd = vmtest_netns_call_r(netns, make_tcp_socket, NULL);
+        _cleanup_close_ int fd = vm_netns_call_r(netns, make_tcp_socket, NULL);
         if (fd < 0)
                 return fd;
-        int64_t end = now_ms() + timeout_ms;
+        int64_t end = vm_now_ms() + timeout_ms;
         if (connect(fd, (const struct sockaddr *) &sa, sizeof sa) < 0 && errno != EINPROGRESS)
                 return -errno;
         struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -186,7 +158,7 @@ int vmtest_tcp_probe_r(const char *netns, const char *addr, int port, int timeou
         /* what the server says first (sshd: "SSH-2.0-…") */
         size_t got = 0;
         while (got + 1 < banner_size && !memchr(banner, '\n', got)) {
-                int64_t left = end - now_ms();
+                int64_t left = end - vm_now_ms();
                 p = (struct pollfd) { .fd = fd, .events = POLLIN };
                 if (left <= 0 || poll(&p, 1, (int) left) <= 0)
                         break;

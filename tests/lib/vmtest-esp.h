@@ -1,29 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* EFI system partitions and UKIs for VM scenarios that boot through the
- * firmware's own boot manager (no qemu -kernel): a GPT disk image with one
- * FAT partition, made and changed with sgdisk, mkfs.vfat --offset and mtools
- * (no mount, no loop device), and a UKI (systemd-stub + the image's kernel,
- * initrd and command line) assembled by src/secureboot, signed or not. */
+/* For VM scenarios that boot through the firmware's own boot manager (no
+ * qemu -kernel): EFI system partitions (made by src/vm/esp.h) and a UKI
+ * (systemd-stub + the image's kernel, initrd and command line) assembled
+ * by src/secureboot, signed or not. */
 
 #include "image/image.h"
-#include "vmtest/vm.h"
+#include "vm/esp.h"
+#include "vm/vm.h"
 
-/* The partition starts 1 MiB into the disk: the mtools image spec is
- * "PATH@@1M". */
-#define VMTEST_ESP_OFFSET_SECTORS 2048
-
-/* ---- library layer: 0 or -errno, no output ---- */
-
-/* A sparse raw disk of size_mib + 2 MiB: GPT, partition 1 = ESP (type
- * EF00) of size_mib, FAT made by mkfs.vfat, with \EFI\BOOT.  Replaces path. */
-int vmtest_esp_create_r(const char *path, unsigned size_mib);
-/* Copies file to dest on the ESP (mtools syntax, "::/EFI/BOOT/BOOTX64.EFI"),
- * replacing what was there. */
-int vmtest_esp_put_r(const char *esp, const char *file, const char *dest);
-/* Reads dest from the ESP back into file. */
-int vmtest_esp_get_r(const char *esp, const char *dest, const char *file);
+/* ---- 0 or -errno, no output ---- */
 
 /* The image's UKI: default systemd-stub, a->kernel, a->initrd, a->cmdline,
  * .uname = a->kernel_version and os_release (may be NULL).  sign_dir NULL:

@@ -13,7 +13,7 @@
 #include "image/initrd.h"
 #include "image/cache.h"
 #include "generation/build.h"
-#include "image/installer.h"
+#include "install/installer.h"
 #include "secureboot/uki.h"
 #include "util/clock.h"
 #include "util/error-message.h"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The library layer of the VM driver: processes, sockets, protocols. */
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -21,17 +22,53 @@
 #include "util/log.h"
 #include "util/run.h"
 #include "util/spawn.h"
-#include "vmtest/vm-internal.h"
-#include "vmtest/vmtest-net.h"
+#include "vm/netns.h"
+#include "vm/vm.h"
 
 #define OVMF_DIR "/usr/share/OVMF"
 
-Vm *vm_list[VM_LIST_MAX];
-size_t vm_count;
+typedef struct StrBuf {
+        char *data;
+        size_t size, alloc;
+} StrBuf;
+
+struct Vm {
+        VmConfig config;
+        char name[40];
+        char dir[PATH_MAX];
+        char rundir[32];          /* /tmp/ksvm.XXXXXX: the sockets */
+        char vars_path[PATH_MAX + 16];
+        char tpm_dir[PATH_MAX + 8];
+        char console_path[PATH_MAX + 16];
+        char disk_paths[VM_MAX_DISKS][PATH_MAX + 16];
+        char disk_formats[VM_MAX_DISKS][8];
+        pid_t owner;              /* forked children must not stop our VMs */
+        pid_t qemu_pid, swtpm_pid;
+        int qemu_status;
+        int serial_fd, qmp_fd, shell_fd, console_log_fd;
+        int ssh_port;
+        int64_t started_ms;
+        unsigned serial_gen;      /* bumped when serial_fd is closed (console_lock) */
+        StrBuf console;           /* everything the serial console said (console_lock) */
+        size_t console_mark;      /* vm_wait_for_console searches from here */
+        StrBuf qmp_in, shell_in;
+        bool reset_pending;       /* qemu said SHUTDOWN after a reset: start it again */
+        unsigned power_cycles;    /* resets turned into a new qemu process */
+        int lan_tap_fd;           /* config.lan_netns: the tap, handed to each qemu as fd 3 */
+        char *owned[5];           /* copies of config's kernel, initrd, cmdline, vars_file, lan_netns */
+};
+
+#define VM_LIST_MAX 8
+static Vm *vm_list[VM_LIST_MAX];
+static size_t vm_count;
+static char base_dir[PATH_MAX];
 static unsigned shell_seq;
 static int console_thread_ensure(void);
 
-pthread_mutex_t console_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The serial consoles are drained by a thread of their own, so a guest
+ * never stalls on a full console while the caller does something else (runs
+ * ssh, sleeps).  console_lock guards serial_fd, serial_gen and console. */
+static pthread_mutex_t console_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t console_thread;
 static pid_t console_thread_owner;
 static volatile bool console_thread_stop;
@@ -40,6 +77,24 @@ int64_t vm_now_ms(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int vm_set_base_dir_r(const char *dir) {
+        struct stat st;
+        if (!dir || !*dir)
+                return -EINVAL;
+        if (strlen(dir) >= sizeof base_dir - 64)
+                return -ENAMETOOLONG;
+        if (stat(dir, &st) < 0)
+                return -errno;
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        snprintf(base_dir, sizeof base_dir, "%s", dir);
+        return 0;
+}
+
+const char *vm_base_dir(void) {
+        return base_dir[0] ? base_dir : NULL;
 }
 
 /* ---- growing buffers ---- */
@@ -157,17 +212,17 @@ static bool name_valid(const char *s) {
 
 /* ---- creating and starting ---- */
 
-/* The tap "lan0" made inside config.lan_netns (vmtest_netns_call_r): the
+/* The tap "lan0" made inside config.lan_netns (vm_netns_call_r): the
  * device lives there for as long as the fd is open. */
 static int make_tap(void *userdata) {
         (void) userdata;
         int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(-errno, "vmtest: /dev/net/tun: %m (is the tun module loaded?)");
+                return log_error_errno(-errno, "vm: /dev/net/tun: %m (is the tun module loaded?)");
         struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
         snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lan0");
         if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-                int r = log_error_errno(-errno, "vmtest: cannot create the tap lan0: %m");
+                int r = log_error_errno(-errno, "vm: cannot create the tap lan0: %m");
                 close(fd);
                 return r;
         }
@@ -187,7 +242,7 @@ static void vm_free(Vm *vm) {
 }
 
 int vm_new_r(const VmConfig *c, Vm **ret) {
-        if (!c || !name_valid(c->name) || !vmtest_dir())
+        if (!c || !name_valid(c->name) || !base_dir[0])
                 return -EINVAL;
         if (vm_count >= VM_LIST_MAX)
                 return -E2BIG;
@@ -214,7 +269,7 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
         vm->console_log_fd = -1;
         vm->owner = getpid();
         snprintf(vm->name, sizeof vm->name, "%s", c->name);
-        snprintf(vm->dir, sizeof vm->dir, "%s/%s", vmtest_dir(), c->name);
+        snprintf(vm->dir, sizeof vm->dir, "%s/%s", base_dir, c->name);
         if (mkdir(vm->dir, 0755) < 0 && errno != EEXIST)
                 goto fail_errno;
         /* sockets go to a short private directory: unix socket paths are
@@ -265,7 +320,7 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
                 }
         }
         if (c->lan_netns) {
-                r = vm->lan_tap_fd = vmtest_netns_call_r(c->lan_netns, make_tap, NULL);
+                r = vm->lan_tap_fd = vm_netns_call_r(c->lan_netns, make_tap, NULL);
                 if (r < 0)
                         goto fail;
         }
@@ -1049,7 +1104,6 @@ void vm_destroy_all(void) {
                         /* a forked child: our parent's VMs are not ours to stop */
                         vm_close_channels(vm);
                         strbuf_done(&vm->console);
-                        free(vm->last_output);
                         vm_free(vm);
                         vm_list[i] = NULL;
                         continue;
@@ -1063,7 +1117,6 @@ void vm_destroy_all(void) {
                 }
                 (void) rmdir(vm->rundir);
                 strbuf_done(&vm->console);
-                free(vm->last_output);
                 vm_free(vm);
                 vm_list[i] = NULL;
         }
@@ -1087,3 +1140,6 @@ const char *vm_name(const Vm *vm) { return vm->name; }
 const char *vm_dir(const Vm *vm) { return vm->dir; }
 int vm_ssh_port(const Vm *vm) { return vm->ssh_port; }
 bool vm_running(const Vm *vm) { return vm->qemu_pid > 0; }
+int vm_qemu_status(const Vm *vm) { return vm->qemu_status; }
+int64_t vm_started_ms(const Vm *vm) { return vm->started_ms; }
+Vm *vm_nth(size_t i) { return i < vm_count ? vm_list[i] : NULL; }

@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "image/cache.h"
 #include "util/run.h"
-#include "vmtest/vm-internal.h"
-#include "vmtest/vmtest-image.h"
+#include "vmtest-image.h"
+#include "vmtest.h"
 
 void vmtest_ssh_key(const char **ret_private_path, const char **ret_public) {
         static char priv[PATH_MAX], pub[1024];

@@ -1,37 +1,57 @@
 /* SPDX-License-Identifier: MIT */
-/* The test layer of the VM driver: every function either does what it says
+/* The test layer over the VM driver (src/vm/vm.h): every function either does what it says
  * or fails the test with a report (the failing step, what happened, and the
  * last 50 console lines of every VM).  Printing the report is this file's
  * job, so it writes to stderr. */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/log.h"
 #include "util/run.h"
-#include "vmtest/vm-internal.h"
+#include "vmtest.h"
 
 static char test_dir[PATH_MAX];
 static char step[1024];
 static void (*fail_exit)(void);
 
-const char *vmtest_dir(void) {
-        return test_dir[0] ? test_dir : NULL;
+/* What vm_succeed() and its kin returned last, per VM: valid until that
+ * VM's next command. */
+static struct {
+        Vm *vm;
+        char *out;
+} outputs[8];
+
+static const char *keep_output(Vm *vm, char *out) {
+        size_t i = 0;
+        while (i < ELEMENTSOF(outputs) && outputs[i].vm && outputs[i].vm != vm)
+                i++;
+        if (i == ELEMENTSOF(outputs))
+                vmtest_fail("more than %zu VMs: vmtest.c keeps outputs for that many", ELEMENTSOF(outputs));
+        free(outputs[i].out);
+        outputs[i].vm = vm;
+        outputs[i].out = out;
+        return out;
 }
 
-int vm_set_base_dir_r(const char *dir) {
-        struct stat st;
-        if (!dir || !*dir)
-                return -EINVAL;
-        if (strlen(dir) >= sizeof test_dir - 64)
-                return -ENAMETOOLONG;
-        if (stat(dir, &st) < 0)
-                return -errno;
-        if (!S_ISDIR(st.st_mode))
-                return -ENOTDIR;
-        snprintf(test_dir, sizeof test_dir, "%s", dir);
-        return 0;
+/* The VMs are gone (vm_destroy_all): so are their outputs. */
+static void forget_outputs(void) {
+        for (size_t i = 0; i < ELEMENTSOF(outputs); i++) {
+                free(outputs[i].out);
+                outputs[i].vm = NULL;
+                outputs[i].out = NULL;
+        }
+}
+
+const char *vmtest_dir(void) {
+        return test_dir[0] ? test_dir : NULL;
 }
 
 void vmtest_set_fail_exit(void (*fn)(void)) {
@@ -59,11 +79,12 @@ static void print_console_tail(Vm *vm, size_t lines) {
                         break;
                 start--;
         }
-        fprintf(stderr, "---- last %zu console lines of %s (%s/console.log) ----\n", lines, vm->name, vm->dir);
+        fprintf(stderr, "---- last %zu console lines of %s (%s/console.log) ----\n", lines, vm_name(vm),
+                vm_dir(vm));
         fwrite(s + start, 1, len - start, stderr);
         if (len > 0 && s[len - 1] != '\n')
                 fputc('\n', stderr);
-        fprintf(stderr, "---- end of %s console ----\n", vm->name);
+        fprintf(stderr, "---- end of %s console ----\n", vm_name(vm));
 }
 
 _Noreturn void vmtest_fail(const char *fmt, ...) {
@@ -74,13 +95,13 @@ _Noreturn void vmtest_fail(const char *fmt, ...) {
         va_end(ap);
         fflush(stdout);
         fprintf(stderr, "vmtest: FAILED at step: %s\nvmtest: %s\n", step[0] ? step : "(setup)", msg);
-        for (size_t i = 0; i < vm_count; i++)
-                if (vm_list[i])
-                        print_console_tail(vm_list[i], 50);
+        for (size_t i = 0; vm_nth(i); i++)
+                print_console_tail(vm_nth(i), 50);
         if (test_dir[0])
                 fprintf(stderr, "vmtest: logs are under %s/\n", test_dir);
         fflush(stderr);
         vm_destroy_all();
+        forget_outputs();
         if (fail_exit)
                 fail_exit();
         exit(EXIT_FAILURE);
@@ -94,6 +115,7 @@ static void on_signal(int sig) {
 
 static void at_exit(void) {
         vm_destroy_all();
+        forget_outputs();
 }
 
 static bool have_program(const char *name) {
@@ -156,6 +178,9 @@ void vmtest_init(const char *test_name) {
         const char *rm[] = { "rm", "-rf", "--", test_dir, NULL };
         (void) run(rm, NULL, NULL);
         mkdir_p(test_dir);
+        int r = vm_set_base_dir_r(test_dir);
+        if (r < 0)
+                vmtest_fail("cannot keep the VMs under %s: %s", test_dir, strerror(-r));
         char logf[PATH_MAX + 32];
         snprintf(logf, sizeof logf, "%s/keystone.log", test_dir);
         setenv("KEYSTONE_LOG_FILE", logf, 1);
@@ -180,18 +205,18 @@ Vm *vm_create(const VmConfig *config) {
 }
 
 void vm_start(Vm *vm) {
-        vmtest_step("start VM %s", vm->name);
+        vmtest_step("start VM %s", vm_name(vm));
         int r = vm_start_r(vm);
         if (r < 0)
-                vmtest_fail("cannot start VM %s: %s (see %s/qemu.log and %s/swtpm.log)", vm->name,
-                            r == -ECHILD ? "qemu or swtpm exited at once" : strerror(-r), vm->dir, vm->dir);
+                vmtest_fail("cannot start VM %s: %s (see %s/qemu.log and %s/swtpm.log)", vm_name(vm),
+                            r == -ECHILD ? "qemu or swtpm exited at once" : strerror(-r), vm_dir(vm), vm_dir(vm));
 }
 
 static const char *wait_error(const Vm *vm, int r) {
         static char buf[PATH_MAX + 128];
         if (r == -ESHUTDOWN)
                 snprintf(buf, sizeof buf, "the VM stopped (qemu exit status 0x%x; see %s/qemu.log)",
-                         vm->qemu_status, vm->dir);
+                         vm_qemu_status(vm), vm_dir(vm));
         else if (r == -ETIMEDOUT)
                 snprintf(buf, sizeof buf, "timed out");
         else
@@ -200,24 +225,24 @@ static const char *wait_error(const Vm *vm, int r) {
 }
 
 void vm_wait_for_console(Vm *vm, const char *regex, int timeout_s) {
-        vmtest_step("%s: wait for console /%s/ (%d s)", vm->name, regex, timeout_s);
+        vmtest_step("%s: wait for console /%s/ (%d s)", vm_name(vm), regex, timeout_s);
         int64_t t0 = vm_now_ms();
         int r = vm_console_wait_r(vm, regex, timeout_s * 1000);
         if (r < 0)
-                vmtest_fail("console of %s never matched /%s/: %s", vm->name, regex, wait_error(vm, r));
-        fprintf(stderr, "vmtest: %s: console matched after %.1f s\n", vm->name, (vm_now_ms() - t0) / 1000.0);
+                vmtest_fail("console of %s never matched /%s/: %s", vm_name(vm), regex, wait_error(vm, r));
+        fprintf(stderr, "vmtest: %s: console matched after %.1f s\n", vm_name(vm), (vm_now_ms() - t0) / 1000.0);
 }
 
 void vm_wait_for_shell(Vm *vm, int timeout_s) {
-        vmtest_step("%s: wait for the test shell (%d s)", vm->name, timeout_s);
+        vmtest_step("%s: wait for the test shell (%d s)", vm_name(vm), timeout_s);
         int64_t t0 = vm_now_ms();
         int r = vm_shell_ping_r(vm, timeout_s * 1000);
         if (r < 0)
                 vmtest_fail("the test shell of %s did not answer: %s (is this a test image? "
                             "keystone-test-shell.service runs on /dev/virtio-ports/keystone.shell)",
-                            vm->name, wait_error(vm, r));
-        fprintf(stderr, "vmtest: %s: shell answered after %.1f s (%.1f s since start)\n", vm->name,
-                (vm_now_ms() - t0) / 1000.0, (vm_now_ms() - vm->started_ms) / 1000.0);
+                            vm_name(vm), wait_error(vm, r));
+        fprintf(stderr, "vmtest: %s: shell answered after %.1f s (%.1f s since start)\n", vm_name(vm),
+                (vm_now_ms() - t0) / 1000.0, (vm_now_ms() - vm_started_ms(vm)) / 1000.0);
 }
 
 #define COMMAND_TIMEOUT_S 300
@@ -225,19 +250,13 @@ void vm_wait_for_shell(Vm *vm, int timeout_s) {
 static int execute(Vm *vm, const char *cmd, int timeout_s, VmShellResult *res) {
         int r = vm_shell_run_r(vm, cmd, timeout_s * 1000, res);
         if (r < 0)
-                vmtest_fail("command on %s could not be run: %s\n  command: %s", vm->name, wait_error(vm, r), cmd);
+                vmtest_fail("command on %s could not be run: %s\n  command: %s", vm_name(vm), wait_error(vm, r), cmd);
         return res->status;
-}
-
-static const char *keep_output(Vm *vm, char *out) {
-        free(vm->last_output);
-        vm->last_output = out;
-        return out;
 }
 
 static _Noreturn void fail_command(Vm *vm, const char *cmd, const VmShellResult *res, const char *expect) {
         vmtest_fail("command on %s %s\n  command: %s\n  exit status: %d%s\n  stdout:\n%s\n  stderr:\n%s",
-                    vm->name, expect, cmd, res->status, res->status == 124 ? " (timed out in the guest)" : "",
+                    vm_name(vm), expect, cmd, res->status, res->status == 124 ? " (timed out in the guest)" : "",
                     res->out, res->err);
 }
 
@@ -249,7 +268,7 @@ const char *vm_succeed(Vm *vm, const char *fmt, ...) {
         va_end(ap);
         if (k < 0)
                 vmtest_fail("out of memory");
-        vmtest_step("%s: succeed: %s", vm->name, cmd);
+        vmtest_step("%s: succeed: %s", vm_name(vm), cmd);
         VmShellResult res = {};
         if (execute(vm, cmd, COMMAND_TIMEOUT_S, &res) != 0)
                 fail_command(vm, cmd, &res, "failed (expected exit status 0)");
@@ -265,7 +284,7 @@ const char *vm_fail(Vm *vm, const char *fmt, ...) {
         va_end(ap);
         if (k < 0)
                 vmtest_fail("out of memory");
-        vmtest_step("%s: fail: %s", vm->name, cmd);
+        vmtest_step("%s: fail: %s", vm_name(vm), cmd);
         VmShellResult res = {};
         if (execute(vm, cmd, COMMAND_TIMEOUT_S, &res) == 0)
                 fail_command(vm, cmd, &res, "succeeded (expected it to fail)");
@@ -284,7 +303,7 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
         va_end(ap);
         if (k < 0)
                 vmtest_fail("out of memory");
-        vmtest_step("%s: wait until succeeds (%d s): %s", vm->name, timeout_s, cmd);
+        vmtest_step("%s: wait until succeeds (%d s): %s", vm_name(vm), timeout_s, cmd);
         int64_t end = vm_now_ms() + timeout_s * 1000LL;
         VmShellResult last = {};
         for (;;) {
@@ -292,7 +311,7 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
                 VmShellResult res = {};
                 int r = vm_shell_run_r(vm, cmd, (left > 1 ? left : 1) * 1000, &res);
                 if (r < 0 && r != -ETIMEDOUT)
-                        vmtest_fail("command on %s could not be run: %s\n  command: %s", vm->name,
+                        vmtest_fail("command on %s could not be run: %s\n  command: %s", vm_name(vm),
                                     wait_error(vm, r), cmd);
                 if (r == 0 && res.status == 0) {
                         vm_shell_result_done(&last);
@@ -305,7 +324,7 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
                 }
                 if (vm_now_ms() >= end) {
                         if (!last.out)
-                                vmtest_fail("command on %s did not finish in %d s\n  command: %s", vm->name,
+                                vmtest_fail("command on %s did not finish in %d s\n  command: %s", vm_name(vm),
                                             timeout_s, cmd);
                         fail_command(vm, cmd, &last, "did not succeed in time; last attempt");
                 }
@@ -314,7 +333,7 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
 }
 
 void vm_wait_for_unit(Vm *vm, const char *unit, int timeout_s) {
-        vmtest_step("%s: wait for unit %s (%d s)", vm->name, unit, timeout_s);
+        vmtest_step("%s: wait for unit %s (%d s)", vm_name(vm), unit, timeout_s);
         int64_t end = vm_now_ms() + timeout_s * 1000LL;
         _cleanup_free_ char *cmd = NULL;
         if (asprintf(&cmd, "systemctl show -P ActiveState -- '%s'", unit) < 0)
@@ -333,12 +352,12 @@ void vm_wait_for_unit(Vm *vm, const char *unit, int timeout_s) {
                                           "journalctl -b --no-pager -n 30 -u '%s'", unit, unit) >= 0) {
                                 VmShellResult s = {};
                                 execute(vm, st, 60, &s);
-                                vmtest_fail("unit %s on %s failed:\n%s", unit, vm->name, s.out);
+                                vmtest_fail("unit %s on %s failed:\n%s", unit, vm_name(vm), s.out);
                         }
-                        vmtest_fail("unit %s on %s failed", unit, vm->name);
+                        vmtest_fail("unit %s on %s failed", unit, vm_name(vm));
                 }
                 if (vm_now_ms() >= end)
-                        vmtest_fail("unit %s on %s is still '%s' after %d s", unit, vm->name, state, timeout_s);
+                        vmtest_fail("unit %s on %s is still '%s' after %d s", unit, vm_name(vm), state, timeout_s);
                 (void) vm_pump(1000);
         }
 }
@@ -352,19 +371,19 @@ static char *boot_id(Vm *vm) {
 
 void vm_reboot(Vm *vm, int timeout_s) {
         _cleanup_free_ char *old = boot_id(vm);
-        vmtest_step("%s: reboot (%d s)", vm->name, timeout_s);
+        vmtest_step("%s: reboot (%d s)", vm_name(vm), timeout_s);
         vm_console_mark_end(vm);
         int r = vm_shell_send_r(vm, "systemctl reboot");
         if (r < 0)
-                vmtest_fail("cannot ask %s to reboot: %s", vm->name, strerror(-r));
+                vmtest_fail("cannot ask %s to reboot: %s", vm_name(vm), strerror(-r));
         int64_t t0 = vm_now_ms(), end = t0 + timeout_s * 1000LL;
         for (;;) {
                 int left = (int) (end - vm_now_ms());
                 if (left <= 0)
-                        vmtest_fail("%s did not come back from the reboot within %d s", vm->name, timeout_s);
+                        vmtest_fail("%s did not come back from the reboot within %d s", vm_name(vm), timeout_s);
                 r = vm_shell_ping_r(vm, left);
                 if (r < 0)
-                        vmtest_fail("%s did not come back from the reboot: %s", vm->name, wait_error(vm, r));
+                        vmtest_fail("%s did not come back from the reboot: %s", vm_name(vm), wait_error(vm, r));
                 VmShellResult res = {};
                 r = vm_shell_run_r(vm, "cat /proc/sys/kernel/random/boot_id", 20000, &res);
                 bool changed = r == 0 && res.status == 0 && !streq(res.out, old);
@@ -373,20 +392,20 @@ void vm_reboot(Vm *vm, int timeout_s) {
                         break;
                 (void) vm_pump(1000);
         }
-        fprintf(stderr, "vmtest: %s: rebooted, shell answered %.1f s after the reboot command\n", vm->name,
+        fprintf(stderr, "vmtest: %s: rebooted, shell answered %.1f s after the reboot command\n", vm_name(vm),
                 (vm_now_ms() - t0) / 1000.0);
 }
 
 void vm_shutdown(Vm *vm, int timeout_s) {
-        vmtest_step("%s: shut down (%d s)", vm->name, timeout_s);
+        vmtest_step("%s: shut down (%d s)", vm_name(vm), timeout_s);
         int r = vm_shell_send_r(vm, "systemctl poweroff");
         if (r < 0)
-                vmtest_fail("cannot ask %s to power off: %s", vm->name, strerror(-r));
+                vmtest_fail("cannot ask %s to power off: %s", vm_name(vm), strerror(-r));
         int64_t t0 = vm_now_ms();
         r = vm_wait_exit_r(vm, timeout_s * 1000);
         if (r < 0)
-                vmtest_fail("%s did not power off within %d s", vm->name, timeout_s);
-        fprintf(stderr, "vmtest: %s: powered off in %.1f s\n", vm->name, (vm_now_ms() - t0) / 1000.0);
+                vmtest_fail("%s did not power off within %d s", vm_name(vm), timeout_s);
+        fprintf(stderr, "vmtest: %s: powered off in %.1f s\n", vm_name(vm), (vm_now_ms() - t0) / 1000.0);
 }
 
 /* A power cut: "quit" makes qemu finish the writes the guest already issued
@@ -394,27 +413,27 @@ void vm_shutdown(Vm *vm, int timeout_s) {
  * after a power loss; the guest's page cache is lost, as it would be.  (Not
  * QMP system_reset: see -no-reboot in vm.c.) */
 void vm_crash(Vm *vm) {
-        vmtest_step("%s: power cut (QMP quit, then start again)", vm->name);
+        vmtest_step("%s: power cut (QMP quit, then start again)", vm_name(vm));
         int r = vm_power_cycle_r(vm);
         if (r < 0)
-                vmtest_fail("power cycle of %s failed: %s (see %s/qemu.log)", vm->name, strerror(-r), vm->dir);
+                vmtest_fail("power cycle of %s failed: %s (see %s/qemu.log)", vm_name(vm), strerror(-r), vm_dir(vm));
 }
 
 const char *vm_screenshot(Vm *vm, const char *name) {
         static char path[PATH_MAX + 64];
-        snprintf(path, sizeof path, "%s/%s.png", vm->dir, name);
-        vmtest_step("%s: screenshot %s", vm->name, path);
+        snprintf(path, sizeof path, "%s/%s.png", vm_dir(vm), name);
+        vmtest_step("%s: screenshot %s", vm_name(vm), path);
         (void) unlink(path);
         _cleanup_free_ char *args = NULL;
         if (asprintf(&args, "{\"filename\":\"%s\",\"format\":\"png\"}", path) < 0)
                 vmtest_fail("out of memory");
         int r = vm_qmp_r(vm, "screendump", args, NULL);
         if (r < 0)
-                vmtest_fail("QMP screendump on %s failed: %s", vm->name, strerror(-r));
+                vmtest_fail("QMP screendump on %s failed: %s", vm_name(vm), strerror(-r));
         unsigned char magic[8] = {};
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || read(fd, magic, sizeof magic) != sizeof magic || memcmp(magic, "\x89PNG\r\n\x1a\n", 8) != 0)
-                vmtest_fail("screendump of %s did not write a PNG to %s", vm->name, path);
+                vmtest_fail("screendump of %s did not write a PNG to %s", vm_name(vm), path);
         return path;
 }
 
@@ -433,7 +452,7 @@ static void shell_quote(char *dst, size_t n, const char *s) {
 }
 
 void vm_copy_to(Vm *vm, const char *host_path, const char *guest_path) {
-        vmtest_step("%s: copy %s to %s", vm->name, host_path, guest_path);
+        vmtest_step("%s: copy %s to %s", vm_name(vm), host_path, guest_path);
         _cleanup_close_ int fd = open(host_path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 vmtest_fail("cannot open %s: %m", host_path);
@@ -458,7 +477,7 @@ void vm_copy_to(Vm *vm, const char *host_path, const char *guest_path) {
 }
 
 void vm_copy_from(Vm *vm, const char *guest_path, const char *host_path) {
-        vmtest_step("%s: copy %s to %s", vm->name, guest_path, host_path);
+        vmtest_step("%s: copy %s to %s", vm_name(vm), guest_path, host_path);
         char q[PATH_MAX * 4 + 8];
         shell_quote(q, sizeof q, guest_path);
         _cleanup_free_ char *cmd = NULL;
@@ -470,7 +489,7 @@ void vm_copy_from(Vm *vm, const char *guest_path, const char *host_path) {
         _cleanup_free_ char *data = NULL;
         size_t n = 0;
         if (vm_base64_decode(res.out, res.out_size, &data, &n) < 0)
-                vmtest_fail("%s: the guest sent bad base64 for %s", vm->name, guest_path);
+                vmtest_fail("%s: the guest sent bad base64 for %s", vm_name(vm), guest_path);
         vm_shell_result_done(&res);
         _cleanup_close_ int fd = open(host_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0 || write(fd, data, n) != (ssize_t) n)

@@ -5,7 +5,7 @@
  * the image builder with the test shell, and a VmConfig that boots it. */
 
 #include "image/image.h"
-#include "vmtest/vm.h"
+#include "vm/vm.h"
 
 /* The machine-local SSH key pair tests log in with (made once with
  * ssh-keygen under the cache directory, never committed): the private key's

@@ -9,17 +9,13 @@
 
 #include <stddef.h>
 
-/* ---- library layer: 0 or -errno, no output ---- */
+/* ---- 0 or -errno, no output (the sockets are made in NETNS with
+ * vm_netns_call_r(), src/vm/netns.h) ---- */
 
 /* Makes the network namespace NAME ("ip netns add"), replacing a stale one
  * of that name. */
 int vmtest_netns_add_r(const char *name);
 int vmtest_netns_del_r(const char *name);
-/* Calls make(userdata) with the calling thread inside the network namespace
- * NETNS (/run/netns/NETNS) and returns what it returned (an fd, or -errno);
- * the thread is back in its own namespace afterwards (an fd made in there,
- * a socket or a tap, stays tied to NETNS). */
-int vmtest_netns_call_r(const char *netns, int (*make)(void *userdata), void *userdata);
 /* In NAME: the tap IFNAME up with ADDR_CIDR ("10.77.0.2/24") and a route for
  * multicast (224.0.0.0/4) on it. */
 int vmtest_netns_lan_up_r(const char *name, const char *ifname, const char *addr_cidr);
