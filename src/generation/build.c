@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/progress.h"
@@ -49,8 +50,6 @@ static const char *const initrd_modules[] = {
 #define KEYSTONE_INIT "/usr/lib/keystone/keystone-init"
 #define STUB "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 #define SYSTEMD_BOOT "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
-
-#define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
 
 void generation_esp_uki(unsigned number, char *out, size_t size) {
         snprintf(out, size, "EFI/Linux/keystone-%u.efi", number);
@@ -223,11 +222,6 @@ static int sign_pe_file(const char *in, const char *out, EVP_PKEY *key, X509 *ce
         return write_file_bytes_atomic(out, data, size, 0644);
 }
 
-static int mkdir_p(const char *path) {
-        const char *argv[] = { "mkdir", "-p", path, NULL };
-        return run(argv, NULL, NULL);
-}
-
 static int make_esp(const char *tmp, const char *tree, const char *uki_unsigned, unsigned n, EVP_PKEY *key,
                     X509 *cert, char **error) {
         char esp[PATH_MAX], p[PATH_MAX], d[PATH_MAX + 64], src[PATH_MAX + 64], rel[64];
@@ -235,7 +229,7 @@ static int make_esp(const char *tmp, const char *tree, const char *uki_unsigned,
         static const char *const dirs[] = { "EFI/Linux", "EFI/systemd", "EFI/BOOT", "loader", NULL };
         for (size_t i = 0; dirs[i]; i++) {
                 PATHF(d, "%s/%s", esp, dirs[i]);
-                int r = mkdir_p(d);
+                int r = mkdir_p(d, 0755, NULL);
                 if (r < 0)
                         return error_set(error, r, "cannot create %s", d);
         }

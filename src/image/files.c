@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "image/files.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -66,26 +67,6 @@ int gen_list_serialize(const GenList *l, char **ret) {
                 return -ENOMEM;
         }
         *ret = buf;
-        return 0;
-}
-
-static int mkdir_parents(const char *root, const char *path) {
-        char p[PATH_MAX];
-        if (snprintf(p, sizeof p, "%s%s", root, path) >= (int) sizeof p)
-                return -ENAMETOOLONG;
-        char *slash = strrchr(p, '/');
-        if (!slash)
-                return 0;
-        *slash = 0;
-        for (char *s = p + strlen(root) + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return -errno;
         return 0;
 }
 
@@ -252,7 +233,7 @@ int gen_list_apply(const GenList *l, const char *root, time_t mtime) {
                 char p[PATH_MAX];
                 if (snprintf(p, sizeof p, "%s%s", root, g->path) >= (int) sizeof p)
                         return -ENAMETOOLONG;
-                int r = mkdir_parents(root, g->path);
+                int r = mkdir_parents(p, 0755, NULL);
                 if (r < 0)
                         return log_debug_errno(r, "Failed to create the parents of %s: %m", p);
                 switch (g->kind) {

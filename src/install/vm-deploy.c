@@ -20,6 +20,7 @@
 #include "tpm/tpm2-pcr.h"
 #include "util/clock.h"
 #include "util/file-bytes.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
@@ -94,22 +95,6 @@ static const char *sp(Deploy *d, const char *rel) {
         char *b = bufs[k++ % ELEMENTSOF(bufs)];
         snprintf(b, sizeof bufs[0], "%s/%s", d->res->state_dir, rel);
         return b;
-}
-
-static int mkdir_p(const char *path, mode_t mode) {
-        char p[PATH_MAX];
-        if (snprintf(p, sizeof p, "%s", path) >= (int) sizeof p)
-                return -ENAMETOOLONG;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
 }
 
 /* A secret file: replaced, O_EXCL|O_NOFOLLOW, 0600. */
@@ -204,7 +189,7 @@ static int stage_keys(Deploy *d) {
                 snprintf(hdb, sizeof hdb, "%s/keys/db/db.key", host_keys);
                 (void) cache_rm_rf(keys);
                 if (access(hdb, R_OK) == 0) {
-                        if ((r = mkdir_p(keys, 0700)) < 0)
+                        if ((r = mkdir_p(keys, 0700, NULL)) < 0)
                                 return fail(d, r, "Cannot create %s: %s", keys, strerror(-r));
                         char src[PATH_MAX + 8];
                         snprintf(src, sizeof src, "%s/.", host_keys);
@@ -233,7 +218,7 @@ static int stage_keys(Deploy *d) {
         const char *priv = sp(d, "ssh/id_ed25519");
         snprintf(d->res->ssh_key, sizeof d->res->ssh_key, "%s", priv);
         if (access(priv, R_OK) < 0) {
-                if ((r = mkdir_p(sp(d, "ssh"), 0700)) < 0)
+                if ((r = mkdir_p(sp(d, "ssh"), 0700, NULL)) < 0)
                         return fail(d, r, "Cannot create %s: %s", sp(d, "ssh"), strerror(-r));
                 char comment[300];
                 snprintf(comment, sizeof comment, "keystone-vm@%s", d->spec.hostname);
@@ -294,7 +279,7 @@ static void forward_build_lines(Deploy *d, off_t *seen) {
 static int stage_build(Deploy *d) {
         int r;
         (void) cache_rm_rf(sp(d, "media"));
-        if ((r = mkdir_p(sp(d, "media/host"), 0700)) < 0)
+        if ((r = mkdir_p(sp(d, "media/host"), 0700, NULL)) < 0)
                 return fail(d, r, "Cannot create %s: %s", sp(d, "media/host"), strerror(-r));
         /* the host file and the local files it imports, for disk apply/install in the installer */
         char **files = NULL;
@@ -631,7 +616,7 @@ static int stage_install(Deploy *d) {
 static int machine_create(Deploy *d) {
         if (d->machine)
                 return 0;
-        int r = mkdir_p(sp(d, "machine"), 0700);
+        int r = mkdir_p(sp(d, "machine"), 0700, NULL);
         if (r < 0)
                 return fail(d, r, "Cannot create %s: %s", sp(d, "machine"), strerror(-r));
         /* the first time, the variables the installer left (user mode, the
@@ -916,8 +901,8 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                 snprintf(ret->state_dir, sizeof ret->state_dir, "%s", o->state_dir);
         else
                 snprintf(ret->state_dir, sizeof ret->state_dir, VM_STATE_DIR_DEFAULT "/%s", d->spec.hostname);
-        if ((r = mkdir_p(ret->state_dir, 0700)) < 0 || (r = chmod(ret->state_dir, 0700) < 0 ? -errno : 0) < 0 ||
-            (r = mkdir_p(sp(d, "logs"), 0700)) < 0) {
+        if ((r = mkdir_p(ret->state_dir, 0700, NULL)) < 0 || (r = chmod(ret->state_dir, 0700) < 0 ? -errno : 0) < 0 ||
+            (r = mkdir_p(sp(d, "logs"), 0700, NULL)) < 0) {
                 r = fail(d, r, "Cannot create the state directory %s: %s", ret->state_dir, strerror(-r));
                 goto done;
         }

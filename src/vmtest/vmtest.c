@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/run.h"
 #include "vmtest/vm-internal.h"
@@ -113,19 +114,6 @@ static bool have_program(const char *name) {
         return false;
 }
 
-static void mkdir_p(const char *path) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s", path);
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        (void) mkdir(p, 0755);
-                        *s = '/';
-                }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                vmtest_fail("cannot create %s: %m", path);
-}
-
 void vmtest_init(const char *test_name) {
         const char *progs[] = { "qemu-system-x86_64", "qemu-img", "swtpm" };
         for (size_t i = 0; i < ELEMENTSOF(progs); i++)
@@ -155,7 +143,9 @@ void vmtest_init(const char *test_name) {
         /* a fresh directory each run: old console logs would mislead */
         const char *rm[] = { "rm", "-rf", "--", test_dir, NULL };
         (void) run(rm, NULL, NULL);
-        mkdir_p(test_dir);
+        _cleanup_free_ char *mkdir_error = NULL;
+        if (mkdir_p(test_dir, 0755, &mkdir_error) < 0)
+                vmtest_fail("%s", mkdir_error);
         char logf[PATH_MAX + 32];
         snprintf(logf, sizeof logf, "%s/keystone.log", test_dir);
         setenv("KEYSTONE_LOG_FILE", logf, 1);
