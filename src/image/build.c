@@ -18,6 +18,7 @@
 #include "image/apt-archive.h"
 #include "secureboot/uki.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/progress.h"
 #include "util/run.h"
@@ -27,8 +28,6 @@
 #define ROOTFS_RECIPE "keystone-rootfs 2"
 #define DISK_RECIPE "keystone-disk 3"
 #define DISK_SIZE "2G"
-
-#define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
 
 static int cmp_str(const void *a, const void *b) {
         return strcmp(*(const char *const *) a, *(const char *const *) b);

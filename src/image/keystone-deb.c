@@ -11,6 +11,7 @@
 #include "image/cache.h"
 #include "image/keystone-deb.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/progress.h"
 #include "util/run.h"
@@ -23,8 +24,6 @@
 /* The parts of the tree `make build/keystone` reads; tests and docs do not
  * change the binary. */
 static const char *const build_inputs[] = { "Makefile", "mk", "src", "modules", "scripts", NULL };
-
-#define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
 
 void keystone_deb_done(KeystoneDeb *k) {
         free(k->depends);
