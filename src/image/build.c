@@ -192,15 +192,13 @@ int image_rootfs_inputs(const ImageSpec *s, char **ret) {
         return 0;
 }
 
+/* The first line of PATH into buf (cut at size - 1 bytes). */
 static int read_text(const char *path, char *buf, size_t size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t k = read(fd, buf, size - 1);
-        if (k < 0)
-                return -errno;
-        buf[k] = 0;
-        buf[strcspn(buf, "\n")] = 0;
+        _cleanup_free_ char *line = NULL;
+        int r = read_first_line(path, &line);
+        if (r < 0)
+                return r;
+        snprintf(buf, size, "%s", line);
         return 0;
 }
 

@@ -84,31 +84,13 @@ static int write_content(const char *p, const GenFile *g, int flags) {
         return 0;
 }
 
+/* The file's text; "" when there is none yet. */
 static int read_all(const char *p, char **ret) {
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0;
-        FILE *in = fopen(p, "re");
-        if (!in) {
-                if (errno != ENOENT)
-                        return -errno;
-                *ret = strdup("");
-                return *ret ? 0 : -ENOMEM;
-        }
-        FILE *out = open_memstream(&buf, &size);
-        if (!out) {
-                fclose(in);
-                return -ENOMEM;
-        }
-        char chunk[4096];
-        size_t k;
-        while ((k = fread(chunk, 1, sizeof chunk, in)) > 0)
-                fwrite(chunk, 1, k, out);
-        bool bad = ferror(in);
-        fclose(in);
-        if (fclose(out) != 0 || bad)
-                return -EIO;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        int r = read_file_text(p, 0, ret, NULL);
+        if (r != -ENOENT)
+                return r;
+        *ret = strdup("");
+        return *ret ? 0 : -ENOMEM;
 }
 
 /* The line of group in an /etc/group-style text, or NULL. */
