@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/run.h"
 
@@ -117,12 +118,6 @@ static int buf_read(Buf *b, int fd) {
         b->size += k;
         b->data[b->size] = 0;
         return k > 0;
-}
-
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 char **env_merge(char *const *extra) {
@@ -236,7 +231,7 @@ int run(const char *const argv[], const RunOptions *opts, RunResult *ret) {
 
         Buf bo = {}, be = {};
         size_t written = 0;
-        int64_t deadline = opts->timeout_ms > 0 ? now_ms() + opts->timeout_ms : 0;
+        int64_t deadline = opts->timeout_ms > 0 ? monotonic_ms() + opts->timeout_ms : 0;
         bool timed_out = false;
         if (in[1] >= 0 && opts->input_size == 0) {
                 close(in[1]);
@@ -251,7 +246,7 @@ int run(const char *const argv[], const RunOptions *opts, RunResult *ret) {
                 if (in[1] >= 0) { ii = np; p[np++] = (struct pollfd) { .fd = in[1], .events = POLLOUT }; }
                 int t = -1;
                 if (deadline) {
-                        int64_t left = deadline - now_ms();
+                        int64_t left = deadline - monotonic_ms();
                         if (left <= 0) {
                                 timed_out = true;
                                 break;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/run.h"
 #include "vmtest/vm-internal.h"
@@ -84,12 +85,6 @@ static int make_udp_socket(void *userdata) {
         return fd < 0 ? -errno : fd;
 }
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The first A record for HOSTNAME in the answer section of a response to
  * query ID. */
 static int parse_answer(const unsigned char *msg, int len, unsigned id, const char *hostname, char *ret,
@@ -129,9 +124,9 @@ int vmtest_mdns_resolve_r(const char *netns, const char *hostname, int timeout_m
                 return fd;
         const struct sockaddr_in group = { .sin_family = AF_INET, .sin_port = htons(5353),
                                            .sin_addr.s_addr = htonl(0xe00000fb) /* 224.0.0.251 */ };
-        int64_t end = now_ms() + timeout_ms, next_send = 0;
+        int64_t end = monotonic_ms() + timeout_ms, next_send = 0;
         for (;;) {
-                int64_t t = now_ms();
+                int64_t t = monotonic_ms();
                 if (t >= end)
                         return -ETIMEDOUT;
                 if (t >= next_send) {
@@ -166,7 +161,7 @@ int vmtest_tcp_probe_r(const char *netns, const char *addr, int port, int timeou
         _cleanup_close_ int fd = vmtest_netns_call_r(netns, make_tcp_socket, NULL);
         if (fd < 0)
                 return fd;
-        int64_t end = now_ms() + timeout_ms;
+        int64_t end = monotonic_ms() + timeout_ms;
         if (connect(fd, (const struct sockaddr *) &sa, sizeof sa) < 0 && errno != EINPROGRESS)
                 return -errno;
         struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -186,7 +181,7 @@ int vmtest_tcp_probe_r(const char *netns, const char *addr, int port, int timeou
         /* what the server says first (sshd: "SSH-2.0-…") */
         size_t got = 0;
         while (got + 1 < banner_size && !memchr(banner, '\n', got)) {
-                int64_t left = end - now_ms();
+                int64_t left = end - monotonic_ms();
                 p = (struct pollfd) { .fd = fd, .events = POLLIN };
                 if (left <= 0 || poll(&p, 1, (int) left) <= 0)
                         break;
