@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "util/progress.h"
 #include "util/run.h"
+#include "util/strv.h"
 
 /* Bump when a stage's recipe changes in a way its inputs text does not show. */
 #define BUILDROOT_RECIPE "keystone-buildroot 1"
@@ -450,15 +451,9 @@ int keystone_deb_install(const char *root, const char *deb) {
         return r;
 }
 
-static void strv_free_all(char **v) {
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
 void keystone_layer_done(KeystoneLayer *l) {
         free(l->packages);
-        strv_free_all(l->names);
+        strv_free(l->names);
         *l = (KeystoneLayer) {};
 }
 
@@ -485,12 +480,10 @@ int image_keystone_layer(const ImageSpec *spec, const char *cache, ImageArtifact
         keystone_deb_done(&k);
         if (r < 0)
                 return r;
-        size_t n = 0;
-        while (names[n])
-                n++;
+        size_t n = strv_length(names);
         char **all = calloc(spec->n_packages + n + 1, sizeof(char *));
         if (!all) {
-                strv_free_all(names);
+                strv_free(names);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < spec->n_packages; i++)
