@@ -10,6 +10,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/run.h"
+#include "util/shell-quote.h"
 
 extern char **environ;
 
@@ -18,40 +19,8 @@ static bool dry_run;
 void run_set_dry_run(bool b) { dry_run = b; }
 bool run_get_dry_run(void) { return dry_run; }
 
-static bool needs_quote(const char *s) {
-        if (!*s)
-                return true;
-        for (; *s; s++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *s))
-                        return true;
-        return false;
-}
-
 char *argv_to_string(const char *const argv[]) {
-        size_t n = 1;
-        for (size_t i = 0; argv[i]; i++)
-                n += strlen(argv[i]) * 4 + 3;
-        char *buf = malloc(n), *p = buf;
-        if (!buf)
-                return NULL;
-        for (size_t i = 0; argv[i]; i++) {
-                if (i > 0)
-                        *p++ = ' ';
-                if (!needs_quote(argv[i])) {
-                        p = stpcpy(p, argv[i]);
-                        continue;
-                }
-                *p++ = '\'';
-                for (const char *s = argv[i]; *s; s++) {
-                        if (*s == '\'') {
-                                p = stpcpy(p, "'\\''");
-                        } else
-                                *p++ = *s;
-                }
-                *p++ = '\'';
-        }
-        *p = 0;
-        return buf;
+        return shell_join(argv);
 }
 
 void run_result_done(RunResult *r) {
