@@ -9,6 +9,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/shell-quote.h"
 
 static void log_append(const GuestSsh *g, const char *command, int r, const RunResult *res, bool log_output) {
         if (!g->log_path)
@@ -52,6 +53,16 @@ int guest_ssh_run(const GuestSsh *g, const char *command, const void *input, siz
         else
                 run_result_done(&res);
         return r;
+}
+
+int guest_ssh_run_argv(const GuestSsh *g, const char *const argv[], const void *input, size_t input_size,
+                       int timeout_ms, bool log_output, RunResult *ret) {
+        if (!argv || !argv[0])
+                return -EINVAL;
+        _cleanup_free_ char *command = shell_join(argv);
+        if (!command)
+                return -ENOMEM;
+        return guest_ssh_run(g, command, input, input_size, timeout_ms, log_output, ret);
 }
 
 int guest_ssh_wait(const GuestSsh *g, int timeout_ms, int (*alive)(void *userdata, int ms), void *userdata) {

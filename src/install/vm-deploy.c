@@ -25,6 +25,7 @@
 #include "util/macro.h"
 #include "util/run.h"
 #include "util/secret-erase.h"
+#include "util/shell-quote.h"
 #include "util/spawn.h"
 #include "vmtest/vmtest-esp.h"
 
@@ -474,6 +475,16 @@ static int gsh(Deploy *d, Vm *vm, const char *user, const char *cmd, const char 
         return 0;
 }
 
+/* gsh() of a command built from argv (util/shell-quote.h): file names and
+ * pool names are words of it, never pasted into the line. */
+static int gsh_argv(Deploy *d, Vm *vm, const char *user, const char *const argv[], const char *input, int timeout_ms,
+                    bool log_out, char **ret_out) {
+        _cleanup_free_ char *cmd = shell_join(argv);
+        if (!cmd)
+                return -ENOMEM;
+        return gsh(d, vm, user, cmd, input, timeout_ms, log_out, ret_out);
+}
+
 static int console_wait(Deploy *d, Vm *vm, const char *regex, int timeout_ms, const char *what) {
         double t0 = monotonic_seconds();
         int r = vm_console_wait_r(vm, regex, timeout_ms);
@@ -546,13 +557,14 @@ static int stage_install(Deploy *d) {
         if ((r = ssh_wait(d, vm, INSTALLER_USER, 20 * MIN_MS)) < 0)
                 return r;
 
-        char cmd[2048];
-        const char *H = d->host_base;
+        _cleanup_free_ char *host = NULL;
+        if (asprintf(&host, "/run/media/host/%s", d->host_base) < 0)
+                return -ENOMEM;
         if ((r = gsh(d, vm, INSTALLER_USER, "mkdir -p /run/media && mount -o ro /dev/vdc /run/media", NULL, 10 * MIN_MS, true, NULL)) < 0)
                 return r;
-        snprintf(cmd, sizeof cmd, "keystone disk apply /run/media/host/%s --device /dev/vdb --yes "
-                                  "--credstore-new-key-file /root/credstore.secret", H);
-        if ((r = gsh(d, vm, INSTALLER_USER, cmd, NULL, 60 * MIN_MS, true, NULL)) < 0)
+        const char *apply[] = { "keystone", "disk", "apply", host, "--device", "/dev/vdb", "--yes",
+                                "--credstore-new-key-file", "/root/credstore.secret", NULL };
+        if ((r = gsh_argv(d, vm, INSTALLER_USER, apply, NULL, 60 * MIN_MS, true, NULL)) < 0)
                 return r;
         /* the secret comes back over SSH's stdout, never through a log */
         _cleanup_free_ char *out = NULL;
@@ -572,9 +584,9 @@ static int stage_install(Deploy *d) {
                 return fail(d, r, "Cannot write %s: %s", sp(d, "credstore.secret"), strerror(-r));
         log_line(d, "credstore secret: %s (0600)", sp(d, "credstore.secret"));
 
-        snprintf(cmd, sizeof cmd, "keystone disk install /run/media/host/%s --from /run/media/generation "
-                                  "--device /dev/vdb --credstore-key-file /root/credstore.secret --no-tpm", H);
-        if ((r = gsh(d, vm, INSTALLER_USER, cmd, NULL, 60 * MIN_MS, true, NULL)) < 0)
+        const char *install[] = { "keystone", "disk", "install", host, "--from", "/run/media/generation", "--device",
+                                  "/dev/vdb", "--credstore-key-file", "/root/credstore.secret", "--no-tpm", NULL };
+        if ((r = gsh_argv(d, vm, INSTALLER_USER, install, NULL, 60 * MIN_MS, true, NULL)) < 0)
                 return r;
 
         /* the owner's keys only in the installer's RAM (/run), for as long as enroll needs them */
@@ -707,8 +719,10 @@ static int stage_first_boot(Deploy *d) {
             (r = console_wait(d, vm, "switch-root", 10 * MIN_MS, "first boot")) < 0 ||
             (r = ssh_wait(d, vm, d->res->user, 20 * MIN_MS)) < 0)
                 return r;
-        char cmd[1024];
         const char *U = d->res->user;
+        _cleanup_free_ char *credstore = NULL;
+        if (asprintf(&credstore, "/dev/zvol/%s/credstore", d->res->pool) < 0)
+                return -ENOMEM;
         char secret_line[80];
         snprintf(secret_line, sizeof secret_line, "%s", d->secret);
         r = gsh(d, vm, U, "sudo sh -c 'umask 077 && cat > " GUEST_SECRET "'", secret_line, MIN_MS, true, NULL);
@@ -723,16 +737,20 @@ static int stage_first_boot(Deploy *d) {
         /* the host file's tpm.* (tpm.enable = false: no TPM enrollment) */
         _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(&d->spec));
         if (!d->spec.tpm_disabled) {
-                snprintf(cmd, sizeof cmd, "sudo keystone tpm enroll /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET
-                         " --pcrs=%s %s", d->res->pool, pcrs ? pcrs : "1+7", d->spec.tpm_no_pcr15 ? "--no-pcr15" : "--pcr15");
-                if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, true, NULL)) < 0)
+                _cleanup_free_ char *pcrs_opt = NULL;
+                if (asprintf(&pcrs_opt, "--pcrs=%s", pcrs ? pcrs : "1+7") < 0)
+                        return -ENOMEM;
+                const char *enroll[] = { "sudo", "keystone", "tpm", "enroll", credstore,
+                                         "--unlock-key-file=" GUEST_SECRET, pcrs_opt,
+                                         d->spec.tpm_no_pcr15 ? "--no-pcr15" : "--pcr15", NULL };
+                if ((r = gsh_argv(d, vm, U, enroll, NULL, 10 * MIN_MS, true, NULL)) < 0)
                         return r;
         } else
                 log_line(d, "tpm.enable = false: no TPM enrollment");
         _cleanup_free_ char *key = NULL;
-        snprintf(cmd, sizeof cmd, "sudo keystone tpm recovery /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET,
-                 d->res->pool);
-        if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, false, &key)) < 0)
+        const char *recovery[] = { "sudo", "keystone", "tpm", "recovery", credstore, "--unlock-key-file=" GUEST_SECRET,
+                                   NULL };
+        if ((r = gsh_argv(d, vm, U, recovery, NULL, 10 * MIN_MS, false, &key)) < 0)
                 return r;
         key[strcspn(key, "\n")] = 0;
         if (strlen(key) < 16) {
@@ -752,9 +770,8 @@ static int stage_first_boot(Deploy *d) {
          * the header again to prove it gone), the guest's copy and the
          * state's, each overwritten and removed */
         if (!d->spec.tpm_disabled) {
-                snprintf(cmd, sizeof cmd, "sudo keystone tpm wipe /dev/zvol/%s/credstore --slot=install-secret",
-                         d->res->pool);
-                if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, true, NULL)) < 0)
+                const char *wipe[] = { "sudo", "keystone", "tpm", "wipe", credstore, "--slot=install-secret", NULL };
+                if ((r = gsh_argv(d, vm, U, wipe, NULL, 10 * MIN_MS, true, NULL)) < 0)
                         return r;
         } else
                 log_line(d, "tpm.enable = false: the install secret stays (the recovery key alone is no way to "
@@ -770,8 +787,8 @@ static int stage_first_boot(Deploy *d) {
                 log_line(d, "install secret: keyslot removed, %s and the state's copy erased", GUEST_SECRET);
         }
         /* the banner again, now that the credstore is protected */
-        snprintf(cmd, sizeof cmd, "sudo keystone tpm banner /dev/zvol/%s/credstore", d->res->pool);
-        if ((r = gsh(d, vm, U, cmd, NULL, MIN_MS, true, NULL)) < 0)
+        const char *banner_argv[] = { "sudo", "keystone", "tpm", "banner", credstore, NULL };
+        if ((r = gsh_argv(d, vm, U, banner_argv, NULL, MIN_MS, true, NULL)) < 0)
                 return r;
         _cleanup_close_ int fd = open(sp(d, "installed"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0)
