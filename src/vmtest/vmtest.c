@@ -11,6 +11,7 @@
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/run.h"
+#include "util/shell-quote.h"
 #include "vmtest/vm-internal.h"
 
 static char test_dir[PATH_MAX];
@@ -306,8 +307,9 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
 void vm_wait_for_unit(Vm *vm, const char *unit, int timeout_s) {
         vmtest_step("%s: wait for unit %s (%d s)", vm->name, unit, timeout_s);
         int64_t end = vm_now_ms() + timeout_s * 1000LL;
-        _cleanup_free_ char *cmd = NULL;
-        if (asprintf(&cmd, "systemctl show -P ActiveState -- '%s'", unit) < 0)
+        const char *show[] = { "systemctl", "show", "-P", "ActiveState", "--", unit, NULL };
+        _cleanup_free_ char *cmd = shell_join(show), *q = shell_quote(unit);
+        if (!cmd || !q)
                 vmtest_fail("out of memory");
         char state[64] = "";
         for (;;) {
@@ -319,8 +321,8 @@ void vm_wait_for_unit(Vm *vm, const char *unit, int timeout_s) {
                         return;
                 if (streq(state, "failed")) {
                         _cleanup_free_ char *st = NULL;
-                        if (asprintf(&st, "systemctl status --no-pager -l -- '%s' 2>&1; "
-                                          "journalctl -b --no-pager -n 30 -u '%s'", unit, unit) >= 0) {
+                        if (asprintf(&st, "systemctl status --no-pager -l -- %s 2>&1; "
+                                          "journalctl -b --no-pager -n 30 -u %s", q, q) >= 0) {
                                 VmShellResult s = {};
                                 execute(vm, st, 60, &s);
                                 vmtest_fail("unit %s on %s failed:\n%s", unit, vm->name, s.out);
@@ -408,20 +410,6 @@ const char *vm_screenshot(Vm *vm, const char *name) {
         return path;
 }
 
-static void shell_quote(char *dst, size_t n, const char *s) {
-        size_t k = 0;
-        dst[k++] = '\'';
-        for (; *s && k + 5 < n; s++) {
-                if (*s == '\'') {
-                        memcpy(dst + k, "'\\''", 4);
-                        k += 4;
-                } else
-                        dst[k++] = *s;
-        }
-        dst[k++] = '\'';
-        dst[k] = 0;
-}
-
 void vm_copy_to(Vm *vm, const char *host_path, const char *guest_path) {
         vmtest_step("%s: copy %s to %s", vm->name, host_path, guest_path);
         _cleanup_close_ int fd = open(host_path, O_RDONLY | O_CLOEXEC);
@@ -434,10 +422,9 @@ void vm_copy_to(Vm *vm, const char *host_path, const char *guest_path) {
         if (!data || read(fd, data, st.st_size) != st.st_size)
                 vmtest_fail("cannot read %s: %m", host_path);
         _cleanup_free_ char *b64 = vm_base64_encode(data, st.st_size);
-        char q[PATH_MAX * 4 + 8];
-        shell_quote(q, sizeof q, guest_path);
+        _cleanup_free_ char *q = shell_quote(guest_path);
         _cleanup_free_ char *cmd = NULL;
-        if (!b64 || asprintf(&cmd, "printf %%s '%s' | base64 -d > %s", b64, q) < 0)
+        if (!b64 || !q || asprintf(&cmd, "printf %%s '%s' | base64 -d > %s", b64, q) < 0)
                 vmtest_fail("out of memory");
         VmShellResult res = {};
         if (execute(vm, cmd, COMMAND_TIMEOUT_S, &res) != 0) {
@@ -449,10 +436,9 @@ void vm_copy_to(Vm *vm, const char *host_path, const char *guest_path) {
 
 void vm_copy_from(Vm *vm, const char *guest_path, const char *host_path) {
         vmtest_step("%s: copy %s to %s", vm->name, guest_path, host_path);
-        char q[PATH_MAX * 4 + 8];
-        shell_quote(q, sizeof q, guest_path);
+        _cleanup_free_ char *q = shell_quote(guest_path);
         _cleanup_free_ char *cmd = NULL;
-        if (asprintf(&cmd, "base64 -w0 %s", q) < 0)
+        if (!q || asprintf(&cmd, "base64 -w0 %s", q) < 0)
                 vmtest_fail("out of memory");
         VmShellResult res = {};
         if (execute(vm, cmd, COMMAND_TIMEOUT_S, &res) != 0)
