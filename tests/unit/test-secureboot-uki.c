@@ -80,10 +80,11 @@ static void test_headers_grow(void **state) {
         assert_memory_equal(out, out2, out_size);
         free(out2);
 
-        const char *why = NULL;
+        char *why = NULL;
         int r = pe_parse(out, out_size, &img, &why);
         if (r < 0)
                 fail_msg("assembled image does not parse: %s", why);
+        free(why);
         assert_int_equal(img.n_sections, 6);
         assert_int_equal(img.size_of_headers, 0x400);   /* grew by one FileAlignment */
         /* the stub's sections moved in the file, not in memory */
