@@ -472,11 +472,15 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
         snprintf(uki, sizeof uki, "%s/%s", tmp, GENERATION_UKI_UNSIGNED);
         UkiInputs in = { .stub = stub, .linux_path = p, .initrd_path = initrd, .os_release_path = osrel,
                          .cmdline = g.cmdline, .uname = a->kernel_version };
-        const char *failed = NULL;
-        if ((r = uki_assemble_signed(&in, NULL, NULL, uki, &failed)) < 0) {
-                error_set(error, r, "assembling the UKI failed on %s: %s%s", failed ? failed : uki, strerror(-r),
-                          r == -ENOENT && failed == stub ? " (package systemd-boot-efi)" : "");
-                goto done;
+        {
+                char *uki_error = NULL; /* no cleanup attribute: the gotos above jump past this block */
+                if ((r = uki_assemble_signed(&in, NULL, NULL, uki, &uki_error)) < 0)
+                        error_set(error, r, "assembling the UKI failed: %s%s", uki_error ? uki_error : strerror(-r),
+                                  r == -ENOENT && uki_error && strstr(uki_error, stub) ? " (package systemd-boot-efi)"
+                                                                                        : "");
+                free(uki_error);
+                if (r < 0)
+                        goto done;
         }
         if ((r = make_esp(tmp, tree, uki, g.number, key, cert, error)) < 0)
                 goto done;

@@ -295,9 +295,9 @@ int installer_uki(const Installer *inst, const char *authorized_key, const char 
                 return -ENOMEM;
         UkiInputs in = { .stub = stub, .linux_path = kernel, .initrd_path = initrd, .os_release_path = osrel,
                          .cmdline = cmdline, .uname = inst->kernel_version };
-        const char *failed = NULL;
-        if ((r = uki_assemble_signed(&in, NULL, NULL, out, &failed)) < 0)
-                return error_set(error, r, "assembling the installer UKI failed on %s: %s", failed ? failed : out,
-                                 strerror(-r));
+        _cleanup_free_ char *uki_error = NULL;
+        if ((r = uki_assemble_signed(&in, NULL, NULL, out, &uki_error)) < 0)
+                return error_set(error, r, "assembling the installer UKI failed: %s",
+                                 uki_error ? uki_error : strerror(-r));
         return 0;
 }

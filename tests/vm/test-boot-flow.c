@@ -157,12 +157,12 @@ static void bench_prepare(const char *dracut, const char *gen, const char *keys,
                 vmtest_fail("cannot load the db key from %s: %s", keys, strerror(-r));
         UkiInputs in = { .stub = stub, .linux_path = kernel, .initrd_path = initrd, .cmdline = cmdline,
                          .os_release_path = osrel };
-        const char *failed = NULL;
+        _cleanup_free_ char *failed = NULL;
         r = uki_assemble_signed(&in, key, cert, uki, &failed);
         EVP_PKEY_free(key);
         X509_free(cert);
         if (r < 0)
-                vmtest_fail("assembling the dracut UKI failed on %s: %s", failed ? failed : uki, strerror(-r));
+                vmtest_fail("assembling the dracut UKI failed: %s", failed ? failed : strerror(-r));
         char img[PATH_MAX + 16];
         snprintf(img, sizeof img, "%s@@%d", target, 2048 * 512);
         const char *mcopy[] = { "mcopy", "-o", "-i", img, uki, "::/EFI/Linux/dracut.efi", NULL };
