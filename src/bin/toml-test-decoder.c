@@ -9,37 +9,8 @@
 #include <string.h>
 
 #include "config/toml.h"
+#include "util/file-bytes.h"
 #include "util/macro.h"
-
-static int read_all(FILE *f, char **ret, size_t *ret_size) {
-        size_t size = 0, cap = 1 << 16;
-        char *buf = malloc(cap);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                if (size == cap) {
-                        char *p = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
-                        if (!p) {
-                                free(buf);
-                                return -ENOMEM;
-                        }
-                        buf = p;
-                        cap *= 2;
-                }
-                size_t n = fread(buf + size, 1, cap - size, f);
-                size += n;
-                if (n == 0) {
-                        if (ferror(f)) {
-                                free(buf);
-                                return -EIO;
-                        }
-                        break;
-                }
-        }
-        *ret = buf;
-        *ret_size = size;
-        return 0;
-}
 
 static void help(void) {
         printf("Usage: toml-test-decoder [--no-output] [FILE]\n"
@@ -85,9 +56,9 @@ int main(int argc, char **argv) {
                 in = file;
         }
 
-        _cleanup_free_ char *data = NULL;
+        _cleanup_free_ uint8_t *bytes = NULL;
         size_t size;
-        int r = read_all(in, &data, &size);
+        int r = read_fd_bytes(fileno(in), 0, &bytes, &size);
         if (r < 0) {
                 fprintf(stderr, "toml-test-decoder: cannot read %s: %s\n", name, strerror(-r));
                 return 1;
@@ -95,7 +66,7 @@ int main(int argc, char **argv) {
 
         TomlValue *root = NULL;
         TomlError error;
-        r = toml_parse(data, size, &root, &error);
+        r = toml_parse((const char *) bytes, size, &root, &error);
         if (r == -EINVAL) {
                 fprintf(stderr, "line %u, column %u: %s\n", error.line, error.column, error.message);
                 return 1;

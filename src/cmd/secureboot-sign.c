@@ -22,7 +22,7 @@ static int load_image(const char *verb, const char *path, uint8_t **ret_data, si
         int r = read_file_bytes(path, PE_MAX_FILE_SIZE, &data, &size);
         if (r < 0)
                 return log_error_errno(r, "secureboot %s: cannot read %s: %m", verb, path);
-        const char *why = NULL;
+        _cleanup_free_ char *why = NULL;
         r = pe_parse(data, size, ret_img, &why);
         if (r == -EBADMSG)
                 return log_error_errno(r, "secureboot %s: %s is not a usable PE/COFF image: %s. "

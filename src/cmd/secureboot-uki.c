@@ -87,17 +87,12 @@ int sb_cmd_uki(int argc, char **argv) {
                         return log_error_errno(r, "secureboot uki: cannot load the db key from %s/keys/db/: %m. "
                                                "Create keys with 'keystone secureboot keygen --dir %s'.", sign_dir, sign_dir);
         }
-        const char *failed = NULL;
-        r = uki_assemble_signed(&in, key, cert, out, &failed);
-        if (r == -EBADMSG && failed)
-                return log_error_errno(r, "secureboot uki: %s is not a usable systemd-stub (not a valid PE image, or "
-                                       "already a UKI). Give the stub from systemd-boot-efi: " UKI_DEFAULT_STUB ".", failed);
-        if (r == -E2BIG)
-                return log_error_errno(r, "secureboot uki: the stub %s has no room for more section headers",
-                                       in.stub ?: UKI_DEFAULT_STUB);
-        if (r < 0 && failed)
-                return log_error_errno(r, "secureboot uki: cannot read %s: %m", failed);
+        _cleanup_free_ char *error = NULL;
+        r = uki_assemble_signed(&in, key, cert, out, &error);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "secureboot uki: %s. Give the stub from systemd-boot-efi: " UKI_DEFAULT_STUB ".",
+                                       error);
         if (r < 0)
-                return log_error_errno(r, "secureboot uki: writing %s failed: %m", out);
+                return log_error_errno(r, "secureboot uki: %s", error ? error : strerror(-r));
         return 0;
 }

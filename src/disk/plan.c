@@ -44,14 +44,6 @@ const char *disk_partition_path(const DiskTarget *t, unsigned partno) {
         return buf;
 }
 
-void strv_free(char **v) {
-        if (!v)
-                return;
-        for (char **p = v; *p; p++)
-                free(*p);
-        free(v);
-}
-
 /* Builds a NULL-ended argv from printf-style items, one per argument. */
 typedef struct Strv {
         char **v;

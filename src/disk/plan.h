@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "disk/layout.h"
+#include "util/strv.h"
 
 /* The steps of `keystone disk apply`, in order.  `plan` prints them from the
  * same table apply runs, so the two cannot drift apart. */
@@ -41,7 +42,6 @@ char **disk_zpool_create_argv(const DiskLayout *l, const char *device, const cha
 char **disk_crypt_create_argv(const DiskLayout *l, const char *keylocation);
 char **disk_dataset_create_argv(const DiskLayout *l, const DiskDataset *d);
 char **disk_credstore_create_argv(const DiskLayout *l);
-void strv_free(char **v);
 
 #define CREDSTORE_KEY_FILE "zfs-sysroot.mount"
 #define CREDSTORE_MOUNT "/etc/credstore"

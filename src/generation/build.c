@@ -23,6 +23,7 @@
 #include "util/clock.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/progress.h"
@@ -49,8 +50,6 @@ static const char *const initrd_modules[] = {
 #define KEYSTONE_INIT "/usr/lib/keystone/keystone-init"
 #define STUB "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 #define SYSTEMD_BOOT "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
-
-#define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
 
 void generation_esp_uki(unsigned number, char *out, size_t size) {
         snprintf(out, size, "EFI/Linux/keystone-%u.efi", number);
@@ -223,11 +222,6 @@ static int sign_pe_file(const char *in, const char *out, EVP_PKEY *key, X509 *ce
         return write_file_bytes_atomic(out, data, size, 0644);
 }
 
-static int mkdir_p(const char *path) {
-        const char *argv[] = { "mkdir", "-p", path, NULL };
-        return run(argv, NULL, NULL);
-}
-
 static int make_esp(const char *tmp, const char *tree, const char *uki_unsigned, unsigned n, EVP_PKEY *key,
                     X509 *cert, char **error) {
         char esp[PATH_MAX], p[PATH_MAX], d[PATH_MAX + 64], src[PATH_MAX + 64], rel[64];
@@ -235,7 +229,7 @@ static int make_esp(const char *tmp, const char *tree, const char *uki_unsigned,
         static const char *const dirs[] = { "EFI/Linux", "EFI/systemd", "EFI/BOOT", "loader", NULL };
         for (size_t i = 0; dirs[i]; i++) {
                 PATHF(d, "%s/%s", esp, dirs[i]);
-                int r = mkdir_p(d);
+                int r = mkdir_p(d, 0755, NULL);
                 if (r < 0)
                         return error_set(error, r, "cannot create %s", d);
         }
@@ -478,11 +472,15 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
         snprintf(uki, sizeof uki, "%s/%s", tmp, GENERATION_UKI_UNSIGNED);
         UkiInputs in = { .stub = stub, .linux_path = p, .initrd_path = initrd, .os_release_path = osrel,
                          .cmdline = g.cmdline, .uname = a->kernel_version };
-        const char *failed = NULL;
-        if ((r = uki_assemble_signed(&in, NULL, NULL, uki, &failed)) < 0) {
-                error_set(error, r, "assembling the UKI failed on %s: %s%s", failed ? failed : uki, strerror(-r),
-                          r == -ENOENT && failed == stub ? " (package systemd-boot-efi)" : "");
-                goto done;
+        {
+                char *uki_error = NULL; /* no cleanup attribute: the gotos above jump past this block */
+                if ((r = uki_assemble_signed(&in, NULL, NULL, uki, &uki_error)) < 0)
+                        error_set(error, r, "assembling the UKI failed: %s%s", uki_error ? uki_error : strerror(-r),
+                                  r == -ENOENT && uki_error && strstr(uki_error, stub) ? " (package systemd-boot-efi)"
+                                                                                        : "");
+                free(uki_error);
+                if (r < 0)
+                        goto done;
         }
         if ((r = make_esp(tmp, tree, uki, g.number, key, cert, error)) < 0)
                 goto done;

@@ -15,6 +15,7 @@
 #include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/format-bytes.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
@@ -138,18 +139,6 @@ static int esp_order(const void *a, const void *b) {
         return rx != ry ? rx - ry : strcmp(x, y);
 }
 
-static int mkdir_parents(const char *path) {
-        _cleanup_free_ char *dir = strdup(path);
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (!slash)
-                return 0;
-        *slash = 0;
-        const char *argv[] = { "mkdir", "-p", dir, NULL };
-        return run(argv, NULL, NULL);
-}
-
 static int install_esp(GenerationInstallOptions *o, const char *root) {
         char from[PATH_MAX], to[PATH_MAX + 8];
         snprintf(from, sizeof from, "%s/" FROM_ESP, o->from);
@@ -189,7 +178,7 @@ static int install_esp(GenerationInstallOptions *o, const char *root) {
                         error_set(&o->error, r, "cannot read %s: %s", src, strerror(-r));
                         break;
                 }
-                if ((r = mkdir_parents(dest)) < 0 || (r = write_file_bytes_atomic(dest, data, size, 0644)) < 0) {
+                if ((r = mkdir_parents(dest, 0755, NULL)) < 0 || (r = write_file_bytes_atomic(dest, data, size, 0644)) < 0) {
                         error_set(&o->error, r, "writing %s failed: %s", dest, strerror(-r));
                         break;
                 }

@@ -9,6 +9,7 @@
 
 #include "image/apt-archive.h"
 #include "image/cache.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
@@ -21,17 +22,6 @@ static int write_file(const char *path, const char *text) {
                 return -errno;
         size_t n = strlen(text);
         return write(fd, text, n) == (ssize_t) n ? 0 : -EIO;
-}
-
-static int mkdirs(const char *base, const char *const *subs) {
-        for (size_t i = 0; subs[i]; i++) {
-                char p[PATH_MAX];
-                if (snprintf(p, sizeof p, "%s/%s", base, subs[i]) >= (int) sizeof p)
-                        return -ENAMETOOLONG;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return -errno;
-        }
-        return 0;
 }
 
 static int set_error(char **ret_error, const char *fmt, ...) _printf_(2, 3);
@@ -82,12 +72,15 @@ int apt_archive_open(const char *cache, const char *suite, const char *mirror, c
                 return a.lock_fd;
         static const char *const subs[] = { "etc", "etc/apt.conf.d", "etc/preferences.d", "etc/trusted.gpg.d",
                                             "lists", "lists/partial", "archives", "archives/partial", NULL };
-        if (mkdir(a.dir, 0755) < 0 && errno != EEXIST) {
-                r = -errno;
-                goto fail;
+        for (size_t i = 0; subs[i]; i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", a.dir, subs[i]) < 0) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                if ((r = mkdir_p(p, 0755, NULL)) < 0)
+                        goto fail;
         }
-        if ((r = mkdirs(a.dir, subs)) < 0)
-                goto fail;
         /* Dir::Etc is ours: the machine's apt.conf.d, sources and
          * preferences play no part; an empty dpkg status is "nothing
          * installed", as in mmdebstrap's first step */

@@ -18,6 +18,7 @@
 #include "image/apt-archive.h"
 #include "secureboot/uki.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/progress.h"
 #include "util/run.h"
@@ -27,8 +28,6 @@
 #define ROOTFS_RECIPE "keystone-rootfs 2"
 #define DISK_RECIPE "keystone-disk 3"
 #define DISK_SIZE "2G"
-
-#define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
 
 static int cmp_str(const void *a, const void *b) {
         return strcmp(*(const char *const *) a, *(const char *const *) b);
@@ -193,15 +192,13 @@ int image_rootfs_inputs(const ImageSpec *s, char **ret) {
         return 0;
 }
 
+/* The first line of PATH into buf (cut at size - 1 bytes). */
 static int read_text(const char *path, char *buf, size_t size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        ssize_t k = read(fd, buf, size - 1);
-        if (k < 0)
-                return -errno;
-        buf[k] = 0;
-        buf[strcspn(buf, "\n")] = 0;
+        _cleanup_free_ char *line = NULL;
+        int r = read_first_line(path, &line);
+        if (r < 0)
+                return r;
+        snprintf(buf, size, "%s", line);
         return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "image/files.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -69,26 +70,6 @@ int gen_list_serialize(const GenList *l, char **ret) {
         return 0;
 }
 
-static int mkdir_parents(const char *root, const char *path) {
-        char p[PATH_MAX];
-        if (snprintf(p, sizeof p, "%s%s", root, path) >= (int) sizeof p)
-                return -ENAMETOOLONG;
-        char *slash = strrchr(p, '/');
-        if (!slash)
-                return 0;
-        *slash = 0;
-        for (char *s = p + strlen(root) + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
-}
-
 static int write_content(const char *p, const GenFile *g, int flags) {
         _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | flags, g->mode);
         if (fd < 0)
@@ -103,31 +84,13 @@ static int write_content(const char *p, const GenFile *g, int flags) {
         return 0;
 }
 
+/* The file's text; "" when there is none yet. */
 static int read_all(const char *p, char **ret) {
-        _cleanup_free_ char *buf = NULL;
-        size_t size = 0;
-        FILE *in = fopen(p, "re");
-        if (!in) {
-                if (errno != ENOENT)
-                        return -errno;
-                *ret = strdup("");
-                return *ret ? 0 : -ENOMEM;
-        }
-        FILE *out = open_memstream(&buf, &size);
-        if (!out) {
-                fclose(in);
-                return -ENOMEM;
-        }
-        char chunk[4096];
-        size_t k;
-        while ((k = fread(chunk, 1, sizeof chunk, in)) > 0)
-                fwrite(chunk, 1, k, out);
-        bool bad = ferror(in);
-        fclose(in);
-        if (fclose(out) != 0 || bad)
-                return -EIO;
-        *ret = TAKE_PTR(buf);
-        return 0;
+        int r = read_file_text(p, 0, ret, NULL);
+        if (r != -ENOENT)
+                return r;
+        *ret = strdup("");
+        return *ret ? 0 : -ENOMEM;
 }
 
 /* The line of group in an /etc/group-style text, or NULL. */
@@ -252,7 +215,7 @@ int gen_list_apply(const GenList *l, const char *root, time_t mtime) {
                 char p[PATH_MAX];
                 if (snprintf(p, sizeof p, "%s%s", root, g->path) >= (int) sizeof p)
                         return -ENAMETOOLONG;
-                int r = mkdir_parents(root, g->path);
+                int r = mkdir_parents(p, 0755, NULL);
                 if (r < 0)
                         return log_debug_errno(r, "Failed to create the parents of %s: %m", p);
                 switch (g->kind) {

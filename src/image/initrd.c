@@ -17,6 +17,7 @@
 #include "image/initrd.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
@@ -63,26 +64,13 @@ static void canonical(const char *path, char *out, size_t size) {
         snprintf(out, size, "%s", path);
 }
 
-static int mkdir_parents(const char *path) {
-        char buf[PATH_MAX];
-        snprintf(buf, sizeof buf, "%s", path);
-        for (char *p = buf + 1; *p; p++)
-                if (*p == '/') {
-                        *p = 0;
-                        if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *p = '/';
-                }
-        return 0;
-}
-
 /* Copies an open file into the staging tree at dest (an absolute path in
  * the initrd). */
 static int stage_fd(Build *b, int fd, const char *dest, mode_t mode) {
         char canon[PATH_MAX], path[PATH_MAX + 64];
         canonical(dest, canon, sizeof canon);
         snprintf(path, sizeof path, "%s%s", b->stage, canon);
-        int r = mkdir_parents(path);
+        int r = mkdir_parents(path, 0755, NULL);
         if (r < 0)
                 return r;
         _cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode & 07777);

@@ -11,9 +11,11 @@
 #include "image/cache.h"
 #include "image/keystone-deb.h"
 #include "util/clock.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/progress.h"
 #include "util/run.h"
+#include "util/strv.h"
 
 /* Bump when a stage's recipe changes in a way its inputs text does not show. */
 #define BUILDROOT_RECIPE "keystone-buildroot 1"
@@ -23,8 +25,6 @@
 /* The parts of the tree `make build/keystone` reads; tests and docs do not
  * change the binary. */
 static const char *const build_inputs[] = { "Makefile", "mk", "src", "modules", "scripts", NULL };
-
-#define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
 
 void keystone_deb_done(KeystoneDeb *k) {
         free(k->depends);
@@ -47,30 +47,6 @@ int keystone_source_dir(char out[static PATH_MAX]) {
                 return 0;
         }
         return -ENOENT;
-}
-
-static int read_file(const char *path, char **ret, size_t *ret_size) {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        char *buf = NULL;
-        size_t size = 0;
-        FILE *m = open_memstream(&buf, &size);
-        if (!m)
-                return -ENOMEM;
-        char chunk[65536];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-                fwrite(chunk, 1, n, m);
-        int r = ferror(f) ? -EIO : 0;
-        fclose(m);
-        if (r < 0) {
-                free(buf);
-                return r;
-        }
-        *ret = buf;
-        *ret_size = size;
-        return 0;
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -240,7 +216,7 @@ static int source_manifest(const char *src, const RunResult *files, char **ret) 
                 _cleanup_free_ char *data = NULL;
                 size_t n;
                 char hex[65];
-                if ((r = read_file(p, &data, &n)) < 0 || (r = cache_sha256_hex(data ? data : "", n, hex)) < 0)
+                if ((r = read_file_text(p, 0, &data, &n)) < 0 || (r = cache_sha256_hex(data ? data : "", n, hex)) < 0)
                         break;
                 fprintf(m, "%s %s %s\n", st.st_mode & 0111 ? "755" : "644", hex, f);
         }
@@ -293,16 +269,12 @@ static int copy_sources(const char *src, const RunResult *files, const char *des
                 struct stat st;
                 if (lstat(from, &st) < 0 || !S_ISREG(st.st_mode))
                         continue;
-                for (char *s = to + strlen(dest) + 1; (s = strchr(s, '/')); s++) {
-                        *s = 0;
-                        int k = mkdir(to, 0755);
-                        *s = '/';
-                        if (k < 0 && errno != EEXIST)
-                                return -errno;
-                }
+                int r = mkdir_parents(to, 0755, NULL);
+                if (r < 0)
+                        return r;
                 _cleanup_free_ char *data = NULL;
                 size_t n;
-                int r = read_file(from, &data, &n);
+                r = read_file_text(from, 0, &data, &n);
                 if (r < 0)
                         return r;
                 _cleanup_close_ int fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
@@ -424,8 +396,7 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
                 progress_cached("Keystone .deb");
         run_result_done(&files);
 
-        size_t n;
-        r = read_file(dep, &k.depends, &n);
+        r = read_file_text(dep, 0, &k.depends, NULL);
         if (r < 0)
                 return r;
         k.depends[strcspn(k.depends, "\n")] = 0;
@@ -480,15 +451,9 @@ int keystone_deb_install(const char *root, const char *deb) {
         return r;
 }
 
-static void strv_free_all(char **v) {
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
-
 void keystone_layer_done(KeystoneLayer *l) {
         free(l->packages);
-        strv_free_all(l->names);
+        strv_free(l->names);
         *l = (KeystoneLayer) {};
 }
 
@@ -515,12 +480,10 @@ int image_keystone_layer(const ImageSpec *spec, const char *cache, ImageArtifact
         keystone_deb_done(&k);
         if (r < 0)
                 return r;
-        size_t n = 0;
-        while (names[n])
-                n++;
+        size_t n = strv_length(names);
         char **all = calloc(spec->n_packages + n + 1, sizeof(char *));
         if (!all) {
-                strv_free_all(names);
+                strv_free(names);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < spec->n_packages; i++)

@@ -19,6 +19,7 @@
 #include "tpm/luks-passphrase.h"
 #include "tpm/tpm2-pcr.h"
 #include "util/error-message.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
@@ -75,25 +76,6 @@ static int run_failed(InitContext *c, int r, const char *const argv[], const Run
                          r == -EPROTO ? run_result_describe(res)
                          : r == -ENOENT ? "the program is not in the initrd"
                          : strerror(-r), advice);
-}
-
-static int mkdir_p(const char *path, mode_t mode) {
-        char buf[4400];
-        if (strlen(path) >= sizeof buf)
-                return -ENAMETOOLONG;
-        snprintf(buf, sizeof buf, "%s", path);
-        for (char *p = buf + 1;; p++) {
-                if (*p == '/' || !*p) {
-                        char saved = *p;
-                        *p = 0;
-                        if (mkdir(buf, mode) < 0 && errno != EEXIST)
-                                return negative_errno();
-                        *p = saved;
-                        if (!saved)
-                                break;
-                }
-        }
-        return 0;
 }
 
 /* ---- step 1: import the pool without mounting; find the credstore zvol ---- */
@@ -315,7 +297,7 @@ static int step_credstore(InitContext *c) {
 static int step_mount_credstore(InitContext *c) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s" INIT_CREDSTORE_DIR, c->root);
-        int r = mkdir_p(dir, 0700);
+        int r = mkdir_p(dir, 0700, NULL);
         if (r < 0)
                 return error_set(&c->error, r, "cannot create %s: %s", dir, strerror(-r));
         r = c->sys.mount(c->sys.userdata, "/dev/mapper/" CREDSTORE_DM_NAME, dir, "ext4",
@@ -397,7 +379,7 @@ static int step_sysroot(InitContext *c) {
                 const InitDataset *d = &c->plan.mounts[i];
                 char where[4400];
                 snprintf(where, sizeof where, "%s/sysroot%s", c->root, streq(d->mountpoint, "/") ? "" : d->mountpoint);
-                int r = mkdir_p(where, 0755);
+                int r = mkdir_p(where, 0755, NULL);
                 if (r < 0)
                         return error_set(&c->error, r, "cannot create the mount point %s for %s: %s", where,
                                          d->name, strerror(-r));

@@ -6,14 +6,10 @@
 #include <unistd.h>
 
 #include "install/guest-ssh.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/macro.h"
-
-static long long now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "util/shell-quote.h"
 
 static void log_append(const GuestSsh *g, const char *command, int r, const RunResult *res, bool log_output) {
         if (!g->log_path)
@@ -59,15 +55,25 @@ int guest_ssh_run(const GuestSsh *g, const char *command, const void *input, siz
         return r;
 }
 
+int guest_ssh_run_argv(const GuestSsh *g, const char *const argv[], const void *input, size_t input_size,
+                       int timeout_ms, bool log_output, RunResult *ret) {
+        if (!argv || !argv[0])
+                return -EINVAL;
+        _cleanup_free_ char *command = shell_join(argv);
+        if (!command)
+                return -ENOMEM;
+        return guest_ssh_run(g, command, input, input_size, timeout_ms, log_output, ret);
+}
+
 int guest_ssh_wait(const GuestSsh *g, int timeout_ms, int (*alive)(void *userdata, int ms), void *userdata) {
-        long long end = now_ms() + timeout_ms;
+        int64_t end = monotonic_ms() + timeout_ms;
         GuestSsh quiet = *g;
         quiet.log_path = NULL;
         for (;;) {
                 int r = guest_ssh_run(&quiet, "true", NULL, 0, 60000, false, NULL);
                 if (r >= 0)
                         return 0;
-                if (now_ms() >= end)
+                if (monotonic_ms() >= end)
                         return -ETIMEDOUT;
                 if (alive) {
                         r = alive(userdata, 3000);

@@ -27,6 +27,13 @@ typedef struct GuestSsh {
 int guest_ssh_run(const GuestSsh *g, const char *command, const void *input, size_t input_size, int timeout_ms,
                   bool log_output, RunResult *ret);
 
+/* guest_ssh_run() of ARGV (NULL-ended) made one command line with
+ * shell_join() (util/shell-quote.h): how a command that names a file, a
+ * pool or anything not a constant is sent, never pasted into a string.
+ * -ENOMEM when the line cannot be made. */
+int guest_ssh_run_argv(const GuestSsh *g, const char *const argv[], const void *input, size_t input_size,
+                       int timeout_ms, bool log_output, RunResult *ret);
+
 /* Polls until `true` runs over SSH, every 3 s, up to timeout_ms.  alive
  * (may be NULL) is asked between tries and stops the wait with its error
  * when it returns < 0 (the VM stopped). */

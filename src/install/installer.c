@@ -18,6 +18,7 @@
 #include "util/clock.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
+#include "util/fs.h"
 #include "util/macro.h"
 
 /* Changes whenever what the installer holds changes (the cache key). */
@@ -26,8 +27,6 @@
 #define KEYSTONE_INIT "/usr/lib/keystone/keystone-init"
 #define TCTI_DEVICE "/usr/lib/x86_64-linux-gnu/libtss2-tcti-device.so.0"
 #define AUTHORIZED_KEYS "etc/keystone-installer/authorized_keys"
-
-#define PATHF(buf, ...) do { if (snprintf(buf, sizeof buf, __VA_ARGS__) >= (int) sizeof buf) return -ENAMETOOLONG; } while (0)
 
 /* The boot flow's drivers, plus the network, FAT (the ESP) and efivarfs
  * (keystone secureboot enroll). */
@@ -296,9 +295,9 @@ int installer_uki(const Installer *inst, const char *authorized_key, const char 
                 return -ENOMEM;
         UkiInputs in = { .stub = stub, .linux_path = kernel, .initrd_path = initrd, .os_release_path = osrel,
                          .cmdline = cmdline, .uname = inst->kernel_version };
-        const char *failed = NULL;
-        if ((r = uki_assemble_signed(&in, NULL, NULL, out, &failed)) < 0)
-                return error_set(error, r, "assembling the installer UKI failed on %s: %s", failed ? failed : out,
-                                 strerror(-r));
+        _cleanup_free_ char *uki_error = NULL;
+        if ((r = uki_assemble_signed(&in, NULL, NULL, out, &uki_error)) < 0)
+                return error_set(error, r, "assembling the installer UKI failed: %s",
+                                 uki_error ? uki_error : strerror(-r));
         return 0;
 }

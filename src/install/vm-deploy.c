@@ -20,10 +20,12 @@
 #include "tpm/tpm2-pcr.h"
 #include "util/clock.h"
 #include "util/file-bytes.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
 #include "util/secret-erase.h"
+#include "util/shell-quote.h"
 #include "util/spawn.h"
 #include "vm/esp.h"
 
@@ -94,22 +96,6 @@ static const char *sp(Deploy *d, const char *rel) {
         char *b = bufs[k++ % ELEMENTSOF(bufs)];
         snprintf(b, sizeof bufs[0], "%s/%s", d->res->state_dir, rel);
         return b;
-}
-
-static int mkdir_p(const char *path, mode_t mode) {
-        char p[PATH_MAX];
-        if (snprintf(p, sizeof p, "%s", path) >= (int) sizeof p)
-                return -ENAMETOOLONG;
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                return -errno;
-                        *s = '/';
-                }
-        if (mkdir(p, mode) < 0 && errno != EEXIST)
-                return -errno;
-        return 0;
 }
 
 /* A secret file: replaced, O_EXCL|O_NOFOLLOW, 0600. */
@@ -204,7 +190,7 @@ static int stage_keys(Deploy *d) {
                 snprintf(hdb, sizeof hdb, "%s/keys/db/db.key", host_keys);
                 (void) cache_rm_rf(keys);
                 if (access(hdb, R_OK) == 0) {
-                        if ((r = mkdir_p(keys, 0700)) < 0)
+                        if ((r = mkdir_p(keys, 0700, NULL)) < 0)
                                 return fail(d, r, "Cannot create %s: %s", keys, strerror(-r));
                         char src[PATH_MAX + 8];
                         snprintf(src, sizeof src, "%s/.", host_keys);
@@ -233,7 +219,7 @@ static int stage_keys(Deploy *d) {
         const char *priv = sp(d, "ssh/id_ed25519");
         snprintf(d->res->ssh_key, sizeof d->res->ssh_key, "%s", priv);
         if (access(priv, R_OK) < 0) {
-                if ((r = mkdir_p(sp(d, "ssh"), 0700)) < 0)
+                if ((r = mkdir_p(sp(d, "ssh"), 0700, NULL)) < 0)
                         return fail(d, r, "Cannot create %s: %s", sp(d, "ssh"), strerror(-r));
                 char comment[300];
                 snprintf(comment, sizeof comment, "keystone-vm@%s", d->spec.hostname);
@@ -294,7 +280,7 @@ static void forward_build_lines(Deploy *d, off_t *seen) {
 static int stage_build(Deploy *d) {
         int r;
         (void) cache_rm_rf(sp(d, "media"));
-        if ((r = mkdir_p(sp(d, "media/host"), 0700)) < 0)
+        if ((r = mkdir_p(sp(d, "media/host"), 0700, NULL)) < 0)
                 return fail(d, r, "Cannot create %s: %s", sp(d, "media/host"), strerror(-r));
         /* the host file and the local files it imports, for disk apply/install in the installer */
         char **files = NULL;
@@ -489,6 +475,16 @@ static int gsh(Deploy *d, Vm *vm, const char *user, const char *cmd, const char 
         return 0;
 }
 
+/* gsh() of a command built from argv (util/shell-quote.h): file names and
+ * pool names are words of it, never pasted into the line. */
+static int gsh_argv(Deploy *d, Vm *vm, const char *user, const char *const argv[], const char *input, int timeout_ms,
+                    bool log_out, char **ret_out) {
+        _cleanup_free_ char *cmd = shell_join(argv);
+        if (!cmd)
+                return -ENOMEM;
+        return gsh(d, vm, user, cmd, input, timeout_ms, log_out, ret_out);
+}
+
 static int console_wait(Deploy *d, Vm *vm, const char *regex, int timeout_ms, const char *what) {
         double t0 = monotonic_seconds();
         int r = vm_console_wait_r(vm, regex, timeout_ms);
@@ -561,13 +557,14 @@ static int stage_install(Deploy *d) {
         if ((r = ssh_wait(d, vm, INSTALLER_USER, 20 * MIN_MS)) < 0)
                 return r;
 
-        char cmd[2048];
-        const char *H = d->host_base;
+        _cleanup_free_ char *host = NULL;
+        if (asprintf(&host, "/run/media/host/%s", d->host_base) < 0)
+                return -ENOMEM;
         if ((r = gsh(d, vm, INSTALLER_USER, "mkdir -p /run/media && mount -o ro /dev/vdc /run/media", NULL, 10 * MIN_MS, true, NULL)) < 0)
                 return r;
-        snprintf(cmd, sizeof cmd, "keystone disk apply /run/media/host/%s --device /dev/vdb --yes "
-                                  "--credstore-new-key-file /root/credstore.secret", H);
-        if ((r = gsh(d, vm, INSTALLER_USER, cmd, NULL, 60 * MIN_MS, true, NULL)) < 0)
+        const char *apply[] = { "keystone", "disk", "apply", host, "--device", "/dev/vdb", "--yes",
+                                "--credstore-new-key-file", "/root/credstore.secret", NULL };
+        if ((r = gsh_argv(d, vm, INSTALLER_USER, apply, NULL, 60 * MIN_MS, true, NULL)) < 0)
                 return r;
         /* the secret comes back over SSH's stdout, never through a log */
         _cleanup_free_ char *out = NULL;
@@ -587,9 +584,9 @@ static int stage_install(Deploy *d) {
                 return fail(d, r, "Cannot write %s: %s", sp(d, "credstore.secret"), strerror(-r));
         log_line(d, "credstore secret: %s (0600)", sp(d, "credstore.secret"));
 
-        snprintf(cmd, sizeof cmd, "keystone disk install /run/media/host/%s --from /run/media/generation "
-                                  "--device /dev/vdb --credstore-key-file /root/credstore.secret --no-tpm", H);
-        if ((r = gsh(d, vm, INSTALLER_USER, cmd, NULL, 60 * MIN_MS, true, NULL)) < 0)
+        const char *install[] = { "keystone", "disk", "install", host, "--from", "/run/media/generation", "--device",
+                                  "/dev/vdb", "--credstore-key-file", "/root/credstore.secret", "--no-tpm", NULL };
+        if ((r = gsh_argv(d, vm, INSTALLER_USER, install, NULL, 60 * MIN_MS, true, NULL)) < 0)
                 return r;
 
         /* the owner's keys only in the installer's RAM (/run), for as long as enroll needs them */
@@ -631,7 +628,7 @@ static int stage_install(Deploy *d) {
 static int machine_create(Deploy *d) {
         if (d->machine)
                 return 0;
-        int r = mkdir_p(sp(d, "machine"), 0700);
+        int r = mkdir_p(sp(d, "machine"), 0700, NULL);
         if (r < 0)
                 return fail(d, r, "Cannot create %s: %s", sp(d, "machine"), strerror(-r));
         /* the first time, the variables the installer left (user mode, the
@@ -722,8 +719,10 @@ static int stage_first_boot(Deploy *d) {
             (r = console_wait(d, vm, "switch-root", 10 * MIN_MS, "first boot")) < 0 ||
             (r = ssh_wait(d, vm, d->res->user, 20 * MIN_MS)) < 0)
                 return r;
-        char cmd[1024];
         const char *U = d->res->user;
+        _cleanup_free_ char *credstore = NULL;
+        if (asprintf(&credstore, "/dev/zvol/%s/credstore", d->res->pool) < 0)
+                return -ENOMEM;
         char secret_line[80];
         snprintf(secret_line, sizeof secret_line, "%s", d->secret);
         r = gsh(d, vm, U, "sudo sh -c 'umask 077 && cat > " GUEST_SECRET "'", secret_line, MIN_MS, true, NULL);
@@ -738,16 +737,20 @@ static int stage_first_boot(Deploy *d) {
         /* the host file's tpm.* (tpm.enable = false: no TPM enrollment) */
         _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(&d->spec));
         if (!d->spec.tpm_disabled) {
-                snprintf(cmd, sizeof cmd, "sudo keystone tpm enroll /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET
-                         " --pcrs=%s %s", d->res->pool, pcrs ? pcrs : "1+7", d->spec.tpm_no_pcr15 ? "--no-pcr15" : "--pcr15");
-                if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, true, NULL)) < 0)
+                _cleanup_free_ char *pcrs_opt = NULL;
+                if (asprintf(&pcrs_opt, "--pcrs=%s", pcrs ? pcrs : "1+7") < 0)
+                        return -ENOMEM;
+                const char *enroll[] = { "sudo", "keystone", "tpm", "enroll", credstore,
+                                         "--unlock-key-file=" GUEST_SECRET, pcrs_opt,
+                                         d->spec.tpm_no_pcr15 ? "--no-pcr15" : "--pcr15", NULL };
+                if ((r = gsh_argv(d, vm, U, enroll, NULL, 10 * MIN_MS, true, NULL)) < 0)
                         return r;
         } else
                 log_line(d, "tpm.enable = false: no TPM enrollment");
         _cleanup_free_ char *key = NULL;
-        snprintf(cmd, sizeof cmd, "sudo keystone tpm recovery /dev/zvol/%s/credstore --unlock-key-file=" GUEST_SECRET,
-                 d->res->pool);
-        if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, false, &key)) < 0)
+        const char *recovery[] = { "sudo", "keystone", "tpm", "recovery", credstore, "--unlock-key-file=" GUEST_SECRET,
+                                   NULL };
+        if ((r = gsh_argv(d, vm, U, recovery, NULL, 10 * MIN_MS, false, &key)) < 0)
                 return r;
         key[strcspn(key, "\n")] = 0;
         if (strlen(key) < 16) {
@@ -767,9 +770,8 @@ static int stage_first_boot(Deploy *d) {
          * the header again to prove it gone), the guest's copy and the
          * state's, each overwritten and removed */
         if (!d->spec.tpm_disabled) {
-                snprintf(cmd, sizeof cmd, "sudo keystone tpm wipe /dev/zvol/%s/credstore --slot=install-secret",
-                         d->res->pool);
-                if ((r = gsh(d, vm, U, cmd, NULL, 10 * MIN_MS, true, NULL)) < 0)
+                const char *wipe[] = { "sudo", "keystone", "tpm", "wipe", credstore, "--slot=install-secret", NULL };
+                if ((r = gsh_argv(d, vm, U, wipe, NULL, 10 * MIN_MS, true, NULL)) < 0)
                         return r;
         } else
                 log_line(d, "tpm.enable = false: the install secret stays (the recovery key alone is no way to "
@@ -785,8 +787,8 @@ static int stage_first_boot(Deploy *d) {
                 log_line(d, "install secret: keyslot removed, %s and the state's copy erased", GUEST_SECRET);
         }
         /* the banner again, now that the credstore is protected */
-        snprintf(cmd, sizeof cmd, "sudo keystone tpm banner /dev/zvol/%s/credstore", d->res->pool);
-        if ((r = gsh(d, vm, U, cmd, NULL, MIN_MS, true, NULL)) < 0)
+        const char *banner_argv[] = { "sudo", "keystone", "tpm", "banner", credstore, NULL };
+        if ((r = gsh_argv(d, vm, U, banner_argv, NULL, MIN_MS, true, NULL)) < 0)
                 return r;
         _cleanup_close_ int fd = open(sp(d, "installed"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0)
@@ -916,8 +918,8 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                 snprintf(ret->state_dir, sizeof ret->state_dir, "%s", o->state_dir);
         else
                 snprintf(ret->state_dir, sizeof ret->state_dir, VM_STATE_DIR_DEFAULT "/%s", d->spec.hostname);
-        if ((r = mkdir_p(ret->state_dir, 0700)) < 0 || (r = chmod(ret->state_dir, 0700) < 0 ? -errno : 0) < 0 ||
-            (r = mkdir_p(sp(d, "logs"), 0700)) < 0) {
+        if ((r = mkdir_p(ret->state_dir, 0700, NULL)) < 0 || (r = chmod(ret->state_dir, 0700) < 0 ? -errno : 0) < 0 ||
+            (r = mkdir_p(sp(d, "logs"), 0700, NULL)) < 0) {
                 r = fail(d, r, "Cannot create the state directory %s: %s", ret->state_dir, strerror(-r));
                 goto done;
         }

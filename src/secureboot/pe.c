@@ -4,9 +4,10 @@
 #include <string.h>
 
 #include "secureboot/pe.h"
+#include "util/error-message.h"
 #include "util/macro.h"
 
-#define BAD(msg) ({ if (ret_error) *ret_error = (msg); -EBADMSG; })
+#define BAD(msg) error_set(ret_error, -EBADMSG, "%s", (msg))
 
 static int cmp_u32_index(const void *a, const void *b, void *ctx) {
         const uint32_t *keys = ctx;
@@ -14,7 +15,7 @@ static int cmp_u32_index(const void *a, const void *b, void *ctx) {
         return x < y ? -1 : x > y;
 }
 
-int pe_parse(const uint8_t *data, size_t size, PeImage *ret, const char **ret_error) {
+int pe_parse(const uint8_t *data, size_t size, PeImage *ret, char **ret_error) {
         PeImage img = { .data = data, .size = size };
 
         if (size < 0x40 || data[0] != 'M' || data[1] != 'Z')

@@ -51,9 +51,9 @@ typedef struct PeImage {
         PeSection *sections;            /* in header order */
 } PeImage;
 
-/* Parses and validates; ret borrows data.  -EBADMSG for a malformed image
- * (ret_error, when given, gets a static description of what is wrong). */
-int pe_parse(const uint8_t *data, size_t size, PeImage *ret, const char **ret_error);
+/* Parses and validates; ret borrows data.  -EBADMSG for a malformed image,
+ * with *ret_error (may be NULL; malloc'd) saying what is wrong. */
+int pe_parse(const uint8_t *data, size_t size, PeImage *ret, char **ret_error);
 void pe_image_done(PeImage *img);
 
 const PeSection *pe_find_section(const PeImage *img, const char *name);

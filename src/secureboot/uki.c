@@ -9,6 +9,7 @@
 #include "secureboot/authenticode.h"
 #include "secureboot/pe.h"
 #include "secureboot/uki.h"
+#include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/macro.h"
 
@@ -30,7 +31,7 @@ static uint64_t align_up(uint64_t v, uint64_t a) {
 
 /* Opens an input and notes its size; the bytes are read later, straight
  * into the output buffer. */
-static int open_input(const char *path, UkiSection *s, const char **ret_failed_path) {
+static int open_input(const char *path, UkiSection *s, char **ret_error) {
         struct stat st;
         s->path = path;
         s->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -46,31 +47,30 @@ static int open_input(const char *path, UkiSection *s, const char **ret_failed_p
         }
         s->size = (size_t) st.st_size;
         return 0;
-fail:
-        if (ret_failed_path)
-                *ret_failed_path = path;
-        return negative_errno();
+fail:;
+        int r = negative_errno();
+        return error_set(ret_error, r, "cannot read %s: %s", path, r == -EBADFD ? "not a regular file" : strerror(-r));
 }
 
-static int read_input(UkiSection *s, uint8_t *dst, const char **ret_failed_path) {
+static int read_input(UkiSection *s, uint8_t *dst, char **ret_error) {
         size_t done = 0;
         while (done < s->size) {
                 ssize_t k = pread(s->fd, dst + done, s->size - done, (off_t) done);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k <= 0) {
-                        if (ret_failed_path)
-                                *ret_failed_path = s->path;
-                        return k < 0 ? negative_errno() : -ESTALE; /* shrank while we read it */
+                        int r = k < 0 ? negative_errno() : -ESTALE;
+                        return error_set(ret_error, r, "cannot read %s: %s", s->path,
+                                         k < 0 ? strerror(-r) : "it shrank while it was read");
                 }
                 done += (size_t) k;
         }
         return 0;
 }
 
-int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_size, const char **ret_failed_path) {
+int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_size, char **ret_error) {
         if (!in->linux_path)
-                return -EINVAL;
+                return error_set(ret_error, -EINVAL, "no kernel given for the UKI");
         const char *stub_path = in->stub ?: UKI_DEFAULT_STUB;
         UkiSection secs[5] = { { .fd = -1 }, { .fd = -1 }, { .fd = -1 }, { .fd = -1 }, { .fd = -1 } };
         size_t n = 0;
@@ -79,16 +79,17 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
         size_t stub_size;
         _cleanup_free_ uint8_t *out = NULL;
         PeImage img = {};
+        _cleanup_free_ char *why = NULL;
 
         r = read_file_bytes(stub_path, UKI_MAX_INPUT, &stub, &stub_size);
         if (r < 0) {
-                if (ret_failed_path)
-                        *ret_failed_path = stub_path;
+                error_set(ret_error, r, "cannot read the stub %s: %s%s", stub_path, strerror(-r),
+                          r == -ENOENT && !in->stub ? " (package systemd-boot-efi)" : "");
                 goto finish;
         }
         if (in->os_release_path) {
                 secs[n].name = ".osrel";
-                r = open_input(in->os_release_path, &secs[n++], ret_failed_path);
+                r = open_input(in->os_release_path, &secs[n++], ret_error);
                 if (r < 0)
                         goto finish;
         }
@@ -104,32 +105,30 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
         }
         if (in->initrd_path) {
                 secs[n].name = ".initrd";
-                r = open_input(in->initrd_path, &secs[n++], ret_failed_path);
+                r = open_input(in->initrd_path, &secs[n++], ret_error);
                 if (r < 0)
                         goto finish;
         }
         secs[n].name = ".linux";
-        r = open_input(in->linux_path, &secs[n++], ret_failed_path);
+        r = open_input(in->linux_path, &secs[n++], ret_error);
         if (r < 0)
                 goto finish;
 
-        r = pe_parse(stub, stub_size, &img, NULL);
+        r = pe_parse(stub, stub_size, &img, &why);
         if (r < 0) {
-                if (ret_failed_path)
-                        *ret_failed_path = stub_path;
+                error_set(ret_error, r, "%s is not a usable systemd-stub: %s", stub_path, why ? why : strerror(-r));
                 goto finish;
         }
         for (size_t i = 0; i < n; i++)
                 if (pe_find_section(&img, secs[i].name)) {
-                        /* the stub is already a UKI */
-                        if (ret_failed_path)
-                                *ret_failed_path = stub_path;
-                        r = -EBADMSG;
+                        r = error_set(ret_error, -EBADMSG, "%s is not a usable systemd-stub: it is already a UKI "
+                                      "(it has a %s section)", stub_path, secs[i].name);
                         goto finish;
                 }
         if (img.n_sections + n > PE_MAX_SECTIONS || img.file_alignment == 0 || img.section_alignment == 0 ||
             UKI_VA_ALIGN % img.section_alignment != 0) {
-                r = -EBADMSG;
+                r = error_set(ret_error, -EBADMSG, "%s is not a usable systemd-stub: its section table or alignment "
+                              "leaves no way to add %zu sections", stub_path, n);
                 goto finish;
         }
 
@@ -149,7 +148,8 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
                         va_end = s->virtual_address + vs;
         }
         if (headers > min_va) {
-                r = -E2BIG;     /* the section table would run into the first section's memory */
+                /* the section table would run into the first section's memory */
+                r = error_set(ret_error, -E2BIG, "the stub %s has no room for more section headers", stub_path);
                 goto finish;
         }
 
@@ -167,7 +167,7 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
                 init_data += raw_size[i];
         }
         if (raw > UINT32_MAX || va > UINT32_MAX) {
-                r = -EFBIG;
+                r = error_set(ret_error, -EFBIG, "the UKI from %s would be larger than 4 GiB", in->linux_path);
                 goto finish;
         }
         size_t total = (size_t) raw;
@@ -206,7 +206,7 @@ int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_siz
                 put_le32(h + 20, (uint32_t) raw_at[i]);
                 put_le32(h + 36, SCN_INITIALIZED_READONLY);
                 if (secs[i].fd >= 0) {
-                        r = read_input(&secs[i], out + raw_at[i], ret_failed_path);
+                        r = read_input(&secs[i], out + raw_at[i], ret_error);
                         if (r < 0)
                                 goto finish;
                 } else if (secs[i].size)
@@ -225,19 +225,21 @@ finish:
         return r;
 }
 
-int uki_assemble_signed(const UkiInputs *in, EVP_PKEY *key, X509 *cert, const char *out_path,
-                        const char **ret_failed_path) {
+int uki_assemble_signed(const UkiInputs *in, EVP_PKEY *key, X509 *cert, const char *out_path, char **ret_error) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t size;
-        int r = uki_assemble_buffer(in, &data, &size, ret_failed_path);
+        int r = uki_assemble_buffer(in, &data, &size, ret_error);
         if (r < 0)
                 return r;
         if (key && cert) {
                 r = authenticode_sign_in_place(&data, &size, key, cert);
                 if (r < 0)
-                        return r;
+                        return error_set(ret_error, r, "signing the UKI for %s failed: %s", out_path, strerror(-r));
         }
-        return write_file_bytes_atomic(out_path, data, size, 0644);
+        r = write_file_bytes_atomic(out_path, data, size, 0644);
+        if (r < 0)
+                return error_set(ret_error, r, "writing %s failed: %s", out_path, strerror(-r));
+        return 0;
 }
 
 int uki_assemble(const UkiInputs *in, const char *out_path) {

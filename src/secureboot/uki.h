@@ -29,13 +29,13 @@ typedef struct UkiInputs {
 
 #define UKI_DEFAULT_STUB "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 
-/* Assembles into a malloc'd buffer.  -ENOENT etc. for unreadable inputs
- * (ret_failed_path, when given, names the input), -EBADMSG when the stub is
- * not a usable PE image or already has one of the sections. */
-int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_size, const char **ret_failed_path);
+/* Assembles into a malloc'd buffer.  -ENOENT etc. for unreadable inputs,
+ * -EBADMSG when the stub is not a usable PE image or already has one of the
+ * sections, -E2BIG when it has no room for more section headers; each with
+ * *ret_error (may be NULL; malloc'd) naming the input. */
+int uki_assemble_buffer(const UkiInputs *in, uint8_t **ret_data, size_t *ret_size, char **ret_error);
 
 /* Assembles and writes OUT atomically (mode 0644).  When key and cert are
  * given the image is Authenticode-signed before it is written. */
 int uki_assemble(const UkiInputs *in, const char *out_path);
-int uki_assemble_signed(const UkiInputs *in, EVP_PKEY *key, X509 *cert, const char *out_path,
-                        const char **ret_failed_path);
+int uki_assemble_signed(const UkiInputs *in, EVP_PKEY *key, X509 *cert, const char *out_path, char **ret_error);

@@ -10,14 +10,9 @@
 
 #include "tpm/luks-tpm2.h"
 #include "tpm/tpm2-token.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/macro.h"
-
-static double now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
-}
 
 int luks_tpm2_enroll(struct crypt_device *cd, Tpm2Context *c, const uint8_t *vk, size_t vk_size,
                      const Tpm2EnrollOptions *opts, int *ret_token) {
@@ -218,12 +213,12 @@ int luks_tpm2_unlock_pin(struct crypt_device *cd, Tpm2Context *c, const char *na
                         if (r < 0)
                                 goto done;
                 }
-                double t0 = now_ms();
+                double t0 = monotonic_seconds() * 1e3;
                 r = tpm2_unseal_with_auth(c, t.pcr_bank, t.pcr_mask, t.policy_hash, t.policy_hash_size,
                                           t.pin ? auth : NULL, t.pin ? sizeof(auth) : 0, &t.sealed,
                                           &secret, &secret_size);
                 explicit_bzero(auth, sizeof(auth));
-                rep.unseal_ms = now_ms() - t0;
+                rep.unseal_ms = monotonic_seconds() * 1e3 - t0;
                 if (r == -EPERM)
                         diagnose(c, &t, &rep.changed, &rep.changed_known);
                 if (r == -EOPNOTSUPP)
@@ -234,12 +229,12 @@ int luks_tpm2_unlock_pin(struct crypt_device *cd, Tpm2Context *c, const char *na
                 r = tpm2_secret_to_passphrase(secret, secret_size, &pass);
                 if (r < 0)
                         goto done;
-                t0 = now_ms();
+                t0 = monotonic_seconds() * 1e3;
                 if (ret_vk)
                         r = luks_volume_key_get(cd, t.keyslot, pass, strlen(pass), ret_vk, ret_vk_size);
                 if (r >= 0 && (!ret_vk || name))
                         r = luks_activate(cd, name, t.keyslot, pass, strlen(pass));
-                rep.keyslot_ms = now_ms() - t0;
+                rep.keyslot_ms = monotonic_seconds() * 1e3 - t0;
                 if (r == -EPERM)
                         r = -ENOKEY; /* unsealed, but the keyslot refuses it */
         done:

@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* CLOCK_MONOTONIC in seconds: for "done in 1.2 s" lines and stage times. */
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC, which no clock change moves: in seconds for "done in
+ * 1.2 s" lines and stage times, in milliseconds for deadlines and
+ * timeouts. */
 double monotonic_seconds(void);
+int64_t monotonic_ms(void);

@@ -6,6 +6,8 @@
 #include "util/error-message.h"
 
 int error_set(char **error, int r, const char *fmt, ...) {
+        if (!error)
+                return r;
         va_list ap;
         va_start(ap, fmt);
         free(*error);

@@ -5,5 +5,6 @@
  * enough (which step, which device, what to do), it returns the explanation
  * in a malloc'd string the command layer prints. */
 
-/* Replaces *error with the formatted message and returns r. */
+/* Replaces *error with the formatted message and returns r; error may be
+ * NULL (the caller wants only r). */
 int error_set(char **error, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

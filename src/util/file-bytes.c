@@ -11,19 +11,9 @@
 #include "util/file-bytes.h"
 #include "util/macro.h"
 
-int read_file_bytes(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
-        if (!S_ISREG(st.st_mode))
-                return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
-        if (max_size > 0 && (uint64_t) st.st_size > max_size)
-                return -EFBIG;
-        /* efivarfs and /sys files report sizes that may be wrong: read to EOF. */
-        size_t cap = (size_t) st.st_size + 1, n = 0;
+/* Reads fd to its end into a buffer of at first cap bytes, growing it. */
+static int read_to_end(int fd, size_t max_size, size_t cap, uint8_t **ret_data, size_t *ret_size) {
+        size_t n = 0;
         if (cap < 4096)
                 cap = 4096;
         _cleanup_free_ uint8_t *buf = malloc(cap);
@@ -49,10 +39,31 @@ int read_file_bytes(const char *path, size_t max_size, uint8_t **ret_data, size_
                         break;
                 n += (size_t) k;
         }
+        if (max_size > 0 && n > max_size)
+                return -EFBIG;
         buf[n] = 0;
         *ret_data = TAKE_PTR(buf);
         *ret_size = n;
         return 0;
+}
+
+int read_file_bytes(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+        if (max_size > 0 && (uint64_t) st.st_size > max_size)
+                return -EFBIG;
+        /* efivarfs and /sys files report sizes that may be wrong: read to EOF. */
+        return read_to_end(fd, max_size, (size_t) st.st_size + 1, ret_data, ret_size);
+}
+
+int read_fd_bytes(int fd, size_t max_size, uint8_t **ret_data, size_t *ret_size) {
+        return read_to_end(fd, max_size, 0, ret_data, ret_size);
 }
 
 static int write_all(int fd, const void *data, size_t size) {

@@ -11,6 +11,10 @@
  * a malloc'd buffer with one extra NUL byte after the data. */
 int read_file_bytes(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size);
 
+/* The same for an open descriptor of any kind (a pipe, stdin), read to its
+ * end from where it stands: -EFBIG past max_size bytes (0: no limit). */
+int read_fd_bytes(int fd, size_t max_size, uint8_t **ret_data, size_t *ret_size);
+
 /* Writes DATA to PATH atomically: a temporary file in the same directory,
  * fsync, rename, fsync of the directory.  MODE is the new file's
  * permission bits. */

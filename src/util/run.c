@@ -7,8 +7,10 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/run.h"
+#include "util/shell-quote.h"
 
 extern char **environ;
 
@@ -17,40 +19,8 @@ static bool dry_run;
 void run_set_dry_run(bool b) { dry_run = b; }
 bool run_get_dry_run(void) { return dry_run; }
 
-static bool needs_quote(const char *s) {
-        if (!*s)
-                return true;
-        for (; *s; s++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%", *s))
-                        return true;
-        return false;
-}
-
 char *argv_to_string(const char *const argv[]) {
-        size_t n = 1;
-        for (size_t i = 0; argv[i]; i++)
-                n += strlen(argv[i]) * 4 + 3;
-        char *buf = malloc(n), *p = buf;
-        if (!buf)
-                return NULL;
-        for (size_t i = 0; argv[i]; i++) {
-                if (i > 0)
-                        *p++ = ' ';
-                if (!needs_quote(argv[i])) {
-                        p = stpcpy(p, argv[i]);
-                        continue;
-                }
-                *p++ = '\'';
-                for (const char *s = argv[i]; *s; s++) {
-                        if (*s == '\'') {
-                                p = stpcpy(p, "'\\''");
-                        } else
-                                *p++ = *s;
-                }
-                *p++ = '\'';
-        }
-        *p = 0;
-        return buf;
+        return shell_join(argv);
 }
 
 void run_result_done(RunResult *r) {
@@ -119,12 +89,6 @@ static int buf_read(Buf *b, int fd) {
         return k > 0;
 }
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 char **env_merge(char *const *extra) {
         size_t n = 0, m = 0;
         while (environ[n])
@@ -150,38 +114,47 @@ char **env_merge(char *const *extra) {
         return e;
 }
 
-int run(const char *const argv[], const RunOptions *opts, RunResult *ret) {
-        static const RunOptions defaults = {};
-        if (!opts)
-                opts = &defaults;
-        if (!argv || !argv[0])
-                return -EINVAL;
+/* A program run() started: its pid, our ends of its pipes (-1: none, or
+ * closed once done with), what it wrote, how it ended. */
+typedef struct Child {
+        pid_t pid;
+        int in, out, err;
+        Buf out_buf, err_buf;
+        bool timed_out;
+        int status;             /* waitpid(2)'s */
+} Child;
 
-        _cleanup_free_ char *cmdline = argv_to_string(argv);
-        if (dry_run && !opts->ignore_dry_run) {
-                log_notice("would run: %s", cmdline ? cmdline : argv[0]);
-                if (ret) {
-                        *ret = (RunResult) { .out = strdup(""), .err = strdup("") };
-                        if (!ret->out || !ret->err)
-                                return -ENOMEM;
-                }
-                return 0;
-        }
-        log_debug("+ %s", cmdline ? cmdline : argv[0]);
+static void close_fd(int *fd) {
+        if (*fd >= 0)
+                close(*fd);
+        *fd = -1;
+}
 
+static void child_close_pipes(Child *c) {
+        close_fd(&c->in);
+        close_fd(&c->out);
+        close_fd(&c->err);
+}
+
+/* Setup: the pipes and what the program inherits (stdin from a pipe when
+ * there is input, else /dev/null; stdout and stderr to pipes unless
+ * inherited; the cwd; the environment with env_extra; no blocked signals
+ * and SIGPIPE at its default), then the spawn.  On success c holds the pid
+ * and our ends of the pipes (stdin non-blocking); the program's ends are
+ * closed.  On failure nothing is left open. */
+static int child_start(const char *const argv[], const RunOptions *opts, Child *c) {
         int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
         int r = 0;
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
         _cleanup_free_ char **envp = NULL;
-        if (opts->env_extra) {
-                envp = env_merge(opts->env_extra);
-                if (!envp) {
-                        r = -ENOMEM;
-                        goto finish;
-                }
-        }
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawnattr_init(&attr);
 
+        if (opts->env_extra && !(envp = env_merge(opts->env_extra))) {
+                r = -ENOMEM;
+                goto finish;
+        }
         if (opts->input) {
                 if (pipe2(in, O_CLOEXEC) < 0) {
                         r = -errno;
@@ -207,53 +180,78 @@ int run(const char *const argv[], const RunOptions *opts, RunResult *ret) {
         if (opts->cwd)
                 posix_spawn_file_actions_addchdir_np(&fa, opts->cwd);
 
-        posix_spawnattr_t attr;
-        posix_spawnattr_init(&attr);
-        sigset_t none;
+        sigset_t none, def;
         sigemptyset(&none);
         posix_spawnattr_setsigmask(&attr, &none);
-        sigset_t def;
         sigemptyset(&def);
         sigaddset(&def, SIGPIPE);
         posix_spawnattr_setsigdefault(&attr, &def);
         posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-        pid_t pid;
-        r = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *) argv, envp ? envp : environ);
-        posix_spawnattr_destroy(&attr);
-        if (r != 0) {
-                r = -r;
+        r = -posix_spawnp(&c->pid, argv[0], &fa, &attr, (char *const *) argv, envp ? envp : environ);
+        if (r < 0) {
                 log_debug_errno(r, "Failed to start %s: %m", argv[0]);
                 goto finish;
         }
-        if (in[0] >= 0) { close(in[0]); in[0] = -1; }
         /* a blocking write of more than the pipe holds would stall while the
          * program waits for us to read its output */
         if (in[1] >= 0)
                 (void) fcntl(in[1], F_SETFL, fcntl(in[1], F_GETFL) | O_NONBLOCK);
-        if (out[1] >= 0) { close(out[1]); out[1] = -1; }
-        if (err[1] >= 0) { close(err[1]); err[1] = -1; }
+        c->in = TAKE_FD(in[1]);
+        c->out = TAKE_FD(out[0]);
+        c->err = TAKE_FD(err[0]);
 
-        Buf bo = {}, be = {};
-        size_t written = 0;
-        int64_t deadline = opts->timeout_ms > 0 ? now_ms() + opts->timeout_ms : 0;
-        bool timed_out = false;
-        if (in[1] >= 0 && opts->input_size == 0) {
-                close(in[1]);
-                in[1] = -1;
+finish:
+        posix_spawnattr_destroy(&attr);
+        posix_spawn_file_actions_destroy(&fa);
+        for (int i = 0; i < 2; i++) {
+                close_fd(&in[i]);
+                close_fd(&out[i]);
+                close_fd(&err[i]);
         }
+        return r;
+}
+
+/* One poll(2) round's work on a readable pipe: 0 when it ended (closed). */
+static int child_read(Buf *b, int *fd) {
+        int q = buf_read(b, *fd);
+        if (q == 0)
+                close_fd(fd);
+        return q;
+}
+
+/* The next piece of the input to the program's stdin; its pipe is closed
+ * once all is written, or when the program stops reading (EPIPE). */
+static void child_write(Child *c, const RunOptions *opts, size_t *written) {
+        ssize_t w = write(c->in, (const char *) opts->input + *written, opts->input_size - *written);
+        if (w < 0 && errno != EINTR && errno != EAGAIN)
+                close_fd(&c->in);
+        else if (w > 0 && (*written += (size_t) w) == opts->input_size)
+                close_fd(&c->in);
+}
+
+/* The I/O loop: feeds the input to stdin and collects stdout and stderr
+ * until all three pipes are done, or until the timeout (c->timed_out).
+ * SIGPIPE is ignored meanwhile.  Returns 0, or -errno when poll or a read
+ * failed (the loop stops there). */
+static int child_io(Child *c, const RunOptions *opts) {
+        size_t written = 0;
+        int64_t deadline = opts->timeout_ms > 0 ? monotonic_ms() + opts->timeout_ms : 0;
+        int r = 0;
+        if (c->in >= 0 && opts->input_size == 0)
+                close_fd(&c->in);
         void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
-        while (in[1] >= 0 || out[0] >= 0 || err[0] >= 0) {
+        while (c->in >= 0 || c->out >= 0 || c->err >= 0) {
                 struct pollfd p[3];
                 int np = 0, io = -1, ie = -1, ii = -1;
-                if (out[0] >= 0) { io = np; p[np++] = (struct pollfd) { .fd = out[0], .events = POLLIN }; }
-                if (err[0] >= 0) { ie = np; p[np++] = (struct pollfd) { .fd = err[0], .events = POLLIN }; }
-                if (in[1] >= 0) { ii = np; p[np++] = (struct pollfd) { .fd = in[1], .events = POLLOUT }; }
+                if (c->out >= 0) { io = np; p[np++] = (struct pollfd) { .fd = c->out, .events = POLLIN }; }
+                if (c->err >= 0) { ie = np; p[np++] = (struct pollfd) { .fd = c->err, .events = POLLIN }; }
+                if (c->in >= 0) { ii = np; p[np++] = (struct pollfd) { .fd = c->in, .events = POLLOUT }; }
                 int t = -1;
                 if (deadline) {
-                        int64_t left = deadline - now_ms();
+                        int64_t left = deadline - monotonic_ms();
                         if (left <= 0) {
-                                timed_out = true;
+                                c->timed_out = true;
                                 break;
                         }
                         t = (int) left;
@@ -265,69 +263,87 @@ int run(const char *const argv[], const RunOptions *opts, RunResult *ret) {
                         r = -errno;
                         break;
                 }
-                if (io >= 0 && p[io].revents) {
-                        int q = buf_read(&bo, out[0]);
-                        if (q < 0) { r = q; break; }
-                        if (q == 0) { close(out[0]); out[0] = -1; }
-                }
-                if (ie >= 0 && p[ie].revents) {
-                        int q = buf_read(&be, err[0]);
-                        if (q < 0) { r = q; break; }
-                        if (q == 0) { close(err[0]); err[0] = -1; }
-                }
-                if (ii >= 0 && p[ii].revents) {
-                        ssize_t w = write(in[1], (const char *) opts->input + written, opts->input_size - written);
-                        if (w < 0 && errno != EINTR && errno != EAGAIN) {
-                                close(in[1]); /* EPIPE: the program does not read all of it */
-                                in[1] = -1;
-                        } else if (w > 0) {
-                                written += w;
-                                if (written == opts->input_size) {
-                                        close(in[1]);
-                                        in[1] = -1;
-                                }
-                        }
-                }
+                if (io >= 0 && p[io].revents && (r = child_read(&c->out_buf, &c->out)) < 0)
+                        break;
+                if (ie >= 0 && p[ie].revents && (r = child_read(&c->err_buf, &c->err)) < 0)
+                        break;
+                r = 0;
+                if (ii >= 0 && p[ii].revents)
+                        child_write(c, opts, &written);
         }
         signal(SIGPIPE, old_pipe);
-        if (timed_out || r < 0)
-                kill(pid, SIGKILL);
+        return r;
+}
 
-        int status = 0;
-        while (waitpid(pid, &status, 0) < 0)
+/* Reap: kills the program first when told to (a timeout, a failed read),
+ * then waits for it; c->status is 0 when waitpid itself failed. */
+static void child_reap(Child *c, bool kill_first) {
+        if (kill_first)
+                kill(c->pid, SIGKILL);
+        c->status = 0;
+        while (waitpid(c->pid, &c->status, 0) < 0)
                 if (errno != EINTR) {
-                        status = 0;
+                        c->status = 0;
                         break;
                 }
+}
 
-        if (ret) {
+/* What run() returns, from how the program ended; hands the output to ret
+ * (or wipes it). */
+static int child_result(const char *const argv[], const RunOptions *opts, Child *c, int r, RunResult *ret) {
+        int status = c->status;
+        if (ret)
                 *ret = (RunResult) {
                         .exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                         .signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0,
-                        .out = bo.data ? bo.data : strdup(""),
-                        .out_size = bo.size,
-                        .err = be.data ? be.data : strdup(""),
-                        .err_size = be.size,
+                        .out = c->out_buf.data ? c->out_buf.data : strdup(""),
+                        .out_size = c->out_buf.size,
+                        .err = c->err_buf.data ? c->err_buf.data : strdup(""),
+                        .err_size = c->err_buf.size,
                 };
-        } else {
-                buf_wipe_free(bo.data, bo.alloc);
-                buf_wipe_free(be.data, be.alloc);
+        else {
+                buf_wipe_free(c->out_buf.data, c->out_buf.alloc);
+                buf_wipe_free(c->err_buf.data, c->err_buf.alloc);
         }
-        if (r < 0) {
-        } else if (timed_out) {
+        c->out_buf = c->err_buf = (Buf) {};
+        if (r < 0)
+                return r;
+        if (c->timed_out) {
                 log_debug("%s timed out after %d ms, killed", argv[0], opts->timeout_ms);
-                r = -ETIMEDOUT;
-        } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                return -ETIMEDOUT;
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 log_debug("%s %s", argv[0], WIFEXITED(status) ? "exited non-zero" : "was killed");
-                r = -EPROTO;
+                return -EPROTO;
         }
+        return 0;
+}
 
-finish:
-        posix_spawn_file_actions_destroy(&fa);
-        for (int i = 0; i < 2; i++) {
-                if (in[i] >= 0) close(in[i]);
-                if (out[i] >= 0) close(out[i]);
-                if (err[i] >= 0) close(err[i]);
+int run(const char *const argv[], const RunOptions *opts, RunResult *ret) {
+        static const RunOptions defaults = {};
+        if (!opts)
+                opts = &defaults;
+        if (!argv || !argv[0])
+                return -EINVAL;
+
+        _cleanup_free_ char *cmdline = argv_to_string(argv);
+        if (dry_run && !opts->ignore_dry_run) {
+                log_notice("would run: %s", cmdline ? cmdline : argv[0]);
+                if (ret) {
+                        *ret = (RunResult) { .out = strdup(""), .err = strdup("") };
+                        if (!ret->out || !ret->err)
+                                return -ENOMEM;
+                }
+                return 0;
         }
-        return r;
+        log_debug("+ %s", cmdline ? cmdline : argv[0]);
+
+        Child c = { .in = -1, .out = -1, .err = -1 };
+        int r = child_start(argv, opts, &c);
+        if (r < 0)
+                return r;
+        r = child_io(&c, opts);
+        child_reap(&c, c.timed_out || r < 0); /* killed with our ends open: SIGKILL, not SIGPIPE */
+        child_close_pipes(&c);
+        return child_result(argv, opts, &c, r, ret);
 }

@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/run.h"
 #include "util/spawn.h"
@@ -74,9 +75,7 @@ static pid_t console_thread_owner;
 static volatile bool console_thread_stop;
 
 int64_t vm_now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return monotonic_ms();
 }
 
 int vm_set_base_dir_r(const char *dir) {

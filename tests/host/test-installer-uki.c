@@ -80,8 +80,9 @@ static void test_uki(void **state) {
         size_t n = 0;
         uint8_t *uki = get("installer.efi", &n);
         PeImage img;
-        const char *perr = NULL;
+        char *perr = NULL;
         assert_int_equal(pe_parse(uki, n, &img, &perr), 0);
+        free(perr);
         size_t k = 0;
         const uint8_t *cmd = section(&img, ".cmdline", &k);
         static const char want_cmd[] =

@@ -11,6 +11,7 @@
 #include "secureboot/uki.h"
 #include "util/log.h"
 #include "util/run.h"
+#include "util/shell-quote.h"
 #include "vm/esp.h"
 #include "vmtest-esp.h"
 #include "vmtest.h"
@@ -79,7 +80,10 @@ void vmtest_copy_sb_keys(Vm *vm, const char *dir) {
                 snprintf(src, sizeof src, "%s/keys/%s/%s.key", dir, name, name);
                 snprintf(dst, sizeof dst, GUEST_SB_KEYS "/keys/%s/%s.key", name, name);
                 vm_copy_to(vm, src, dst);
-                vm_succeed(vm, "chmod 600 %s", dst);
+                _cleanup_free_ char *q = shell_quote(dst);
+                if (!q)
+                        vmtest_fail("out of memory");
+                vm_succeed(vm, "chmod 600 %s", q);
                 snprintf(src, sizeof src, "%s/keys/%s/%s.pem", dir, name, name);
                 snprintf(dst, sizeof dst, GUEST_SB_KEYS "/keys/%s/%s.pem", name, name);
                 vm_copy_to(vm, src, dst);

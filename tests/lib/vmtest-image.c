@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "image/cache.h"
+#include "util/clock.h"
 #include "util/run.h"
 #include "vmtest-image.h"
 #include "vmtest.h"
@@ -73,14 +74,13 @@ void vmtest_build_host(const char *host_name, ImageArtifacts *ret) {
         spec.test_instrumentation = true;
 
         vmtest_step("build image for %s", path);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        double t0 = monotonic_seconds();
         r = image_build(&spec, NULL, ret);
         image_spec_done(&spec);
         if (r < 0)
                 vmtest_fail("building the image for %s failed: %s (build logs are in %s/*.tmp/)", path,
                             strerror(-r), cache_dir_default());
-        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double t1 = monotonic_seconds();
         fprintf(stderr, "vmtest: keystone %s: build chroot %.12s (%s %.1f s), .deb %.12s (%s %.1f s)\n",
                 ret->keystone_version, ret->buildroot_hash, ret->buildroot_built ? "built in" : "cached",
                 ret->buildroot_seconds, ret->keystone_hash, ret->keystone_built ? "built in" : "cached",
@@ -88,7 +88,7 @@ void vmtest_build_host(const char *host_name, ImageArtifacts *ret) {
         fprintf(stderr, "vmtest: image for %s: rootfs %.12s (%s %.1f s), disk %.12s (%s %.1f s), %.1f s in all\n",
                 host_name, ret->rootfs_hash, ret->rootfs_built ? "built in" : "cached", ret->rootfs_seconds,
                 ret->disk_hash, ret->disk_built ? "built in" : "cached", ret->disk_seconds,
-                (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+                t1 - t0);
 }
 
 VmConfig vmtest_config_for(const ImageArtifacts *a, const char *vm_name) {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/run.h"
 #include "vm/netns.h"
@@ -101,9 +102,9 @@ int vmtest_mdns_resolve_r(const char *netns, const char *hostname, int timeout_m
                 return fd;
         const struct sockaddr_in group = { .sin_family = AF_INET, .sin_port = htons(5353),
                                            .sin_addr.s_addr = htonl(0xe00000fb) /* 224.0.0.251 */ };
-        int64_t end = vm_now_ms() + timeout_ms, next_send = 0;
+        int64_t end = monotonic_ms() + timeout_ms, next_send = 0;
         for (;;) {
-                int64_t t = vm_now_ms();
+                int64_t t = monotonic_ms();
                 if (t >= end)
                         return -ETIMEDOUT;
                 if (t >= next_send) {
@@ -138,7 +139,7 @@ int vmtest_tcp_probe_r(const char *netns, const char *addr, int port, int timeou
         _cleanup_close_ int fd = vm_netns_call_r(netns, make_tcp_socket, NULL);
         if (fd < 0)
                 return fd;
-        int64_t end = vm_now_ms() + timeout_ms;
+        int64_t end = monotonic_ms() + timeout_ms;
         if (connect(fd, (const struct sockaddr *) &sa, sizeof sa) < 0 && errno != EINPROGRESS)
                 return -errno;
         struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -158,7 +159,7 @@ int vmtest_tcp_probe_r(const char *netns, const char *addr, int port, int timeou
         /* what the server says first (sshd: "SSH-2.0-…") */
         size_t got = 0;
         while (got + 1 < banner_size && !memchr(banner, '\n', got)) {
-                int64_t left = end - vm_now_ms();
+                int64_t left = end - monotonic_ms();
                 p = (struct pollfd) { .fd = fd, .events = POLLIN };
                 if (left <= 0 || poll(&p, 1, (int) left) <= 0)
                         break;

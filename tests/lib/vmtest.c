@@ -14,9 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/run.h"
 #include "vmtest.h"
+#include "util/shell-quote.h"
 
 static char test_dir[PATH_MAX];
 static char step[1024];
@@ -135,19 +137,6 @@ static bool have_program(const char *name) {
         return false;
 }
 
-static void mkdir_p(const char *path) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s", path);
-        for (char *s = p + 1; *s; s++)
-                if (*s == '/') {
-                        *s = 0;
-                        (void) mkdir(p, 0755);
-                        *s = '/';
-                }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                vmtest_fail("cannot create %s: %m", path);
-}
-
 void vmtest_init(const char *test_name) {
         const char *progs[] = { "qemu-system-x86_64", "qemu-img", "swtpm" };
         for (size_t i = 0; i < ELEMENTSOF(progs); i++)
@@ -177,7 +166,9 @@ void vmtest_init(const char *test_name) {
         /* a fresh directory each run: old console logs would mislead */
         const char *rm[] = { "rm", "-rf", "--", test_dir, NULL };
         (void) run(rm, NULL, NULL);
-        mkdir_p(test_dir);
+        _cleanup_free_ char *mkdir_error = NULL;
+        if (mkdir_p(test_dir, 0755, &mkdir_error) < 0)
+                vmtest_fail("%s", mkdir_error);
         int r = vm_set_base_dir_r(test_dir);
         if (r < 0)
                 vmtest_fail("cannot keep the VMs under %s: %s", test_dir, strerror(-r));
@@ -335,8 +326,9 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
 void vm_wait_for_unit(Vm *vm, const char *unit, int timeout_s) {
         vmtest_step("%s: wait for unit %s (%d s)", vm_name(vm), unit, timeout_s);
         int64_t end = vm_now_ms() + timeout_s * 1000LL;
-        _cleanup_free_ char *cmd = NULL;
-        if (asprintf(&cmd, "systemctl show -P ActiveState -- '%s'", unit) < 0)
+        const char *show[] = { "systemctl", "show", "-P", "ActiveState", "--", unit, NULL };
+        _cleanup_free_ char *cmd = shell_join(show), *q = shell_quote(unit);
+        if (!cmd || !q)
                 vmtest_fail("out of memory");
         char state[64] = "";
         for (;;) {
@@ -348,8 +340,8 @@ void vm_wait_for_unit(Vm *vm, const char *unit, int timeout_s) {
                         return;
                 if (streq(state, "failed")) {
                         _cleanup_free_ char *st = NULL;
-                        if (asprintf(&st, "systemctl status --no-pager -l -- '%s' 2>&1; "
-                                          "journalctl -b --no-pager -n 30 -u '%s'", unit, unit) >= 0) {
+                        if (asprintf(&st, "systemctl status --no-pager -l -- %s 2>&1; "
+                                          "journalctl -b --no-pager -n 30 -u %s", q, q) >= 0) {
                                 VmShellResult s = {};
                                 execute(vm, st, 60, &s);
                                 vmtest_fail("unit %s on %s failed:\n%s", unit, vm_name(vm), s.out);
@@ -437,20 +429,6 @@ const char *vm_screenshot(Vm *vm, const char *name) {
         return path;
 }
 
-static void shell_quote(char *dst, size_t n, const char *s) {
-        size_t k = 0;
-        dst[k++] = '\'';
-        for (; *s && k + 5 < n; s++) {
-                if (*s == '\'') {
-                        memcpy(dst + k, "'\\''", 4);
-                        k += 4;
-                } else
-                        dst[k++] = *s;
-        }
-        dst[k++] = '\'';
-        dst[k] = 0;
-}
-
 void vm_copy_to(Vm *vm, const char *host_path, const char *guest_path) {
         vmtest_step("%s: copy %s to %s", vm_name(vm), host_path, guest_path);
         _cleanup_close_ int fd = open(host_path, O_RDONLY | O_CLOEXEC);
@@ -463,10 +441,9 @@ void vm_copy_to(Vm *vm, const char *host_path, const char *guest_path) {
         if (!data || read(fd, data, st.st_size) != st.st_size)
                 vmtest_fail("cannot read %s: %m", host_path);
         _cleanup_free_ char *b64 = vm_base64_encode(data, st.st_size);
-        char q[PATH_MAX * 4 + 8];
-        shell_quote(q, sizeof q, guest_path);
+        _cleanup_free_ char *q = shell_quote(guest_path);
         _cleanup_free_ char *cmd = NULL;
-        if (!b64 || asprintf(&cmd, "printf %%s '%s' | base64 -d > %s", b64, q) < 0)
+        if (!b64 || !q || asprintf(&cmd, "printf %%s '%s' | base64 -d > %s", b64, q) < 0)
                 vmtest_fail("out of memory");
         VmShellResult res = {};
         if (execute(vm, cmd, COMMAND_TIMEOUT_S, &res) != 0) {
@@ -478,10 +455,9 @@ void vm_copy_to(Vm *vm, const char *host_path, const char *guest_path) {
 
 void vm_copy_from(Vm *vm, const char *guest_path, const char *host_path) {
         vmtest_step("%s: copy %s to %s", vm_name(vm), guest_path, host_path);
-        char q[PATH_MAX * 4 + 8];
-        shell_quote(q, sizeof q, guest_path);
+        _cleanup_free_ char *q = shell_quote(guest_path);
         _cleanup_free_ char *cmd = NULL;
-        if (asprintf(&cmd, "base64 -w0 %s", q) < 0)
+        if (!q || asprintf(&cmd, "base64 -w0 %s", q) < 0)
                 vmtest_fail("out of memory");
         VmShellResult res = {};
         if (execute(vm, cmd, COMMAND_TIMEOUT_S, &res) != 0)

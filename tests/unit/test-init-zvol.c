@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "init/zvol.h"
+#include "util/fs.h"
 
 /* A fake /sys/block and /dev in a temp dir; BLKZNAME answered from a table
  * keyed by the node's name, mknod recorded. */
@@ -29,12 +30,7 @@ typedef struct Fake {
 static void put(const char *root, const char *rel, const char *content) {
         char p[512];
         snprintf(p, sizeof p, "%s/%s", root, rel);
-        char *slash = strrchr(p, '/');
-        *slash = 0;
-        char cmd[600];
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", p);
-        assert_int_equal(system(cmd), 0);
-        *slash = '/';
+        assert_int_equal(mkdir_parents(p, 0755, NULL), 0);
         FILE *f = fopen(p, "w");
         assert_non_null(f);
         fputs(content, f);

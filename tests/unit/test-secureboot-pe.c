@@ -50,7 +50,7 @@ static uint8_t *make_image(size_t *ret_size) {
 #define SECT(d, i) ((d) + 0x98 + 112 + 16 * 8 + 40 * (i))
 #define CERTDIR(d) ((d) + 0x98 + 112 + 4 * 8)
 
-static int parse(const uint8_t *d, size_t n, const char **why) {
+static int parse(const uint8_t *d, size_t n, char **why) {
         PeImage img;
         int r = pe_parse(d, n, &img, why);
         if (r >= 0)
@@ -88,11 +88,12 @@ static void test_valid(void **state) {
 }
 
 static void expect_bad(uint8_t *d, size_t n, const char *fragment) {
-        const char *why = NULL;
+        char *why = NULL;
         assert_int_equal(parse(d, n, &why), -EBADMSG);
         assert_non_null(why);
         if (!strstr(why, fragment))
                 fail_msg("expected '%s' in '%s'", fragment, why);
+        free(why);
 }
 
 static void test_malformed(void **state) {

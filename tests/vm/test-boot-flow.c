@@ -52,6 +52,7 @@
 
 #include "secureboot/keys.h"
 #include "secureboot/uki.h"
+#include "util/clock.h"
 #include "util/run.h"
 #include "vmtest.h"
 #include "vmtest-esp.h"
@@ -120,12 +121,6 @@ static void lan_up(Vm *vm) {
 
 /* ---- the boot benchmark (KEYSTONE_BENCH_BOOT) ---- */
 
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
 static off_t file_size(const char *path) {
         struct stat st;
         return stat(path, &st) == 0 ? st.st_size : -1;
@@ -162,12 +157,12 @@ static void bench_prepare(const char *dracut, const char *gen, const char *keys,
                 vmtest_fail("cannot load the db key from %s: %s", keys, strerror(-r));
         UkiInputs in = { .stub = stub, .linux_path = kernel, .initrd_path = initrd, .cmdline = cmdline,
                          .os_release_path = osrel };
-        const char *failed = NULL;
+        _cleanup_free_ char *failed = NULL;
         r = uki_assemble_signed(&in, key, cert, uki, &failed);
         EVP_PKEY_free(key);
         X509_free(cert);
         if (r < 0)
-                vmtest_fail("assembling the dracut UKI failed on %s: %s", failed ? failed : uki, strerror(-r));
+                vmtest_fail("assembling the dracut UKI failed: %s", failed ? failed : strerror(-r));
         char img[PATH_MAX + 16];
         snprintf(img, sizeof img, "%s@@%d", target, 2048 * 512);
         const char *mcopy[] = { "mcopy", "-o", "-i", img, uki, "::/EFI/Linux/dracut.efi", NULL };
@@ -184,9 +179,9 @@ static double bench_boot_once(Vm *vm, const char *entry, const char *switch_rege
         if (r < 0)
                 vmtest_fail("cannot ask the target to reboot: %s", strerror(-r));
         vm_wait_for_console(vm, "Linux version", 600);
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         vm_wait_for_console(vm, switch_regex, 600);
-        double t1 = now_s();
+        double t1 = monotonic_seconds();
         vm_wait_for_shell(vm, 600);
         /* systemd-boot says which entry it started (UTF-16LE after 4 bytes
          * of attributes): a loader.conf default that matched nothing would

@@ -36,6 +36,7 @@
 #include "util/file-bytes.h"
 #include "install/vm-deploy.h"
 #include "secureboot/keys.h"
+#include "util/fs.h"
 #include "util/run.h"
 #include "vmtest.h"
 
@@ -103,16 +104,11 @@ static void reboot(Vm *vm) {
 }
 
 static char *read_file(const char *path) {
-        char *buf = calloc(1, 4096);
-        assert_non_null(buf);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                vmtest_fail("cannot read %s: %m", path);
-        ssize_t n = read(fd, buf, 4095);
-        close(fd);
-        assert_true(n >= 0);
-        buf[strcspn(buf, "\n")] = 0;
-        return buf;
+        char *line = NULL;
+        int r = read_first_line(path, &line);
+        if (r < 0)
+                vmtest_fail("cannot read %s: %s", path, strerror(-r));
+        return line;
 }
 
 static char *host_out(const char *what, const char *const *argv) {

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "secureboot/keys.h"
+#include "util/clock.h"
 #include "util/run.h"
 #include "vmtest.h"
 #include "vmtest-esp.h"
@@ -44,12 +45,6 @@
 #define BOOT_EFI "::/EFI/BOOT/BOOTX64.EFI"
 #define OWNER_NAME "Keystone VM Owner"
 #define OTHER_NAME "Keystone VM Stranger"
-
-static double now_s(void) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return t.tv_sec + t.tv_nsec / 1e9;
-}
 
 static void path_in(char *buf, size_t n, const char *name) {
         if (snprintf(buf, n, "%s/%s", vmtest_dir(), name) >= (int) n)
@@ -136,7 +131,7 @@ static void assert_booted_uki(Vm *vm, const char *cmdline) {
 }
 
 static void boot_refused(Vm *vm, const char *esp, const char *uki, const char *what) {
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         vmtest_esp_put(esp, uki, BOOT_EFI);
         size_t start = console_size(vm);
         vm_start(vm);
@@ -145,7 +140,7 @@ static void boot_refused(Vm *vm, const char *esp, const char *uki, const char *w
          * then the firmware runs out of options (the root disk has no ESP,
          * its own EFI shell is not signed by the owner either) */
         vm_wait_for_console(vm, "BdsDxe: failed to load Boot0001 [^\n]*: Access Denied", 180);
-        double refused = now_s() - t0;
+        double refused = monotonic_seconds() - t0;
         vm_wait_for_console(vm, "BdsDxe: No bootable option", 120);
         /* and still no test shell */
         int r = vm_shell_ping_r(vm, 5 * 1000);
@@ -159,7 +154,7 @@ static void boot_refused(Vm *vm, const char *esp, const char *uki, const char *w
 }
 
 static void test_secure_boot(void **state) {
-        double t_start = now_s();
+        double t_start = monotonic_seconds();
         vmtest_init("secure-boot");
         ImageArtifacts a;
         vmtest_build_host("firmware", &a);
@@ -177,7 +172,7 @@ static void test_secure_boot(void **state) {
         path_in(changed_uki, sizeof changed_uki, "changed.efi");
         snprintf(owner_db, sizeof owner_db, "%s/keys/db/db.pem", owner);
 
-        double t0 = now_s();
+        double t0 = monotonic_seconds();
         keygen(owner, OWNER_NAME);
         keygen(other, OTHER_NAME);
         write_file(osrel, "NAME=\"Keystone\"\nID=keystone\nPRETTY_NAME=\"Keystone (secure-boot VM test)\"\n");
@@ -194,7 +189,7 @@ static void test_secure_boot(void **state) {
                         vmtest_fail("sbverify accepts %s against the owner's db certificate", bad[i]);
         vmtest_esp_create(esp, 64);
         vmtest_esp_put(esp, signed_uki, BOOT_EFI);
-        fprintf(stderr, "vmtest: keys, 4 UKIs and the ESP in %.1f s\n", now_s() - t0);
+        fprintf(stderr, "vmtest: keys, 4 UKIs and the ESP in %.1f s\n", monotonic_seconds() - t0);
 
         VmConfig c = vmtest_config_for_esp(&a, "sb", esp);
         c.secure_boot = true;
@@ -202,11 +197,11 @@ static void test_secure_boot(void **state) {
         Vm *vm = vm_create(&c);
 
         /* 1. setup mode: the firmware runs the UKI without checking it */
-        t0 = now_s();
+        t0 = monotonic_seconds();
         vm_start(vm);
         vm_wait_for_console(vm, "Linux version", 240);
         vm_wait_for_shell(vm, 300);
-        fprintf(stderr, "vmtest: setup mode: UKI booted to the shell in %.1f s\n", now_s() - t0);
+        fprintf(stderr, "vmtest: setup mode: UKI booted to the shell in %.1f s\n", monotonic_seconds() - t0);
         assert_booted_uki(vm, a.cmdline);
         VmShellResult which = {};
         if (vm_shell_run_r(vm, "command -v keystone", 30 * 1000, &which) < 0 || which.status != 0)
@@ -229,9 +224,9 @@ static void test_secure_boot(void **state) {
         vm_fail(vm, "keystone secureboot enroll --force");
 
         /* 3. user mode: Secure Boot on, the signed UKI boots */
-        t0 = now_s();
+        t0 = monotonic_seconds();
         vm_reboot(vm, 400);
-        fprintf(stderr, "vmtest: user mode: signed UKI rebooted to the shell in %.1f s\n", now_s() - t0);
+        fprintf(stderr, "vmtest: user mode: signed UKI rebooted to the shell in %.1f s\n", monotonic_seconds() - t0);
         assert_booted_uki(vm, a.cmdline);
         st = vm_succeed(vm, "keystone secureboot status");
         assert_contains("status in user mode", st, "SecureBoot: enabled");
@@ -247,7 +242,7 @@ static void test_secure_boot(void **state) {
         boot_refused(vm, esp, unsigned_uki, "the unsigned UKI");
         boot_refused(vm, esp, other_uki, "the UKI signed by another key");
         boot_refused(vm, esp, changed_uki, "the UKI changed after signing");
-        fprintf(stderr, "vmtest: secure-boot done in %.1f s\n", now_s() - t_start);
+        fprintf(stderr, "vmtest: secure-boot done in %.1f s\n", monotonic_seconds() - t_start);
 }
 
 int main(void) {

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stddef.h>
+
+/* NULL-ended arrays of malloc'd strings in a malloc'd array ("strv"): argv
+ * vectors built at run time, lists of names. */
+
+/* Frees every string, then the array; accepts NULL. */
+void strv_free(char **v);
+
+/* The number of strings before the NULL; 0 for NULL. */
+size_t strv_length(char *const *v);
+
+static inline void strv_freep(char ***p) {
+        strv_free(*p);
+}
+#define _cleanup_strv_free_ __attribute__((cleanup(strv_freep)))
