@@ -307,6 +307,26 @@ static void test_missing_host_file(void **state) {
         free(error);
 }
 
+/* the `base` module alone: what the image builder adds to every host */
+static void test_load_module(void **state) {
+        Config *c = NULL;
+        char *error = NULL;
+        assert_int_equal(config_load_module("base", &c, &error), 0);
+        assert_null(error);
+        const ConfigNode *p = config_get(c, "host.packages");
+        assert_non_null(p);
+        const char *want[] = { "systemd-sysv", "udev", "dbus", "openssh-server", "iproute2", "tpm2-tools" };
+        assert_int_equal(p->n_items, 6);
+        for (size_t i = 0; i < 6; i++)
+                assert_string_equal(p->items[i]->s, want[i]);
+        assert_null(config_string(c, "host.name")); /* required of host files, not of a module */
+        config_free(c);
+        assert_int_equal(config_load_module("no-such-module", &c, &error), -EINVAL);
+        assert_non_null(error);
+        assert_non_null(strstr(error, "unknown module `no-such-module`"));
+        free(error);
+}
+
 static void test_every_default_fits_its_type(void **state) {
         /* a host file with only the required option gets every default */
         test_write(dir, "host.toml", "[host]\nname = \"h\"\n");
@@ -360,6 +380,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_missing_required, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_imports_errors, setup, teardown),
                 cmocka_unit_test(test_missing_host_file),
+                cmocka_unit_test(test_load_module),
                 cmocka_unit_test_setup_teardown(test_every_default_fits_its_type, setup, teardown),
                 cmocka_unit_test(test_size_parse),
                 cmocka_unit_test(test_edit_distance),
