@@ -65,10 +65,11 @@ int main(int argc, char **argv) {
         }
 
         TomlValue *root = NULL;
-        TomlError error;
-        r = toml_parse((const char *) bytes, size, &root, &error);
+        TomlPos pos = {};
+        _cleanup_free_ char *error = NULL;
+        r = toml_parse((const char *) bytes, size, &root, &pos, &error);
         if (r == -EINVAL) {
-                fprintf(stderr, "line %u, column %u: %s\n", error.line, error.column, error.message);
+                fprintf(stderr, "line %u, column %u: %s\n", pos.line, pos.column, error);
                 return 1;
         }
         if (r < 0) {

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cmd/cmd.h"
+#include "cmd/config-load.h"
 #include "cmd/image-common.h"
 
 static void strv_free_(char **v) {
@@ -19,13 +20,10 @@ void image_cmd_host_done(ImageCmdHost *h) {
 
 int image_cmd_load(const char *path, const char *ssh_key, bool test, bool unlocked, ImageCmdHost *h) {
         *h = (ImageCmdHost) {};
-        _cleanup_free_ char *json = NULL, *err = NULL;
-        int r = image_host_file_to_json(path, &json, &err);
+        _cleanup_free_ char *err = NULL;
+        int r = cmd_host_load(path, NULL, &h->spec);
         if (r < 0)
-                return log_error_errno(r, "Cannot use host file %s: %s", path, err ? err : strerror(-r));
-        r = image_spec_from_json(json, &h->spec, &err);
-        if (r < 0)
-                return log_error_errno(r, "%s: %s", path, err ? err : strerror(-r));
+                return r;
         h->spec.test_instrumentation = test;
         for (size_t i = 0; ssh_key && i < h->spec.n_users; i++) {
                 ImageUser *u = &h->spec.users[i];

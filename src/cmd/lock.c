@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cmd/cmd.h"
+#include "cmd/config-load.h"
 #include "image/apt-archive.h"
 #include "image/cache.h"
 #include "image/image.h"
@@ -80,14 +81,10 @@ int cmd_lock(int argc, char **argv) {
         if (!cache)
                 cache = cache_dir_default();
 
-        _cleanup_free_ char *json = NULL, *err = NULL;
-        r = image_host_file_to_json(path, &json, &err);
-        if (r < 0)
-                return log_error_errno(r, "Cannot use host file %s: %s", path, err ? err : strerror(-r));
+        _cleanup_free_ char *err = NULL;
         ImageSpec spec = {};
-        r = image_spec_from_json(json, &spec, &err);
-        if (r < 0)
-                return log_error_errno(r, "%s: %s", path, err ? err : strerror(-r));
+        if ((r = cmd_host_load(path, NULL, &spec)) < 0)
+                return r;
 
         char lock_path[PATH_MAX];
         if (output)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd.h"
+#include "cmd/config-load.h"
 #include "install/vm-deploy.h"
 #include "util/progress.h"
 
@@ -136,6 +137,10 @@ int cmd_vm(int argc, char **argv) {
         int r = cmd_check_args("vm", argc - optind);
         if (r < 0)
                 return r;
+        ImageSpec spec = {}; /* a bad host file stops here, as it does every command */
+        if ((r = cmd_host_load(argv[optind], NULL, &spec)) < 0)
+                return r;
+        image_spec_done(&spec);
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
         if (n < 0)

@@ -15,6 +15,13 @@
 #define MAX_FILE_SIZE (16u << 20)
 #define MAX_DIAGNOSTICS 50
 
+/* Every problem found, each "FILE:LINE:COLUMN: what; what to do"; joined
+ * into one message, a line each, for the caller. */
+typedef struct Diagnostics {
+        char **messages;
+        size_t n;
+} Diagnostics;
+
 /* One definition of an option by one file. */
 typedef struct ConfigDef {
         size_t file;          /* index into Eval.files */
@@ -39,13 +46,14 @@ typedef struct Eval {
         size_t order[MAX_FILES];  /* post-order: imports before importers */
         size_t n_order;
         bool *reach;              /* reach[a * n + b]: a imports b, transitively */
-        ConfigDiagnostics *diag;
+        Diagnostics *diag;
+        bool module_only;         /* config_load_module(): no host file, nothing required */
         char *root_dir;           /* the host file's directory (real path): imports stay below it */
 } Eval;
 
-static void diag_add(ConfigDiagnostics *d, const char *file, uint32_t line, uint32_t col,
+static void diag_add(Diagnostics *d, const char *file, uint32_t line, uint32_t col,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static void diag_add(ConfigDiagnostics *d, const char *file, uint32_t line, uint32_t col,
+static void diag_add(Diagnostics *d, const char *file, uint32_t line, uint32_t col,
                      const char *fmt, ...) {
         if (d->n >= MAX_DIAGNOSTICS)
                 return;
@@ -74,13 +82,26 @@ static void diag_add(ConfigDiagnostics *d, const char *file, uint32_t line, uint
         d->messages[d->n++] = full;
 }
 
-void config_diagnostics_done(ConfigDiagnostics *d) {
-        if (!d)
-                return;
+static void diag_done(Diagnostics *d) {
         for (size_t i = 0; i < d->n; i++)
                 free(d->messages[i]);
         free(d->messages);
-        *d = (ConfigDiagnostics) {};
+        *d = (Diagnostics) {};
+}
+
+/* The messages as one text, a line each (no newline at the end); NULL
+ * when out of memory. */
+static char *diag_join(const Diagnostics *d) {
+        size_t len = 0;
+        for (size_t i = 0; i < d->n; i++)
+                len += strlen(d->messages[i]) + 1;
+        char *text = malloc(len + 1), *p = text;
+        if (!text)
+                return NULL;
+        *p = 0;
+        for (size_t i = 0; i < d->n; i++)
+                p = stpcpy(stpcpy(p, i ? "\n" : ""), d->messages[i]);
+        return text;
 }
 
 /* ---- nodes ---------------------------------------------------------------- */
@@ -490,10 +511,10 @@ static int apply_default(Eval *e, ConfigNode *node, const char *path) {
         if (asprintf(&doc, "v = %s\n", o->default_toml) < 0)
                 return -ENOMEM;
         TomlValue *t = NULL;
-        TomlError err;
-        if (toml_parse(doc, strlen(doc), &t, &err) < 0) {
+        _cleanup_free_ char *err = NULL;
+        if (toml_parse(doc, strlen(doc), &t, NULL, &err) < 0) {
                 diag_add(e->diag, "(schema)", 0, 0, "%s: invalid default %s: %s", path, o->default_toml,
-                         err.message);
+                         err ? err : "out of memory");
                 return 0;
         }
         const TomlValue *v = toml_table_get(t, "v");
@@ -552,7 +573,7 @@ static int resolve(Eval *e, ConfigNode *node, const char *path, const char *host
         if (node->n_defs == 0) {
                 if (o->default_toml)
                         return apply_default(e, node, path);
-                if (o->required) {
+                if (o->required && !e->module_only) {
                         char buf[512];
                         const char *dot = strrchr(path, '.');
                         _cleanup_free_ char *table = dot ? strndup(path, dot - path) : NULL;
@@ -732,7 +753,7 @@ static int load(Eval *e, const char *name, ssize_t from, TomlPos pos, size_t *st
         size_t size = 0;
         const char *pfile = parent ? parent->display : name;
 
-        if (parent && !is_path_import(name)) {
+        if ((parent || e->module_only) && !is_path_import(name)) {
                 const char *mdir = getenv("KEYSTONE_MODULES_DIR");
                 if (mdir && *mdir) {
                         if (asprintf(&display, "%s/%s.toml", mdir, name) < 0)
@@ -867,12 +888,14 @@ static int load(Eval *e, const char *name, ssize_t from, TomlPos pos, size_t *st
         if (parent && add_import(&e->files[from], fi) < 0)
                 return -ENOMEM;
 
-        TomlError err = {};
-        int r = toml_parse(f->data, f->size, &f->toml, &err);
+        TomlPos err_pos = {};
+        _cleanup_free_ char *err = NULL;
+        int r = toml_parse(f->data, f->size, &f->toml, &err_pos, &err);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                diag_add(e->diag, f->display, err.line, err.column, "invalid TOML: %s", err.message);
+                diag_add(e->diag, f->display, err_pos.line, err_pos.column, "invalid TOML: %s",
+                         err ? err : "out of memory");
                 f->state = 2;
                 return 0;
         }
@@ -919,15 +942,17 @@ static void node_drop_defs(ConfigNode *n) {
                         node_drop_defs(n->items[i]);
 }
 
-int config_load(const char *host_path, Config **ret, ConfigDiagnostics *diag) {
-        *diag = (ConfigDiagnostics) {};
+/* Evaluates `name` (a host file's path, or a built-in module's name when
+ * module_only) with what it imports. */
+static int evaluate(const char *name, bool module_only, Config **ret, Diagnostics *diag) {
         Eval *e = calloc(1, sizeof(Eval));
         if (!e)
                 return -ENOMEM;
         e->diag = diag;
+        e->module_only = module_only;
         _cleanup_(node_freep) ConfigNode *root = NULL;
         size_t stack[MAX_FILES];
-        int r = load(e, host_path, -1, (TomlPos) {}, stack, 0);
+        int r = load(e, name, -1, (TomlPos) {}, stack, 0);
         if (r < 0 || diag->n > 0)
                 goto fail;
 
@@ -987,6 +1012,25 @@ fail:
         if (r >= 0)
                 r = -EINVAL;
         return r;
+}
+
+static int finish(int r, Diagnostics *d, char **ret_error) {
+        if (r < 0 && ret_error) {
+                free(*ret_error);
+                *ret_error = d->n > 0 ? diag_join(d) : NULL;
+        }
+        diag_done(d);
+        return r;
+}
+
+int config_load(const char *host_path, Config **ret, char **ret_error) {
+        Diagnostics d = {};
+        return finish(evaluate(host_path, false, ret, &d), &d, ret_error);
+}
+
+int config_load_module(const char *name, Config **ret, char **ret_error) {
+        Diagnostics d = {};
+        return finish(evaluate(name, true, ret, &d), &d, ret_error);
 }
 
 void config_free(Config *c) {

@@ -13,8 +13,9 @@
  *    error naming both places.
  *  - Options nobody sets take the schema's default.
  *
- * Errors are collected (all of them, not only the first) as messages of the
- * form "FILE:LINE:COLUMN: OPTION: what is wrong; what to do". */
+ * Errors are collected (all of them, not only the first) as lines of the
+ * form "FILE:LINE:COLUMN: OPTION: what is wrong; what to do", returned as
+ * one message (the -errno + message convention of util/error-message.h). */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,17 +53,20 @@ typedef struct Config {
         size_t n_files;
 } Config;
 
-typedef struct ConfigDiagnostics {
-        char **messages;
-        size_t n;
-} ConfigDiagnostics;
-
 /* Loads and evaluates a host file.  Returns 0 and *ret, or -EINVAL with
- * the problems in *diag (always filled in on -EINVAL), or -ENOENT/-EIO/...
- * when the host file itself cannot be read (also described in *diag). */
-int config_load(const char *host_path, Config **ret, ConfigDiagnostics *diag);
+ * every problem in *ret_error (malloc'd; one line each, "FILE:LINE:COLUMN:
+ * OPTION: what is wrong; what to do", no newline at the end), or
+ * -ENOENT/-EIO/... when the host file itself cannot be read (also
+ * described in *ret_error, as one line).  ret_error may be NULL; it is
+ * left NULL only when out of memory. */
+int config_load(const char *host_path, Config **ret, char **ret_error);
+
+/* One built-in module (and what it imports) evaluated alone, as if a host
+ * file imported only it: required options are not demanded.  For what
+ * Keystone adds to every host (the `base` module).  Errors as above. */
+int config_load_module(const char *name, Config **ret, char **ret_error);
+
 void config_free(Config *c);
-void config_diagnostics_done(ConfigDiagnostics *d);
 
 /* Lookup by dotted name ("disk.swap-size", "users.alice.shell"). */
 const ConfigNode *config_get(const Config *c, const char *dotted);

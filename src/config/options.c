@@ -14,7 +14,9 @@ static const char *const encryptions[] = {
 static const char *const compressions[] = { "zstd", "lz4", "gzip", "zle", "off", NULL };
 
 static const OptionDef string_elem = { .name = "string", .type = OPT_STRING };
-static const OptionDef package_elem = { .name = "package", .type = OPT_STRING };
+static const OptionDef package_elem = {
+        .name = "package", .type = OPT_STRING, .validate = validate_package_name,
+};
 static const OptionDef group_name_elem = {
         .name = "group", .type = OPT_STRING, .validate = validate_user_name,
 };
@@ -62,7 +64,7 @@ static const OptionDef boot_options[] = {
 };
 
 static const OptionDef user_options[] = {
-        { .name = "description", .type = OPT_STRING, .default_toml = "\"\"",
+        { .name = "description", .type = OPT_STRING, .default_toml = "\"\"", .validate = validate_gecos,
           .description = "Full name or comment (the GECOS field).", .example = "\"Alice Admin\"" },
         { .name = "uid", .type = OPT_INT, .min = 1000, .max = 59999,
           .description = "Numeric user id; chosen from 1000 upwards when not set.",
@@ -71,7 +73,7 @@ static const OptionDef user_options[] = {
           .default_toml = "[]",
           .description = "Supplementary groups. `sudo` grants administrator rights.",
           .example = "[\"sudo\"]" },
-        { .name = "shell", .type = OPT_PATH, .default_toml = "\"/bin/bash\"",
+        { .name = "shell", .type = OPT_PATH, .default_toml = "\"/bin/bash\"", .validate = validate_shell,
           .description = "Login shell.", .example = "\"/usr/bin/zsh\"" },
         { .name = "ssh-keys", .type = OPT_LIST, .elem = &ssh_key_elem, .unique = true,
           .default_toml = "[]",
@@ -125,7 +127,7 @@ static const OptionDef disk_options[] = {
                          "fresh random key at every boot. \"0\" for no swap.",
           .example = "\"16G\"" },
         { .name = "pool", .type = OPT_STRING, .default_toml = "\"rpool\"",
-          .validate = validate_dataset_name,
+          .validate = validate_pool_name,
           .description = "Name of the ZFS pool.", .example = "\"tank\"" },
         { .name = "ashift", .type = OPT_INT, .min = 9, .max = 16, .default_toml = "12",
           .description = "ZFS ashift: log2 of the pool's sector size (12 = 4 KiB).",

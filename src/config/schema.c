@@ -145,9 +145,47 @@ const char *validate_hostname(const char *s) {
         if (s[0] == '-' || s[n - 1] == '-')
                 return "a host name neither starts nor ends with '-'";
         for (const char *p = s; *p; p++)
-                if (!isalnum((unsigned char) *p) && *p != '-')
-                        return "a host name has only letters, digits and '-' (no dots: it is one DNS label)";
+                if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p) && *p != '-')
+                        return "a host name has only lower-case letters, digits and '-' (no dots: it is one "
+                               "DNS label)";
         return NULL;
+}
+
+/* a control character, or one of `also` */
+static bool has_char(const char *s, const char *also) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f || strchr(also, *s))
+                        return true;
+        return false;
+}
+
+const char *validate_package_name(const char *s) {
+        /* Debian policy 5.6.1: [a-z0-9][a-z0-9+.-]+ */
+        if (strlen(s) < 2 || !(islower((unsigned char) s[0]) || isdigit((unsigned char) s[0])))
+                return "a Debian package name has two or more characters and starts with a lower-case "
+                       "letter or a digit";
+        for (const char *p = s; *p; p++)
+                if (!islower((unsigned char) *p) && !isdigit((unsigned char) *p) && !strchr("+.-", *p))
+                        return "a Debian package name has only lower-case letters, digits, '+', '-' and '.'";
+        return NULL;
+}
+
+const char *validate_gecos(const char *s) {
+        if (has_char(s, ":"))
+                return "the description is a field of /etc/passwd: no ':' and no control characters";
+        return NULL;
+}
+
+const char *validate_shell(const char *s) {
+        if (has_char(s, ": "))
+                return "a login shell is a path in /etc/passwd: no ':', spaces or control characters";
+        return NULL;
+}
+
+const char *validate_pool_name(const char *s) {
+        if (strchr(s, '/'))
+                return "a pool name has no '/' (datasets below it go in disk.datasets)";
+        return validate_dataset_name(s);
 }
 
 const char *validate_user_name(const char *s) {
@@ -194,6 +232,8 @@ const char *validate_mountpoint(const char *s) {
                 return "a mountpoint is an absolute path or \"none\"";
         if (strstr(s, "/../") || strstr(s, "/./") || (strlen(s) > 1 && s[strlen(s) - 1] == '/'))
                 return "a mountpoint is a normalised absolute path";
+        if (has_char(s, " \t"))
+                return "a mountpoint has no spaces or control characters (it is a field of /etc/fstab)";
         return NULL;
 }
 
@@ -224,7 +264,7 @@ const char *validate_ssh_public_key(const char *s) {
                 "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
         };
         const char *sp = strchr(s, ' ');
-        if (!sp)
+        if (!sp || has_char(s, ""))
                 return "an SSH public key is one line: TYPE BASE64 [COMMENT], as in a .pub file";
         size_t tl = sp - s;
         bool known = false;

@@ -69,3 +69,7 @@ const char *validate_mountpoint(const char *s);
 const char *validate_ssh_public_key(const char *s);
 const char *validate_esp_size(const char *s);
 const char *validate_credstore_size(const char *s);
+const char *validate_package_name(const char *s);
+const char *validate_gecos(const char *s);
+const char *validate_shell(const char *s);
+const char *validate_pool_name(const char *s);

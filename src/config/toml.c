@@ -214,8 +214,9 @@ typedef struct Parser {
         const char *pc_ptr;
         uint32_t pc_line, pc_col;
 
-        TomlError *error;
         bool failed;
+        TomlPos error_pos;      /* the first error: where, and why */
+        char error[256];
 
         Buf buf;                /* scratch for decoded strings and numbers */
         Buf keybuf;             /* decoded parts of the key being parsed */
@@ -415,10 +416,9 @@ static TomlPos pos_at(Parser *P, const char *at) {
 }
 
 static _printf_(3, 0) int vfail_pos(Parser *P, TomlPos pos, const char *fmt, va_list ap) {
-        if (P->error && !P->failed) {
-                P->error->line = pos.line;
-                P->error->column = pos.column;
-                vsnprintf(P->error->message, sizeof(P->error->message), fmt, ap);
+        if (!P->failed) {
+                P->error_pos = pos;
+                vsnprintf(P->error, sizeof(P->error), fmt, ap);
         }
         P->failed = true;
         return -EINVAL;
@@ -1813,36 +1813,48 @@ static int parse_document(Parser *P) {
         }
 }
 
-int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_error) {
+static int parse(Parser *P, const char *data, size_t size, TomlValue **ret);
+
+int toml_parse(const char *data, size_t size, TomlValue **ret, TomlPos *ret_error_pos, char **ret_error) {
         Parser P = {
                 .start = data,
                 .end = data + size,
                 .cur = data,
-                .error = ret_error,
                 .pc_ptr = data,
                 .pc_line = 1,
                 .pc_col = 1,
         };
-        int r;
-
-        if (ret_error)
-                *ret_error = (TomlError) {};
         if (!ret || (!data && size > 0))
                 return -EINVAL;
+        int r = parse(&P, data, size, ret);
+        if (r < 0) {
+                if (!P.failed)
+                        snprintf(P.error, sizeof P.error, "%s", strerror(-r));
+                if (ret_error_pos)
+                        *ret_error_pos = P.error_pos;
+                if (ret_error) {
+                        free(*ret_error);
+                        *ret_error = strdup(P.error);
+                }
+        }
+        return r;
+}
+
+static int parse(Parser *P, const char *data, size_t size, TomlValue **ret) {
         if (size > UINT32_MAX)
-                return fail_pos(&P, (TomlPos) { 1, 1 }, "document too large (more than 4 GiB)");
+                return fail_pos(P, (TomlPos) { 1, 1 }, "document too large (more than 4 GiB)");
 
         size_t bad = utf8_first_invalid((const uint8_t *) data, size);
         if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
                 /* a byte order mark is not part of the document */
-                P.start = P.cur = P.pc_ptr = data + 3;
+                P->start = P->cur = P->pc_ptr = data + 3;
         }
         if (bad < size)
-                return fail_at(&P, data + bad, "invalid UTF-8 (byte 0x%02X); TOML files must be UTF-8",
+                return fail_at(P, data + bad, "invalid UTF-8 (byte 0x%02X); TOML files must be UTF-8",
                                (uint8_t) data[bad]);
 
-        if (getrandom(&P.seed, sizeof(P.seed), GRND_NONBLOCK) != sizeof(P.seed))
-                P.seed = (uint64_t) (uintptr_t) &P ^ (uint64_t) time(NULL) * UINT64_C(0x9E3779B97F4A7C15);
+        if (getrandom(&P->seed, sizeof(P->seed), GRND_NONBLOCK) != sizeof(P->seed))
+                P->seed = (uint64_t) (uintptr_t) P ^ (uint64_t) time(NULL) * UINT64_C(0x9E3779B97F4A7C15);
 
         TomlDocument *doc = malloc(sizeof(TomlDocument));
         if (!doc)
@@ -1855,19 +1867,17 @@ int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_er
                 .arena.next_size = size < ARENA_MIN_BLOCK / 4 ? ARENA_MIN_BLOCK :
                                    size < ARENA_MAX_BLOCK / 4 ? align_up(size * 4, ARENA_MIN_BLOCK) : ARENA_MAX_BLOCK,
         };
-        P.arena = &doc->arena;
-        P.root = P.current = (TomlNode *) &doc->root;
+        P->arena = &doc->arena;
+        P->root = P->current = (TomlNode *) &doc->root;
 
-        r = parse_document(&P);
+        int r = parse_document(P);
 
-        free(P.buf.p);
-        free(P.keybuf.p);
-        free(P.parts);
-        free(P.index);
+        free(P->buf.p);
+        free(P->keybuf.p);
+        free(P->parts);
+        free(P->index);
         if (r < 0) {
                 toml_free(&doc->root);
-                if (r != -EINVAL && ret_error && !P.failed)
-                        snprintf(ret_error->message, sizeof(ret_error->message), "%s", strerror(-r));
                 return r;
         }
         *ret = &doc->root;

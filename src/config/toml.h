@@ -82,15 +82,12 @@ struct TomlValue {
         };
 };
 
-typedef struct TomlError {
-        uint32_t line, column;
-        char message[256]; /* the reason, without the position */
-} TomlError;
-
 /* Parses size bytes of data (need not be NUL-terminated).  Returns 0 and a
- * root table in *ret, or -EINVAL (invalid TOML; *ret_error filled in),
- * -ENOMEM.  ret_error may be NULL.  A leading UTF-8 byte order mark is
- * skipped (positions count from after it).
+ * root table in *ret, or -EINVAL (invalid TOML), -ENOMEM.  On failure
+ * *ret_error is the reason, malloc'd, without the position (the caller
+ * knows the file name and formats "FILE:LINE:COLUMN: reason"), and
+ * *ret_error_pos where it is; either may be NULL.  A leading UTF-8 byte
+ * order mark is skipped (positions count from after it).
  *
  * Ownership: a parsed document is one unit.  Its nodes, keys, strings and
  * items arrays live in memory owned by the root: toml_free(root) releases
@@ -101,7 +98,7 @@ typedef struct TomlError {
  * children, and may also point at nodes of parsed documents (roots
  * included), which toml_free() of the hand-built node leaves to their
  * documents (keep those alive, free their roots yourself). */
-int toml_parse(const char *data, size_t size, TomlValue **ret, TomlError *ret_error);
+int toml_parse(const char *data, size_t size, TomlValue **ret, TomlPos *ret_error_pos, char **ret_error);
 
 void toml_free(TomlValue *v);
 

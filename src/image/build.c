@@ -40,20 +40,15 @@ static void names_free(char **v) {
 }
 
 int image_package_names(const ImageSpec *s, char ***ret) {
-        const char *const *role;
-        const char *kernel;
-        int r = image_role_packages(s->role, s->kernel_flavour, &role, &kernel);
-        if (r < 0)
-                return r;
-        size_t n = 0;
-        while (role[n])
-                n++;
-        const char **all = calloc(n + s->n_packages + 5, sizeof(char *));
+        const char *kernel = image_kernel_package(s->kernel_flavour);
+        if (!kernel)
+                return -EINVAL;
+        const char **all = calloc(s->n_system_packages + s->n_packages + 6, sizeof(char *));
         if (!all)
                 return -ENOMEM;
         size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-                all[k++] = role[i];
+        for (size_t i = 0; i < s->n_system_packages; i++)
+                all[k++] = s->system_packages[i];
         all[k++] = kernel;
         for (size_t i = 0; i < s->n_packages; i++)
                 all[k++] = s->packages[i];
@@ -364,14 +359,10 @@ static bool zfs_phase_ended(const ZfsJob *j, size_t q, const char *logtext) {
  * flavour's metapackage depends on, linux-image-<kver> (its name ends in
  * the metapackage's flavour, "-cloud-amd64"), without the -unsigned twin. */
 static int kernel_version_from_lock(const ImageSpec *s, char *out, size_t size) {
-        const char *const *role;
-        const char *meta, *flavour;
-        int r = image_role_packages(s->role, s->kernel_flavour, &role, &meta);
-        if (r < 0)
-                return r;
-        if (!(flavour = startswith(meta, "linux-image-")))
+        const char *meta = image_kernel_package(s->kernel_flavour), *flavour;
+        if (!meta || !(flavour = startswith(meta, "linux-image-")))
                 return -EINVAL;
-        r = -ENOENT;
+        int r = -ENOENT;
         for (size_t i = 0; i < s->lock->n_packages; i++) {
                 const char *v = startswith(s->lock->packages[i].name, "linux-image-");
                 size_t n = v ? strlen(v) : 0, fl = strlen(flavour);

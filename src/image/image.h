@@ -61,8 +61,10 @@ typedef struct ImageSpec {
         char *hostname;
         char *role;             /* "server" (default), "workstation" */
         char *kernel_flavour;   /* "cloud" (default) or "standard" */
-        char **packages;        /* extra Debian packages */
+        char **packages;        /* host.packages: the role module's and the host's own */
         size_t n_packages;
+        char **system_packages; /* what every Keystone machine runs: modules/base.toml */
+        size_t n_system_packages;
         ImageUser *users;
         size_t n_users;
         bool test_instrumentation; /* the root test shell (test images only) */
@@ -107,27 +109,28 @@ uint32_t image_spec_tpm_pcrs(const ImageSpec *s);
 /* Fills defaults for what the spec leaves unset. */
 int image_spec_fill_defaults(ImageSpec *s);
 
-/* The merged configuration as JSON (what `keystone eval HOST.toml --json`
- * prints) → spec.  Reads host.name, host.role, kernel.flavour (or
- * host.kernel), packages (array, or packages.extra), zfs (bool, or
- * zfs.enable), users (a table of
- * name → {ssh_keys|authorized_keys}, or an array of {name, ssh_keys}).
- * -EINVAL with *ret_error set when a field has the wrong type. */
-int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error);
+/* The typed configuration (config_load()) → spec, one option each:
+ * host.name, host.role, host.time-zone (which must be in this machine's tz
+ * database when it has one), host.packages, boot.*, users.<name>.*, ssh.*,
+ * disk.* (a ZFS layout when disk.datasets is not empty), secure-boot.*,
+ * tpm.*; system_packages from the built-in module `base`; defaults filled
+ * in.  -EINVAL with *ret_error "FILE:LINE:COLUMN: OPTION: what; what to do"
+ * when a value does not fit the image. */
+struct Config;
+int image_spec_from_config(const struct Config *c, ImageSpec *ret, char **ret_error);
 
-/* A host file → its merged configuration as JSON (config_load(), what
- * `keystone eval --json` prints).  On invalid configuration *ret_error holds
- * every problem, one per line. */
-int image_host_file_to_json(const char *path, char **ret_json, char **ret_error);
+/* config_load() and image_spec_from_config() in one: a host file → spec.
+ * *ret_error holds every problem, one per line. */
+int image_spec_load(const char *host_path, ImageSpec *ret, char **ret_error);
 
-/* Every Debian package the rootfs asks for by name (role + kernel + extra
- * + zfsutils-linux), sorted, unique, NULL-terminated (strv, malloc'd).
- * Without versions even when the spec is locked. */
+/* Every Debian package the rootfs asks for by name (system + kernel +
+ * host.packages + zfsutils-linux …), sorted, unique, NULL-terminated (strv,
+ * malloc'd).  Without versions even when the spec is locked. */
 int image_package_names(const ImageSpec *s, char ***ret);
 
-/* Role → Debian packages (kernel included); NULL-terminated, static. */
-int image_role_packages(const char *role, const char *kernel_flavour, const char *const **ret,
-                        const char **ret_kernel_package);
+/* boot.kernel → its Debian metapackage ("cloud" → linux-image-cloud-amd64,
+ * "standard" → linux-image-amd64); NULL for another flavour. */
+const char *image_kernel_package(const char *flavour);
 
 typedef struct ImageArtifacts {
         char rootfs_dir[PATH_MAX];

@@ -150,9 +150,7 @@ int image_manifest_write(const ManifestInputs *in, const char *dir) {
 
 int image_host_files(const char *host_path, char ***ret) {
         Config *c = NULL;
-        ConfigDiagnostics d = {};
-        int r = config_load(host_path, &c, &d);
-        config_diagnostics_done(&d);
+        int r = config_load(host_path, &c, NULL);
         if (r < 0)
                 return r;
         char **out = calloc(c->n_files + 2, sizeof(char *));

@@ -5,10 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <json-c/json.h>
-
 #include "config/config.h"
 #include "image/image.h"
+#include "util/error-message.h"
 #include "util/log.h"
 #include "util/run.h"
 
@@ -28,6 +27,7 @@ void image_spec_done(ImageSpec *s) {
         free(s->role);
         free(s->kernel_flavour);
         strv_free(s->packages, s->n_packages);
+        strv_free(s->system_packages, s->n_system_packages);
         for (size_t i = 0; i < s->n_users; i++) {
                 free(s->users[i].name);
                 strv_free(s->users[i].ssh_keys, s->users[i].n_ssh_keys);
@@ -159,206 +159,134 @@ int image_spec_fill_defaults(ImageSpec *s) {
         for (size_t i = 0; i < s->n_packages; i++)
                 if (!package_valid(s->packages[i]))
                         return -EINVAL;
-        return image_role_packages(s->role, s->kernel_flavour, NULL, NULL);
+        for (size_t i = 0; i < s->n_system_packages; i++)
+                if (!package_valid(s->system_packages[i]))
+                        return -EINVAL;
+        if (!streq(s->role, "server") && !streq(s->role, "workstation"))
+                return -EINVAL;
+        return image_kernel_package(s->kernel_flavour) ? 0 : -EINVAL;
 }
 
-/* ---- JSON → spec ---- */
-
-static int error_set(char **ret_error, const char *fmt, ...) _printf_(2, 3);
-static int error_set(char **ret_error, const char *fmt, ...) {
-        if (ret_error) {
-                va_list ap;
-                va_start(ap, fmt);
-                if (vasprintf(ret_error, fmt, ap) < 0)
-                        *ret_error = NULL;
-                va_end(ap);
-        }
-        return -EINVAL;
+/* boot.kernel's meaning: the flavour's Debian metapackage */
+const char *image_kernel_package(const char *flavour) {
+        if (!flavour || streq(flavour, "cloud"))
+                return "linux-image-cloud-amd64";
+        if (streq(flavour, "standard"))
+                return "linux-image-amd64";
+        return NULL;
 }
 
-static json_object *get_path(json_object *root, const char *a, const char *b) {
-        json_object *o = NULL;
-        if (!json_object_object_get_ex(root, a, &o))
-                return NULL;
-        if (!b)
-                return o;
-        if (!json_object_is_type(o, json_type_object))
-                return NULL;
-        json_object *v = NULL;
-        return json_object_object_get_ex(o, b, &v) ? v : NULL;
+/* ---- the typed configuration → spec ---- */
+
+static const ConfigNode *child(const ConfigNode *n, const char *name) {
+        for (size_t i = 0; n && i < n->n_items; i++)
+                if (streq(n->items[i]->name, name))
+                        return n->items[i];
+        return NULL;
 }
 
-static int get_string(json_object *root, const char *a, const char *b, char **field, char **ret_error) {
-        json_object *v = get_path(root, a, b);
-        if (!v)
+/* a string option, copied (NULL stays NULL) */
+static int take_string(const ConfigNode *n, char **field) {
+        if (!n || !n->set || !n->s)
                 return 0;
-        if (!json_object_is_type(v, json_type_string))
-                return error_set(ret_error, "%s%s%s: expected a string", a, b ? "." : "", b ? b : "");
         free(*field);
-        *field = strdup(json_object_get_string(v));
+        *field = strdup(n->s);
         return *field ? 0 : -ENOMEM;
 }
 
-static int get_strv(json_object *v, const char *what, char ***ret, size_t *ret_n, char **ret_error) {
-        if (!json_object_is_type(v, json_type_array))
-                return error_set(ret_error, "%s: expected an array of strings", what);
-        size_t n = json_object_array_length(v);
-        char **out = calloc(n + 1, sizeof(char *));
-        if (!out)
+/* a list of strings, copied as a NULL-terminated strv */
+static int take_strv(const ConfigNode *n, char ***ret, size_t *ret_n) {
+        size_t k = n ? n->n_items : 0;
+        char **v = calloc(k + 1, sizeof(char *));
+        if (!v)
                 return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_object *e = json_object_array_get_idx(v, i);
-                if (!json_object_is_type(e, json_type_string)) {
-                        strv_free(out, i);
-                        return error_set(ret_error, "%s[%zu]: expected a string", what, i);
-                }
-                out[i] = strdup(json_object_get_string(e));
-                if (!out[i]) {
-                        strv_free(out, i);
+        for (size_t i = 0; i < k; i++)
+                if (!(v[i] = strdup(n->items[i]->s))) {
+                        strv_free(v, i);
                         return -ENOMEM;
                 }
-        }
-        *ret = out;
-        *ret_n = n;
+        *ret = v;
+        *ret_n = k;
         return 0;
 }
 
-static int add_user(ImageSpec *s, const char *name, json_object *u, char **ret_error) {
-        if (!json_object_is_type(u, json_type_object))
-                return error_set(ret_error, "users.%s: expected a table", name);
+static int take_user(ImageSpec *s, const ConfigNode *u) {
         ImageUser *nu = realloc(s->users, (s->n_users + 1) * sizeof *nu);
         if (!nu)
                 return -ENOMEM;
         s->users = nu;
         ImageUser *user = &s->users[s->n_users];
-        *user = (ImageUser) { .name = strdup(name) };
+        *user = (ImageUser) { .name = strdup(u->name) };
         if (!user->name)
                 return -ENOMEM;
         s->n_users++;
+        const ConfigNode *uid = child(u, "uid");
+        if (uid && uid->set)
+                user->uid = (unsigned) uid->i;
         int r;
-        const char *key_fields[] = { "ssh-keys", "ssh_keys", "authorized_keys", "sshKeys" };
-        for (size_t i = 0; i < ELEMENTSOF(key_fields); i++) {
-                json_object *k = NULL;
-                if (json_object_object_get_ex(u, key_fields[i], &k)) {
-                        char what[128];
-                        snprintf(what, sizeof what, "users.%s.%s", name, key_fields[i]);
-                        if ((r = get_strv(k, what, &user->ssh_keys, &user->n_ssh_keys, ret_error)) < 0)
-                                return r;
-                        break;
-                }
-        }
-        json_object *v = NULL;
-        char what[128];
-        if (json_object_object_get_ex(u, "groups", &v)) {
-                snprintf(what, sizeof what, "users.%s.groups", name);
-                if ((r = get_strv(v, what, &user->groups, &user->n_groups, ret_error)) < 0)
-                        return r;
-        }
-        const char *sfields[] = { "shell", "description" };
-        char **sdest[] = { &user->shell, &user->description };
-        for (size_t i = 0; i < ELEMENTSOF(sfields); i++)
-                if (json_object_object_get_ex(u, sfields[i], &v) && !json_object_is_type(v, json_type_null)) {
-                        if (!json_object_is_type(v, json_type_string))
-                                return error_set(ret_error, "users.%s.%s: expected a string", name, sfields[i]);
-                        if (!(*sdest[i] = strdup(json_object_get_string(v))))
-                                return -ENOMEM;
-                }
-        if (json_object_object_get_ex(u, "uid", &v) && !json_object_is_type(v, json_type_null)) {
-                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1000 ||
-                    json_object_get_int64(v) > 59999)
-                        return error_set(ret_error, "users.%s.uid: expected a number from 1000 to 59999", name);
-                user->uid = (unsigned) json_object_get_int64(v);
-        }
-        return 0;
+        if ((r = take_strv(child(u, "ssh-keys"), &user->ssh_keys, &user->n_ssh_keys)) < 0 ||
+            (r = take_strv(child(u, "groups"), &user->groups, &user->n_groups)) < 0 ||
+            (r = take_string(child(u, "shell"), &user->shell)) < 0)
+                return r;
+        return take_string(child(u, "description"), &user->description);
 }
 
-/* "0", "0G", "0MiB": no swap */
-static bool size_is_zero(const char *s) {
-        size_t n = strspn(s, "0");
-        return n > 0 && !isdigit((unsigned char) s[n]) && s[n] != '.';
-}
-
-static int get_disk_layout(json_object *root, ImageSpec *s, char **ret_error) {
-        json_object *ds = get_path(root, "disk", "datasets");
-        if (!ds || !json_object_is_type(ds, json_type_object) || json_object_object_length(ds) == 0)
+/* disk.*: the layout matters to the image only when it has datasets */
+static int take_disk(ImageSpec *s, const Config *c) {
+        const ConfigNode *ds = config_get(c, "disk.datasets");
+        if (!ds || ds->n_items == 0)
                 return 0;
-        int r = get_string(root, "disk", "pool", &s->pool, ret_error);
+        int r = take_string(config_get(c, "disk.pool"), &s->pool);
         if (r < 0)
                 return r;
         if (!s->pool && !(s->pool = strdup("rpool")))
                 return -ENOMEM;
-        json_object *sw = get_path(root, "disk", "swap-size");
-        if (sw && !json_object_is_type(sw, json_type_string))
-                return error_set(ret_error, "disk.swap-size: expected a size such as \"8G\"");
-        s->swap = !sw || !size_is_zero(json_object_get_string(sw));
-        s->datasets = calloc(json_object_object_length(ds), sizeof(ImageDataset));
+        const ConfigNode *sw = config_get(c, "disk.swap-size");
+        s->swap = !sw || !sw->set || sw->size > 0;
+        s->datasets = calloc(ds->n_items, sizeof(ImageDataset));
         if (!s->datasets)
                 return -ENOMEM;
-        json_object_object_foreach(ds, name, d) {
-                json_object *mp = NULL;
-                const char *m = "none";
-                if (json_object_is_type(d, json_type_object) && json_object_object_get_ex(d, "mountpoint", &mp)) {
-                        if (!json_object_is_type(mp, json_type_string))
-                                return error_set(ret_error, "disk.datasets.%s.mountpoint: expected a string", name);
-                        m = json_object_get_string(mp);
-                }
-                ImageDataset *x = &s->datasets[s->n_datasets];
-                x->name = strdup(name);
-                x->mountpoint = strdup(m);
-                s->n_datasets++;
+        for (size_t i = 0; i < ds->n_items; i++) {
+                const ConfigNode *mp = child(ds->items[i], "mountpoint");
+                ImageDataset *x = &s->datasets[s->n_datasets++];
+                x->name = strdup(ds->items[i]->name);
+                x->mountpoint = strdup(mp && mp->s ? mp->s : "none");
                 if (!x->name || !x->mountpoint)
                         return -ENOMEM;
         }
+        /* a ZFS layout: the image carries zfsutils-linux and the ZFS modules */
+        s->zfs = true;
         return 0;
 }
 
-static int get_bool(json_object *root, const char *a, const char *b, bool *ret, char **ret_error) {
-        json_object *v = get_path(root, a, b);
-        if (!v)
+static int take_tpm(ImageSpec *s, const Config *c) {
+        s->tpm_disabled = !config_bool(c, "tpm.enable");
+        const ConfigNode *b = config_get(c, "tpm.bind-pcr15");
+        s->tpm_no_pcr15 = b && b->set && !b->b;
+        const ConfigNode *pcrs = config_get(c, "tpm.pcrs");
+        if (!pcrs || !pcrs->set)
                 return 0;
-        if (!json_object_is_type(v, json_type_boolean))
-                return error_set(ret_error, "%s.%s: expected true or false", a, b);
-        *ret = json_object_get_boolean(v);
-        return 0;
-}
-
-/* boot.kernel-params, boot.emergency-access, secure-boot.enable/key-dir */
-static int get_boot(json_object *root, ImageSpec *s, char **ret_error) {
-        int r;
-        json_object *v = get_path(root, "boot", "kernel-params");
-        if (v && (r = get_strv(v, "boot.kernel-params", &s->kernel_params, &s->n_kernel_params, ret_error)) < 0)
-                return r;
-        if ((r = get_bool(root, "boot", "emergency-access", &s->emergency_access, ret_error)) < 0 ||
-            (r = get_bool(root, "secure-boot", "enable", &s->secure_boot, ret_error)) < 0)
-                return r;
-        return get_string(root, "secure-boot", "key-dir", &s->sb_key_dir, ret_error);
-}
-
-/* tpm.enable, tpm.pcrs, tpm.bind-pcr15 */
-static int get_tpm(json_object *root, ImageSpec *s, char **ret_error) {
-        bool enable = true, pcr15 = true;
-        int r;
-        if ((r = get_bool(root, "tpm", "enable", &enable, ret_error)) < 0 ||
-            (r = get_bool(root, "tpm", "bind-pcr15", &pcr15, ret_error)) < 0)
-                return r;
-        s->tpm_disabled = !enable;
-        s->tpm_no_pcr15 = !pcr15;
-        json_object *v = get_path(root, "tpm", "pcrs");
-        if (!v)
-                return 0;
-        if (!json_object_is_type(v, json_type_array))
-                return error_set(ret_error, "tpm.pcrs: expected a list of PCR numbers");
         uint32_t mask = 0;
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-                json_object *e = json_object_array_get_idx(v, i);
-                int64_t n = json_object_is_type(e, json_type_int) ? json_object_get_int64(e) : -1;
-                if (n < 0 || n > 23)
-                        return error_set(ret_error, "tpm.pcrs[%zu]: expected a PCR number from 0 to 23", i);
-                mask |= UINT32_C(1) << n;
-        }
+        for (size_t i = 0; i < pcrs->n_items; i++)
+                if (pcrs->items[i]->i >= 0 && pcrs->items[i]->i <= 23)
+                        mask |= UINT32_C(1) << pcrs->items[i]->i;
         s->tpm_pcrs = mask;
         s->tpm_pcrs_none = mask == 0;
         return 0;
+}
+
+/* What every Keystone machine runs, whatever its role: host.packages of the
+ * built-in module `base` (modules/base.toml). */
+static int take_system_packages(ImageSpec *s, char **ret_error) {
+        Config *base = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r = config_load_module("base", &base, &err);
+        if (r < 0)
+                return error_set(ret_error, r, "Keystone's built-in module `base` does not load: %s",
+                                 err ? err : strerror(-r));
+        r = take_strv(config_get(base, "host.packages"), &s->system_packages, &s->n_system_packages);
+        config_free(base);
+        return r;
 }
 
 uint32_t image_spec_tpm_pcrs(const ImageSpec *s) {
@@ -366,109 +294,6 @@ uint32_t image_spec_tpm_pcrs(const ImageSpec *s) {
                 return 0;
         return s->tpm_pcrs ? s->tpm_pcrs : (UINT32_C(1) << 1) | (UINT32_C(1) << 7);
 }
-
-static int get_ssh(json_object *root, ImageSpec *s, char **ret_error) {
-        json_object *v;
-        if ((v = get_path(root, "ssh", "enable"))) {
-                if (!json_object_is_type(v, json_type_boolean))
-                        return error_set(ret_error, "ssh.enable: expected true or false");
-                s->ssh_disabled = !json_object_get_boolean(v);
-        }
-        if ((v = get_path(root, "ssh", "password-authentication"))) {
-                if (!json_object_is_type(v, json_type_boolean))
-                        return error_set(ret_error, "ssh.password-authentication: expected true or false");
-                s->ssh_password_authentication = json_object_get_boolean(v);
-        }
-        if ((v = get_path(root, "ssh", "port"))) {
-                if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 1 ||
-                    json_object_get_int64(v) > 65535)
-                        return error_set(ret_error, "ssh.port: expected a port number from 1 to 65535");
-                s->ssh_port = (unsigned) json_object_get_int64(v);
-        }
-        return get_string(root, "ssh", "permit-root-login", &s->ssh_permit_root_login, ret_error);
-}
-
-int image_spec_from_json(const char *json, ImageSpec *ret, char **ret_error) {
-        json_tokener *tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        json_object *root = json_tokener_parse_ex(tok, json, (int) strlen(json));
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        json_tokener_free(tok);
-        if (!root || jerr != json_tokener_success) {
-                json_object_put(root);
-                return error_set(ret_error, "not valid JSON: %s", json_tokener_error_desc(jerr));
-        }
-        if (!json_object_is_type(root, json_type_object)) {
-                json_object_put(root);
-                return error_set(ret_error, "expected a JSON object at the top");
-        }
-        ImageSpec s = {};
-        int r;
-        if ((r = get_string(root, "host", "name", &s.hostname, ret_error)) < 0 ||
-            (r = get_string(root, "host", "role", &s.role, ret_error)) < 0 ||
-            (r = get_string(root, "host", "kernel", &s.kernel_flavour, ret_error)) < 0 ||
-            (r = get_string(root, "kernel", "flavour", &s.kernel_flavour, ret_error)) < 0 ||
-            (r = get_string(root, "boot", "kernel", &s.kernel_flavour, ret_error)) < 0 ||
-            (r = get_string(root, "host", "time-zone", &s.time_zone, ret_error)) < 0 ||
-            (r = get_ssh(root, &s, ret_error)) < 0 || (r = get_disk_layout(root, &s, ret_error)) < 0 ||
-            (r = get_boot(root, &s, ret_error)) < 0 || (r = get_tpm(root, &s, ret_error)) < 0)
-                goto done;
-        json_object *p = get_path(root, "host", "packages");
-        if (!p)
-                p = get_path(root, "packages", NULL);
-        if (p && json_object_is_type(p, json_type_object))
-                p = get_path(root, "packages", "extra");
-        if (p && (r = get_strv(p, "packages", &s.packages, &s.n_packages, ret_error)) < 0)
-                goto done;
-        json_object *z = get_path(root, "zfs", NULL);
-        if (z && json_object_is_type(z, json_type_object))
-                z = get_path(root, "zfs", "enable");
-        if (z && !json_object_is_type(z, json_type_boolean)) {
-                r = error_set(ret_error, "zfs: expected true or false (or zfs.enable)");
-                goto done;
-        }
-        s.zfs = z && json_object_get_boolean(z);
-        /* keystone eval's form: a host with ZFS datasets needs the ZFS modules */
-        json_object *ds = get_path(root, "disk", "datasets");
-        if (ds && json_object_is_type(ds, json_type_object) && json_object_object_length(ds) > 0)
-                s.zfs = true;
-        json_object *users = get_path(root, "users", NULL);
-        if (users && json_object_is_type(users, json_type_object)) {
-                json_object_object_foreach(users, name, u) {
-                        if ((r = add_user(&s, name, u, ret_error)) < 0)
-                                goto done;
-                }
-        } else if (users && json_object_is_type(users, json_type_array)) {
-                for (size_t i = 0; i < json_object_array_length(users); i++) {
-                        json_object *u = json_object_array_get_idx(users, i), *n = NULL;
-                        if (!json_object_object_get_ex(u, "name", &n) || !json_object_is_type(n, json_type_string)) {
-                                r = error_set(ret_error, "users[%zu].name: expected a string", i);
-                                goto done;
-                        }
-                        if ((r = add_user(&s, json_object_get_string(n), u, ret_error)) < 0)
-                                goto done;
-                }
-        } else if (users) {
-                r = error_set(ret_error, "users: expected a table or an array");
-                goto done;
-        }
-        r = image_spec_fill_defaults(&s);
-        if (r == -EINVAL)
-                error_set(ret_error, "invalid host name, user name, group, shell, SSH key, package name, "
-                                     "time zone, SSH option, dataset, role (server, workstation) or kernel "
-                                     "flavour (cloud, standard)");
-done:
-        json_object_put(root);
-        if (r < 0) {
-                image_spec_done(&s);
-                return r;
-        }
-        *ret = s;
-        return 0;
-}
-
-/* ---- the seam to the config library ---- */
 
 /* The config layer checks a time zone's spelling; whether the tz database
  * has it needs the database, here the build machine's /usr/share/zoneinfo
@@ -498,33 +323,58 @@ static int image_check_time_zone(const Config *c, char **ret_error) {
         return -EINVAL;
 }
 
-int image_host_file_to_json(const char *path, char **ret_json, char **ret_error) {
+int image_spec_from_config(const Config *c, ImageSpec *ret, char **ret_error) {
+        ImageSpec s = {};
+        int r = image_check_time_zone(c, ret_error);
+        if (r < 0)
+                return r;
+        const ConfigNode *users = config_get(c, "users");
+        if ((r = take_string(config_get(c, "host.name"), &s.hostname)) < 0 ||
+            (r = take_string(config_get(c, "host.role"), &s.role)) < 0 ||
+            (r = take_string(config_get(c, "boot.kernel"), &s.kernel_flavour)) < 0 ||
+            (r = take_string(config_get(c, "host.time-zone"), &s.time_zone)) < 0 ||
+            (r = take_strv(config_get(c, "host.packages"), &s.packages, &s.n_packages)) < 0 ||
+            (r = take_string(config_get(c, "ssh.permit-root-login"), &s.ssh_permit_root_login)) < 0 ||
+            (r = take_strv(config_get(c, "boot.kernel-params"), &s.kernel_params, &s.n_kernel_params)) < 0 ||
+            (r = take_string(config_get(c, "secure-boot.key-dir"), &s.sb_key_dir)) < 0 ||
+            (r = take_disk(&s, c)) < 0 || (r = take_tpm(&s, c)) < 0)
+                goto fail;
+        for (size_t i = 0; users && i < users->n_items; i++)
+                if ((r = take_user(&s, users->items[i])) < 0)
+                        goto fail;
+        const ConfigNode *en = config_get(c, "ssh.enable");
+        s.ssh_disabled = en && en->set && !en->b;
+        s.ssh_password_authentication = config_bool(c, "ssh.password-authentication");
+        s.ssh_port = (unsigned) config_int(c, "ssh.port");
+        s.emergency_access = config_bool(c, "boot.emergency-access");
+        s.secure_boot = config_bool(c, "secure-boot.enable");
+        if ((r = take_system_packages(&s, ret_error)) < 0) {
+                image_spec_done(&s);
+                return r;
+        }
+        r = image_spec_fill_defaults(&s);
+        if (r == -EINVAL) {
+                /* the schema's checks are the image's: a value they let by is a Keystone bug */
+                image_spec_done(&s);
+                return error_set(ret_error, r, "%s: the configuration passed its checks but not the image "
+                                 "builder's (host name, users, SSH keys, packages, datasets); please report this",
+                                 c->n_files ? c->files[c->n_files - 1] : "the host file");
+        }
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+fail:
+        image_spec_done(&s);
+        return error_set(ret_error, r, "Out of memory while reading the configuration");
+}
+
+int image_spec_load(const char *host_path, ImageSpec *ret, char **ret_error) {
         Config *c = NULL;
-        ConfigDiagnostics d = {};
-        int r = config_load(path, &c, &d);
-        if (r < 0) {
-                if (ret_error) {
-                        /* every problem, one per line, as keystone eval prints them */
-                        size_t len = 0;
-                        FILE *f = open_memstream(ret_error, &len);
-                        for (size_t i = 0; f && i < d.n; i++)
-                                fprintf(f, "%s%s", i ? "\n" : "", d.messages[i]);
-                        if (f)
-                                fclose(f);
-                }
-                config_diagnostics_done(&d);
+        int r = config_load(host_path, &c, ret_error);
+        if (r < 0)
                 return r;
-        }
-        r = image_check_time_zone(c, ret_error);
-        if (r < 0) {
-                config_free(c);
-                return r;
-        }
-        json_object *j = config_to_json(c);
+        r = image_spec_from_config(c, ret, ret_error);
         config_free(c);
-        if (!j)
-                return -ENOMEM;
-        *ret_json = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
-        json_object_put(j);
-        return *ret_json ? 0 : -ENOMEM;
+        return r;
 }

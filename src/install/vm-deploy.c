@@ -136,13 +136,10 @@ static int load_host(Deploy *d) {
                 return fail(d, -errno, "Cannot read host file %s: %s", o->host_path, strerror(errno));
         const char *b = strrchr(d->host_abs, '/');
         snprintf(d->host_base, sizeof d->host_base, "%s", b ? b + 1 : d->host_abs);
-        _cleanup_free_ char *json = NULL, *err = NULL;
-        int r = image_host_file_to_json(d->host_abs, &json, &err);
+        _cleanup_free_ char *err = NULL;
+        int r = image_spec_load(d->host_abs, &d->spec, &err);
         if (r < 0)
                 return fail(d, r, "Cannot use host file %s: %s", o->host_path, err ? err : strerror(-r));
-        r = image_spec_from_json(json, &d->spec, &err);
-        if (r < 0)
-                return fail(d, r, "%s: %s", o->host_path, err ? err : strerror(-r));
         if ((r = image_spec_fill_defaults(&d->spec)) < 0)
                 return fail(d, r, "%s: %s", o->host_path, strerror(-r));
         if (d->spec.n_datasets == 0 || !d->spec.zfs)

@@ -36,12 +36,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         close(fd);
 
         Config *c = NULL;
-        ConfigDiagnostics d = {};
-        int r = config_load(path, &c, &d);
+        char *error = NULL;
+        int r = config_load(path, &c, &error);
         if (r < 0) {
-                if (r == -EINVAL && d.n == 0)
+                if (r == -EINVAL && !error)
                         abort(); /* a refusal must say why */
-                config_diagnostics_done(&d);
+                free(error);
                 return 0;
         }
         json_object *j = config_to_json(c);

@@ -12,13 +12,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         TomlValue *root = NULL;
-        TomlError error;
+        TomlPos pos = {};
+        char *error = NULL;
 
-        int r = toml_parse((const char *) data, size, &root, &error);
+        int r = toml_parse((const char *) data, size, &root, &pos, &error);
         if (r < 0) {
-                /* syntax errors always carry a position */
-                if (r == -EINVAL && (error.line == 0 || error.column == 0 || !error.message[0]))
+                /* syntax errors always carry a position and a reason */
+                if (r == -EINVAL && (pos.line == 0 || pos.column == 0 || !error || !error[0]))
                         abort();
+                free(error);
                 return 0;
         }
 

@@ -52,14 +52,11 @@ void vmtest_build_host(const char *host_name, ImageArtifacts *ret) {
         char path[PATH_MAX];
         snprintf(path, sizeof path, "%s/tests/vm/hosts/%s.toml", src && *src ? src : ".", host_name);
         vmtest_step("load host file %s", path);
-        _cleanup_free_ char *json = NULL, *err = NULL;
-        int r = image_host_file_to_json(path, &json, &err);
-        if (r < 0)
-                vmtest_fail("cannot read %s: %s", path, err ? err : strerror(-r));
+        _cleanup_free_ char *err = NULL;
         ImageSpec spec = {};
-        r = image_spec_from_json(json, &spec, &err);
+        int r = image_spec_load(path, &spec, &err);
         if (r < 0)
-                vmtest_fail("%s: %s", path, err ? err : strerror(-r));
+                vmtest_fail("cannot use %s: %s", path, err ? err : strerror(-r));
 
         const char *pub;
         vmtest_ssh_key(NULL, &pub);

@@ -22,39 +22,67 @@ static int teardown(void **state) {
         return 0;
 }
 
-/* Loads DIR/host.toml; returns the config (NULL on failure, with *d set). */
-static Config *load(ConfigDiagnostics *d) {
+/* Loads DIR/host.toml; returns the config (NULL on failure, with *error set). */
+static Config *load(char **error) {
         char path[4096];
         snprintf(path, sizeof path, "%s/host.toml", dir);
         Config *c = NULL;
-        int r = config_load(path, &c, d);
+        int r = config_load(path, &c, error);
         if (r < 0)
                 return NULL;
-        assert_int_equal(d->n, 0);
+        assert_null(*error);
         return c;
 }
 
-/* Expects failure and one message containing every given fragment. */
+/* The lines of a config_load() message (malloc'd copies), NULL-terminated. */
+static char **lines(const char *text, size_t *ret_n) {
+        size_t n = 0;
+        char **v = calloc(1, sizeof(char *));
+        assert_non_null(v);
+        for (const char *p = text; p && *p;) {
+                size_t l = strcspn(p, "\n");
+                v = realloc(v, (n + 2) * sizeof(char *));
+                assert_non_null(v);
+                v[n++] = strndup(p, l);
+                v[n] = NULL;
+                p += l + (p[l] == '\n');
+        }
+        *ret_n = n;
+        return v;
+}
+
+static void lines_free(char **v) {
+        for (size_t i = 0; v[i]; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* Expects failure and one message (one line of the error) containing every
+ * given fragment. */
 static void expect_error(const char *const *fragments) {
-        ConfigDiagnostics d = {};
-        Config *c = load(&d);
+        char *error = NULL;
+        Config *c = load(&error);
         if (c) {
                 config_free(c);
                 fail_msg("expected an error containing \"%s\"", fragments[0]);
         }
+        assert_non_null(error);
+        size_t n;
+        char **m = lines(error, &n);
         bool found = false;
-        for (size_t i = 0; i < d.n && !found; i++) {
+        for (size_t i = 0; i < n && !found; i++) {
                 bool all = true;
                 for (const char *const *f = fragments; *f; f++)
-                        all = all && strstr(d.messages[i], *f);
+                        all = all && strstr(m[i], *f);
                 found = all;
         }
         if (!found) {
-                for (size_t i = 0; i < d.n; i++)
-                        print_message("got: %s\n", d.messages[i]);
+                for (size_t i = 0; i < n; i++)
+                        print_message("got: %s\n", m[i]);
                 fail_msg("no message contains all of \"%s\"…", fragments[0]);
         }
-        config_diagnostics_done(&d);
+        lines_free(m);
+        free(error);
 }
 #define EXPECT_ERROR(...) expect_error((const char *const[]) { __VA_ARGS__, NULL })
 
@@ -62,9 +90,10 @@ static void test_server_example(void **state) {
         const char *src = getenv("SRCDIR");
         char path[4096];
         snprintf(path, sizeof path, "%s/examples/server.toml", src ? src : ".");
-        ConfigDiagnostics d = {};
+        char *error = NULL;
         Config *c = NULL;
-        assert_int_equal(config_load(path, &c, &d), 0);
+        assert_int_equal(config_load(path, &c, &error), 0);
+        assert_null(error);
         assert_string_equal(config_string(c, "disk.swap-size"), "8G");
         assert_int_equal(config_size(c, "disk.swap-size"), 8ull << 30);
         assert_int_equal(config_size(c, "disk.esp-size"), 1ull << 30);
@@ -102,7 +131,7 @@ static void test_host_overrides_module(void **state) {
         test_write(dir, "a.toml", "[host]\ntime-zone = \"Europe/Paris\"\nrole = \"workstation\"\n");
         test_write(dir, "host.toml",
                    "imports = [\"./a.toml\", \"server\"]\n[host]\nname = \"h\"\ntime-zone = \"UTC\"\nrole = \"server\"\n");
-        ConfigDiagnostics d = {};
+        char *d = NULL;
         Config *c = load(&d);
         assert_non_null(c);
         assert_string_equal(config_string(c, "host.time-zone"), "UTC");
@@ -116,7 +145,7 @@ static void test_importer_overrides_its_imports(void **state) {
         /* a.toml imports the server module and overrides its role: no conflict */
         test_write(dir, "a.toml", "imports = [\"server\"]\n[host]\nrole = \"workstation\"\n");
         test_write(dir, "host.toml", "imports = [\"./a.toml\"]\n[host]\nname = \"h\"\n");
-        ConfigDiagnostics d = {};
+        char *d = NULL;
         Config *c = load(&d);
         assert_non_null(c);
         assert_string_equal(config_string(c, "host.role"), "workstation");
@@ -132,7 +161,7 @@ static void test_conflict_between_imports(void **state) {
         /* the host file settles it */
         test_write(dir, "host.toml",
                    "imports = [\"./a.toml\", \"./b.toml\"]\n[host]\nname = \"h\"\ntime-zone = \"UTC\"\n");
-        ConfigDiagnostics d = {};
+        char *d = NULL;
         Config *c = load(&d);
         assert_non_null(c);
         assert_string_equal(config_string(c, "host.time-zone"), "UTC");
@@ -153,7 +182,7 @@ static void test_lists_concatenate_in_import_order(void **state) {
         test_write(dir, "host.toml",
                    "imports = [\"./a.toml\", \"./b.toml\"]\n[host]\nname = \"h\"\npackages = [\"h1\"]\n"
                    "[users.x]\ngroups = [\"g1\"]\n");
-        ConfigDiagnostics d = {};
+        char *d = NULL;
         Config *c = load(&d);
         assert_non_null(c);
         const ConfigNode *p = config_get(c, "host.packages");
@@ -170,7 +199,7 @@ static void test_tables_merge(void **state) {
         test_write(dir, "host.toml",
                    "imports = [\"./a.toml\", \"disk-single-root\"]\n[host]\nname = \"h\"\n"
                    "[users.alice]\nshell = \"/bin/zsh\"\n[users.bob]\n");
-        ConfigDiagnostics d = {};
+        char *d = NULL;
         Config *c = load(&d);
         assert_non_null(c);
         assert_string_equal(config_string(c, "users.alice.shell"), "/bin/zsh");
@@ -267,18 +296,41 @@ static void test_imports_errors(void **state) {
 }
 
 static void test_missing_host_file(void **state) {
-        ConfigDiagnostics d = {};
+        char *error = NULL;
         Config *c = NULL;
-        assert_int_equal(config_load("/nonexistent/host.toml", &c, &d), -ENOENT);
-        assert_int_equal(d.n, 1);
-        assert_non_null(strstr(d.messages[0], "/nonexistent/host.toml: cannot read the host file"));
-        config_diagnostics_done(&d);
+        assert_int_equal(config_load("/nonexistent/host.toml", &c, &error), -ENOENT);
+        size_t n;
+        char **m = lines(error, &n);
+        assert_int_equal(n, 1);
+        assert_non_null(strstr(m[0], "/nonexistent/host.toml: cannot read the host file"));
+        lines_free(m);
+        free(error);
+}
+
+/* the `base` module alone: what the image builder adds to every host */
+static void test_load_module(void **state) {
+        Config *c = NULL;
+        char *error = NULL;
+        assert_int_equal(config_load_module("base", &c, &error), 0);
+        assert_null(error);
+        const ConfigNode *p = config_get(c, "host.packages");
+        assert_non_null(p);
+        const char *want[] = { "systemd-sysv", "udev", "dbus", "openssh-server", "iproute2", "tpm2-tools" };
+        assert_int_equal(p->n_items, 6);
+        for (size_t i = 0; i < 6; i++)
+                assert_string_equal(p->items[i]->s, want[i]);
+        assert_null(config_string(c, "host.name")); /* required of host files, not of a module */
+        config_free(c);
+        assert_int_equal(config_load_module("no-such-module", &c, &error), -EINVAL);
+        assert_non_null(error);
+        assert_non_null(strstr(error, "unknown module `no-such-module`"));
+        free(error);
 }
 
 static void test_every_default_fits_its_type(void **state) {
         /* a host file with only the required option gets every default */
         test_write(dir, "host.toml", "[host]\nname = \"h\"\n");
-        ConfigDiagnostics d = {};
+        char *d = NULL;
         Config *c = load(&d);
         assert_non_null(c);
         assert_string_equal(config_string(c, "disk.swap-size"), "8G");
@@ -328,6 +380,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_missing_required, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_imports_errors, setup, teardown),
                 cmocka_unit_test(test_missing_host_file),
+                cmocka_unit_test(test_load_module),
                 cmocka_unit_test_setup_teardown(test_every_default_fits_its_type, setup, teardown),
                 cmocka_unit_test(test_size_parse),
                 cmocka_unit_test(test_edit_distance),

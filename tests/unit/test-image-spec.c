@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The image builder's pure parts: host configuration JSON → spec (with bad
- * input refused), the rootfs inputs text (the cache key), and the generated
- * files (users, sshd keys-only, test shell only in test images). */
+/* The image builder's pure parts: a host file → its typed configuration →
+ * spec (with bad input refused), the rootfs inputs text (the cache key), and
+ * the generated files (users, sshd keys-only, test shell only in test
+ * images). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,20 +13,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/tmpdir.h"
+#include "config/config.h"
 #include "image/cache.h"
 #include "image/etc.h"
 #include "image/files.h"
 #include "image/image.h"
 
-static const char good[] =
-        "{\"host\":{\"name\":\"terminal\",\"role\":\"server\"},\"kernel\":{\"flavour\":\"cloud\"},"
-        "\"users\":{\"alice\":{\"ssh_keys\":[\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBB alice@x\"]}},"
-        "\"packages\":[\"tmux\"]}";
+static char *dir;
 
-static void test_from_json(void **state) {
+/* Writes toml as a host file and takes it the way every command does:
+ * config_load(), then image_spec_from_config(). */
+static int spec_from_toml(const char *toml, ImageSpec *ret, char **ret_error) {
+        test_write(dir, "host.toml", toml);
+        char path[4200];
+        snprintf(path, sizeof path, "%s/host.toml", dir);
+        Config *c = NULL;
+        char *error = NULL;
+        int r = config_load(path, &c, &error);
+        if (r >= 0) {
+                r = image_spec_from_config(c, ret, &error);
+                config_free(c);
+        }
+        if (ret_error)
+                *ret_error = error;
+        else
+                free(error);
+        return r;
+}
+
+static const char good[] =
+        "[host]\nname = \"terminal\"\nrole = \"server\"\npackages = [\"tmux\"]\n"
+        "[boot]\nkernel = \"cloud\"\n"
+        "[users.alice]\nssh-keys = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBB alice@x\"]\n";
+
+static void test_from_config(void **state) {
         ImageSpec s = {};
         char *err = NULL;
-        assert_int_equal(image_spec_from_json(good, &s, &err), 0);
+        assert_int_equal(spec_from_toml(good, &s, &err), 0);
         assert_string_equal(s.hostname, "terminal");
         assert_string_equal(s.role, "server");
         assert_string_equal(s.kernel_flavour, "cloud");
@@ -38,10 +63,10 @@ static void test_from_json(void **state) {
         image_spec_done(&s);
 }
 
-static void test_users_array(void **state) {
+static void test_user_without_keys(void **state) {
         ImageSpec s = {};
-        const char *j = "{\"host\":{\"name\":\"a\"},\"users\":[{\"name\":\"bob\",\"authorized_keys\":[]}]}";
-        assert_int_equal(image_spec_from_json(j, &s, NULL), 0);
+        const char *j = "[host]\nname = \"a\"\n[users.bob]\nssh-keys = []\n";
+        assert_int_equal(spec_from_toml(j, &s, NULL), 0);
         assert_int_equal(s.n_users, 1);
         assert_string_equal(s.users[0].name, "bob");
         assert_string_equal(s.kernel_flavour, "cloud");
@@ -52,27 +77,32 @@ static void test_bad_input(void **state) {
         const char *bad[] = {
                 "",
                 "[]",
-                "{\"host\":{\"name\":5}}",
-                "{\"host\":{\"name\":\"UPPER\"}}",
-                "{\"host\":{\"name\":\"a/b\"}}",
-                "{\"host\":{\"role\":\"toaster\"}}",
-                "{\"kernel\":{\"flavour\":\"rt\"}}",
-                "{\"users\":{\"root;x\":{}}}",
-                "{\"users\":{\"bob\":{\"ssh_keys\":[\"not a key\"]}}}",
-                "{\"users\":{\"bob\":{\"ssh_keys\":[\"ssh-ed25519 AAAA\\nPermitRootLogin yes\"]}}}",
-                "{\"users\":{\"bob\":{\"ssh_keys\":\"ssh-ed25519 AAAA\"}}}",
-                "{\"users\":[{\"ssh_keys\":[]}]}",
-                "{\"users\":7}",
-                "{\"packages\":[\"-oops\"]}",
-                "{\"packages\":[\"a,b\"]}",
-                "{\"packages\":[1]}",
-                "{\"zfs\":\"yes\"}",
-                "{\"zfs\":{\"enable\":1}}",
+                "[host]\nname = 5\n",
+                "[host]\nname = \"UPPER\"\n",
+                "[host]\nname = \"a/b\"\n",
+                "[host]\nname = \"a\"\nrole = \"toaster\"\n",
+                "[host]\nname = \"a\"\n[boot]\nkernel = \"rt\"\n",
+                "[host]\nname = \"a\"\n[users.\"root;x\"]\n",
+                "[host]\nname = \"a\"\n[users.bob]\nssh-keys = [\"not a key\"]\n",
+                "[host]\nname = \"a\"\n[users.bob]\n"
+                "ssh-keys = [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBB x\\nPermitRootLogin yes\"]\n",
+                "[host]\nname = \"a\"\n[users.bob]\nssh-keys = \"ssh-ed25519 AAAA\"\n",
+                "[host]\nname = \"a\"\nusers = [{ ssh-keys = [] }]\n",
+                "users = 7\n[host]\nname = \"a\"\n",
+                "[host]\nname = \"a\"\npackages = [\"-oops\"]\n",
+                "[host]\nname = \"a\"\npackages = [\"a,b\"]\n",
+                "[host]\nname = \"a\"\npackages = [1]\n",
+                /* one shape per option: the ZFS layout is disk.datasets, not a zfs switch */
+                "zfs = \"yes\"\n[host]\nname = \"a\"\n",
+                "[host]\nname = \"a\"\n[zfs]\nenable = 1\n",
+                "[host]\nname = \"a\"\n[kernel]\nflavour = \"cloud\"\n",
+                "[host]\nname = \"a\"\nkernel = \"cloud\"\n",
+                "[host]\nname = \"a\"\n[packages]\nextra = [\"tmux\"]\n",
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 ImageSpec s = {};
                 char *err = NULL;
-                int r = image_spec_from_json(bad[i], &s, &err);
+                int r = spec_from_toml(bad[i], &s, &err);
                 if (r != -EINVAL)
                         fail_msg("accepted or wrong error %d for %s", r, bad[i]);
                 assert_non_null(err);
@@ -82,7 +112,7 @@ static void test_bad_input(void **state) {
 
 static void test_zfs(void **state) {
         ImageSpec s = {};
-        assert_int_equal(image_spec_from_json("{\"zfs\":{\"enable\":true}}", &s, NULL), 0);
+        assert_int_equal(spec_from_toml("[host]\nname = \"z\"\n[disk.datasets.crypt]\n", &s, NULL), 0);
         assert_true(s.zfs);
         char *in;
         assert_int_equal(image_rootfs_inputs(&s, &in), 0);
@@ -92,7 +122,7 @@ static void test_zfs(void **state) {
         assert_null(strstr(in, "headers"));
         free(in);
         image_spec_done(&s);
-        assert_int_equal(image_spec_from_json("{\"zfs\":false}", &s, NULL), 0);
+        assert_int_equal(spec_from_toml("[host]\nname = \"z\"\n", &s, NULL), 0);
         assert_false(s.zfs);
         image_spec_done(&s);
 }
@@ -100,15 +130,15 @@ static void test_zfs(void **state) {
 /* tpm.* reach the spec, and an installed machine's /etc */
 static void test_tpm(void **state) {
         ImageSpec s = {};
-        assert_int_equal(image_spec_from_json("{}", &s, NULL), 0);
+        /* the tpm module: enabled, and the defaults of tpm.pcrs and tpm.bind-pcr15 */
+        assert_int_equal(spec_from_toml("imports = [\"tpm\"]\n[host]\nname = \"t\"\n", &s, NULL), 0);
         assert_false(s.tpm_disabled);
         assert_int_equal(image_spec_tpm_pcrs(&s), (1u << 1) | (1u << 7));
         assert_false(s.tpm_no_pcr15);
         image_spec_done(&s);
-        static const char j[] = "{\"host\":{\"name\":\"t\"},\"tpm\":{\"enable\":false,\"pcrs\":[7],"
-                                "\"bind-pcr15\":false},\"disk\":{\"pool\":\"tank\",\"datasets\":"
-                                "{\"crypt\":{\"mountpoint\":\"none\"}}}}";
-        assert_int_equal(image_spec_from_json(j, &s, NULL), 0);
+        static const char j[] = "[host]\nname = \"t\"\n[tpm]\nenable = false\npcrs = [7]\nbind-pcr15 = false\n"
+                                "[disk]\npool = \"tank\"\n[disk.datasets.crypt]\nmountpoint = \"none\"\n";
+        assert_int_equal(spec_from_toml(j, &s, NULL), 0);
         assert_true(s.tpm_disabled);
         assert_int_equal(image_spec_tpm_pcrs(&s), 1u << 7);
         assert_true(s.tpm_no_pcr15);
@@ -135,11 +165,12 @@ static void test_tpm(void **state) {
         free(text);
         gen_list_done(&l);
         image_spec_done(&s);
-        const char *bad[] = { "{\"tpm\":{\"pcrs\":[24]}}", "{\"tpm\":{\"pcrs\":\"7\"}}",
-                              "{\"tpm\":{\"enable\":1}}" };
+        const char *bad[] = { "[host]\nname = \"t\"\n[tpm]\npcrs = [24]\n",
+                              "[host]\nname = \"t\"\n[tpm]\npcrs = \"7\"\n",
+                              "[host]\nname = \"t\"\n[tpm]\nenable = 1\n" };
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
                 char *e = NULL;
-                assert_int_equal(image_spec_from_json(bad[i], &s, &e), -EINVAL);
+                assert_int_equal(spec_from_toml(bad[i], &s, &e), -EINVAL);
                 assert_non_null(e);
                 assert_non_null(strstr(e, "tpm."));
                 free(e);
@@ -148,8 +179,8 @@ static void test_tpm(void **state) {
 
 static void test_rootfs_inputs(void **state) {
         ImageSpec a = {}, b = {};
-        assert_int_equal(image_spec_from_json(good, &a, NULL), 0);
-        assert_int_equal(image_spec_from_json(good, &b, NULL), 0);
+        assert_int_equal(spec_from_toml(good, &a, NULL), 0);
+        assert_int_equal(spec_from_toml(good, &b, NULL), 0);
         char *ia, *ib;
         assert_int_equal(image_rootfs_inputs(&a, &ia), 0);
         /* users and host name do not change the rootfs: one rootfs for many hosts */
@@ -182,7 +213,7 @@ static const GenFile *find(const GenList *l, const char *path) {
 
 static void test_generated(void **state) {
         ImageSpec s = {};
-        assert_int_equal(image_spec_from_json(good, &s, NULL), 0);
+        assert_int_equal(spec_from_toml(good, &s, NULL), 0);
         GenList l = {};
         assert_int_equal(image_etc_generate(&s, "00000000-0000-4000-8000-000000000000", &l), 0);
         assert_string_equal(find(&l, "/etc/hostname")->content, "terminal\n");
@@ -214,21 +245,21 @@ static void test_generated(void **state) {
         image_spec_done(&s);
 }
 
-/* What keystone eval prints for a server with a disk layout */
+/* A server with a disk layout */
 static const char server[] =
-        "{\"host\":{\"name\":\"srv\",\"time-zone\":\"Europe/Berlin\",\"role\":\"server\","
-        "\"packages\":[\"nftables\"]},"
-        "\"users\":{\"admin\":{\"uid\":1500,\"groups\":[\"sudo\"],\"shell\":\"/bin/zsh\","
-        "\"description\":\"Ad Min\",\"ssh-keys\":[]}},"
-        "\"ssh\":{\"enable\":true,\"port\":2200,\"password-authentication\":false,"
-        "\"permit-root-login\":\"prohibit-password\"},"
-        "\"disk\":{\"pool\":\"tank\",\"swap-size\":\"0\",\"datasets\":{\"crypt\":{\"mountpoint\":\"none\"},"
-        "\"crypt/home\":{\"mountpoint\":\"/home\"}}}}";
+        "[host]\nname = \"srv\"\ntime-zone = \"Europe/Berlin\"\nrole = \"server\"\npackages = [\"nftables\"]\n"
+        "[users.admin]\nuid = 1500\ngroups = [\"sudo\"]\nshell = \"/bin/zsh\"\ndescription = \"Ad Min\"\n"
+        "ssh-keys = []\n"
+        "[ssh]\nenable = true\nport = 2200\npassword-authentication = false\n"
+        "permit-root-login = \"prohibit-password\"\n"
+        "[disk]\npool = \"tank\"\nswap-size = \"0\"\n"
+        "[disk.datasets.crypt]\nmountpoint = \"none\"\n"
+        "[disk.datasets.\"crypt/home\"]\nmountpoint = \"/home\"\n";
 
 static void test_server_spec(void **state) {
         ImageSpec s = {};
         char *err = NULL;
-        assert_int_equal(image_spec_from_json(server, &s, &err), 0);
+        assert_int_equal(spec_from_toml(server, &s, &err), 0);
         assert_string_equal(s.time_zone, "Europe/Berlin");
         assert_int_equal(s.ssh_port, 2200);
         assert_string_equal(s.ssh_permit_root_login, "prohibit-password");
@@ -275,7 +306,7 @@ static void test_server_spec(void **state) {
         image_spec_done(&s);
 
         /* ssh off: no drop-in, sshd masked, no SSH port in the firewall */
-        assert_int_equal(image_spec_from_json("{\"ssh\":{\"enable\":false}}", &s, NULL), 0);
+        assert_int_equal(spec_from_toml("[host]\nname = \"k\"\n[ssh]\nenable = false\n", &s, NULL), 0);
         assert_int_equal(image_etc_generate(&s, "00000000-0000-4000-8000-000000000000", &l), 0);
         assert_null(find(&l, "/etc/ssh/sshd_config.d/50-keystone.conf"));
         assert_string_equal(find(&l, "/etc/systemd/system/ssh.service")->content, "/dev/null");
@@ -288,23 +319,23 @@ static void test_server_spec(void **state) {
         image_spec_done(&s);
 
         const char *bad[] = {
-                "{\"host\":{\"time-zone\":\"../../etc/shadow\"}}",
-                "{\"host\":{\"time-zone\":5}}",
-                "{\"ssh\":{\"port\":0}}",
-                "{\"ssh\":{\"port\":70000}}",
-                "{\"ssh\":{\"permit-root-login\":\"yes\"}}",
-                "{\"ssh\":{\"enable\":\"no\"}}",
-                "{\"users\":{\"a\":{\"groups\":[\"ro:ot\"]}}}",
-                "{\"users\":{\"a\":{\"shell\":\"bash\"}}}",
-                "{\"users\":{\"a\":{\"description\":\"x:y\"}}}",
-                "{\"users\":{\"a\":{\"uid\":0}}}",
-                "{\"disk\":{\"datasets\":{\"a b\":{}}}}",
-                "{\"disk\":{\"datasets\":{\"crypt\":{\"mountpoint\":7}}}}",
+                "[host]\nname = \"k\"\ntime-zone = \"../../etc/shadow\"\n",
+                "[host]\nname = \"k\"\ntime-zone = 5\n",
+                "[host]\nname = \"k\"\n[ssh]\nport = 0\n",
+                "[host]\nname = \"k\"\n[ssh]\nport = 70000\n",
+                "[host]\nname = \"k\"\n[ssh]\npermit-root-login = \"yes\"\n",
+                "[host]\nname = \"k\"\n[ssh]\nenable = \"no\"\n",
+                "[host]\nname = \"k\"\n[users.a]\ngroups = [\"ro:ot\"]\n",
+                "[host]\nname = \"k\"\n[users.a]\nshell = \"bash\"\n",
+                "[host]\nname = \"k\"\n[users.a]\ndescription = \"x:y\"\n",
+                "[host]\nname = \"k\"\n[users.a]\nuid = 0\n",
+                "[host]\nname = \"k\"\n[disk.datasets.\"a b\"]\n",
+                "[host]\nname = \"k\"\n[disk.datasets.crypt]\nmountpoint = 7\n",
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 ImageSpec b = {};
                 char *e = NULL;
-                if (image_spec_from_json(bad[i], &b, &e) != -EINVAL)
+                if (spec_from_toml(bad[i], &b, &e) != -EINVAL)
                         fail_msg("accepted: %s", bad[i]);
                 free(e);
         }
@@ -325,13 +356,23 @@ static void test_sha256(void **state) {
         assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+static int setup(void **state) {
+        dir = test_tmpdir();
+        return 0;
+}
+
+static int teardown(void **state) {
+        test_rm_rf(dir);
+        return 0;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_from_json),   cmocka_unit_test(test_users_array),
-                cmocka_unit_test(test_bad_input),   cmocka_unit_test(test_rootfs_inputs),
-                cmocka_unit_test(test_generated),   cmocka_unit_test(test_gen_paths),
-                cmocka_unit_test(test_sha256),      cmocka_unit_test(test_zfs),
-                cmocka_unit_test(test_server_spec), cmocka_unit_test(test_tpm),
+                cmocka_unit_test(test_from_config),  cmocka_unit_test(test_user_without_keys),
+                cmocka_unit_test(test_bad_input),    cmocka_unit_test(test_rootfs_inputs),
+                cmocka_unit_test(test_generated),    cmocka_unit_test(test_gen_paths),
+                cmocka_unit_test(test_sha256),       cmocka_unit_test(test_zfs),
+                cmocka_unit_test(test_server_spec),  cmocka_unit_test(test_tpm),
         };
-        return cmocka_run_group_tests(tests, NULL, NULL);
+        return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,10 +17,12 @@
 
 static TomlValue *parse_ok_n(const char *doc, size_t n) {
         TomlValue *root = NULL;
-        TomlError e;
-        int r = toml_parse(doc, n, &root, &e);
+        TomlPos e = {};
+        char *message = NULL;
+        int r = toml_parse(doc, n, &root, &e, &message);
         if (r < 0)
-                fail_msg("unexpected error for <%s>: line %u, column %u: %s", doc, e.line, e.column, e.message);
+                fail_msg("unexpected error for <%s>: line %u, column %u: %s", doc, e.line, e.column, message);
+        assert_null(message);
         assert_non_null(root);
         assert_int_equal(root->type, TOML_TABLE);
         return root;
@@ -34,16 +36,19 @@ static TomlValue *parse_ok(const char *doc) {
  * `reason`. */
 static void check_error_n(const char *doc, size_t n, unsigned line, unsigned column, const char *reason) {
         TomlValue *root = NULL;
-        TomlError e;
-        int r = toml_parse(doc, n, &root, &e);
+        TomlPos e = {};
+        char *message = NULL;
+        int r = toml_parse(doc, n, &root, &e, &message);
         if (r != -EINVAL)
                 fail_msg("<%s> was accepted (r=%d), expected an error at %u:%u", doc, r, line, column);
         assert_null(root);
+        assert_non_null(message);
         if (e.line != line || (column > 0 && e.column != column))
-                fail_msg("<%s>: error at %u:%u (%s), expected %u:%u", doc, e.line, e.column, e.message, line,
+                fail_msg("<%s>: error at %u:%u (%s), expected %u:%u", doc, e.line, e.column, message, line,
                          column);
-        if (reason && !strstr(e.message, reason))
-                fail_msg("<%s>: message \"%s\" does not mention \"%s\"", doc, e.message, reason);
+        if (reason && !strstr(message, reason))
+                fail_msg("<%s>: message \"%s\" does not mention \"%s\"", doc, message, reason);
+        free(message);
 }
 
 static void check_error(const char *doc, unsigned line, unsigned column, const char *reason) {
@@ -299,9 +304,9 @@ static void test_api(void **state) {
 
         /* bad arguments; NULL error pointer is allowed */
         TomlValue *out = NULL;
-        assert_int_equal(toml_parse("a = ", 4, &out, NULL), -EINVAL);
+        assert_int_equal(toml_parse("a = ", 4, &out, NULL, NULL), -EINVAL);
         assert_null(out);
-        assert_int_equal(toml_parse(NULL, 0, &out, NULL), 0); /* empty document */
+        assert_int_equal(toml_parse(NULL, 0, &out, NULL, NULL), 0); /* empty document */
         assert_int_equal(out->table.n, 0);
         toml_free(out);
         toml_free(NULL);
@@ -620,14 +625,17 @@ static void test_invalid_tricky(void **state) {
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 TomlValue *root = NULL;
-                TomlError e;
+                TomlPos e = {};
+                char *message = NULL;
                 const char *doc = cases[i].doc;
-                if (toml_parse(doc, strlen(doc), &root, &e) != -EINVAL)
+                if (toml_parse(doc, strlen(doc), &root, &e, &message) != -EINVAL)
                         fail_msg("case %zu <%s> was accepted", i, doc);
-                if (!strstr(e.message, cases[i].reason))
-                        fail_msg("case %zu <%s>: message \"%s\" does not mention \"%s\"", i, doc, e.message,
+                assert_non_null(message);
+                if (!strstr(message, cases[i].reason))
+                        fail_msg("case %zu <%s>: message \"%s\" does not mention \"%s\"", i, doc, message,
                                  cases[i].reason);
                 assert_true(e.line >= 1 && e.column >= 1);
+                free(message);
         }
 }
 

@@ -18,6 +18,7 @@
 
 #include <json-c/json.h>
 
+#include "config/config.h"
 #include "image/image.h"
 #include "util/run.h"
 #include "vmtest.h"
@@ -35,10 +36,16 @@ static void check_keystone_in_guest(Vm *vm, const ImageArtifacts *a) {
         const char *src = getenv("SRCDIR");
         char host[PATH_MAX];
         snprintf(host, sizeof host, "%s/tests/vm/hosts/terminal.toml", src && *src ? src : ".");
-        _cleanup_free_ char *json = NULL, *err = NULL;
-        int r = image_host_file_to_json(host, &json, &err);
+        _cleanup_free_ char *err = NULL;
+        Config *cfg = NULL;
+        int r = config_load(host, &cfg, &err);
         if (r < 0)
                 vmtest_fail("cannot evaluate %s on the host: %s", host, err ? err : strerror(-r));
+        json_object *hj = config_to_json(cfg);
+        config_free(cfg);
+        if (!hj)
+                vmtest_fail("out of memory");
+        const char *json = json_object_to_json_string_ext(hj, JSON_C_TO_STRING_PLAIN);
         vm_copy_to(vm, host, "/root/terminal.toml");
         /* the same document: json-c's pretty printer differs between bookworm
          * and trixie (empty arrays), so compare parsed values */
@@ -50,6 +57,7 @@ static void check_keystone_in_guest(Vm *vm, const ImageArtifacts *a) {
         assert_non_null(json_object_object_get(g, "host"));
         json_object_put(g);
         json_object_put(h);
+        json_object_put(hj);
         /* and it can fail there too: an unknown option is refused with exit 1 */
         vm_succeed(vm, "printf '[host]\\nname = \"x\"\\nno-such-option = 1\\n' > /root/bad.toml");
         const char *bad = vm_fail(vm, "keystone eval /root/bad.toml; echo \"exit=$?\" >&2; exit 1");
