@@ -115,7 +115,10 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cmd_check_args(const char *cmd, int n);
 #define CMD_COMMON_OPTIONS { "help", no_argument, NULL, 'h' }
 
-int cmd_tpm(int argc, char **argv);
+/* keystone tpm (cmd/tpm.c) */
+extern const Verb tpm_verbs[];
+extern const CmdOption tpm_options[];
+extern const char tpm_description[], tpm_epilog[];
 int cmd_cache(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_options(int argc, char **argv);
