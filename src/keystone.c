@@ -17,8 +17,10 @@ static int cmd_version(const CmdArgs *a) {
 }
 
 static const Verb verbs[] = {
-        { "eval",    "HOST.toml", "print the merged configuration of a host file", 1, 1, .legacy = cmd_eval },
-        { "options", "[PREFIX]", "print the option reference (type, default, description)", 0, 1, .legacy = cmd_options },
+        { "eval",    "HOST.toml", "print the merged configuration of a host file", 1, 1, cmd_eval,
+          .options = eval_options, .description = eval_description, .epilog = eval_epilog },
+        { "options", "[PREFIX]", "print the option reference (type, default, description)", 0, 1, cmd_options,
+          .options = options_options, .description = options_description },
         { "image",   "HOST.toml", "build a host's bootable image (cached rootfs + disk)", 1, 1, .legacy = cmd_image },
         { "build",   "HOST.toml", "build a generation: rootfs, Keystone initrd, signed UKI and systemd-boot, manifest",
           1, 1, .legacy = cmd_build },
@@ -29,9 +31,10 @@ static const Verb verbs[] = {
         { "disk",    "VERB HOST.toml", "lay out a disk as the host file says: plan, apply, status, mount, install",
           2, 2, .legacy = cmd_disk },
         { "cache",   "VERB", "keep the artifact cache under a size limit, least recently used first", 1, 1,
-          .legacy = cmd_cache },
+          .verbs = cache_verbs, .options = cache_options,
+          .description = "Keep the artifact cache under a size limit, least recently used first." },
         { "initrd",  NULL, "build a small initrd: modules (libkmod), programs and libraries, cpio+zstd", 0, 0,
-          .legacy = cmd_initrd },
+          cmd_initrd, .options = initrd_options, .description = initrd_description },
         { "tpm",     "VERB [DEVICE] [OPTIONS]",
           "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure, banner", 1, -1,
           .verbs = tpm_verbs, .options = tpm_options, .description = tpm_description, .epilog = tpm_epilog },

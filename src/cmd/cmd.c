@@ -318,6 +318,8 @@ static int dispatch(const Verb *v, const char *path, const CmdOption *inherited,
                 if (streq(name, "help") && !sub_verb(v, "help"))
                         return help_verb(v, path, options, argc - 1, argv + 1);
                 const Verb *s = sub_verb(v, name);
+                if (!s && !v->verbs[1].name)
+                        return usage_at(path, "expected '%s', not %s", v->verbs[0].name, name);
                 if (!s) {
                         char names[512];
                         verb_names(v, names, sizeof names);

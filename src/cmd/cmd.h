@@ -119,16 +119,25 @@ int cmd_check_args(const char *cmd, int n);
 extern const Verb tpm_verbs[];
 extern const CmdOption tpm_options[];
 extern const char tpm_description[], tpm_epilog[];
-int cmd_cache(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_options(int argc, char **argv);
+/* keystone cache (cmd/cache.c), eval, options */
+extern const Verb cache_verbs[];
+extern const CmdOption cache_options[];
+int cmd_eval(const CmdArgs *a);
+extern const CmdOption eval_options[];
+extern const char eval_description[], eval_epilog[];
+int cmd_options(const CmdArgs *a);
+extern const CmdOption options_options[];
+extern const char options_description[];
 int cmd_disk(int argc, char **argv);
 int cmd_secureboot(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
-int cmd_initrd(int argc, char **argv);
+/* keystone initrd (cmd/initrd.c) */
+int cmd_initrd(const CmdArgs *a);
+extern const CmdOption initrd_options[];
+extern const char initrd_description[];
 
 extern const Verb keystone_verb;
 extern const char keystone_version[];
