@@ -50,7 +50,7 @@ typedef struct CmdOption {
 #define CMD_OPTION_ID(id, ...) id,
 #define CMD_OPTION_ENTRY(id, name, short_name, arg, verbs, help) { name, short_name, arg, verbs, help },
 
-#define CMD_MAX_GIVEN 64
+#define CMD_MAX_GIVEN 256  /* options on one command line (initrd repeats --module, --program, --file) */
 
 struct Verb;
 
