@@ -139,6 +139,9 @@ $(BUILD)/tests/%: $(BUILD)/asan/obj/tests/%.o $(BUILD)/asan/libkeystone.a
 	@$(if $(Q),echo "  LD-ASAN $@")
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# test-cmd runs the command framework itself on a tree of fake verbs
+$(BUILD)/tests/unit/test-cmd: $(BUILD)/asan/obj/src/cmd/cmd.o
+
 # test-run watches what run() hands back to the allocator (secrets wiped)
 $(BUILD)/tests/unit/test-run: LDLIBS += -Wl,--wrap=free,--wrap=realloc
 
