@@ -155,6 +155,9 @@ $(VM_BINS): $(BUILD)/tests/vm/%: $(BUILD)/asan/obj/tests/vm/%.o $(BUILD)/tests/l
 	@$(if $(Q),echo "  LD-ASAN $@")
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# test-cmd runs the command framework itself on a tree of fake verbs
+$(BUILD)/tests/unit/test-cmd: $(BUILD)/asan/obj/src/cmd/cmd.o
+
 # test-run watches what run() hands back to the allocator (secrets wiped)
 $(BUILD)/tests/unit/test-run: LDLIBS += -Wl,--wrap=free,--wrap=realloc
 

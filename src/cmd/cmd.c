@@ -114,8 +114,11 @@ static void print_option(FILE *f, const CmdOption *o) {
         int n = snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "  ",
                          o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
                          o->arg ? " " : "", o->arg ? o->arg : "");
-        (void) n;
-        fprintf(f, "  %-28s ", left);
+        /* a name too long for the column: its help starts on the next line */
+        if (n > 28)
+                fprintf(f, "  %s\n  %-28s ", left, "");
+        else
+                fprintf(f, "  %-28s ", left);
         for (const char *p = o->help; *p;) {
                 size_t l = strcspn(p, "\n");
                 fprintf(f, "%.*s\n", (int) l, p);
@@ -315,6 +318,8 @@ static int dispatch(const Verb *v, const char *path, const CmdOption *inherited,
                 if (streq(name, "help") && !sub_verb(v, "help"))
                         return help_verb(v, path, options, argc - 1, argv + 1);
                 const Verb *s = sub_verb(v, name);
+                if (!s && !v->verbs[1].name)
+                        return usage_at(path, "expected '%s', not %s", v->verbs[0].name, name);
                 if (!s) {
                         char names[512];
                         verb_names(v, names, sizeof names);

@@ -50,7 +50,7 @@ typedef struct CmdOption {
 #define CMD_OPTION_ID(id, ...) id,
 #define CMD_OPTION_ENTRY(id, name, short_name, arg, verbs, help) { name, short_name, arg, verbs, help },
 
-#define CMD_MAX_GIVEN 64
+#define CMD_MAX_GIVEN 256  /* options on one command line (initrd repeats --module, --program, --file) */
 
 struct Verb;
 
@@ -115,17 +115,29 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cmd_check_args(const char *cmd, int n);
 #define CMD_COMMON_OPTIONS { "help", no_argument, NULL, 'h' }
 
-int cmd_tpm(int argc, char **argv);
-int cmd_cache(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_options(int argc, char **argv);
+/* keystone tpm (cmd/tpm.c) */
+extern const Verb tpm_verbs[];
+extern const CmdOption tpm_options[];
+extern const char tpm_description[], tpm_epilog[];
+/* keystone cache (cmd/cache.c), eval, options */
+extern const Verb cache_verbs[];
+extern const CmdOption cache_options[];
+int cmd_eval(const CmdArgs *a);
+extern const CmdOption eval_options[];
+extern const char eval_description[], eval_epilog[];
+int cmd_options(const CmdArgs *a);
+extern const CmdOption options_options[];
+extern const char options_description[];
 int cmd_disk(int argc, char **argv);
 int cmd_secureboot(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
 int cmd_lock(int argc, char **argv);
-int cmd_initrd(int argc, char **argv);
+/* keystone initrd (cmd/initrd.c) */
+int cmd_initrd(const CmdArgs *a);
+extern const CmdOption initrd_options[];
+extern const char initrd_description[];
 
 extern const Verb keystone_verb;
 extern const char keystone_version[];

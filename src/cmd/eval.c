@@ -1,48 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-/* keystone eval HOST.toml [--json] [--show-origin] */
+/* keystone eval HOST.toml [--json] [--show-origin]: the merged configuration. */
 #include <json-c/json.h>
 
 #include "cmd/cmd.h"
 #include "cmd/config-load.h"
 
-static const char help[] =
-        "Usage: keystone eval HOST.toml [--json] [--show-origin]\n"
-        "\n"
+#define EVAL_OPTIONS(X)                                                                                       \
+        X(EVAL_OPT_JSON, "json", 0, NULL, NULL, "print JSON")                                                    \
+        X(EVAL_OPT_SHOW_ORIGIN, "show-origin", 0, NULL, NULL,                                                    \
+          "say where each value came from (FILE:LINE:COLUMN\n"                                                   \
+          "or default); with --json: {\"config\": ...,\n"                                                       \
+          "\"origins\": {option: origin}}")
+enum { EVAL_OPTIONS(CMD_OPTION_ID) };
+const CmdOption eval_options[] = { EVAL_OPTIONS(CMD_OPTION_ENTRY) {} };
+
+const char eval_description[] =
         "Evaluate a host file: load it and everything it imports, merge the modules,\n"
         "fill in defaults, check every option against the schema, and print the\n"
-        "merged configuration (as TOML, or JSON with --json).\n"
-        "\n"
-        "  --json          print JSON\n"
-        "  --show-origin   say where each value came from (FILE:LINE:COLUMN or default);\n"
-        "                  with --json: {\"config\": ..., \"origins\": {option: origin}}\n"
-        "  -h, --help      this text\n"
-        "\n"
+        "merged configuration (as TOML, or JSON with --json).";
+
+const char eval_epilog[] =
         "Exit status: 0 the host file is valid, 1 it is not (every problem is listed\n"
         "as FILE:LINE:COLUMN: OPTION: problem; what to do), 2 usage error.\n";
 
-int cmd_eval(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "show-origin", no_argument, NULL, 'o' },
-                CMD_COMMON_OPTIONS,
-                {}
-        };
-        bool json = false, origin = false;
-        int c;
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'j': json = true; break;
-                case 'o': origin = true; break;
-                case 'h': return cmd_help(help);
-                default: return cmd_usage_error("eval", "unknown option");
-                }
-        int r = cmd_check_args("eval", argc - optind);
-        if (r < 0)
-                return r;
-
+int cmd_eval(const CmdArgs *a) {
+        bool json = cmd_flag(a, EVAL_OPT_JSON), origin = cmd_flag(a, EVAL_OPT_SHOW_ORIGIN);
         Config *cfg = NULL;
-        r = cmd_config_load(argv[optind], &cfg);
+        int r = cmd_config_load(a->args[0], &cfg);
         if (r < 0)
                 return r;
 

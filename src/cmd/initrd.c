@@ -8,71 +8,59 @@
 #include "cmd/cmd.h"
 #include "util/format-bytes.h"
 
-static const char help[] =
-        "Usage: keystone initrd --root DIR --kver RELEASE -o OUT [--init FILE]\n"
-        "                       [--module M]... [--program PATH]... [--file PATH]...\n"
-        "                       [--modules-dir DIR] [--no-compress]\n"
-        "\n"
+#define INITRD_OPTIONS(X)                                                                                     \
+        X(INITRD_OPT_ROOT, "root", 0, "DIR", NULL, "the tree programs, libraries and files come from")           \
+        X(INITRD_OPT_KVER, "kver", 0, "RELEASE", NULL, "kernel release of the modules")                          \
+        X(INITRD_OPT_MODULES_DIR, "modules-dir", 0, "DIR", NULL, "take modules from DIR instead of the root tree") \
+        X(INITRD_OPT_MODULE, "module", 0, "M", NULL, "a module name or alias (repeatable)")                      \
+        X(INITRD_OPT_PROGRAM, "program", 0, "PATH", NULL, "a program inside the root tree (repeatable)")         \
+        X(INITRD_OPT_FILE, "file", 0, "PATH", NULL,                                                              \
+          "a file inside the root tree, copied as it is\n(repeatable)")                                          \
+        X(INITRD_OPT_INIT, "init", 0, "FILE", NULL, "a program on this machine to install as /init")             \
+        X(INITRD_OPT_NO_COMPRESS, "no-compress", 0, NULL, NULL, "write a plain cpio")                            \
+        X(INITRD_OPT_OUTPUT, "output", 'o', "OUT", NULL, "the initrd to write")
+enum { INITRD_OPTIONS(CMD_OPTION_ID) };
+const CmdOption initrd_options[] = { INITRD_OPTIONS(CMD_OPTION_ENTRY) {} };
+
+const char initrd_description[] =
         "Build an initrd holding only what is named: kernel modules (with their\n"
         "dependencies, resolved by libkmod in DIR/usr/lib/modules/RELEASE), programs\n"
         "(with every shared library they need, found inside DIR), files, and /init.\n"
         "A newc cpio, entries sorted, owned by root, one timestamp\n"
         "(SOURCE_DATE_EPOCH, default 0), zstd-compressed: same inputs, same bytes.\n"
         "\n"
-        "  --root DIR          the tree programs, libraries and files come from\n"
-        "  --kver RELEASE      kernel release of the modules\n"
-        "  --modules-dir DIR   take modules from DIR instead of the root tree\n"
-        "  --module M          a module name or alias (repeatable)\n"
-        "  --program PATH      a program inside the root tree (repeatable)\n"
-        "  --file PATH         a file inside the root tree, copied as it is (repeatable)\n"
-        "  --init FILE         a program on this machine to install as /init\n"
-        "  --no-compress       write a plain cpio\n"
-        "  -o, --output OUT    the initrd to write\n";
+        "--root and -o are required, and --kver with --module; --module, --program\n"
+        "and --file may be given many times.";
 
-#define MAX_ARGS 256
+/* Every value of a repeatable option, NULL-terminated (free the array only). */
+static const char **values(const CmdArgs *a, int id) {
+        const char **v = calloc((size_t) a->n_given + 1, sizeof *v);
+        size_t n = 0;
+        int i = 0;
+        for (const char *s; v && (s = cmd_opt_next(a, id, &i));)
+                v[n++] = s;
+        return v;
+}
 
-int cmd_initrd(int argc, char **argv) {
-        static const struct option options[] = {
-                { "root", required_argument, NULL, 'r' },
-                { "kver", required_argument, NULL, 'k' },
-                { "modules-dir", required_argument, NULL, 'M' },
-                { "module", required_argument, NULL, 'm' },
-                { "program", required_argument, NULL, 'p' },
-                { "file", required_argument, NULL, 'f' },
-                { "init", required_argument, NULL, 'i' },
-                { "no-compress", no_argument, NULL, 'n' },
-                { "output", required_argument, NULL, 'o' },
-                CMD_COMMON_OPTIONS,
-                {}
+int cmd_initrd(const CmdArgs *a) {
+        _cleanup_free_ const char **modules = values(a, INITRD_OPT_MODULE);
+        _cleanup_free_ const char **programs = values(a, INITRD_OPT_PROGRAM);
+        _cleanup_free_ const char **files = values(a, INITRD_OPT_FILE);
+        if (!modules || !programs || !files)
+                return log_error_errno(-ENOMEM, "Out of memory.");
+        InitrdSpec s = {
+                .root = cmd_opt(a, INITRD_OPT_ROOT),
+                .kver = cmd_opt(a, INITRD_OPT_KVER),
+                .modules_dir = cmd_opt(a, INITRD_OPT_MODULES_DIR),
+                .init = cmd_opt(a, INITRD_OPT_INIT),
+                .compress = !cmd_flag(a, INITRD_OPT_NO_COMPRESS),
         };
-        const char *modules[MAX_ARGS + 1] = {}, *programs[MAX_ARGS + 1] = {}, *files[MAX_ARGS + 1] = {};
-        size_t nm = 0, np = 0, nf = 0;
-        InitrdSpec s = { .compress = true };
-        const char *out = NULL;
-        int c;
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "ho:", options, NULL)) >= 0)
-                switch (c) {
-                case 'r': s.root = optarg; break;
-                case 'k': s.kver = optarg; break;
-                case 'M': s.modules_dir = optarg; break;
-                case 'm': if (nm < MAX_ARGS) modules[nm++] = optarg; break;
-                case 'p': if (np < MAX_ARGS) programs[np++] = optarg; break;
-                case 'f': if (nf < MAX_ARGS) files[nf++] = optarg; break;
-                case 'i': s.init = optarg; break;
-                case 'n': s.compress = false; break;
-                case 'o': out = optarg; break;
-                case 'h': return cmd_help(help);
-                default: return cmd_usage_error("initrd", "unknown option");
-                }
-        if (optind != argc)
-                return cmd_usage_error("initrd", "takes no positional arguments");
-        if (!s.root || !out || (nm && !s.kver))
-                return cmd_usage_error("initrd", "needs --root and -o (and --kver with --module)");
-        for (size_t i = 0; i < np; i++)
+        const char *out = cmd_opt(a, INITRD_OPT_OUTPUT);
+        if (!s.root || !out || (modules[0] && !s.kver))
+                return cmd_usage(a, "needs --root and -o (and --kver with --module)");
+        for (size_t i = 0; programs[i]; i++)
                 if (programs[i][0] != '/')
-                        return cmd_usage_error("initrd", "--program %s: give the absolute path inside the root tree",
-                                               programs[i]);
+                        return cmd_usage(a, "--program %s: give the absolute path inside the root tree", programs[i]);
         const char *epoch = getenv("SOURCE_DATE_EPOCH");
         s.mtime = epoch ? strtoll(epoch, NULL, 10) : 0;
         s.modules = modules;

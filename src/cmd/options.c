@@ -5,16 +5,17 @@
 #include "cmd/cmd.h"
 #include "config/schema.h"
 
-static const char help[] =
-        "Usage: keystone options [PREFIX] [--json]\n"
-        "\n"
+#define OPTIONS_OPTIONS(X)                                                                                    \
+        X(OPTIONS_OPT_JSON, "json", 0, NULL, NULL,                                                               \
+          "print a JSON array of {name, type, default,\n"                                                        \
+          "required, description, example}")
+enum { OPTIONS_OPTIONS(CMD_OPTION_ID) };
+const CmdOption options_options[] = { OPTIONS_OPTIONS(CMD_OPTION_ENTRY) {} };
+
+const char options_description[] =
         "Print every option a host file can set: its type, default, description and\n"
         "an example. With PREFIX (such as `disk` or `users.<name>`), only the options\n"
-        "below it.\n"
-        "\n"
-        "  --json       print a JSON array of {name, type, default, required,\n"
-        "               description, example}\n"
-        "  -h, --help   this text\n";
+        "below it.";
 
 typedef struct Walk {
         const char *prefix;
@@ -80,29 +81,12 @@ static void walk(Walk *w, const OptionDef *group, const char *prefix) {
         }
 }
 
-int cmd_options(int argc, char **argv) {
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                CMD_COMMON_OPTIONS,
-                {}
-        };
-        bool json = false;
-        int c;
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'j': json = true; break;
-                case 'h': return cmd_help(help);
-                default: return cmd_usage_error("options", "unknown option");
-                }
-        int r = cmd_check_args("options", argc - optind);
-        if (r < 0)
-                return r;
-
+int cmd_options(const CmdArgs *a) {
+        bool json = cmd_flag(a, OPTIONS_OPT_JSON);
         /* users.alice.shell → users.<name>.shell */
         char prefix[512] = "";
-        if (optind < argc) {
-                const char *p = argv[optind];
+        if (a->n_args > 0) {
+                const char *p = a->args[0];
                 const OptionDef *o = schema_root();
                 char *out = prefix;
                 while (*p && (size_t) (out - prefix) < sizeof prefix - 16) {
@@ -127,7 +111,7 @@ int cmd_options(int argc, char **argv) {
         if (w.count == 0) {
                 json_object_put(w.array);
                 return log_error_errno(-ENOENT, "No option is named %s or starts with %s.; "
-                                       "run 'keystone options' for the whole list", argv[optind], argv[optind]);
+                                       "run 'keystone options' for the whole list", a->args[0], a->args[0]);
         }
         if (json) {
                 puts(json_object_to_json_string_ext(w.array, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |

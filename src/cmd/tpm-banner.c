@@ -13,23 +13,6 @@
 #include "cmd/tpm.h"
 #include "util/file-bytes.h"
 
-static const char help[] =
-        "Usage: keystone tpm banner [DEVICE] [OPTIONS]\n"
-        "\n"
-        "Look at the credstore's keyslots and, until a systemd-tpm2 token and a\n"
-        "recovery key exist and no install secret is left, write a login banner that\n"
-        "says so and names the command that fixes it: ISSUE_DIR/keystone-protection.issue\n"
-        "(the console's /etc/issue, read by agetty) and MOTD_DIR/keystone-protection\n"
-        "(the message of the day, console and SSH logins, read by pam_motd).  Once\n"
-        "protected, both files are removed.  DEVICE defaults to the credstore of the\n"
-        "host file (/dev/zvol/POOL/credstore).\n"
-        "\n"
-        "Options:\n"
-        "      --host=FILE            host file (default " TPM_HOST_FILE ")\n"
-        "      --issue-dir=DIR        default /etc/issue.d\n"
-        "      --motd-dir=DIR         default /run/motd.d\n"
-        "  -h, --help\n";
-
 #define BANNER_NAME "keystone-protection"
 
 static int put(const char *dir, const char *name, const char *text) {
@@ -46,53 +29,20 @@ static int put(const char *dir, const char *name, const char *text) {
         return write_file_bytes_atomic(p, text, strlen(text), 0644);
 }
 
-int cmd_tpm_banner(int argc, char **argv) {
-        static const struct option options[] = {
-                CMD_COMMON_OPTIONS,
-                { "host", required_argument, NULL, 'H' },
-                { "issue-dir", required_argument, NULL, 'i' },
-                { "motd-dir", required_argument, NULL, 'm' },
-                {}
-        };
-        const char *host = TPM_HOST_FILE, *issue_dir = "/etc/issue.d", *motd_dir = "/run/motd.d";
-        int c, r;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        return cmd_help(help);
-                case 'H':
-                        host = optarg;
-                        break;
-                case 'i':
-                        issue_dir = optarg;
-                        break;
-                case 'm':
-                        motd_dir = optarg;
-                        break;
-                default:
-                        return cmd_usage_error("tpm banner", "unknown option");
-                }
-        r = tpm_cmd_check_args("banner", argc - optind, 0, 1);
-        if (r < 0)
-                return r;
+int tpm_banner(const CmdArgs *a) {
+        const char *host = cmd_opt(a, TPM_OPT_HOST) ?: TPM_HOST_FILE;
+        const char *issue_dir = cmd_opt(a, TPM_OPT_ISSUE_DIR) ?: "/etc/issue.d";
+        const char *motd_dir = cmd_opt(a, TPM_OPT_MOTD_DIR) ?: "/run/motd.d";
         TpmHostSettings hs;
-        r = tpm_cmd_host_settings(host, &hs);
+        int r = tpm_cmd_host_settings(host, &hs);
         if (r < 0)
                 return r;
-        char dev[PATH_MAX];
-        const char *path = argc - optind > 0 ? argv[optind] : NULL;
-        if (!path) {
-                r = tpm_cmd_credstore_device(&hs, dev, sizeof dev);
-                if (r < 0)
-                        return r;
-                path = dev;
-        }
-        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
-        r = tpm_cmd_open_luks(path, &cd);
+        _cleanup_tpm_volume_ TpmVolume v = {};
+        r = tpm_volume_open(&v, a, &hs, NULL, 0);
         if (r < 0)
                 return r;
-        LuksSlotKind kinds[LUKS_SLOTS_MAX];
-        (void) luks_slot_kinds(cd, kinds);
+        const char *path = v.path;
+        const LuksSlotKind *kinds = v.kinds;
         bool tpm2 = false, recovery = false, install = false;
         for (int i = 0; i < LUKS_SLOTS_MAX; i++) {
                 tpm2 |= kinds[i] == LUKS_SLOT_TPM2;

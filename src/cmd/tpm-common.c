@@ -12,17 +12,7 @@
 #include "tpm/tpm2-pcr.h"
 #include "util/secret-input.h"
 
-int tpm_cmd_check_args(const char *sub, int n, int min, int max) {
-        char name[32];
-        snprintf(name, sizeof(name), "tpm %s", sub);
-        if (n < min)
-                return cmd_usage_error(name, "missing argument: DEVICE");
-        if (n > max)
-                return cmd_usage_error(name, "too many arguments");
-        return 0;
-}
-
-int tpm_cmd_open_luks(const char *path, struct crypt_device **ret) {
+static int open_luks(const char *path, struct crypt_device **ret) {
         int r = luks_open(path, ret);
         if (r == -ENOENT)
                 return log_error_errno(r, "%s: no such file. Give the LUKS2 block device or image file (for the "
@@ -64,7 +54,7 @@ bool tpm_cmd_header_warn(const char *path, const LuksHeaderCheck *before) {
         return true;
 }
 
-int tpm_cmd_open_tpm(const char *device, Tpm2Context **ret) {
+static int open_tpm(const char *device, Tpm2Context **ret) {
         int r = tpm2_context_new(device, ret);
         if (r == -ENODEV)
                 return log_error_errno(r, "No TPM found (neither /dev/tpmrm0 nor /dev/tpm0 exists). Pass "
@@ -177,7 +167,7 @@ int tpm_cmd_host_settings(const char *host_path, TpmHostSettings *ret) {
         return 0;
 }
 
-int tpm_cmd_credstore_device(const TpmHostSettings *h, char *buf, size_t size) {
+static int credstore_device(const TpmHostSettings *h, char *buf, size_t size) {
         int r = zvol_device(h->credstore, buf, size, 30000);
         if (r < 0)
                 return log_error_errno(r, "The credstore zvol %s did not appear (no /dev/zvol/%s): is the pool "
@@ -207,4 +197,55 @@ int tpm_cmd_add_recovery(struct crypt_device *cd, const char *path, const uint8_
         printf("%s\n", key);
         fflush(stdout);
         return slot;
+}
+
+int tpm_volume_open(TpmVolume *v, const CmdArgs *a, const TpmHostSettings *host, const char *key_file,
+                    unsigned what) {
+        *v = (TpmVolume) { .key_slot = -1 };
+        int r;
+        v->path = a->n_args > 0 ? a->args[0] : NULL;
+        if (!v->path) {
+                if (!host)
+                        return cmd_usage(a, "missing argument: DEVICE");
+                r = credstore_device(host, v->dev, sizeof v->dev);
+                if (r < 0)
+                        return r;
+                v->path = v->dev;
+        }
+        /* before libcryptsetup reads it: it repairs a damaged copy silently */
+        if (what & TPM_VOLUME_HEADER_CHECK)
+                v->header_read = luks_header_check(v->path, &v->header) == 0;
+        r = open_luks(v->path, &v->cd);
+        if (r < 0)
+                return r;
+        (void) luks_slot_kinds(v->cd, v->kinds);
+        const char *device = cmd_opt(a, TPM_OPT_TPM2_DEVICE);
+        if (what & TPM_VOLUME_TPM) {
+                r = open_tpm(device, &v->tpm);
+                if (r < 0)
+                        return r;
+        } else if (what & TPM_VOLUME_TPM_IF_ANY) {
+                v->tpm_error = tpm2_context_new(device, &v->tpm);
+                if (v->tpm_error < 0)
+                        v->tpm = NULL;
+        }
+        if (what & TPM_VOLUME_KEY) {
+                r = tpm_cmd_volume_key(v->cd, v->path, key_file, &v->vk, &v->vk_size);
+                if (r < 0)
+                        return r;
+                v->key_slot = r;
+        }
+        return 0;
+}
+
+void tpm_volume_forget_key(TpmVolume *v) {
+        erase_and_free(v->vk, v->vk_size);
+        v->vk = NULL;
+        v->vk_size = 0;
+}
+
+void tpm_volume_close(TpmVolume *v) {
+        tpm_volume_forget_key(v);
+        tpm2_context_freep(&v->tpm);
+        crypt_freep(&v->cd);
 }

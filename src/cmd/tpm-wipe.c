@@ -6,77 +6,43 @@
 
 #include "cmd/tpm.h"
 
-static const char help[] =
-        "Usage: keystone tpm wipe DEVICE --slot=password|recovery|tpm2|install-secret|N [OPTIONS]\n"
-        "\n"
-        "Remove keyslots (and the tokens naming them): every password keyslot, every\n"
-        "recovery keyslot, every TPM2 keyslot, the install secret's keyslot (the one\n"
-        "'keystone disk apply' made), or keyslot N.  Refused when no keyslot would\n"
-        "remain, and when only TPM2 keyslots would remain (a firmware or Secure Boot\n"
-        "change would then lock the volume for good) unless --force.  The install\n"
-        "secret is removed only once a TPM2 keyslot and a recovery keyslot exist.\n"
-        "The header is read again afterwards: each wiped keyslot must be gone.\n"
-        "\n"
-        "Options:\n"
-        "      --slot=WHICH           password, recovery, tpm2, install-secret or a\n"
-        "                             keyslot number\n"
-        "      --force                allow leaving only TPM2 keyslots\n"
-        "  -h, --help\n";
-
-int cmd_tpm_wipe(int argc, char **argv) {
-        static const struct option options[] = {
-                CMD_COMMON_OPTIONS,
-                { "slot", required_argument, NULL, 's' },
-                { "force", no_argument, NULL, 'f' },
-                {}
+/* --slot: a kind of keyslot (*want), or one keyslot's number (*number). */
+static int parse_slot(const CmdArgs *a, const char *which, LuksSlotKind *want, long *number) {
+        static const struct { const char *name; LuksSlotKind kind; } kinds[] = {
+                { "password", LUKS_SLOT_PASSWORD }, { "recovery", LUKS_SLOT_RECOVERY },
+                { "tpm2", LUKS_SLOT_TPM2 },         { "install-secret", LUKS_SLOT_INSTALL },
         };
-        const char *which = NULL;
-        bool force = false;
-        int c, r;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        return cmd_help(help);
-                case 's':
-                        which = optarg;
-                        break;
-                case 'f':
-                        force = true;
-                        break;
-                default:
-                        return cmd_usage_error("tpm wipe", "unknown option");
+        *want = LUKS_SLOT_NONE;
+        *number = -1;
+        for (size_t i = 0; i < ELEMENTSOF(kinds); i++)
+                if (streq(which, kinds[i].name)) {
+                        *want = kinds[i].kind;
+                        return 0;
                 }
-        r = tpm_cmd_check_args("wipe", argc - optind, 1, 1);
-        if (r < 0)
-                return r;
+        char *end;
+        *number = strtol(which, &end, 10);
+        if (!*which || *end || *number < 0 || *number >= LUKS_SLOTS_MAX)
+                return cmd_usage(a, "--slot=%s: expected password, recovery, tpm2, install-secret or a keyslot "
+                                 "number 0..31", which);
+        return 0;
+}
+
+int tpm_wipe(const CmdArgs *a) {
+        const char *which = cmd_opt(a, TPM_OPT_SLOT);
         if (!which)
-                return cmd_usage_error("tpm wipe", "--slot=password|recovery|tpm2|N is required");
-        const char *path = argv[optind];
-
-        LuksSlotKind want = LUKS_SLOT_NONE;
-        long number = -1;
-        if (streq(which, "password"))
-                want = LUKS_SLOT_PASSWORD;
-        else if (streq(which, "recovery"))
-                want = LUKS_SLOT_RECOVERY;
-        else if (streq(which, "tpm2"))
-                want = LUKS_SLOT_TPM2;
-        else if (streq(which, "install-secret"))
-                want = LUKS_SLOT_INSTALL;
-        else {
-                char *end;
-                number = strtol(which, &end, 10);
-                if (!*which || *end || number < 0 || number >= LUKS_SLOTS_MAX)
-                        return cmd_usage_error("tpm wipe", "--slot=%s: expected password, recovery, tpm2, install-secret or a "
-                                               "keyslot number 0..31", which);
-        }
-
-        _cleanup_(crypt_freep) struct crypt_device *cd = NULL;
-        r = tpm_cmd_open_luks(path, &cd);
+                return cmd_usage(a, "--slot=password|recovery|tpm2|install-secret|N is required");
+        LuksSlotKind want;
+        long number;
+        int r = parse_slot(a, which, &want, &number);
         if (r < 0)
                 return r;
-        LuksSlotKind kinds[LUKS_SLOTS_MAX];
-        (void) luks_slot_kinds(cd, kinds);
+
+        _cleanup_tpm_volume_ TpmVolume v = {};
+        r = tpm_volume_open(&v, a, NULL, NULL, 0);
+        if (r < 0)
+                return r;
+        const char *path = v.path;
+        const LuksSlotKind *kinds = v.kinds;
         uint32_t wipe = 0;
         int left = 0, left_not_tpm = 0, left_tpm = 0, left_recovery = 0;
         for (int i = 0; i < LUKS_SLOTS_MAX; i++) {
@@ -107,14 +73,14 @@ int cmd_tpm_wipe(int argc, char **argv) {
                 return log_error_errno(-EPERM, "Refusing to wipe the %s keyslot(s) of %s: no way in would remain "
                                        "and the data would be lost. Add another first ('keystone tpm recovery' "
                                        "or 'keystone tpm password').", which, path);
-        if (left_not_tpm == 0 && !force)
+        if (left_not_tpm == 0 && !cmd_flag(a, TPM_OPT_FORCE))
                 return log_error_errno(-EPERM, "Refusing to wipe the %s keyslot(s) of %s: only TPM2 keyslots would "
                                        "remain, and any firmware or Secure Boot change would lock the volume. Add "
                                        "a recovery key first ('keystone tpm recovery'), or pass --force.", which, path);
         for (int i = 0; i < LUKS_SLOTS_MAX; i++) {
                 if (!(wipe & (UINT32_C(1) << i)))
                         continue;
-                r = luks_keyslot_wipe(cd, i);
+                r = luks_keyslot_wipe(v.cd, i);
                 if (r < 0)
                         return log_error_errno(r, "Failed to wipe keyslot %d of %s: %m.", i, path);
         }
