@@ -43,6 +43,7 @@ typedef struct CmdOption {
         int short_name;         /* a letter, or 0 */
         const char *arg;        /* the argument's name in help ("DEV"); NULL: a flag */
         const char *verbs;      /* the verbs that allow it, space-separated; NULL: all of the family */
+                                /* (a name twice in a set: verbs that describe it differently) */
         const char *help;       /* one line; "\n" continues it, indented, on the next */
 } CmdOption;
 
