@@ -111,7 +111,7 @@ static void format_verb_list(const char *list, char *buf, size_t size) {
 
 static void print_option(FILE *f, const CmdOption *o) {
         char left[64];
-        int n = snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "  ",
+        int n = snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : " ",
                          o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
                          o->arg ? " " : "", o->arg ? o->arg : "");
         (void) n;

@@ -120,7 +120,9 @@ int cmd_tpm(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_options(int argc, char **argv);
-int cmd_disk(int argc, char **argv);
+/* keystone disk (cmd/disk.c) */
+extern const Verb disk_verbs[];
+extern const char disk_description[];
 int cmd_secureboot(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_build(int argc, char **argv);
