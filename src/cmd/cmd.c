@@ -111,7 +111,7 @@ static void format_verb_list(const char *list, char *buf, size_t size) {
 
 static void print_option(FILE *f, const CmdOption *o) {
         char left[64];
-        int n = snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : "  ",
+        int n = snprintf(left, sizeof left, "%s%c%s--%s%s%s", o->short_name ? "-" : " ",
                          o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
                          o->arg ? " " : "", o->arg ? o->arg : "");
         /* a name too long for the column: its help starts on the next line */
@@ -167,6 +167,28 @@ void cmd_print_help(const Verb *v, const char *path, const CmdOption *options, F
                 fprintf(f, "\n%s", v->epilog);
 }
 
+/* A set may name an option twice, for verbs that describe it differently
+ * (lock's -o FILE, build's -o DIR; both entries take an argument or neither
+ * does): *id becomes the entry of that name the verb allows.  A usage error
+ * naming every verb that allows it when there is none. */
+static int entry_allowed(const CmdArgs *a, const CmdOption *options, const char *verb, int *id) {
+        const char *name = options[*id].name;
+        char all[256] = "";
+        for (const CmdOption *o = options; o->name; o++) {
+                if (!streq(o->name, name))
+                        continue;
+                if (option_allowed(o, verb)) {
+                        *id = (int) (o - options);
+                        return 0;
+                }
+                size_t l = strlen(all);
+                snprintf(all + l, sizeof all - l, " %s", o->verbs);
+        }
+        char verbs[256];
+        format_verb_list(all, verbs, sizeof verbs);
+        return cmd_usage(a, "--%s is for %s", name, verbs);
+}
+
 /* Parses the options and positional arguments of a leaf verb into a. */
 static int parse(const Verb *v, const CmdOption *options, int argc, char **argv, CmdArgs *a) {
         struct option table[MAX_FAMILY_OPTIONS + 2] = {};
@@ -210,12 +232,10 @@ static int parse(const Verb *v, const CmdOption *options, int argc, char **argv,
                                         id = (int) i;
                 if (id < 0)
                         return cmd_usage(a, "unknown option '-%c'", c);
+                int r = entry_allowed(a, options, v->name, &id);
+                if (r < 0)
+                        return r;
                 const CmdOption *o = &options[id];
-                if (!option_allowed(o, v->name)) {
-                        char verbs[256];
-                        format_verb_list(o->verbs, verbs, sizeof verbs);
-                        return cmd_usage(a, "--%s is for %s", o->name, verbs);
-                }
                 if (a->n_given >= CMD_MAX_GIVEN)
                         return cmd_usage(a, "too many options (at most %d)", CMD_MAX_GIVEN);
                 a->given[a->n_given].id = id;

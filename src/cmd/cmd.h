@@ -43,6 +43,7 @@ typedef struct CmdOption {
         int short_name;         /* a letter, or 0 */
         const char *arg;        /* the argument's name in help ("DEV"); NULL: a flag */
         const char *verbs;      /* the verbs that allow it, space-separated; NULL: all of the family */
+                                /* (a name twice in a set: verbs that describe it differently) */
         const char *help;       /* one line; "\n" continues it, indented, on the next */
 } CmdOption;
 
@@ -128,7 +129,9 @@ extern const char eval_description[], eval_epilog[];
 int cmd_options(const CmdArgs *a);
 extern const CmdOption options_options[];
 extern const char options_description[];
-int cmd_disk(int argc, char **argv);
+/* keystone disk (cmd/disk.c) */
+extern const Verb disk_verbs[];
+extern const char disk_description[];
 int cmd_secureboot(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_build(int argc, char **argv);

@@ -184,4 +184,52 @@ run_status 2 "$KEYSTONE" disk mount "$HOST" --image a.img --root "$T/root"
 run_status 2 "$KEYSTONE" disk frobnicate "$HOST"
 run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --device /dev/null
 run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --until nowhere
+
+# 12. The option set says which verbs take an option; the framework refuses
+#     the others, and checks the positional arguments, before anything runs.
+run_status 2 "$KEYSTONE" disk mount "$HOST" --image a.img --root "$T/root"
+assert_contains "$ERR" "keystone disk mount: --image is for plan, apply and status"
+run_status 2 "$KEYSTONE" disk plan "$HOST" --image x.img --yes
+assert_contains "$ERR" "keystone disk plan: --yes is for apply"
+run_status 2 "$KEYSTONE" disk status "$HOST" --image a.img --force
+assert_contains "$ERR" "--force is for apply and install"
+run_status 2 "$KEYSTONE" disk status "$HOST" --image a.img --root "$T/root"
+assert_contains "$ERR" "--root is for apply, mount, unmount and install"
+run_status 2 "$KEYSTONE" disk unmount "$HOST" --device /dev/null --root "$T/root"
+assert_contains "$ERR" "--device is for plan, apply, status, mount and install"
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --generation 1
+assert_contains "$ERR" "--generation is for mount"
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --from "$T/from"
+assert_contains "$ERR" "--from is for install"
+run_status 2 "$KEYSTONE" disk install "$HOST" --device /dev/null
+assert_contains "$ERR" "needs --from BUILD"
+run_status 2 "$KEYSTONE" disk apply "$HOST" --image x.img --root relative
+assert_contains "$ERR" "--root takes an absolute path"
+run_status 2 "$KEYSTONE" disk plan "$HOST" --device /dev/null --size 2G
+assert_contains "$ERR" "--size is for --image"
+run_status 2 "$KEYSTONE" disk plan
+assert_contains "$ERR" "keystone disk plan: missing argument: HOST.toml"
+run_status 2 "$KEYSTONE" disk status "$HOST" extra
+assert_contains "$ERR" "'extra' is one too many"
+[ ! -e x.img ] || fail "a usage error created the image"
+
+# 13. Help from the verb table: the family lists every verb; a verb's help
+#     is the same whichever way it is asked for, and names its options.
+run_ok "$KEYSTONE" disk --help
+list=$OUT
+for v in plan apply status mount unmount install; do
+	assert_contains "$list" "  $v HOST.toml"
+	run_ok "$KEYSTONE" disk $v --help
+	h=$OUT
+	run_ok "$KEYSTONE" help disk $v
+	[ "$OUT" = "$h" ] || fail "'disk $v --help' and 'help disk $v' differ"
+done
+run_ok "$KEYSTONE" disk apply --help
+assert_contains "$OUT" "--credstore-new-key-file F"
+assert_contains "$OUT" "altroot while applying"
+assert_not_contains "$OUT" "--from"
+run_ok "$KEYSTONE" disk install --help
+assert_contains "$OUT" "replace an existing generation N"
+assert_contains "$OUT" "/run/keystone/install"
+assert_not_contains "$OUT" "--until"
 pass
