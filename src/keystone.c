@@ -34,8 +34,10 @@ static const Verb verbs[] = {
           .legacy = cmd_initrd },
         { "tpm",     "VERB", "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure",
           1, -1, .legacy = cmd_tpm },
-        { "secureboot", "VERB", "Secure Boot keys, enrollment, UKIs, Authenticode signing", 1, -1,
-          .legacy = cmd_secureboot },
+        { "secureboot", NULL, "Secure Boot keys, enrollment, UKIs, Authenticode signing", 0, -1,
+          .verbs = secureboot_verbs,
+          .description = "The owner's Secure Boot keys, their enrollment in the firmware, and\n"
+                         "signed unified kernel images.  'keystone secureboot VERB --help' for each." },
         { "help",    "[COMMAND [VERB]]", "show help for keystone or one command", 0, 2, cmd_help_command,
           .description = "Show the help of keystone, of one command, or of one verb of a command\n"
                          "(the same text as 'keystone COMMAND [VERB] --help')." },

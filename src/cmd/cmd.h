@@ -120,7 +120,7 @@ int cmd_cache(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_options(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
-int cmd_secureboot(int argc, char **argv);
+extern const Verb secureboot_verbs[];
 int cmd_image(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
