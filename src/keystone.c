@@ -35,7 +35,7 @@ static const Verb verbs[] = {
         { "tpm",     "VERB", "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure",
           1, -1, .legacy = cmd_tpm },
         { "secureboot", NULL, "Secure Boot keys, enrollment, UKIs, Authenticode signing", 0, -1,
-          .verbs = secureboot_verbs,
+          .verbs = secureboot_verbs, .options = secureboot_options,
           .description = "The owner's Secure Boot keys, their enrollment in the firmware, and\n"
                          "signed unified kernel images.  'keystone secureboot VERB --help' for each." },
         { "help",    "[COMMAND [VERB]]", "show help for keystone or one command", 0, 2, cmd_help_command,

@@ -128,6 +128,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_options(int argc, char **argv);
 int cmd_disk(int argc, char **argv);
 extern const Verb secureboot_verbs[];
+extern const CmdOption secureboot_options[];
 int cmd_image(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_vm(int argc, char **argv);

@@ -40,17 +40,13 @@ int sb_cmd_sign_module(const CmdArgs *a) {
 }
 
 int sb_cmd_verify_module(const CmdArgs *a) {
-        const char *file = a->args[0];
+        const char *file = a->args[0], *cert_path = cmd_opt(a, SB_OPT_TRUST_CERT);
         _cleanup_(X509_freep) X509 *cert = NULL;
-        int r = sb_trusted_cert_load(a, &cert);
-        if (r < 0)
-                return r;
         _cleanup_free_ uint8_t *data = NULL;
         size_t size;
-        r = load_module(file, &data, &size);
+        int r = sb_verify_open(a, load_module, &cert, &data, &size);
         if (r < 0)
                 return r;
-        const char *cert_path = cmd_opt(a, SB_OPT_TRUST_CERT);
         r = modsign_verify(data, size, cert);
         switch (r) {
         case 0:

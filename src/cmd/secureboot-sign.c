@@ -35,6 +35,12 @@ static int load_image(const char *path, uint8_t **ret_data, size_t *ret_size, Pe
         return 0;
 }
 
+/* FILE read and checked to be a PE image. */
+static int load_pe(const char *path, uint8_t **ret_data, size_t *ret_size) {
+        _cleanup_(pe_image_donep) PeImage img = {};
+        return load_image(path, ret_data, ret_size, &img);
+}
+
 /* sign's input: a PE image that ends with its certificate table, if any. */
 static int load_unsigned_image(const char *path, uint8_t **ret_data, size_t *ret_size) {
         _cleanup_(pe_image_donep) PeImage img = {};
@@ -62,19 +68,17 @@ int sb_cmd_sign(const CmdArgs *a) {
 }
 
 int sb_cmd_verify(const CmdArgs *a) {
-        const char *file = a->args[0];
+        const char *file = a->args[0], *cert_path = cmd_opt(a, SB_OPT_TRUST_CERT);
         _cleanup_(X509_freep) X509 *cert = NULL;
-        int r = sb_trusted_cert_load(a, &cert);
-        if (r < 0)
-                return r;
         _cleanup_free_ uint8_t *data = NULL;
         size_t size;
         _cleanup_(pe_image_donep) PeImage img = {};
-        r = load_image(file, &data, &size, &img);
+        int r = sb_verify_open(a, load_pe, &cert, &data, &size);
         if (r < 0)
                 return r;
-        const char *cert_path = cmd_opt(a, SB_OPT_TRUST_CERT);
-        r = authenticode_verify(&img, cert);
+        r = pe_parse(data, size, &img, NULL); /* as load_pe did: cannot fail now */
+        if (r >= 0)
+                r = authenticode_verify(&img, cert);
         switch (r) {
         case 0:
                 printf("%s: signature valid (trusted certificate %s)\n", file, cert_path);

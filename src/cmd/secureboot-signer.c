@@ -40,13 +40,18 @@ int sb_signing_key_load(const CmdArgs *a, const char *dir, bool key_options, EVP
         return 0;
 }
 
-int sb_trusted_cert_load(const CmdArgs *a, X509 **ret) {
+int sb_verify_open(const CmdArgs *a, SbLoad load, X509 **ret_cert, uint8_t **ret_data, size_t *ret_size) {
         const char *path = cmd_opt(a, SB_OPT_TRUST_CERT);
         if (!path)
                 return cmd_usage(a, "--cert is required");
-        int r = ossl_load_cert(path, ret);
+        _cleanup_(X509_freep) X509 *cert = NULL;
+        int r = ossl_load_cert(path, &cert);
         if (r < 0)
                 return log_error_errno(r, "cannot load certificate %s: %m", path);
+        r = load(a->args[0], ret_data, ret_size);
+        if (r < 0)
+                return r;
+        *ret_cert = TAKE_PTR(cert);
         return 0;
 }
 

@@ -8,24 +8,22 @@
 #include "cmd/cmd.h"
 #include "cmd/secureboot.h"
 
-static const CmdOption sb_options[] = { SECUREBOOT_OPTIONS(CMD_OPTION_ENTRY) {} };
+/* the verbs inherit it from the family's row in keystone.c */
+const CmdOption secureboot_options[] = { SECUREBOOT_OPTIONS(CMD_OPTION_ENTRY) {} };
 
 const Verb secureboot_verbs[] = {
         { "keygen", NULL, "create PK, KEK and db keys and the owner GUID (sbctl layout)", 0, 0, sb_cmd_keygen,
-          .options = sb_options,
           .description =
                 "Creates the owner's Secure Boot keys in sbctl's layout: DIR/GUID (owner GUID),\n"
                 "DIR/keys/{PK,KEK,db}/{PK,KEK,db}.key (RSA, mode 0600) and .pem (X.509).\n"
                 "Refuses to overwrite existing keys." },
         { "export", NULL, "write EFI signature lists or signed authenticated variables", 0, 0, sb_cmd_export,
-          .options = sb_options,
           .description =
                 "Writes OUTDIR/PK, KEK and db (--format and -o OUTDIR are required) as EFI\n"
                 "signature lists (.esl: each certificate owned by the owner GUID) or as\n"
                 "time-based authenticated variables (.auth: PK signed by PK, KEK by PK, db by\n"
                 "KEK), ready for efi-updatevar, KeyTool or the firmware setup." },
         { "enroll", NULL, "enroll db, KEK and PK through efivarfs (setup mode), or append", 0, 0, sb_cmd_enroll,
-          .options = sb_options,
           .description =
                 "In setup mode, writes db (signed by KEK), KEK (signed by PK) and last PK\n"
                 "(signed by itself) through efivarfs; after that the firmware is in user mode\n"
@@ -36,39 +34,33 @@ const Verb secureboot_verbs[] = {
                 "With --append db|KEK --cert CERT, adds CERT to db (signed by KEK) or KEK\n"
                 "(signed by PK) in user mode." },
         { "status", NULL, "Secure Boot state and the enrolled PK, KEK and db", 0, 0, sb_cmd_status,
-          .options = sb_options,
           .description =
                 "Prints SecureBoot, SetupMode, AuditMode and DeployedMode, and the subjects of\n"
                 "the certificates enrolled in PK, KEK and db." },
         { "uki", NULL, "assemble a unified kernel image around systemd-stub", 0, 0, sb_cmd_uki,
-          .options = sb_options,
           .description =
                 "Assembles a unified kernel image around systemd-stub (--linux KERNEL and\n"
                 "-o OUT are required): sections .osrel, .cmdline, .uname, .initrd, .linux after\n"
                 "the stub's own (its .sbat is kept), 4 KiB aligned, headers and checksum\n"
                 "recomputed.  No timestamps: the same inputs give the same bytes." },
         { "sign", "FILE", "Authenticode-sign a PE/COFF (EFI) image", 1, 1, sb_cmd_sign,
-          .options = sb_options,
           .description =
                 "Authenticode-signs the PE/COFF image FILE: SHA-256 image digest, PKCS#7\n"
                 "SignedData over SpcIndirectDataContent, certificate table 8-byte aligned.\n"
                 "Signs with the db key of --dir DIR, or with --key KEY and --cert CERT.\n"
                 "An existing signature is replaced.  Without -o, FILE is replaced atomically." },
         { "verify", "FILE", "check an image's signature against a certificate", 1, 1, sb_cmd_verify,
-          .options = sb_options,
           .description =
                 "Exits 0 only when FILE carries an Authenticode signature that is valid\n"
                 "over its current bytes and made by CERT (or by a certificate CERT issued).\n"
                 "Validity dates are not checked (firmware does not check them either)." },
         { "inspect", "FILE", "sections, signatures and Authenticode digest of an image", 1, 1, sb_cmd_inspect,
-          .options = sb_options,
           .description =
                 "Prints the sections of the PE/COFF image FILE, its signatures (signer\n"
                 "subject and whether the signed digest matches the current bytes), and a line\n"
                 "'authenticode-sha256: HEX' with the Authenticode SHA-256 digest." },
         { "sign-module", "MODULE.ko", "sign a Linux kernel module with the db key (for locked-down kernels)", 1, 1,
           sb_cmd_sign_module,
-          .options = sb_options,
           .description =
                 "Signs a Linux kernel module in the format the kernel checks (PKCS#7,\n"
                 "SHA-256, appended with the module_signature trailer), replacing an existing\n"
@@ -78,7 +70,6 @@ const Verb secureboot_verbs[] = {
                 "atomically." },
         { "verify-module", "MODULE.ko", "check a kernel module's signature against a certificate", 1, 1,
           sb_cmd_verify_module,
-          .options = sb_options,
           .description =
                 "Exits 0 only when MODULE.ko carries a valid kernel module signature by\n"
                 "CERT over its current bytes." },

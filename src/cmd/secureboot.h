@@ -71,16 +71,19 @@ int sb_cmd_verify_module(const CmdArgs *a);
 int sb_signing_key_load(const CmdArgs *a, const char *dir, bool key_options, EVP_PKEY **ret_key,
                         X509 **ret_cert);
 
-/* The certificate of verify's and verify-module's --cert (required),
- * printing the error the user reads. */
-int sb_trusted_cert_load(const CmdArgs *a, X509 **ret);
+/* Reads and checks a verb's FILE (a PE image, a kernel module), printing
+ * the error the user reads. */
+typedef int (*SbLoad)(const char *path, uint8_t **ret, size_t *ret_size);
+
+/* The opening of verify and verify-module: the certificate of --cert
+ * (required) and FILE, args[0], through load; prints the error. */
+int sb_verify_open(const CmdArgs *a, SbLoad load, X509 **ret_cert, uint8_t **ret_data, size_t *ret_size);
 
 /* What a signing verb (sign, sign-module) does with FILE, args[0]:
- * load reads and checks it (printing its error), sign signs its bytes;
- * explain, when set, gives the message for a signing error (NULL: the
- * generic one). */
+ * load reads and checks it, sign signs its bytes; explain, when set, gives
+ * the message for a signing error (NULL: the generic one). */
 typedef struct SbSigner {
-        int (*load)(const char *path, uint8_t **ret, size_t *ret_size);
+        SbLoad load;
         int (*sign)(const uint8_t *data, size_t size, EVP_PKEY *key, X509 *cert, uint8_t **ret, size_t *ret_size);
         const char *(*explain)(int error);
         int output;             /* the option id of -o OUT */
