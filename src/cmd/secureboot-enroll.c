@@ -5,7 +5,6 @@
 
 #include "cmd/cmd.h"
 #include "cmd/secureboot.h"
-#include "secureboot/authvar.h"
 #include "secureboot/efivars.h"
 #include "secureboot/enroll.h"
 #include "secureboot/esl.h"
@@ -57,8 +56,6 @@ static void dry_run(const SbEnrollSet *set, const char *efivars) {
         }
 }
 
-static void sb_enroll_set_donep(SbEnrollSet *s) { sb_enroll_set_done(s); }
-
 int sb_cmd_enroll(const CmdArgs *a) {
         const char *dir = cmd_opt(a, SB_OPT_DIR) ?: SB_KEYS_DEFAULT_DIR;
         const char *efivars = cmd_opt(a, SB_OPT_EFIVARS) ?: EFIVARFS_DEFAULT_DIR;
@@ -86,7 +83,7 @@ int sb_cmd_enroll(const CmdArgs *a) {
                         return r;
         }
 
-        _cleanup_(sb_enroll_set_donep) SbEnrollSet set = {};
+        _cleanup_(sb_enroll_set_done) SbEnrollSet set = {};
         r = sb_enroll_build(dir, ms, time(NULL), &set, &error);
         if (r < 0)
                 return log_error_errno(r, "%s", error);
