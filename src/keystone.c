@@ -38,8 +38,10 @@ static const Verb verbs[] = {
         { "tpm",     "VERB [DEVICE] [OPTIONS]",
           "TPM2-bound LUKS2 unlock: enroll, unlock, recovery, password, wipe, status, measure, banner", 1, -1,
           .verbs = tpm_verbs, .options = tpm_options, .description = tpm_description, .epilog = tpm_epilog },
-        { "secureboot", "VERB", "Secure Boot keys, enrollment, UKIs, Authenticode signing", 1, -1,
-          .legacy = cmd_secureboot },
+        { "secureboot", NULL, "Secure Boot keys, enrollment, UKIs, Authenticode signing", 0, -1,
+          .verbs = secureboot_verbs, .options = secureboot_options,
+          .description = "The owner's Secure Boot keys, their enrollment in the firmware, and\n"
+                         "signed unified kernel images.  'keystone secureboot VERB --help' for each." },
         { "help",    "[COMMAND [VERB]]", "show help for keystone or one command", 0, 2, cmd_help_command,
           .description = "Show the help of keystone, of one command, or of one verb of a command\n"
                          "(the same text as 'keystone COMMAND [VERB] --help')." },

@@ -167,26 +167,36 @@ void cmd_print_help(const Verb *v, const char *path, const CmdOption *options, F
                 fprintf(f, "\n%s", v->epilog);
 }
 
-/* A set may name an option twice, for verbs that describe it differently
- * (lock's -o FILE, build's -o DIR; both entries take an argument or neither
- * does): *id becomes the entry of that name the verb allows.  A usage error
- * naming every verb that allows it when there is none. */
-static int entry_allowed(const CmdArgs *a, const CmdOption *options, const char *verb, int *id) {
-        const char *name = options[*id].name;
-        char all[256] = "";
-        for (const CmdOption *o = options; o->name; o++) {
-                if (!streq(o->name, name))
+/* Whether entry i of the set is the one VERB means by its long name (or,
+ * by_letter, by its letter): the entry the verb allows, else the first.  So
+ * one name may stand in the set once per group of verbs that describe it
+ * differently, and one letter for other options in other verbs. */
+static bool entry_chosen(const CmdOption *options, size_t i, const char *verb, bool by_letter) {
+        const CmdOption *o = &options[i];
+        bool allowed = option_allowed(o, verb);
+        for (size_t j = 0; options[j].name; j++) {
+                const CmdOption *p = &options[j];
+                if (j == i || (by_letter ? p->short_name != o->short_name : !streq(p->name, o->name)))
                         continue;
-                if (option_allowed(o, verb)) {
-                        *id = (int) (o - options);
-                        return 0;
-                }
-                size_t l = strlen(all);
-                snprintf(all + l, sizeof all - l, " %s", o->verbs);
+                bool p_allowed = option_allowed(p, verb);
+                if ((p_allowed && !allowed) || (p_allowed == allowed && j < i))
+                        return false;
         }
-        char verbs[256];
-        format_verb_list(all, verbs, sizeof verbs);
-        return cmd_usage(a, "--%s is for %s", name, verbs);
+        return true;
+}
+
+/* "sign, sign-module and enroll": the verbs of every entry named name. */
+static void verbs_of(const CmdOption *options, const char *name, char *buf, size_t size) {
+        char all[512] = "";
+        size_t n = 0;
+        for (const CmdOption *o = options; o->name; o++)
+                if (streq(o->name, name) && o->verbs) {
+                        int w = snprintf(all + n, sizeof all - n, "%s%s", n ? " " : "", o->verbs);
+                        if (w < 0 || (size_t) w >= sizeof all - n)
+                                break;
+                        n += (size_t) w;
+                }
+        format_verb_list(all, buf, size);
 }
 
 /* Parses the options and positional arguments of a leaf verb into a. */
@@ -194,19 +204,21 @@ static int parse(const Verb *v, const CmdOption *options, int argc, char **argv,
         struct option table[MAX_FAMILY_OPTIONS + 2] = {};
         /* ':' first: a missing argument is told apart from an unknown option */
         char shorts[2 * MAX_FAMILY_OPTIONS + 4] = ":h";
-        size_t n = 0, ns = 2;
+        size_t n = 0, ns = 2, nt = 0;
         for (const CmdOption *o = options; o && o->name; o++, n++) {
                 if (n >= MAX_FAMILY_OPTIONS)
                         return log_error_errno(-E2BIG, "%s: the option set has more than %d options", a->path,
                                                MAX_FAMILY_OPTIONS);
-                table[n] = (struct option) { o->name, o->arg ? required_argument : no_argument, NULL, 256 + (int) n };
-                if (o->short_name) {
+                if (entry_chosen(options, n, v->name, false))
+                        table[nt++] = (struct option) { o->name, o->arg ? required_argument : no_argument, NULL,
+                                                        256 + (int) n };
+                if (o->short_name && entry_chosen(options, n, v->name, true)) {
                         shorts[ns++] = (char) o->short_name;
                         if (o->arg)
                                 shorts[ns++] = ':';
                 }
         }
-        table[n] = (struct option) { "help", no_argument, NULL, 'h' };
+        table[nt] = (struct option) { "help", no_argument, NULL, 'h' };
         shorts[ns] = 0;
 
         optind = 0; /* 0: getopt reinitialises itself (every verb parses afresh) */
@@ -228,14 +240,16 @@ static int parse(const Verb *v, const CmdOption *options, int argc, char **argv,
                         id = c - 256;
                 else
                         for (size_t i = 0; i < n; i++)
-                                if (options[i].short_name == c)
+                                if (options[i].short_name == c && entry_chosen(options, i, v->name, true))
                                         id = (int) i;
                 if (id < 0)
                         return cmd_usage(a, "unknown option '-%c'", c);
-                int r = entry_allowed(a, options, v->name, &id);
-                if (r < 0)
-                        return r;
                 const CmdOption *o = &options[id];
+                if (!option_allowed(o, v->name)) {
+                        char verbs[256];
+                        verbs_of(options, o->name, verbs, sizeof verbs);
+                        return cmd_usage(a, "--%s is for %s", o->name, verbs);
+                }
                 if (a->n_given >= CMD_MAX_GIVEN)
                         return cmd_usage(a, "too many options (at most %d)", CMD_MAX_GIVEN);
                 a->given[a->n_given].id = id;

@@ -25,6 +25,13 @@
  *
  *     if (cmd_flag(a, DISK_OPT_YES)) …      cmd_opt(a, DISK_OPT_DEVICE) → NULL or the value
  *
+ * Where verbs describe one option differently (--output OUTDIR of export,
+ * --output OUT of sign), the set holds it once per group of verbs, each
+ * entry with its own identifier; and one letter may stand for different
+ * options in different verbs (-f: --format of export, --force of enroll).
+ * A verb gets the entry it allows, and "--output is for …" lists the verbs
+ * of every entry of that name.
+ *
  * Handlers return 0 or -errno (-KS_EUSAGE for a usage error; cmd_usage()
  * prints it); main() maps that to the exit code.  Every message printed with
  * log_error() while a verb runs carries "keystone VERB: " (the full path, as
@@ -132,7 +139,8 @@ extern const char options_description[];
 /* keystone disk (cmd/disk.c) */
 extern const Verb disk_verbs[];
 extern const char disk_description[];
-int cmd_secureboot(int argc, char **argv);
+extern const Verb secureboot_verbs[];
+extern const CmdOption secureboot_options[];
 int cmd_image(int argc, char **argv);
 int cmd_build(int argc, char **argv);
 int cmd_vm(int argc, char **argv);
