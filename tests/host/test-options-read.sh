@@ -8,7 +8,8 @@
 #     config_get(c, "disk.datasets") — the literal "a.b" in the source;
 #   - the image spec's JSON walk: get_path/get_bool/get_string(root, "a", "b");
 #     an entry of a table keyed by name (users.<name>.shell) is read where
-#     the table is ("users" / "disk", "datasets") by its key ("shell").
+#     the table is ("users" / "disk", "datasets" / "disk.datasets") by its
+#     key ("shell").
 # The check is proved able to fail: an option no code reads, added to the
 # list, must be reported.
 set -u
@@ -37,13 +38,16 @@ reader() {
 		*.*) tpat="\"${table%%.*}\", \"${table#*.}\"" ;;
 		*) tpat="(root, \"$table\"" ;;
 		esac
-		files "$tpat" "\"$key\"" | head -1
+		# the table by the JSON walk or by its dotted name (config_get),
+		# the entry by its key
+		{ files "$tpat" "\"$key\""; files "\"$table\"" "\"$key\""; } | head -1
 		;;
 	*.*)
 		{ files "\"$name\""; files "(root, \"${name%%.*}\", \"${name#*.}\""; } | head -1
 		;;
 	*)
-		files "(root, \"$name\"" | head -1
+		# the JSON walk, or a typed getter: config_get(c, "users")
+		{ files "(root, \"$name\""; files "config_get(c, \"$name\")"; } | head -1
 		;;
 	esac
 }

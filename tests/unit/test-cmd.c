@@ -214,7 +214,7 @@ static void test_help(void **state) {
 
         /* a help text of two lines goes on indented */
         assert_int_equal(prog("fam", "status", "--help", NULL), 0);
-        assert_contains(out, "       --count N               how many\n"
+        assert_contains(out, "      --count N                how many\n"
                              "                               second line of its help\n");
         assert_null(strstr(out, "--yes"));
 
