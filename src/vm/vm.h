@@ -22,8 +22,10 @@
  * Everything a VM writes stays under the base directory
  * (vm_set_base_dir_r()), in <base>/<vm name>/.
  *
- * Every function returns 0 or -errno (or the value it names) and never
- * prints; what it ran goes to the debug log. */
+ * Every function returns 0 or -errno (or the value it names); the message
+ * the user reads is the caller's.  What the driver ran goes to the debug
+ * log (a few failures that would otherwise go unexplained, such as a tap
+ * that cannot be made, are logged as errors). */
 
 #include <stdbool.h>
 #include <stddef.h>
