@@ -34,27 +34,36 @@ int cmd_help(const char *text) {
         return 0;
 }
 
+/* The one usage error: "PATH: MESSAGE" and where the help is. */
+static int vusage(const char *path, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static int vusage(const char *path, const char *fmt, va_list ap) {
+        fprintf(stderr, "%s: ", path);
+        vfprintf(stderr, fmt, ap);
+        fprintf(stderr, "\nTry '%s --help'.\n", path);
+        return -KS_EUSAGE;
+}
+
 int cmd_usage(const CmdArgs *a, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        fprintf(stderr, "%s: ", a->path);
-        vfprintf(stderr, fmt, ap);
+        int r = vusage(a->path, fmt, ap);
         va_end(ap);
-        fprintf(stderr, "\nTry '%s --help'.\n", a->path);
-        return -KS_EUSAGE;
+        return r;
 }
 
 /* A usage error before there is a CmdArgs (the dispatch levels). */
 static int usage_at(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int usage_at(const char *path, const char *fmt, ...) {
-        CmdArgs a = {};
-        snprintf(a.path, sizeof a.path, "%s", path);
         va_list ap;
         va_start(ap, fmt);
-        char msg[512];
-        vsnprintf(msg, sizeof msg, fmt, ap);
+        int r = vusage(path, fmt, ap);
         va_end(ap);
-        return cmd_usage(&a, "%s", msg);
+        return r;
+}
+
+/* The first level's verbs are called commands ("keystone" has no space). */
+static bool first_level(const char *path) {
+        return !strchr(path, ' ');
 }
 
 const char *cmd_opt(const CmdArgs *a, int id) {
@@ -133,8 +142,7 @@ static void print_option(FILE *f, const CmdOption *o) {
 }
 
 void cmd_print_help(const Verb *v, const char *path, const CmdOption *options, FILE *f) {
-        /* the first level's verbs are called commands */
-        const char *kind = strchr(path, ' ') ? "VERB" : "COMMAND";
+        const char *kind = first_level(path) ? "COMMAND" : "VERB";
         if (v->verbs) {
                 if (v->synopsis)
                         fprintf(f, "Usage: %s %s\n", path, v->synopsis);
@@ -146,7 +154,7 @@ void cmd_print_help(const Verb *v, const char *path, const CmdOption *options, F
                         options ? " [OPTIONS]" : "");
         fprintf(f, "%s\n", v->description ? v->description : v->summary);
         if (v->verbs) {
-                fprintf(f, "\n%s:\n", strchr(path, ' ') ? "Verbs" : "Commands");
+                fprintf(f, "\n%s:\n", first_level(path) ? "Commands" : "Verbs");
                 for (const Verb *s = v->verbs; s->name; s++) {
                         char left[64];
                         snprintf(left, sizeof left, "%s%s%s", s->name, s->synopsis && !s->verbs ? " " : "",
@@ -278,16 +286,27 @@ static const Verb *sub_verb(const Verb *v, const char *name) {
         return NULL;
 }
 
-static int verb_names(const Verb *v, char *buf, size_t size) {
+/* "missing verb (a, b, c)" / "unknown command 'x' (a, b, c)" at path, whose
+ * sub-verbs are v's; name NULL: none was given. */
+static int verb_usage(const char *path, const Verb *v, const char *name) {
+        char names[512] = "";
         size_t n = 0;
-        buf[0] = 0;
         for (const Verb *s = v->verbs; s->name; s++) {
-                int w = snprintf(buf + n, size - n, "%s%s", n ? ", " : "", s->name);
-                if (w < 0 || (size_t) w >= size - n)
+                int w = snprintf(names + n, sizeof names - n, "%s%s", n ? ", " : "", s->name);
+                if (w < 0 || (size_t) w >= sizeof names - n)
                         break;
                 n += (size_t) w;
         }
-        return 0;
+        const char *kind = first_level(path) ? "command" : "verb";
+        if (!name)
+                return usage_at(path, "missing %s (%s)", kind, names);
+        return usage_at(path, "unknown %s '%s' (%s)", kind, name, names);
+}
+
+/* An unconverted command prints its own help. */
+static int legacy_help(const Verb *v) {
+        char *hargv[] = { (char *) v->name, (char *) "--help", NULL };
+        return v->legacy(2, hargv);
 }
 
 static int dispatch(const Verb *v, const char *path, const CmdOption *inherited, int argc, char **argv);
@@ -297,27 +316,20 @@ static int help_verb(const Verb *v, const char *path, const CmdOption *options, 
         char p[96];
         snprintf(p, sizeof p, "%s", path);
         for (int i = 1; i < argc; i++) {
-                if (v->legacy) {
-                        /* an unconverted command helps itself */
-                        char *hargv[] = { (char *) v->name, (char *) "--help", NULL };
-                        return v->legacy(2, hargv);
-                }
-                const Verb *s = v->verbs ? sub_verb(v, argv[i]) : NULL;
-                if (!s) {
-                        char names[512];
-                        verb_names(v, names, sizeof names);
-                        return usage_at(p, "unknown %s '%s'%s%s%s", v->verbs ? "verb" : "argument", argv[i],
-                                        v->verbs ? " (" : "", v->verbs ? names : "", v->verbs ? ")" : "");
-                }
+                if (v->legacy)
+                        return legacy_help(v);
+                if (!v->verbs)
+                        return usage_at(p, "has no verb '%s'", argv[i]);
+                const Verb *s = sub_verb(v, argv[i]);
+                if (!s)
+                        return verb_usage(p, v, argv[i]);
                 v = s;
                 options = s->options ? s->options : options;
                 size_t l = strlen(p);
                 snprintf(p + l, sizeof p - l, " %s", s->name);
         }
-        if (v->legacy) {
-                char *hargv[] = { (char *) v->name, (char *) "--help", NULL };
-                return v->legacy(2, hargv);
-        }
+        if (v->legacy)
+                return legacy_help(v);
         cmd_print_help(v, p, options, stdout);
         return 0;
 }
@@ -339,11 +351,8 @@ static int dispatch(const Verb *v, const char *path, const CmdOption *inherited,
                 return v->legacy(argc, argv);
         }
         if (v->verbs) {
-                if (argc < 2) {
-                        char names[512];
-                        verb_names(v, names, sizeof names);
-                        return usage_at(path, "missing %s (%s)", strchr(path, ' ') ? "verb" : "command", names);
-                }
+                if (argc < 2)
+                        return verb_usage(path, v, NULL);
                 const char *name = argv[1];
                 if (streq(name, "--help") || streq(name, "-h")) {
                         cmd_print_help(v, path, options, stdout);
@@ -354,12 +363,8 @@ static int dispatch(const Verb *v, const char *path, const CmdOption *inherited,
                 const Verb *s = sub_verb(v, name);
                 if (!s && !v->verbs[1].name)
                         return usage_at(path, "expected '%s', not %s", v->verbs[0].name, name);
-                if (!s) {
-                        char names[512];
-                        verb_names(v, names, sizeof names);
-                        return usage_at(path, "unknown %s '%s' (%s)", strchr(path, ' ') ? "verb" : "command", name,
-                                        names);
-                }
+                if (!s)
+                        return verb_usage(path, v, name);
                 char p[96];
                 snprintf(p, sizeof p, "%s %s", path, s->name);
                 return dispatch(s, p, options, argc - 1, argv + 1);
@@ -391,13 +396,13 @@ int cmd_run(const Verb *root, int argc, char **argv) {
 
 /* The old helpers, until every command is converted. */
 int cmd_usage_error(const char *cmd, const char *fmt, ...) {
+        char path[96];
+        snprintf(path, sizeof path, "keystone %s", cmd);
         va_list ap;
         va_start(ap, fmt);
-        fprintf(stderr, "keystone %s: ", cmd);
-        vfprintf(stderr, fmt, ap);
+        int r = vusage(path, fmt, ap);
         va_end(ap);
-        fprintf(stderr, "\nTry 'keystone %s --help'.\n", cmd);
-        return -KS_EUSAGE;
+        return r;
 }
 
 int cmd_check_args(const char *cmd, int n) {
