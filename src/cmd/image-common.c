@@ -5,12 +5,7 @@
 #include "cmd/cmd.h"
 #include "cmd/config-load.h"
 #include "cmd/image-common.h"
-
-static void strv_free_(char **v) {
-        for (size_t i = 0; v && v[i]; i++)
-                free(v[i]);
-        free(v);
-}
+#include "util/strv.h"
 
 void image_cmd_host_done(ImageCmdHost *h) {
         image_spec_done(&h->spec);
@@ -75,7 +70,7 @@ int image_cmd_manifest(const char *path, const ImageCmdHost *h, const char *root
         ImageLock packages = {};
         r = image_rootfs_packages(rootfs_tar, &packages);
         if (r < 0) {
-                strv_free_(files);
+                strv_free(files);
                 return r;
         }
         if (keystone_version_ && keystone_version_[0] && !image_lock_version(&packages, "keystone") &&
@@ -89,6 +84,6 @@ int image_cmd_manifest(const char *path, const ImageCmdHost *h, const char *root
         if (r >= 0)
                 r = image_manifest_write(&in, dir);
         image_lock_done(&packages);
-        strv_free_(files);
+        strv_free(files);
         return r;
 }

@@ -16,7 +16,6 @@
 #include "image/keystone-deb.h"
 #include "image/lock.h"
 #include "image/apt-archive.h"
-#include "secureboot/uki.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -875,12 +874,3 @@ int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *re
         return 0;
 }
 
-int image_make_uki(const ImageArtifacts *a, const char *out_path) {
-        UkiInputs in = {
-                .linux_path = a->kernel,
-                .initrd_path = a->initrd[0] ? a->initrd : NULL,
-                .cmdline = a->cmdline[0] ? a->cmdline : NULL,
-                .uname = a->kernel_version[0] ? a->kernel_version : NULL,
-        };
-        return uki_assemble(&in, out_path);
-}

@@ -168,7 +168,3 @@ int image_rootfs_kernel_version(ImageArtifacts *a);
 /* The canonical input texts (malloc'd), for hashing and for inputs.txt. */
 int image_rootfs_inputs(const ImageSpec *spec, char **ret);
 
-/* An unsigned UKI (systemd-stub + kernel + initrd + cmdline + uname) for the
- * image, by src/secureboot's uki_assemble().  ESP disk images to boot one
- * from: src/vm/esp.h. */
-int image_make_uki(const ImageArtifacts *a, const char *out_path);

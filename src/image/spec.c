@@ -14,7 +14,8 @@
 /* 2025-01-01T00:00:00Z: the default for reproducible builds */
 #define DEFAULT_SOURCE_DATE_EPOCH UINT64_C(1735689600)
 
-static void strv_free(char **v, size_t n) {
+/* The spec's lists are counted, not NULL-ended (util/strv.h is for those). */
+static void strn_free(char **v, size_t n) {
         for (size_t i = 0; i < n; i++)
                 free(v[i]);
         free(v);
@@ -26,12 +27,12 @@ void image_spec_done(ImageSpec *s) {
         free(s->hostname);
         free(s->role);
         free(s->kernel_flavour);
-        strv_free(s->packages, s->n_packages);
-        strv_free(s->system_packages, s->n_system_packages);
+        strn_free(s->packages, s->n_packages);
+        strn_free(s->system_packages, s->n_system_packages);
         for (size_t i = 0; i < s->n_users; i++) {
                 free(s->users[i].name);
-                strv_free(s->users[i].ssh_keys, s->users[i].n_ssh_keys);
-                strv_free(s->users[i].groups, s->users[i].n_groups);
+                strn_free(s->users[i].ssh_keys, s->users[i].n_ssh_keys);
+                strn_free(s->users[i].groups, s->users[i].n_groups);
                 free(s->users[i].shell);
                 free(s->users[i].description);
         }
@@ -46,7 +47,7 @@ void image_spec_done(ImageSpec *s) {
         }
         free(s->datasets);
         free(s->pool);
-        strv_free(s->kernel_params, s->n_kernel_params);
+        strn_free(s->kernel_params, s->n_kernel_params);
         free(s->sb_key_dir);
         *s = (ImageSpec) {};
 }
@@ -202,7 +203,7 @@ static int take_strv(const ConfigNode *n, char ***ret, size_t *ret_n) {
                 return -ENOMEM;
         for (size_t i = 0; i < k; i++)
                 if (!(v[i] = strdup(n->items[i]->s))) {
-                        strv_free(v, i);
+                        strn_free(v, i);
                         return -ENOMEM;
                 }
         *ret = v;
