@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <sys/stat.h>
 
 #include "config/config.h"
+#include "util/fs.h"
 #include "config/toml.h"
 #include "util/macro.h"
 
@@ -635,55 +634,15 @@ static int resolve(Eval *e, ConfigNode *node, const char *path, const char *host
 
 /* ---- loading files and imports --------------------------------------------- */
 
-/* -EISDIR, -EINVAL (not a regular file: a FIFO, device or socket, which
+/* -EISDIR, -EBADFD (not a regular file: a FIFO, device or socket, which
  * could block or never end), -EFBIG (over MAX_FILE_SIZE): see
  * read_error_text(). */
 static int read_file(const char *path, char **ret, size_t *ret_size) {
-        /* O_NONBLOCK: opening a FIFO must not wait for a writer */
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        if (st.st_size > MAX_FILE_SIZE)
-                return -EFBIG;
-        size_t cap = st.st_size + 1, n = 0;
-        _cleanup_free_ char *buf = malloc(cap);
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                if (n + 1 >= cap) {
-                        if (cap > MAX_FILE_SIZE)
-                                return -EFBIG;
-                        char *nb = realloc(buf, cap * 2);
-                        if (!nb)
-                                return -ENOMEM;
-                        buf = nb;
-                        cap *= 2;
-                }
-                ssize_t k = read(fd, buf + n, cap - n - 1);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += k;
-        }
-        buf[n] = 0;
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
+        return read_file_text(path, MAX_FILE_SIZE, ret, ret_size);
 }
 
 static const char *read_error_text(int r) {
-        if (r == -EINVAL)
+        if (r == -EBADFD)
                 return "not a regular file (a FIFO, device or socket); give the path of a .toml file";
         if (r == -EFBIG)
                 return "larger than 16 MiB, the most a host file or module may be";

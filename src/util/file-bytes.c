@@ -48,7 +48,9 @@ static int read_to_end(int fd, size_t max_size, size_t cap, uint8_t **ret_data, 
 }
 
 int read_file_bytes(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
+         * refused as not a regular file); no effect on regular files */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
         struct stat st;
