@@ -106,6 +106,18 @@ static bool installer_address_valid(const char *s, bool with_prefix) {
         return inet_pton(AF_INET, buf, &a) == 1;
 }
 
+/* aa:bb:cc:dd:ee:ff (either case); made lower case, as /sys/class/net/X/address is. */
+static bool installer_mac_normalize(char *s) {
+        if (strlen(s) != 17)
+                return false;
+        for (size_t i = 0; i < 17; i++) {
+                if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char) s[i]))
+                        return false;
+                s[i] = (char) tolower((unsigned char) s[i]);
+        }
+        return true;
+}
+
 static void config_defaults(InitConfig *c) {
         *c = (InitConfig) {};
         snprintf(c->pool, sizeof c->pool, "rpool");
@@ -173,7 +185,7 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                         { "keyfile", c.keyfile }, { "generation", gen }, { "init", c.init },
                         { "tpm2-device", c.tpm2_device }, { "emergency", NULL },
                         { "installer.address", c.installer_address }, { "installer.gateway", c.installer_gateway },
-                        { "installer.interface", c.installer_interface },
+                        { "installer.interface", c.installer_interface }, { "installer.mac", c.installer_mac },
                 };
                 size_t i;
                 for (i = 0; i < ELEMENTSOF(strs); i++)
@@ -241,6 +253,13 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                                                streq(c.installer_interface, "..")))
                         return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.interface=%s "
                                          "is not a network interface name", c.installer_interface);
+                if (*c.installer_mac && !installer_mac_normalize(c.installer_mac))
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.mac=%s is "
+                                         "not a hardware address (six hex pairs joined by ':', e.g. "
+                                         "52:54:00:12:34:56)", c.installer_mac);
+                if (*c.installer_mac && *c.installer_interface)
+                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.interface "
+                                         "and keystone.installer.mac both name the interface; give one");
                 *ret = c;
                 return 0;
         }

@@ -29,6 +29,10 @@
  *   keystone.installer.address=A/N  IPv4 address and prefix length   (required)
  *   keystone.installer.gateway=A    default route                    (none)
  *   keystone.installer.interface=I  network interface  (the first that is not lo)
+ *   keystone.installer.mac=M        the interface with this hardware address
+ *                                   (aa:bb:cc:dd:ee:ff): how remote install names
+ *                                   the target's card, since the names udev gave
+ *                                   it before kexec do not exist in the initrd
  *
  * Values may be double-quoted.  The last occurrence of a parameter wins. */
 
@@ -49,6 +53,7 @@ typedef struct InitConfig {
         char installer_address[INIT_NAME_MAX];
         char installer_gateway[INIT_NAME_MAX];
         char installer_interface[INIT_NAME_MAX];
+        char installer_mac[INIT_NAME_MAX];      /* lower case */
         unsigned n_unknown;                     /* keystone.* parameters not understood (ignored) */
         char unknown[INIT_NAME_MAX];            /* the first of them */
 } InitConfig;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -74,8 +75,29 @@ static int run_step(const char *const *argv, bool dry, FILE *console, char *why,
         return r;
 }
 
-/* The interface named on the command line, or the first one in
- * /sys/class/net that is not lo (drivers may still be probing: up to 10 s). */
+/* Whether the interface name in dir (ROOT/sys/class/net) is the one the
+ * command line asks for: by name, by hardware address, or (neither given)
+ * the first in name order that is not lo. */
+static bool interface_wanted(const InitConfig *cfg, const char *dir, const char *name, bool found, const char *best) {
+        if (*cfg->installer_interface)
+                return streq(name, cfg->installer_interface);
+        if (*cfg->installer_mac) {
+                char path[4400], mac[64] = "";
+                snprintf(path, sizeof path, "%s/%s/address", dir, name);
+                FILE *f = fopen(path, "re");
+                if (!f)
+                        return false;
+                bool ok = fgets(mac, sizeof mac, f) != NULL;
+                fclose(f);
+                mac[strcspn(mac, "\n")] = 0;
+                return ok && strcasecmp(mac, cfg->installer_mac) == 0;
+        }
+        return !found || strcmp(name, best) < 0;
+}
+
+/* The interface the command line names (keystone.installer.interface or
+ * .mac), or the first one in /sys/class/net that is not lo (drivers may
+ * still be probing: up to 10 s). */
 static int find_interface(const InitConfig *cfg, const char *root, bool dry, char *out, size_t size) {
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/sys/class/net", root);
@@ -86,8 +108,7 @@ static int find_interface(const InitConfig *cfg, const char *root, bool dry, cha
                 while (d && (de = readdir(d))) {
                         if (de->d_name[0] == '.' || streq(de->d_name, "lo"))
                                 continue;
-                        if (*cfg->installer_interface ? streq(de->d_name, cfg->installer_interface) :
-                                                        (!found || strcmp(de->d_name, out) < 0)) {
+                        if (interface_wanted(cfg, dir, de->d_name, found, out)) {
                                 snprintf(out, size, "%s", de->d_name);
                                 found = true;
                         }
@@ -111,6 +132,10 @@ static int step_network(const InitConfig *cfg, const char *root, bool dry, FILE 
                         return step_end(&s, r, "no network interface %s (keystone.installer.interface); the "
                                         "kernel has no driver for it, or it has another name (see ip link)",
                                         cfg->installer_interface);
+                if (*cfg->installer_mac)
+                        return step_end(&s, r, "no network interface with the hardware address %s "
+                                        "(keystone.installer.mac) after 10 s: the kernel has no driver for that "
+                                        "card (see ip link)", cfg->installer_mac);
                 return step_end(&s, r, "no network interface besides lo after 10 s: the kernel has no driver for "
                                 "the machine's network card (the installer loads virtio_net, e1000e, e1000, igb, "
                                 "r8169)");
@@ -127,22 +152,29 @@ static int step_network(const InitConfig *cfg, const char *root, bool dry, FILE 
                         cfg->installer_gateway);
 }
 
-static int step_host_key(bool dry, FILE *console) {
+/* The host key: the one the UKI brought (keystone install makes it on the
+ * operator's side and pins it, so the first connection is verified), or
+ * else a new one. */
+static int step_host_key(const char *root, bool dry, FILE *console) {
         Step s = step_begin(console, "ssh-host-key", dry);
-        char why[600] = "";
-        if (!dry && mkdir("/etc/ssh", 0755) < 0 && errno != EEXIST)
+        char why[600] = "", path[4200];
+        snprintf(path, sizeof path, "%s" HOST_KEY, root);
+        bool given = access(path, F_OK) == 0;
+        if (!given && !dry && mkdir("/etc/ssh", 0755) < 0 && errno != EEXIST)
                 return step_end(&s, -errno, "cannot create /etc/ssh: %s", strerror(errno));
         const char *gen[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "keystone-installer", "-f",
                               HOST_KEY, NULL };
-        int r = run_step(gen, dry, console, why, sizeof why, NULL);
+        int r = given ? 0 : run_step(gen, dry, console, why, sizeof why, NULL);
         if (r < 0)
                 return step_end(&s, r, "%s", why);
+        if (given && !dry && chmod(HOST_KEY, 0600) < 0)
+                return step_end(&s, -errno, "chmod 0600 %s failed: %s", HOST_KEY, strerror(errno));
         const char *fpr[] = { "ssh-keygen", "-l", "-f", HOST_KEY ".pub", NULL };
         RunResult res = {};
         if ((r = run_step(fpr, dry, console, why, sizeof why, &res)) < 0)
                 return step_end(&s, r, "%s", why);
-        const char *out = res.out ? res.out : "";
-        r = step_end(&s, 0, "%.*s", (int) strcspn(dry ? "(dry run)" : out, "\n"), dry ? "(dry run)" : out);
+        const char *out = dry ? "(dry run)" : res.out ? res.out : "";
+        r = step_end(&s, 0, "%.*s%s", (int) strcspn(out, "\n"), out, given ? " (the key this UKI brought)" : "");
         run_result_done(&res);
         return r;
 }
@@ -243,7 +275,7 @@ int init_installer_run(const InitConfig *cfg, const char *root, bool dry, FILE *
         int r = step_network(cfg, root, dry, console);
         if (r < 0)
                 return r;
-        if ((r = step_host_key(dry, console)) < 0)
+        if ((r = step_host_key(root, dry, console)) < 0)
                 return r;
         pid_t sshd = 0;
         if ((r = step_sshd(cfg, dry, console, &sshd)) < 0)

@@ -11,9 +11,11 @@
  * install steps and waits:
  *
  *   1. efivarfs on /sys/firmware/efi/efivars (keystone secureboot enroll)
- *   2. the network: lo and the interface up, the address (and the default
- *      route) from keystone.installer.* (docs/vm.md)
- *   3. a new ed25519 host key (its fingerprint is printed), sshd: root by
+ *   2. the network: lo and the interface up (named, or found by its
+ *      hardware address), the address (and the default route) from
+ *      keystone.installer.* (docs/vm.md)
+ *   3. the ed25519 host key the UKI brought in /etc/ssh (keystone install
+ *      pins it), else a new one; its fingerprint is printed; sshd: root by
  *      the key in /etc/keystone-installer/authorized_keys only
  *   4. as PID 1: reaps children and restarts sshd should it end; SIGUSR2
  *      powers the machine off, SIGTERM and SIGINT (Ctrl-Alt-Del) reboot it,

@@ -251,7 +251,31 @@ echo "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.instal
 "$INIT" --root="$R" --dry-run --cmdline="$T/installer-cmdline" </dev/null >"$T/out" 2>&1 \
 	&& fail "installer with a missing interface ran"
 grep -q "no network interface wlan9" "$T/out" || { cat "$T/out"; fail "missing interface not named"; }
-rm -rf "$R/sys/class"
+# by hardware address (remote install): eth1 is chosen over eth0, which
+# name order would pick; an address no card has is named
+mkdir -p "$R/sys/class/net/eth1"
+echo 52:54:00:00:00:01 >"$R/sys/class/net/eth0/address"
+echo 52:54:00:00:00:02 >"$R/sys/class/net/eth1/address"
+echo "keystone.installer keystone.installer.address=192.0.2.7/24 keystone.installer.mac=52:54:00:00:00:02" \
+	>"$T/installer-cmdline"
+"$INIT" --root="$R" --dry-run --cmdline="$T/installer-cmdline" </dev/null >"$T/out" 2>&1 \
+	|| { cat "$T/out"; fail "installer dry run by mac"; }
+grep -qF "ip address add 192.0.2.7/24 dev eth1" "$T/out" || { cat "$T/out"; fail "mac did not choose eth1"; }
+echo "keystone.installer keystone.installer.address=192.0.2.7/24 keystone.installer.mac=52:54:00:00:00:09" \
+	>"$T/installer-cmdline"
+"$INIT" --root="$R" --dry-run --cmdline="$T/installer-cmdline" </dev/null >"$T/out" 2>&1 \
+	&& fail "installer with no card of that mac ran"
+grep -q "no network interface with the hardware address 52:54:00:00:00:09" "$T/out" \
+	|| { cat "$T/out"; fail "missing mac not named"; }
+# a host key the UKI brought is kept, not replaced
+mkdir -p "$R/etc/ssh"
+ssh-keygen -q -t ed25519 -N '' -C pinned -f "$R/etc/ssh/ssh_host_ed25519_key"
+echo "keystone.installer keystone.installer.address=10.0.2.15/24" >"$T/installer-cmdline"
+"$INIT" --root="$R" --dry-run --cmdline="$T/installer-cmdline" </dev/null >"$T/out" 2>&1 \
+	|| { cat "$T/out"; fail "installer dry run with a host key"; }
+grep -qF "ssh-keygen -q -t ed25519" "$T/out" && { cat "$T/out"; fail "a brought host key would be replaced"; }
+grep -qF "(the key this UKI brought)" "$T/out" || { cat "$T/out"; fail "brought host key not said"; }
+rm -rf "$R/sys/class" "$R/etc/ssh"
 ok "installer mode: network and sshd planned, no boot flow; a missing address or interface is named"
 
 # 8: not PID 1 and no --dry-run: refuses to do anything

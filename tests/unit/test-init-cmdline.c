@@ -136,6 +136,11 @@ static void test_installer(void **state) {
         assert_int_equal(c.n_unknown, 0);
         assert_int_equal(init_config_parse("keystone.installer=0 keystone.generation=2", &c, &e), 0);
         assert_false(c.installer);
+        /* the card by its hardware address (remote install: names change across kexec) */
+        assert_int_equal(init_config_parse("keystone.installer keystone.installer.address=192.0.2.7/24 "
+                                           "keystone.installer.mac=52:54:00:AB:cd:0F", &c, &e), 0);
+        assert_string_equal(c.installer_mac, "52:54:00:ab:cd:0f");
+        assert_string_equal(c.installer_interface, "");
 
         static const struct { const char *line, *needle; } bad[] = {
                 { "keystone.installer", "needs keystone.installer.address" },
@@ -150,6 +155,14 @@ static void test_installer(void **state) {
                 { "keystone.installer keystone.installer.address=10.0.2.15/24 "
                   "keystone.installer.interface=abcdefghijklmnopq", "not a network interface" },
                 { "keystone.installer=maybe keystone.installer.address=10.0.2.15/24", "not a boolean" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.installer.mac=52:54:00:ab:cd",
+                  "not a hardware address" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.installer.mac=52-54-00-ab-cd-ef",
+                  "not a hardware address" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.installer.mac=52:54:00:ab:cd:eg",
+                  "not a hardware address" },
+                { "keystone.installer keystone.installer.address=10.0.2.15/24 keystone.installer.mac=52:54:00:ab:cd:ef "
+                  "keystone.installer.interface=eth0", "give one" },
         };
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 e = NULL;
