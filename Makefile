@@ -138,6 +138,15 @@ $(BUILD)/asan/%: $(BUILD)/asan/obj/src/bin/%.o $(BUILD)/asan/libkeystone.a
 	@$(if $(Q),echo "  LD-ASAN $@")
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(LDLIBS)
 
+# keystone-kexec runs on the target (a stock Debian 12 or 13), whatever its
+# C library: static, and without libkeystone, which it does not need.
+$(BUILD)/keystone-kexec: $(BUILD)/obj/src/bin/keystone-kexec.o
+	@$(if $(Q),echo "  LD      $@ (static)")
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $<
+$(BUILD)/asan/keystone-kexec: $(BUILD)/asan/obj/src/bin/keystone-kexec.o
+	@$(if $(Q),echo "  LD-ASAN $@")
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $<
+
 # Test programs: always the sanitizer build.
 $(BUILD)/tests/%: $(BUILD)/asan/obj/tests/%.o $(BUILD)/asan/libkeystone.a
 	@mkdir -p $(@D)
