@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "install/probe.h"
 #include "secureboot/esl.h"
 #include "secureboot/guid.h"
@@ -289,20 +290,40 @@ typedef struct Parser {
         ProbeInterface *iface;
 } Parser;
 
+/* Room for one more zeroed element at the end of *array (*n elements of
+ * SIZE bytes, at most MAX): -EBADMSG when NAME is not a name, -E2BIG past
+ * MAX.  *n is not counted up: the caller does, once the element is one
+ * its destructor can free. */
+static int grow(void **array, size_t n, size_t max, size_t size, const char *name, void **ret) {
+        if (!name_ok(name))
+                return -EBADMSG;
+        if (n >= max)
+                return -E2BIG;
+        uint8_t *a = realloc(*array, (n + 1) * size);
+        if (!a)
+                return -ENOMEM;
+        *array = a;
+        memset(a + n * size, 0, size);
+        *ret = a + n * size;
+        return 0;
+}
+
+/* A new disk or interface: the keys of its scope may be given again. */
+static void scope_reset(Parser *p, Scope scope) {
+        for (size_t k = 0; k < _K_MAX; k++)
+                if (keys[k].scope == scope)
+                        p->seen[k] = false;
+}
+
 static int add_disk(Parser *p, const char *v) {
         ProbeReport *r = p->r;
-        if (!name_ok(v))
-                return -EBADMSG;
         for (size_t i = 0; i < r->n_disks; i++)
                 if (streq(r->disks[i].name, v))
                         return -EBADMSG;
-        if (r->n_disks >= PROBE_MAX_DISKS)
-                return -E2BIG;
-        ProbeDisk *nd = realloc(r->disks, (r->n_disks + 1) * sizeof *nd);
-        if (!nd)
-                return -ENOMEM;
-        r->disks = nd;
-        ProbeDisk *d = &nd[r->n_disks];
+        ProbeDisk *d;
+        int q = grow((void **) &r->disks, r->n_disks, PROBE_MAX_DISKS, sizeof *d, v, (void **) &d);
+        if (q < 0)
+                return q;
         *d = (ProbeDisk) { .rotational = PROBE_UNKNOWN, .removable = PROBE_UNKNOWN, .zero = PROBE_UNKNOWN };
         r->n_disks++;       /* from here on disk_done() frees what it has */
         if (!(d->name = strdup(v)) || strv_new(&d->ids) < 0 || strv_new(&d->partitions) < 0 ||
@@ -310,34 +331,24 @@ static int add_disk(Parser *p, const char *v) {
             strv_new(&d->filesystems) < 0)
                 return -ENOMEM;
         p->disk = d;
-        for (size_t k = 0; k < _K_MAX; k++)
-                if (keys[k].scope == SCOPE_DISK)
-                        p->seen[k] = false;
+        scope_reset(p, SCOPE_DISK);
         return 0;
 }
 
 static int add_interface(Parser *p, const char *v) {
         ProbeReport *r = p->r;
-        if (!name_ok(v))
-                return -EBADMSG;
         for (size_t i = 0; i < r->n_interfaces; i++)
                 if (streq(r->interfaces[i].name, v))
                         return -EBADMSG;
-        if (r->n_interfaces >= PROBE_MAX_INTERFACES)
-                return -E2BIG;
-        ProbeInterface *ni = realloc(r->interfaces, (r->n_interfaces + 1) * sizeof *ni);
-        if (!ni)
-                return -ENOMEM;
-        r->interfaces = ni;
-        ProbeInterface *i = &ni[r->n_interfaces];
-        *i = (ProbeInterface) { 0 };
+        ProbeInterface *i;
+        int q = grow((void **) &r->interfaces, r->n_interfaces, PROBE_MAX_INTERFACES, sizeof *i, v, (void **) &i);
+        if (q < 0)
+                return q;
         r->n_interfaces++;
         if (!(i->name = strdup(v)) || strv_new(&i->addresses) < 0 || strv_new(&i->dynamic) < 0)
                 return -ENOMEM;
         p->iface = i;
-        for (size_t k = 0; k < _K_MAX; k++)
-                if (keys[k].scope == SCOPE_IF)
-                        p->seen[k] = false;
+        scope_reset(p, SCOPE_IF);
         return 0;
 }
 
@@ -716,6 +727,14 @@ static const char *secure_boot_refusal(const ProbeReport *r, const ProbeWants *w
                "pass --secure-boot=later";
 }
 
+void probe_wants_from_config(const Config *c, ProbeWants *ret) {
+        *ret = (ProbeWants) {
+                .disk_device = config_string(c, "disk.device"),
+                .secure_boot = config_bool(c, "secure-boot.enable"),
+                .tpm = config_bool(c, "tpm.enable"),
+        };
+}
+
 int probe_check(const ProbeReport *r, const ProbeWants *w, const ProbeOptions *o, char **ret_error) {
         _cleanup_free_ char *msg = NULL;
         size_t msg_size = 0;
@@ -762,6 +781,11 @@ int probe_check(const ProbeReport *r, const ProbeWants *w, const ProbeOptions *o
                                "in the firmware settings, or pass --no-tpm (or set tpm.enable = false) to unlock "
                                "with a passphrase");
         }
+        if (r->kexec_load_disabled == 1)
+                REFUSE(-EPERM,
+                       "kexec is disabled on the target (/proc/sys/kernel/kexec_load_disabled is 1, and stays so "
+                       "until a reboot), and the installer is started with kexec: reboot the target without "
+                       "setting kernel.kexec_load_disabled (look in /etc/sysctl.d)");
 
         const ProbeDisk *d = NULL;
         _cleanup_free_ char *disk_error = NULL;

@@ -137,6 +137,12 @@ typedef struct ProbeWants {
         size_t owner_pk_size;
 } ProbeWants;
 
+struct Config;
+/* The ProbeWants of a loaded host file: disk.device, secure-boot.enable,
+ * tpm.enable (owner_pk left NULL: the caller loads the owner's PK
+ * certificate).  The strings point into C. */
+void probe_wants_from_config(const struct Config *c, ProbeWants *ret);
+
 /* What the operator allows on the command line. */
 typedef struct ProbeOptions {
         bool force;                     /* --force: erase a disk that holds data */
@@ -157,7 +163,8 @@ int probe_find_disk(const ProbeReport *r, const char *device, const ProbeDisk **
  * setup mode nor in user mode with the owner's PK (-EPERM unless
  * secure_boot_later; when the host does not want Secure Boot, Secure Boot
  * must be off); no TPM 2.0 (-EPERM unless no_tpm or the host's tpm.enable
- * is false); the target disk not found (-ENODEV/-ENOTUNIQ), mounted, swap
+ * is false); kexec disabled (kexec_load_disabled 1: -EPERM; remote
+ * install starts its installer with kexec); the target disk not found (-ENODEV/-ENOTUNIQ), mounted, swap
  * or held (-EBUSY, even with force), holding data or unreadable (-EEXIST
  * unless force). */
 int probe_check(const ProbeReport *r, const ProbeWants *w, const ProbeOptions *o, char **ret_error);

@@ -3,11 +3,18 @@
 # report).  Sent as it is to `sh -s` on the target, as root; it only reads
 # (/proc, /sys, /dev/disk/by-id, the first MiB of each disk) and prints
 # "KEY VALUE" lines.  POSIX sh and coreutils; blkid, ip and zpool are used
-# when present.  An argument "with-loop" also reports loop devices (tests).
+# when present.  For tests, arguments: "with-loop" also reports loop
+# devices, "no-blkid" reads signatures as if blkid were not installed.
 export LC_ALL=C
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 with_loop=
-[ "${1-}" = with-loop ] && with_loop=1
+no_blkid=
+for a in "$@"; do
+	case $a in
+	with-loop) with_loop=1 ;;
+	no-blkid) no_blkid=1 ;;
+	esac
+done
 
 # esc VALUE: the value with backslash, control and non-ASCII bytes as \xHH
 esc() {
@@ -78,7 +85,7 @@ fi
 
 # disks
 have_blkid=
-command -v blkid >/dev/null 2>&1 && have_blkid=1
+[ -z "$no_blkid" ] && command -v blkid >/dev/null 2>&1 && have_blkid=1
 put blkid "$([ -n "$have_blkid" ] && echo yes || echo no)"
 zfs_devs=
 command -v zpool >/dev/null 2>&1 && \
@@ -100,6 +107,7 @@ magic() {
 	[ "$(at 4086 10)" = 53574150535041434532 ] && echo "fs swap"
 	[ "$(at 536 8)" = 4c564d3220303031 ] && echo "fs LVM2_member"
 	[ "$(at 65600 8)" = 5f42485266535f4d ] && echo "fs btrfs"
+	{ [ "$(at 54 3)" = 464154 ] || [ "$(at 82 3)" = 464154 ]; } && echo "fs vfat"
 	:
 }
 # signatures DEV NAME: the disk's partition table and file systems

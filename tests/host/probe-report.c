@@ -8,7 +8,7 @@
  *   check DEVICE: 0 | -ERRNO, then each refusal line  (with --check DEVICE)
  *   plan …                                            (with --check DEVICE)
  *
- * Usage: probe-report [--with-loop] [--raw] [--check DEVICE [--force]] */
+ * Usage: probe-report [--with-loop] [--no-blkid] [--raw] [--check DEVICE [--force]] */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +26,13 @@ static void print_list(const char *label, char **v) {
 }
 
 int main(int argc, char **argv) {
-        bool with_loop = false, raw = false, force = false;
+        bool with_loop = false, no_blkid = false, raw = false, force = false;
         const char *check = NULL;
         for (int i = 1; i < argc; i++) {
                 if (streq(argv[i], "--with-loop"))
                         with_loop = true;
+                else if (streq(argv[i], "--no-blkid"))
+                        no_blkid = true;
                 else if (streq(argv[i], "--raw"))
                         raw = true;
                 else if (streq(argv[i], "--force"))
@@ -38,12 +40,17 @@ int main(int argc, char **argv) {
                 else if (streq(argv[i], "--check") && i + 1 < argc)
                         check = argv[++i];
                 else {
-                        fprintf(stderr, "usage: probe-report [--with-loop] [--raw] [--check DEVICE [--force]]\n");
+                        fprintf(stderr, "usage: probe-report [--with-loop] [--no-blkid] [--raw] [--check DEVICE [--force]]\n");
                         return 2;
                 }
         }
 
-        const char *sh[] = { "sh", "-s", "--", with_loop ? "with-loop" : NULL, NULL };
+        const char *sh[6] = { "sh", "-s", "--" };   /* and NULL after the arguments */
+        size_t n = 3;
+        if (with_loop)
+                sh[n++] = "with-loop";
+        if (no_blkid)
+                sh[n++] = "no-blkid";
         RunOptions o = { .input = probe_script, .input_size = probe_script_size, .timeout_ms = 60000,
                          .ignore_dry_run = true };
         RunResult res = { 0 };

@@ -3,7 +3,7 @@
 # the library) run here as `sh -s` runs it on a target, its report parsed
 # by probe_parse(): the architecture, the memory and the disks agree with
 # uname, /proc/meminfo and /sys/block; on loop devices it sees a GPT, an
-# ext4, a blank disk and a mounted one, and probe_check() refuses the first
+# ext4 (with blkid and without), a blank disk and a mounted one, and probe_check() refuses the first
 # two unless --force and the mounted one even with --force.
 set -u
 . "$SRCDIR/tests/lib/assert.sh"
@@ -67,6 +67,13 @@ echo "$OUT" | grep -q "^check $GPT: -" || fail "the GPT disk was not refused"
 run_ok "$P" --with-loop --check "$EXT"
 assert_contains "$OUT" "/dev/$e (32 MiB) is not blank (found: ext4 on $e)"
 assert_contains "$OUT" "plan erase  /dev/$e"
+
+# the same without blkid: the magic bytes the script knows
+run_ok "$P" --with-loop --no-blkid --raw
+assert_contains "$OUT" "blkid no"
+echo "$OUT" | grep -q "^disk $g 67108864 data=yes .* pttype=gpt" || fail "$g: GPT not seen without blkid"
+echo "$OUT" | grep -q "^disk $e 33554432 data=yes .* fs=$e ext4" || fail "$e: ext4 not seen without blkid"
+echo "$OUT" | grep -q "^disk $z 67108864 data=no .* pttype=- fs=$" || fail "$z: not blank without blkid"
 
 # --force lets a disk with data by, the blank one needs no --force
 run_ok "$P" --with-loop --check "$GPT" --force

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
 #include "install/probe.h"
 #include "util/file-bytes.h"
 #include "util/macro.h"
@@ -22,13 +23,25 @@
 
 static const char owner_pk[] = "keystone-owner-pk-certificate";
 
-static ProbeReport *load(const char *name) {
+/* REL (below the source tree, $SRCDIR) as a path in buf */
+static const char *src_path(char *buf, size_t size, const char *rel) {
         const char *src = getenv("SRCDIR");
+        snprintf(buf, size, "%s/%s", src ? src : ".", rel);
+        return buf;
+}
+
+static uint8_t *read_src(const char *rel, size_t *ret_size) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/tests/unit/probe/%s", src ? src : ".", name);
         uint8_t *data = NULL;
+        assert_int_equal(read_file_bytes(src_path(path, sizeof path, rel), 0, &data, ret_size), 0);
+        return data;
+}
+
+static ProbeReport *load(const char *name) {
+        char rel[256];
+        snprintf(rel, sizeof rel, "tests/unit/probe/%s", name);
         size_t size = 0;
-        assert_int_equal(read_file_bytes(path, 0, &data, &size), 0);
+        uint8_t *data = read_src(rel, &size);
         ProbeReport *r = NULL;
         char *error = NULL;
         int q = probe_parse((const char *) data, size, &r, &error);
@@ -211,6 +224,36 @@ static void test_disk(void **state) {
         CHECK("mounted.txt", &w, &none, -ENODEV, "sets no disk.device");
 }
 
+static void test_kexec_disabled(void **state) {
+        const char rep[] = "keystone-probe 1\narch x86_64\nmem.total-kib 4000000\nefi yes\nefivars yes\n"
+                           "sb.setup-mode 01\ntpm yes\ntpm.version-major 2\nkexec.load-disabled 1\n"
+                           "disk vda\ndisk.zero yes\nend\n";
+        ProbeReport *r = NULL;
+        assert_int_equal(probe_parse(rep, sizeof rep - 1, &r, NULL), 0);
+        char *error = NULL;
+        assert_int_equal(probe_check(r, &server, &none, &error), -EPERM);
+        assert_non_null(strstr(error, "kexec is disabled on the target"));
+        assert_null(strchr(error, '\n'));
+        free(error);
+        error = NULL;
+        r->kexec_load_disabled = 0;
+        assert_int_equal(probe_check(r, &server, &none, &error), 0);
+        probe_report_free(r);
+}
+
+static void test_wants_from_config(void **state) {
+        char path[4096];
+        Config *c = NULL;
+        assert_int_equal(config_load(src_path(path, sizeof path, "examples/server.toml"), &c, NULL), 0);
+        ProbeWants w;
+        probe_wants_from_config(c, &w);
+        assert_string_equal(w.disk_device, "/dev/vda");
+        assert_true(w.secure_boot);
+        assert_true(w.tpm);
+        assert_null(w.owner_pk);
+        config_free(c);
+}
+
 static void test_disk_ambiguous(void **state) {
         const char rep[] = "keystone-probe 1\narch x86_64\nmem.total-kib 4000000\nefi no\n"
                            "disk sda\ndisk.id same\ndisk sdb\ndisk.id same\nend\n";
@@ -362,12 +405,8 @@ static void test_limits(void **state) {
 
 static void test_script_embedded(void **state) {
         /* the script the library carries is probe.sh, byte for byte */
-        const char *src = getenv("SRCDIR");
-        char path[4096];
-        snprintf(path, sizeof path, "%s/src/install/probe.sh", src ? src : ".");
-        uint8_t *data = NULL;
         size_t size = 0;
-        assert_int_equal(read_file_bytes(path, 0, &data, &size), 0);
+        uint8_t *data = read_src("src/install/probe.sh", &size);
         assert_int_equal(size, probe_script_size);
         assert_memory_equal(data, probe_script, size);
         assert_int_equal(probe_script[probe_script_size], 0);
@@ -382,6 +421,8 @@ int main(void) {
                 cmocka_unit_test(test_secure_boot),
                 cmocka_unit_test(test_tpm),
                 cmocka_unit_test(test_disk),
+                cmocka_unit_test(test_kexec_disabled),
+                cmocka_unit_test(test_wants_from_config),
                 cmocka_unit_test(test_disk_ambiguous),
                 cmocka_unit_test(test_plan),
                 cmocka_unit_test(test_malformed),
