@@ -224,7 +224,7 @@ static bool name_ok(const char *s) {
         if (n == 0 || n > 64 || streq(s, ".") || streq(s, ".."))
                 return false;
         for (const char *p = s; *p; p++)
-                if (!isalnum((unsigned char) *p) && !strchr("._:-@+", *p))
+                if (!isalnum((unsigned char) *p) && !strchr("._:-@+!", *p))
                         return false;
         return true;
 }
@@ -770,11 +770,16 @@ int probe_check(const ProbeReport *r, const ProbeWants *w, const ProbeOptions *o
                         REFUSE(-EPERM, "%s", why);
         }
         if (w->tpm && !o->no_tpm && !(r->tpm && r->tpm_version == 2)) {
-                if (r->tpm)
+                if (r->tpm && r->tpm_version >= 0)
                         REFUSE(-EPERM,
                                "the target's TPM is version %d, not 2.0: enable the TPM 2.0 (fTPM, PTT) in the "
                                "firmware settings, or pass --no-tpm (or set tpm.enable = false) to unlock with "
                                "a passphrase", r->tpm_version);
+                else if (r->tpm)
+                        REFUSE(-EPERM,
+                               "the target's TPM does not say its version (no tpm_version_major: a TPM 1.2 or "
+                               "an old kernel): enable the TPM 2.0 (fTPM, PTT) in the firmware settings, or "
+                               "pass --no-tpm (or set tpm.enable = false) to unlock with a passphrase");
                 else
                         REFUSE(-EPERM,
                                "the target has no TPM (no /sys/class/tpm/tpm0): enable the TPM 2.0 (fTPM, PTT) "

@@ -10,7 +10,9 @@
  * of each disk; blkid, ip and zpool when installed) and prints a report, one
  * "KEY VALUE" line each (KEY, one space, VALUE to the end of the line; a key
  * alone has the empty value).  In values, a backslash, control bytes and
- * bytes past 0x7e are written \xHH; nothing else is escaped.
+ * bytes past 0x7e are written \xHH; nothing else is escaped.  Arguments
+ * (`sh -s -- ARG…`) are for tests only: "with-loop" reports loop devices
+ * too, "no-blkid" reads signatures as if blkid were not installed.
  *
  *   keystone-probe 1          first line: the format's version
  *   arch x86_64               uname -m
@@ -28,7 +30,8 @@
  *   blkid yes|no              signatures below come from blkid -p (else
  *                             from the magic bytes the script knows)
  *   disk NAME                 a whole disk of /sys/block (not loop, ram,
- *                             zram, sr, dm-, md, fd, nbd): the disk* lines
+ *                             zram, sr, dm-, md, fd, nbd, mmcblk boot and
+ *                             rpmb areas): the disk* lines
  *                             after it, up to the next disk, are about it
  *   disk.size BYTES
  *   disk.model TEXT, disk.serial TEXT, disk.wwid TEXT

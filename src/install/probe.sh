@@ -6,6 +6,8 @@
 # when present.  For tests, arguments: "with-loop" also reports loop
 # devices, "no-blkid" reads signatures as if blkid were not installed.
 export LC_ALL=C
+IFS=' 	
+'
 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 with_loop=
 no_blkid=
@@ -160,7 +162,7 @@ for b in /sys/block/*; do
 	loop*) [ -n "$with_loop" ] || continue
 	       # an unattached loop device has no size
 	       [ "$(cat "$b/size" 2>/dev/null)" = 0 ] && continue ;;
-	ram*|zram*|sr*|dm-*|md*|fd*|nbd*) continue ;;
+	ram*|zram*|sr*|dm-*|md*|fd*|nbd*|mmcblk*boot*|mmcblk*rpmb) continue ;;
 	esac
 	put disk "$disk"
 	read -r sectors <"$b/size" && put disk.size "$((sectors * 512))"

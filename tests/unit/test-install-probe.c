@@ -185,6 +185,20 @@ static void test_tpm(void **state) {
         w.tpm = false;
         CHECK("tpm12.txt", &w, &none, 0, NULL);
         CHECK("bios.txt", &w, &none, -EOPNOTSUPP, "BIOS");
+
+        /* a TPM that does not say its version is not taken for 2.0 */
+        const char rep[] = "keystone-probe 1\narch x86_64\nmem.total-kib 4000000\nefi yes\nefivars yes\n"
+                           "sb.setup-mode 01\ntpm yes\ndisk cciss!c0d0\ndisk.zero yes\nend\n";
+        ProbeReport *r = NULL;
+        assert_int_equal(probe_parse(rep, sizeof rep - 1, &r, NULL), 0);
+        assert_int_equal(r->tpm_version, -1);
+        char *error = NULL;
+        w = server;
+        w.disk_device = "cciss!c0d0";
+        assert_int_equal(probe_check(r, &w, &none, &error), -EPERM);
+        assert_non_null(strstr(error, "the target's TPM does not say its version"));
+        free(error);
+        probe_report_free(r);
 }
 
 static void test_disk(void **state) {
