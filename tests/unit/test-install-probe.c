@@ -3,7 +3,8 @@
  * (the files of tests/unit/probe/: a BIOS machine, 1 GiB of memory, aarch64, UEFI
  * in setup mode with a TPM and a blank disk, user mode with another owner's
  * PK and with the owner's, Secure Boot off, a TPM 1.2, disks with data, a
- * mounted disk) and judged by probe_check(), whose every refusal is
+ * mounted disk, a PK made and listed by Keystone's own secureboot code)
+ * and judged by probe_check(), whose every refusal is
  * asserted by what it says; then malformed reports, each refused. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,8 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509.h>
+
+#include "../lib/tmpdir.h"
 #include "config/config.h"
 #include "install/probe.h"
+#include "secureboot/keys.h"
+#include "secureboot/sbvars.h"
+#include "util/hex.h"
 #include "util/file-bytes.h"
 #include "util/macro.h"
 #include "util/strv.h"
@@ -175,6 +182,55 @@ static void test_secure_boot(void **state) {
         w.secure_boot = false;
         CHECK("user-other-keys.txt", &w, &none, -EPERM, "Secure Boot is on and the host file does not enable it");
         CHECK("setup-tpm-blank.txt", &w, &none, 0, NULL);
+}
+
+/* The PK Keystone itself enrolls (sb_var_esl of keys made by
+ * sb_keys_generate), read back from a report, is recognised by the owner's
+ * certificate; another owner's keys are not. */
+static void test_owner_pk_enrolled(void **state) {
+        char *dirs[2] = { test_tmpdir(), test_tmpdir() };
+        assert_int_equal(sb_keys_generate(dirs[0], 2048, "Owner"), 0);
+        assert_int_equal(sb_keys_generate(dirs[1], 2048, "Other"), 0);
+        X509 *cert = NULL;
+        assert_int_equal(sb_cert_load(dirs[0], SB_KEY_PK, &cert), 0);
+        uint8_t *der = NULL;
+        int der_size = i2d_X509(cert, &der);
+        assert_true(der_size > 0);
+        ProbeWants w = server;
+        w.owner_pk = der;
+        w.owner_pk_size = (size_t) der_size;
+        for (int i = 0; i < 2; i++) {
+                uint8_t *esl = NULL;
+                size_t esl_size = 0;
+                assert_int_equal(sb_var_esl(dirs[i], SB_KEY_PK, &esl, &esl_size), 0);
+                char *hex = NULL, *rep = NULL;
+                assert_int_equal(hex_encode(esl, esl_size, &hex), 0);
+                assert_true(asprintf(&rep, "keystone-probe 1\narch x86_64\nmem.total-kib 4000000\nefi yes\n"
+                                           "efivars yes\nsb.secure-boot 01\nsb.setup-mode 00\nsb.pk %s\ntpm yes\n"
+                                           "tpm.version-major 2\ndisk vda\ndisk.zero yes\nend\n", hex) > 0);
+                ProbeReport *r = NULL;
+                assert_int_equal(probe_parse(rep, strlen(rep), &r, NULL), 0);
+                assert_int_equal(r->pk_size, esl_size);
+                assert_memory_equal(r->pk, esl, esl_size);
+                char *error = NULL;
+                int q = probe_check(r, &w, &none, &error);
+                if (i == 0) {
+                        assert_int_equal(q, 0);
+                        assert_null(error);
+                } else {
+                        assert_int_equal(q, -EPERM);
+                        assert_non_null(strstr(error, "another owner's keys"));
+                }
+                free(error);
+                probe_report_free(r);
+                free(rep);
+                free(hex);
+                free(esl);
+        }
+        OPENSSL_free(der);
+        X509_free(cert);
+        test_rm_rf(dirs[0]);
+        test_rm_rf(dirs[1]);
 }
 
 static void test_tpm(void **state) {
@@ -433,6 +489,7 @@ int main(void) {
                 cmocka_unit_test(test_check_ok),
                 cmocka_unit_test(test_refuse_machine),
                 cmocka_unit_test(test_secure_boot),
+                cmocka_unit_test(test_owner_pk_enrolled),
                 cmocka_unit_test(test_tpm),
                 cmocka_unit_test(test_disk),
                 cmocka_unit_test(test_kexec_disabled),
