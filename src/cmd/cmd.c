@@ -80,15 +80,16 @@ const char *cmd_opt_next(const CmdArgs *a, int id, int *i) {
         return NULL;
 }
 
-int cmd_opt_uint(const CmdArgs *a, int id, uint64_t max, uint64_t *ret) {
+int cmd_opt_uint_range(const CmdArgs *a, int id, uint64_t min, uint64_t max, uint64_t *ret) {
         const char *s = cmd_opt(a, id);
         if (!s)
                 return 0;
         char *end = NULL;
         errno = 0;
         unsigned long long v = strtoull(s, &end, 10);
-        if (s[0] < '0' || s[0] > '9' || errno != 0 || !end || *end || v > max)
-                return cmd_usage(a, "--%s takes a number from 0 to %" PRIu64 ", not '%s'", a->options[id].name, max, s);
+        if (s[0] < '0' || s[0] > '9' || errno != 0 || !end || *end || v < min || v > max)
+                return cmd_usage(a, "--%s takes a number from %" PRIu64 " to %" PRIu64 ", not '%s'",
+                                 a->options[id].name, min, max, s);
         *ret = v;
         return 0;
 }

@@ -107,9 +107,13 @@ static inline bool cmd_flag(const CmdArgs *a, int id) {
 /* Every value given for option id, in order: start with *i = 0; returns
  * NULL after the last. */
 const char *cmd_opt_next(const CmdArgs *a, int id, int *i);
-/* An unsigned number option (decimal); usage error when it is not one or is
- * above max.  Leaves *ret unchanged when the option is not given. */
-int cmd_opt_uint(const CmdArgs *a, int id, uint64_t max, uint64_t *ret);
+/* An unsigned number option (decimal) from min to max; usage error when it
+ * is not one or is out of range.  Leaves *ret unchanged when the option is
+ * not given. */
+int cmd_opt_uint_range(const CmdArgs *a, int id, uint64_t min, uint64_t max, uint64_t *ret);
+static inline int cmd_opt_uint(const CmdArgs *a, int id, uint64_t max, uint64_t *ret) {
+        return cmd_opt_uint_range(a, id, 0, max, ret);
+}
 
 /* `keystone help tpm enroll`: the help of the verb the names lead to from
  * root.  A usage error for a name that is not a verb there. */
