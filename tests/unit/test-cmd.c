@@ -81,7 +81,7 @@ static const Verb root_verbs[] = {
         {}
 };
 
-/* cmd.c's old helpers look the first level up here */
+/* the root of the fake tree */
 const Verb keystone_verb = { "prog", NULL, "the fake program", 0, -1, .verbs = root_verbs };
 
 /* Runs "prog ARGS..." (NULL-terminated), capturing stdout and stderr. */
