@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* keystone build HOST.toml: a generation (rootfs, initrd, signed UKI,
  * systemd-boot for the ESP) and its manifest. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -15,9 +14,7 @@
 #include "util/progress.h"
 #include "util/run.h"
 
-static const char help[] =
-        "Usage: keystone build [OPTIONS] HOST.toml\n"
-        "\n"
+const char build_description[] =
         "Build generation N of a host (cached by the hash of its inputs, like the\n"
         "image stages) and, with -o, copy it to DIR with DIR/manifest.json:\n"
         "  rootfs.tar        the root file system: the pinned Debian packages, Keystone,\n"
@@ -36,21 +33,7 @@ static const char help[] =
         "Without keystone.lock the packages are unpinned, and a warning says so.\n"
         "Each stage's steps (build chroot, .deb, rootfs, ZFS modules, generation) are\n"
         "shown on stderr as they start and end, with their times: one updating line\n"
-        "on a terminal, plain lines otherwise.\n"
-        "\n"
-        "Options:\n"
-        "  -o, --output=DIR      copy the generation to DIR and write DIR/manifest.json\n"
-        "  -g, --generation=N    the generation's number (default 1): its dataset\n"
-        "                        POOL/crypt/system/generations/N and its boot entry\n"
-        "      --keys=DIR        the Secure Boot key directory whose db key signs the\n"
-        "                        UKI, systemd-boot and the ZFS modules (default: the\n"
-        "                        host's secure-boot.key-dir when secure-boot.enable)\n"
-        "      --unsigned        sign nothing (a machine without Secure Boot)\n"
-        "      --unlocked        ignore keystone.lock beside HOST.toml\n"
-        "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
-        "      --test            add the root test shell (VM tests only, never real machines)\n"
-        "      --ssh-key=KEY     add this public key line to every user\n"
-        "  -h, --help            this text\n";
+        "on a terminal, plain lines otherwise.";
 
 static void print_file(const char *dir, const char *rel, const char *what) {
         char p[PATH_MAX * 2];
@@ -72,77 +55,92 @@ static int copy_tree(const char *from, const char *to) {
         return run(argv, NULL, NULL);
 }
 
-/* the ZFS module build runs in a process group of its own: end it too */
-static void on_signal(int sig) {
-        image_build_stop_from_signal();
-        signal(sig, SIG_DFL);
-        raise(sig);
+/* The key directory whose db key signs (NULL: nothing is signed): --keys,
+ * else the host's when it has Secure Boot; its db key must be readable. */
+static int signing_keys(const CmdArgs *args, const ImageSpec *spec, const char **ret) {
+        const char *keys = cmd_opt(args, IMAGE_OPT_KEYS);
+        if (!keys && !cmd_flag(args, IMAGE_OPT_UNSIGNED) && spec->secure_boot)
+                keys = spec->sb_key_dir ? spec->sb_key_dir : SB_KEYS_DEFAULT_DIR;
+        if (keys) {
+                char db[PATH_MAX * 2];
+                snprintf(db, sizeof db, "%s/keys/db/db.key", keys);
+                if (access(db, R_OK) < 0)
+                        return log_error_errno(-errno, "No Secure Boot db key at %s: %m. Make the owner's keys with "
+                                                       "`keystone secureboot keygen --dir %s` (or build with "
+                                                       "--unsigned for a machine without Secure Boot).", db, keys);
+        }
+        *ret = keys;
+        return 0;
 }
 
-int cmd_build(int argc, char **argv) {
-        static const struct option opts[] = {
-                CMD_COMMON_OPTIONS,
-                { "output", required_argument, NULL, 'o' },
-                { "generation", required_argument, NULL, 'g' },
-                { "keys", required_argument, NULL, 'K' },
-                { "unsigned", no_argument, NULL, 'U' },
-                { "unlocked", no_argument, NULL, 'u' },
-                { "cache-dir", required_argument, NULL, 'c' },
-                { "test", no_argument, NULL, 't' },
-                { "ssh-key", required_argument, NULL, 'k' },
-                {}
+/* -o DIR: the generation copied to DIR, and DIR/manifest.json. */
+static int write_output(const char *path, const ImageCmdHost *h, const ImageArtifacts *a, unsigned number,
+                        const Generation *g, const char *output) {
+        int r = copy_tree(g->dir, output);
+        if (r < 0)
+                return log_error_errno(r, "Copying the generation from %s to %s failed: %m", g->dir, output);
+        char uki[64], rootfs[PATH_MAX * 2];
+        generation_esp_uki(number, uki, sizeof uki);
+        char uki_path[80];
+        snprintf(uki_path, sizeof uki_path, GENERATION_ESP "/%s", uki);
+        ManifestArtifact arts[] = {
+                { "rootfs", GENERATION_ROOTFS },
+                { "kernel", GENERATION_KERNEL },
+                { "initrd", GENERATION_INITRD },
+                { "uki-unsigned", GENERATION_UKI_UNSIGNED },
+                { "uki", uki_path },
+                { "systemd-boot", GENERATION_ESP "/" GENERATION_ESP_SYSTEMD_BOOT },
         };
-        bool test = false, unlocked = false, unsigned_ = false;
-        const char *output = NULL, *keys = NULL, *cache = NULL, *ssh_key = NULL;
-        unsigned number = 1;
-        int c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "ho:g:", opts, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        return cmd_help(help);
-                case 'o':
-                        output = optarg;
-                        break;
-                case 'g': {
-                        char *end = NULL;
-                        unsigned long n = strtoul(optarg, &end, 10);
-                        if (!*optarg || *end || n < 1 || n > 999999)
-                                return cmd_usage_error("build", "--generation: expected a number from 1 to 999999, "
-                                                                "not '%s'", optarg);
-                        number = (unsigned) n;
-                        break;
-                }
-                case 'K':
-                        keys = optarg;
-                        break;
-                case 'U':
-                        unsigned_ = true;
-                        break;
-                case 'u':
-                        unlocked = true;
-                        break;
-                case 'c':
-                        cache = optarg;
-                        break;
-                case 't':
-                        test = true;
-                        break;
-                case 'k':
-                        ssh_key = optarg;
-                        break;
-                default:
-                        return cmd_usage_error("build", "unknown option");
-                }
-        int r = cmd_check_args("build", argc - optind);
+        snprintf(rootfs, sizeof rootfs, "%s/%s", output, GENERATION_ROOTFS);
+        r = image_cmd_manifest(path, h, rootfs, a->keystone_version, arts, ELEMENTSOF(arts), output, output);
+        if (r < 0)
+                return log_error_errno(r, "Writing %s/manifest.json failed: %m", output);
+        return 0;
+}
+
+/* What was built, file by file, in dir. */
+static void print_generation(const ImageSpec *spec, const Generation *g, unsigned number, const char *dir,
+                             bool manifest) {
+        char sz[32], usz[32];
+        format_bytes(g->initrd_bytes, sz, sizeof sz);
+        format_bytes(g->initrd_uncompressed_bytes, usz, sizeof usz);
+        printf("generation %u of %s (%s): %s in %.1f s\n", number, spec->hostname, g->kernel_version,
+               g->built ? "built" : "cached", g->seconds);
+        printf("  in %s\n", dir);
+        print_file(dir, GENERATION_ROOTFS, "root file system");
+        print_file(dir, GENERATION_KERNEL, "kernel");
+        char what[128];
+        snprintf(what, sizeof what, "initrd: %zu modules, %zu files, %s uncompressed", g->initrd_modules,
+                 g->initrd_files, usz);
+        print_file(dir, GENERATION_INITRD, what);
+        print_file(dir, GENERATION_UKI_UNSIGNED, "UKI, unsigned");
+        char uki[64], rel[96];
+        generation_esp_uki(number, uki, sizeof uki);
+        snprintf(rel, sizeof rel, GENERATION_ESP "/%s", uki);
+        print_file(dir, rel, g->signed_ ? "UKI, signed with the db key" : "UKI (unsigned)");
+        print_file(dir, GENERATION_ESP "/" GENERATION_ESP_SYSTEMD_BOOT,
+                   g->signed_ ? "systemd-boot, signed" : "systemd-boot (unsigned)");
+        if (manifest)
+                print_file(dir, "manifest.json", "inputs, packages, sha256 of each artifact");
+        printf("  cmdline: %s\n", g->cmdline);
+        if (!g->signed_)
+                printf("  nothing is signed: this generation boots only with Secure Boot off\n");
+}
+
+int cmd_build(const CmdArgs *args) {
+        uint64_t n = 1;
+        int r = cmd_opt_uint_range(args, IMAGE_OPT_GENERATION, 1, 999999, &n);
         if (r < 0)
                 return r;
-        if (keys && unsigned_)
-                return cmd_usage_error("build", "--keys and --unsigned exclude each other");
-        const char *path = argv[optind];
+        if (cmd_opt(args, IMAGE_OPT_KEYS) && cmd_flag(args, IMAGE_OPT_UNSIGNED))
+                return cmd_usage(args, "--keys and --unsigned exclude each other");
+        unsigned number = (unsigned) n;
+        const char *path = args->args[0], *cache = cmd_opt(args, IMAGE_OPT_CACHE_DIR);
+        const char *output = cmd_opt(args, IMAGE_OPT_OUTPUT_GENERATION), *keys = NULL;
 
         ImageCmdHost h;
-        if ((r = image_cmd_load(path, ssh_key, test, unlocked, &h)) < 0)
+        if ((r = image_cmd_load(path, cmd_opt(args, IMAGE_OPT_SSH_KEY), cmd_flag(args, IMAGE_OPT_TEST),
+                                cmd_flag(args, IMAGE_OPT_UNLOCKED), &h)) < 0)
                 return r;
         if (h.spec.n_datasets == 0) {
                 image_cmd_host_done(&h);
@@ -150,26 +148,15 @@ int cmd_build(int argc, char **argv) {
                                                 "environment. Import \"disk-single-root\" in the host file, or use "
                                                 "`keystone image` for a plain disk image.", path);
         }
-        if (!keys && !unsigned_ && h.spec.secure_boot)
-                keys = h.spec.sb_key_dir ? h.spec.sb_key_dir : SB_KEYS_DEFAULT_DIR;
-        if (keys) {
-                char db[PATH_MAX * 2];
-                snprintf(db, sizeof db, "%s/keys/db/db.key", keys);
-                if (access(db, R_OK) < 0) {
-                        r = -errno;
-                        image_cmd_host_done(&h);
-                        return log_error_errno(r, "No Secure Boot db key at %s: %m. Make the owner's keys with "
-                                                  "`keystone secureboot keygen --dir %s` (or build with --unsigned "
-                                                  "for a machine without Secure Boot).", db, keys);
-                }
+        if ((r = signing_keys(args, &h.spec, &keys)) < 0) {
+                image_cmd_host_done(&h);
+                return r;
         }
         h.spec.installed = true;
 
         ImageArtifacts a = {};
         progress_enable(stderr, "build");
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        signal(SIGHUP, on_signal);
+        image_cmd_catch_signals();
         r = image_build(&h.spec, cache, &a);
         if (r < 0) {
                 progress_disable();
@@ -192,58 +179,11 @@ int cmd_build(int argc, char **argv) {
                 return log_error_errno(r, "Building generation %u of %s failed: %s", number, path,
                                        err ? err : strerror(-r));
         }
-
-        const char *dir = g.dir;
-        if (output) {
-                if ((r = copy_tree(g.dir, output)) < 0) {
-                        image_cmd_host_done(&h);
-                        return log_error_errno(r, "Copying the generation from %s to %s failed: %m", g.dir, output);
-                }
-                char uki[64], rootfs[PATH_MAX * 2];
-                generation_esp_uki(number, uki, sizeof uki);
-                char uki_path[80];
-                snprintf(uki_path, sizeof uki_path, GENERATION_ESP "/%s", uki);
-                ManifestArtifact arts[] = {
-                        { "rootfs", GENERATION_ROOTFS },
-                        { "kernel", GENERATION_KERNEL },
-                        { "initrd", GENERATION_INITRD },
-                        { "uki-unsigned", GENERATION_UKI_UNSIGNED },
-                        { "uki", uki_path },
-                        { "systemd-boot", GENERATION_ESP "/" GENERATION_ESP_SYSTEMD_BOOT },
-                };
-                snprintf(rootfs, sizeof rootfs, "%s/%s", output, GENERATION_ROOTFS);
-                r = image_cmd_manifest(path, &h, rootfs, a.keystone_version, arts, ELEMENTSOF(arts), output,
-                                       output);
-                if (r < 0) {
-                        image_cmd_host_done(&h);
-                        return log_error_errno(r, "Writing %s/manifest.json failed: %m", output);
-                }
-                dir = output;
+        if (output && (r = write_output(path, &h, &a, number, &g, output)) < 0) {
+                image_cmd_host_done(&h);
+                return r;
         }
-        char sz[32], usz[32];
-        format_bytes(g.initrd_bytes, sz, sizeof sz);
-        format_bytes(g.initrd_uncompressed_bytes, usz, sizeof usz);
-        printf("generation %u of %s (%s): %s in %.1f s\n", number, h.spec.hostname, g.kernel_version,
-               g.built ? "built" : "cached", g.seconds);
-        printf("  in %s\n", dir);
-        print_file(dir, GENERATION_ROOTFS, "root file system");
-        print_file(dir, GENERATION_KERNEL, "kernel");
-        char what[128];
-        snprintf(what, sizeof what, "initrd: %zu modules, %zu files, %s uncompressed", g.initrd_modules,
-                 g.initrd_files, usz);
-        print_file(dir, GENERATION_INITRD, what);
-        print_file(dir, GENERATION_UKI_UNSIGNED, "UKI, unsigned");
-        char uki[64], rel[96];
-        generation_esp_uki(number, uki, sizeof uki);
-        snprintf(rel, sizeof rel, GENERATION_ESP "/%s", uki);
-        print_file(dir, rel, g.signed_ ? "UKI, signed with the db key" : "UKI (unsigned)");
-        print_file(dir, GENERATION_ESP "/" GENERATION_ESP_SYSTEMD_BOOT,
-                   g.signed_ ? "systemd-boot, signed" : "systemd-boot (unsigned)");
-        if (output)
-                print_file(dir, "manifest.json", "inputs, packages, sha256 of each artifact");
-        printf("  cmdline: %s\n", g.cmdline);
-        if (!g.signed_)
-                printf("  nothing is signed: this generation boots only with Secure Boot off\n");
+        print_generation(&h.spec, &g, number, output ? output : g.dir, output != NULL);
         image_cmd_host_done(&h);
         return 0;
 }

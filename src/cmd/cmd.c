@@ -80,15 +80,16 @@ const char *cmd_opt_next(const CmdArgs *a, int id, int *i) {
         return NULL;
 }
 
-int cmd_opt_uint(const CmdArgs *a, int id, uint64_t max, uint64_t *ret) {
+int cmd_opt_uint_range(const CmdArgs *a, int id, uint64_t min, uint64_t max, uint64_t *ret) {
         const char *s = cmd_opt(a, id);
         if (!s)
                 return 0;
         char *end = NULL;
         errno = 0;
         unsigned long long v = strtoull(s, &end, 10);
-        if (s[0] < '0' || s[0] > '9' || errno != 0 || !end || *end || v > max)
-                return cmd_usage(a, "--%s takes a number from 0 to %" PRIu64 ", not '%s'", a->options[id].name, max, s);
+        if (s[0] < '0' || s[0] > '9' || errno != 0 || !end || *end || v < min || v > max)
+                return cmd_usage(a, "--%s takes a number from %" PRIu64 " to %" PRIu64 ", not '%s'",
+                                 a->options[id].name, min, max, s);
         *ret = v;
         return 0;
 }
@@ -303,12 +304,6 @@ static int verb_usage(const char *path, const Verb *v, const char *name) {
         return usage_at(path, "unknown %s '%s' (%s)", kind, name, names);
 }
 
-/* An unconverted command prints its own help. */
-static int legacy_help(const Verb *v) {
-        char *hargv[] = { (char *) v->name, (char *) "--help", NULL };
-        return v->legacy(2, hargv);
-}
-
 static int dispatch(const Verb *v, const char *path, const CmdOption *inherited, int argc, char **argv);
 
 /* `help [VERB…]` at a level with sub-verbs: the help of the verb named. */
@@ -316,8 +311,6 @@ static int help_verb(const Verb *v, const char *path, const CmdOption *options, 
         char p[96];
         snprintf(p, sizeof p, "%s", path);
         for (int i = 1; i < argc; i++) {
-                if (v->legacy)
-                        return legacy_help(v);
                 if (!v->verbs)
                         return usage_at(p, "has no verb '%s'", argv[i]);
                 const Verb *s = sub_verb(v, argv[i]);
@@ -328,8 +321,6 @@ static int help_verb(const Verb *v, const char *path, const CmdOption *options, 
                 size_t l = strlen(p);
                 snprintf(p + l, sizeof p - l, " %s", s->name);
         }
-        if (v->legacy)
-                return legacy_help(v);
         cmd_print_help(v, p, options, stdout);
         return 0;
 }
@@ -346,10 +337,6 @@ int cmd_help_path(const Verb *root, int n, char **names) {
 
 static int dispatch(const Verb *v, const char *path, const CmdOption *inherited, int argc, char **argv) {
         const CmdOption *options = v->options ? v->options : inherited;
-        if (v->legacy) {
-                optind = 0;
-                return v->legacy(argc, argv);
-        }
         if (v->verbs) {
                 if (argc < 2)
                         return verb_usage(path, v, NULL);
@@ -392,26 +379,4 @@ static int dispatch(const Verb *v, const char *path, const CmdOption *inherited,
 
 int cmd_run(const Verb *root, int argc, char **argv) {
         return dispatch(root, root->name, root->options, argc, argv);
-}
-
-/* The old helpers, until every command is converted. */
-int cmd_usage_error(const char *cmd, const char *fmt, ...) {
-        char path[96];
-        snprintf(path, sizeof path, "keystone %s", cmd);
-        va_list ap;
-        va_start(ap, fmt);
-        int r = vusage(path, fmt, ap);
-        va_end(ap);
-        return r;
-}
-
-int cmd_check_args(const char *cmd, int n) {
-        const Verb *c = sub_verb(&keystone_verb, cmd);
-        if (!c)
-                return usage_at("keystone", "internal error: '%s' is not in the verb table", cmd);
-        if (n < c->min_args)
-                return cmd_usage_error(cmd, "missing argument (expects at least %d, got %d)", c->min_args, n);
-        if (c->max_args >= 0 && n > c->max_args)
-                return cmd_usage_error(cmd, "too many arguments (expects at most %d, got %d)", c->max_args, n);
-        return 0;
 }

@@ -82,9 +82,6 @@ typedef struct Verb {
         const CmdOption *options;    /* the option set; NULL: the parent's */
         const char *description;     /* the help text after the usage line (NULL: the summary) */
         const char *epilog;          /* printed at the end of the help, after a blank line */
-        /* Until a command is converted: a handler of the old kind, called
-         * with argv[0] its name, that parses and helps on its own. */
-        int (*legacy)(int argc, char **argv);
 } Verb;
 
 /* Runs argv against the tree under root (argv[0] stands for root itself,
@@ -107,9 +104,13 @@ static inline bool cmd_flag(const CmdArgs *a, int id) {
 /* Every value given for option id, in order: start with *i = 0; returns
  * NULL after the last. */
 const char *cmd_opt_next(const CmdArgs *a, int id, int *i);
-/* An unsigned number option (decimal); usage error when it is not one or is
- * above max.  Leaves *ret unchanged when the option is not given. */
-int cmd_opt_uint(const CmdArgs *a, int id, uint64_t max, uint64_t *ret);
+/* An unsigned number option (decimal) from min to max; usage error when it
+ * is not one or is out of range.  Leaves *ret unchanged when the option is
+ * not given. */
+int cmd_opt_uint_range(const CmdArgs *a, int id, uint64_t min, uint64_t max, uint64_t *ret);
+static inline int cmd_opt_uint(const CmdArgs *a, int id, uint64_t max, uint64_t *ret) {
+        return cmd_opt_uint_range(a, id, 0, max, ret);
+}
 
 /* `keystone help tpm enroll`: the help of the verb the names lead to from
  * root.  A usage error for a name that is not a verb there. */
@@ -117,11 +118,6 @@ int cmd_help_path(const Verb *root, int n, char **names);
 
 /* Prints text on stdout and returns 0. */
 int cmd_help(const char *text);
-
-/* The old helpers, until every command is converted. */
-int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int cmd_check_args(const char *cmd, int n);
-#define CMD_COMMON_OPTIONS { "help", no_argument, NULL, 'h' }
 
 /* keystone tpm (cmd/tpm.c) */
 extern const Verb tpm_verbs[];
@@ -141,10 +137,17 @@ extern const Verb disk_verbs[];
 extern const char disk_description[];
 extern const Verb secureboot_verbs[];
 extern const CmdOption secureboot_options[];
-int cmd_image(int argc, char **argv);
-int cmd_build(int argc, char **argv);
-int cmd_vm(int argc, char **argv);
-int cmd_lock(int argc, char **argv);
+/* keystone image, build, lock, vm (cmd/image.c, build.c, lock.c, vm.c): one
+ * option set (cmd/image-common.h) */
+extern const CmdOption image_options[];
+int cmd_image(const CmdArgs *a);
+extern const char image_description[], image_epilog[];
+int cmd_build(const CmdArgs *a);
+extern const char build_description[];
+int cmd_lock(const CmdArgs *a);
+extern const char lock_description[], lock_epilog[];
+int cmd_vm(const CmdArgs *a);
+extern const char vm_description[];
 /* keystone initrd (cmd/initrd.c) */
 int cmd_initrd(const CmdArgs *a);
 extern const CmdOption initrd_options[];

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* What image, build, lock and vm share (image-common.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -6,6 +8,20 @@
 #include "cmd/config-load.h"
 #include "cmd/image-common.h"
 #include "util/strv.h"
+
+const CmdOption image_options[] = { IMAGE_OPTIONS(CMD_OPTION_ENTRY) {} };
+
+static void on_signal(int sig) {
+        image_build_stop_from_signal();
+        signal(sig, SIG_DFL);
+        raise(sig);
+}
+
+void image_cmd_catch_signals(void) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        signal(SIGHUP, on_signal);
+}
 
 void image_cmd_host_done(ImageCmdHost *h) {
         image_spec_done(&h->spec);

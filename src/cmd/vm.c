@@ -8,12 +8,11 @@
 
 #include "cmd/cmd.h"
 #include "cmd/config-load.h"
+#include "cmd/image-common.h"
 #include "install/vm-deploy.h"
 #include "util/progress.h"
 
-static const char help[] =
-        "Usage: keystone vm [OPTIONS] HOST.toml\n"
-        "\n"
+const char vm_description[] =
         "Install the host into a blank virtual machine (qemu under TCG, UEFI firmware\n"
         "with Secure Boot in setup mode, a software TPM, one blank disk) and prove\n"
         "that it comes up unlocking itself:\n"
@@ -40,18 +39,7 @@ static const char help[] =
         "                logs in; then the machine is powered off\n"
         "The state directory (0700) keeps the keys, the recovery key, the disk, the UEFI\n"
         "variables and the TPM; run again, the installed machine is booted and checked\n"
-        "again.\n"
-        "\n"
-        "Options:\n"
-        "      --state=DIR       default /var/lib/keystone/vm/HOSTNAME\n"
-        "      --fresh           install again: new disk, UEFI variables and TPM (the\n"
-        "                        Secure Boot and SSH keys are kept)\n"
-        "      --disk-size=GIB   the blank disk's size in GiB (default 20, sparse)\n"
-        "      --cpus=N          virtual CPUs of each VM, 1 to 16 (default: 2, or 1 on a\n"
-        "                        one-core host); under TCG a second CPU shortens the\n"
-        "                        machine's boots by about a third\n"
-        "      --cache-dir=DIR   default $KEYSTONE_CACHE_DIR or /var/cache/keystone\n"
-        "  -h, --help            this text\n";
+        "again.";
 
 static void on_signal(int sig) {
         vm_kill_all_from_signal();
@@ -73,7 +61,7 @@ static void progress(void *userdata, VmDeployStage s, bool done, int r, double s
 }
 
 static void detail(void *userdata, VmDeployStage s, const char *line) {
-        if (startswith(line, "keystone: warning: ")) {
+        if (startswith(line, "keystone build: warning: ") || startswith(line, "keystone: warning: ")) {
                 /* a warning stays on the screen */
                 progress_disable();
                 printf("      %s\n", line);
@@ -85,60 +73,45 @@ static void detail(void *userdata, VmDeployStage s, const char *line) {
         progress_line(text);
 }
 
-int cmd_vm(int argc, char **argv) {
-        static const struct option opts[] = {
-                CMD_COMMON_OPTIONS,
-                { "state", required_argument, NULL, 's' },
-                { "fresh", no_argument, NULL, 'f' },
-                { "disk-size", required_argument, NULL, 'd' },
-                { "cache-dir", required_argument, NULL, 'c' },
-                { "cpus", required_argument, NULL, 'C' },
-                {}
-        };
-        const char *state = NULL, *cache = NULL;
-        bool fresh = false;
-        unsigned long long disk_bytes = 0;
-        unsigned cpus = 0;
-        int c;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        return cmd_help(help);
-                case 's':
-                        state = optarg;
-                        break;
-                case 'f':
-                        fresh = true;
-                        break;
-                case 'd': {
-                        char *end = NULL;
-                        unsigned long n = strtoul(optarg, &end, 10);
-                        if (!*optarg || *end || n < 4 || n > 4096)
-                                return cmd_usage_error("vm", "--disk-size: expected GiB from 4 to 4096, not '%s'",
-                                                       optarg);
-                        disk_bytes = (unsigned long long) n << 30;
-                        break;
-                }
-                case 'c':
-                        cache = optarg;
-                        break;
-                case 'C': {
-                        char *end = NULL;
-                        unsigned long n = strtoul(optarg, &end, 10);
-                        if (!*optarg || *end || n < 1 || n > 16)
-                                return cmd_usage_error("vm", "--cpus: expected 1 to 16, not '%s'", optarg);
-                        cpus = (unsigned) n;
-                        break;
-                }
-                default:
-                        return cmd_usage_error("vm", "unknown option");
-                }
-        int r = cmd_check_args("vm", argc - optind);
+/* What the last boot measured, and how long each stage took. */
+static void print_result(const VmDeployResult *res, const char *host) {
+        if (res->recovery_key) {
+                printf("\nRecovery key for the credstore of %s (shown only now; also in %s/recovery-key, 0600).\n"
+                       "Store it somewhere safe: it unlocks the disk when the TPM will not.\n\n    %s\n",
+                       res->hostname, res->state_dir, res->recovery_key);
+        }
+        char t[32];
+        printf("\n%s, measured in the last boot:\n", res->hostname);
+        printf("  Secure Boot:     %s (keystone secureboot status in the guest: SecureBoot %s, SetupMode %s)\n",
+               res->secure_boot && res->user_mode ? "enabled, user mode" : "NOT enabled",
+               res->secure_boot ? "enabled" : "disabled", res->user_mode ? "0 (user mode)" : "1");
+        printf("  credstore:       %s\n", res->tpm_line[0] ? res->tpm_line : "(not seen)");
+        printf("  encryptionroot:  %s\n", res->encroot_line[0] ? res->encroot_line : "(not seen)");
+        printf("  root:            %s\n", res->root_line);
+        printf("  SSH:             %s\n", res->ssh_line);
+        printf("  time:\n");
+        for (int s = 0; s < _VM_STAGE_MAX; s++) {
+                if (!res->ran[s])
+                        continue;
+                progress_format_seconds(res->seconds[s], t, sizeof t);
+                printf("    %-12s %s\n", vm_deploy_stage_name(s), t);
+        }
+        progress_format_seconds(res->total_seconds, t, sizeof t);
+        printf("    %-12s %s\n", "total", t);
+        printf("State: %s (run `keystone vm %s --state %s` to boot it again)\n", res->state_dir, host,
+               res->state_dir);
+}
+
+int cmd_vm(const CmdArgs *a) {
+        uint64_t disk_gib = 0, cpus = 0;
+        int r = cmd_opt_uint_range(a, IMAGE_OPT_DISK_SIZE, 4, 4096, &disk_gib);
+        if (r >= 0)
+                r = cmd_opt_uint_range(a, IMAGE_OPT_CPUS, 1, 16, &cpus);
         if (r < 0)
                 return r;
+        const char *host = a->args[0];
         ImageSpec spec = {}; /* a bad host file stops here, as it does every command */
-        if ((r = cmd_host_load(argv[optind], NULL, &spec)) < 0)
+        if ((r = cmd_host_load(host, NULL, &spec)) < 0)
                 return r;
         image_spec_done(&spec);
         char self[PATH_MAX];
@@ -151,47 +124,24 @@ int cmd_vm(int argc, char **argv) {
         signal(SIGHUP, on_signal);
         signal(SIGPIPE, SIG_IGN);
 
-        VmDeployOptions o = { .host_path = argv[optind], .state_dir = state, .fresh = fresh, .keystone = self,
-                              .cache_dir = cache, .disk_bytes = disk_bytes, .cpus = cpus,
-                              .progress = progress, .detail = detail };
+        VmDeployOptions o = { .host_path = host, .state_dir = cmd_opt(a, IMAGE_OPT_STATE),
+                              .fresh = cmd_flag(a, IMAGE_OPT_FRESH), .keystone = self,
+                              .cache_dir = cmd_opt(a, IMAGE_OPT_CACHE_DIR), .disk_bytes = disk_gib << 30,
+                              .cpus = (unsigned) cpus, .progress = progress, .detail = detail };
         VmDeployResult res = {};
-        printf("keystone vm %s\n", argv[optind]);
+        printf("keystone vm %s\n", host);
         fflush(stdout);
         r = vm_deploy(&o, &res);
         vm_destroy_all();
         if (r < 0) {
-                log_error_errno(r, "keystone vm %s failed: %s", argv[optind], res.error);
+                log_error_errno(r, "Installing %s into the VM failed: %s", host, res.error);
                 if (res.state_dir[0])
                         fprintf(stderr, "The state is in %s (logs/, installer/console.log, machine/console.log); "
                                         "run again to start the install over.\n", res.state_dir);
                 vm_deploy_result_done(&res);
                 return r;
         }
-        if (res.recovery_key) {
-                printf("\nRecovery key for the credstore of %s (shown only now; also in %s/recovery-key, 0600).\n"
-                       "Store it somewhere safe: it unlocks the disk when the TPM will not.\n\n    %s\n",
-                       res.hostname, res.state_dir, res.recovery_key);
-        }
-        char t[32];
-        printf("\n%s, measured in the last boot:\n", res.hostname);
-        printf("  Secure Boot:     %s (keystone secureboot status in the guest: SecureBoot %s, SetupMode %s)\n",
-               res.secure_boot && res.user_mode ? "enabled, user mode" : "NOT enabled",
-               res.secure_boot ? "enabled" : "disabled", res.user_mode ? "0 (user mode)" : "1");
-        printf("  credstore:       %s\n", res.tpm_line[0] ? res.tpm_line : "(not seen)");
-        printf("  encryptionroot:  %s\n", res.encroot_line[0] ? res.encroot_line : "(not seen)");
-        printf("  root:            %s\n", res.root_line);
-        printf("  SSH:             %s\n", res.ssh_line);
-        printf("  time:\n");
-        for (int s = 0; s < _VM_STAGE_MAX; s++) {
-                if (!res.ran[s])
-                        continue;
-                progress_format_seconds(res.seconds[s], t, sizeof t);
-                printf("    %-12s %s\n", vm_deploy_stage_name(s), t);
-        }
-        progress_format_seconds(res.total_seconds, t, sizeof t);
-        printf("    %-12s %s\n", "total", t);
-        printf("State: %s (run `keystone vm %s --state %s` to boot it again)\n", res.state_dir, argv[optind],
-               res.state_dir);
+        print_result(&res, host);
         vm_deploy_result_done(&res);
         return 0;
 }

@@ -269,7 +269,8 @@ static void forward_build_lines(Deploy *d, off_t *seen) {
                 *seen += end + 1 - buf;
                 char *save = NULL;
                 for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-                        if (startswith(l, "build: ") || startswith(l, "keystone: warning: "))
+                        if (startswith(l, "build: ") || startswith(l, "keystone build: warning: ") ||
+                            startswith(l, "keystone: warning: "))
                                 d->o->detail(d->o->userdata, VM_STAGE_BUILD, l);
         }
 }

@@ -67,7 +67,7 @@ typedef struct VmDeployOptions {
         /* called when a stage starts (done false) and ends (done true, r) */
         void (*progress)(void *userdata, VmDeployStage stage, bool done, int r, double seconds, const char *log);
         /* while the build runs: each progress line (util/progress.h, "build: rootfs: started") and
-         * warning ("keystone: warning: …") the child `keystone build` writes to its log; may be NULL */
+         * warning ("keystone build: warning: …") the child `keystone build` writes to its log; may be NULL */
         void (*detail)(void *userdata, VmDeployStage stage, const char *line);
         void *userdata;
 } VmDeployOptions;

@@ -20,7 +20,8 @@
         X(T_OPT_DEVICE, "device", 'd', "DEV", "plan apply", "a block device")                    \
         X(T_OPT_YES, "yes", 'y', NULL, "apply", "do not ask")                                    \
         X(T_OPT_TAG, "tag", 0, "T", NULL, "a tag, given any number of times")                    \
-        X(T_OPT_COUNT, "count", 0, "N", "status", "how many\nsecond line of its help")
+        X(T_OPT_COUNT, "count", 0, "N", "status", "how many\nsecond line of its help")           \
+        X(T_OPT_LEVEL, "level", 0, "N", "status", "from 2 to 5")
 enum { T_OPTIONS(CMD_OPTION_ID) };
 static const CmdOption t_options[] = { T_OPTIONS(CMD_OPTION_ENTRY) {} };
 
@@ -42,10 +43,13 @@ static int record(const char *name, const CmdArgs *a) {
 }
 
 static int run_plan(const CmdArgs *a) { return record("plan", a); }
-static uint64_t count;
+static uint64_t count, level;
 static int run_status(const CmdArgs *a) {
         count = 7;
+        level = 3;
         int r = cmd_opt_uint(a, T_OPT_COUNT, 10, &count);
+        if (r >= 0)
+                r = cmd_opt_uint_range(a, T_OPT_LEVEL, 2, 5, &level);
         return r < 0 ? r : record("status", a);
 }
 static int run_top(const CmdArgs *a) { return record("top", a); }
@@ -77,7 +81,7 @@ static const Verb root_verbs[] = {
         {}
 };
 
-/* cmd.c's old helpers look the first level up here */
+/* the root of the fake tree */
 const Verb keystone_verb = { "prog", NULL, "the fake program", 0, -1, .verbs = root_verbs };
 
 /* Runs "prog ARGS..." (NULL-terminated), capturing stdout and stderr. */
@@ -272,6 +276,19 @@ static void test_opt_uint(void **state) {
         assert_int_equal(prog("fam", "status", "--count=-1", NULL), -KS_EUSAGE);
         assert_int_equal(prog("fam", "status", "--count=1x", NULL), -KS_EUSAGE);
         assert_null(seen.handler);
+
+        /* a range with a lower bound: both ends taken, either side refused */
+        assert_int_equal(prog("fam", "status", "--level", "2", NULL), 0);
+        assert_int_equal(level, 2);
+        assert_int_equal(prog("fam", "status", "--level", "5", NULL), 0);
+        assert_int_equal(level, 5);
+        assert_int_equal(prog("fam", "status", "--level", "1", NULL), -KS_EUSAGE);
+        assert_contains(err, "prog fam status: --level takes a number from 2 to 5, not '1'");
+        assert_null(seen.handler);
+        assert_int_equal(prog("fam", "status", "--level=6", NULL), -KS_EUSAGE);
+        assert_contains(err, "--level takes a number from 2 to 5, not '6'");
+        assert_int_equal(prog("fam", "status", NULL), 0);
+        assert_int_equal(level, 3); /* not given: unchanged */
 }
 
 int main(void) {
