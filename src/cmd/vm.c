@@ -157,10 +157,11 @@ int cmd_vm(int argc, char **argv) {
         VmDeployResult res = {};
         printf("keystone vm %s\n", argv[optind]);
         fflush(stdout);
-        r = vm_deploy(&o, &res);
+        _cleanup_free_ char *error = NULL;
+        r = vm_deploy(&o, &res, &error);
         vm_destroy_all();
         if (r < 0) {
-                log_error_errno(r, "keystone vm %s failed: %s", argv[optind], res.error);
+                log_error_errno(r, "keystone vm %s failed: %s", argv[optind], error);
                 if (res.state_dir[0])
                         fprintf(stderr, "The state is in %s (logs/, installer/console.log, machine/console.log); "
                                         "run again to start the install over.\n", res.state_dir);

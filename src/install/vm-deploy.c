@@ -78,13 +78,16 @@ typedef struct Deploy {
         Installer inst;              /* the installer's cache entry */
         Vm *installer, *machine;
         VmDeployStage stage;
+        char *error;                 /* what failed, where the log is, what to do (malloc'd) */
 } Deploy;
 
 static int fail(Deploy *d, int r, const char *fmt, ...) _printf_(3, 4);
 static int fail(Deploy *d, int r, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(d->res->error, sizeof d->res->error, fmt, ap);
+        free(d->error);
+        if (vasprintf(&d->error, fmt, ap) < 0)
+                d->error = NULL;
         va_end(ap);
         return r < 0 ? r : -EIO;
 }
@@ -898,7 +901,7 @@ static int state_reset(Deploy *d) {
         return 0;
 }
 
-int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
+int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret, char **ret_error) {
         *ret = (VmDeployResult) {};
         if (!o || !o->host_path || !o->keystone)
                 return -EINVAL;
@@ -965,7 +968,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                 ret->seconds[s] = monotonic_seconds() - t0;
                 ret->ran[s] = true;
                 if (r < 0)
-                        log_line(d, "FAILED: %s", ret->error[0] ? ret->error : strerror(-r));
+                        log_line(d, "FAILED: %s", d->error ? d->error : strerror(-r));
                 if (o->progress)
                         o->progress(o->userdata, s, true, r, ret->seconds[s], logp);
                 if (r < 0)
@@ -987,7 +990,10 @@ done:
         image_lock_done(&d->lock);
         d->spec.lock = NULL;
         image_spec_done(&d->spec);
-        if (r < 0 && !ret->error[0])
-                snprintf(ret->error, sizeof ret->error, "%s", strerror(-r));
+        if (r < 0 && ret_error) {
+                free(*ret_error);
+                *ret_error = d->error ? TAKE_PTR(d->error) : strdup(strerror(-r));
+        }
+        free(d->error);
         return r;
 }

@@ -88,7 +88,6 @@ typedef struct VmDeployResult {
         char banner_first_boot[512];   /* /run/motd.d/keystone-protection before enrollment */
         double seconds[_VM_STAGE_MAX], total_seconds;
         bool ran[_VM_STAGE_MAX];
-        char error[4096];            /* on failure: what failed, where the log is, what to do */
         Vm *machine;                 /* keep_running: the running machine */
         int ssh_port;
 } VmDeployResult;
@@ -97,5 +96,7 @@ const char *vm_deploy_stage_name(VmDeployStage s);
 /* /var/lib/keystone/vm/<hostname> */
 #define VM_STATE_DIR_DEFAULT "/var/lib/keystone/vm"
 
-int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret);
+/* 0, or -errno with *ret_error (may be NULL) set to what failed, where its log is and what to do;
+ * *ret is filled as far as the deploy came either way (state_dir, the stages that ran). */
+int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret, char **ret_error);
 void vm_deploy_result_done(VmDeployResult *r);
