@@ -140,11 +140,13 @@ int cmd_vm(int argc, char **argv) {
         ImageSpec spec = {}; /* a bad host file stops here, as it does every command */
         if ((r = cmd_host_load(argv[optind], NULL, &spec)) < 0)
                 return r;
-        image_spec_done(&spec);
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n < 0)
-                return log_error_errno(-errno, "Cannot find this keystone binary (/proc/self/exe): %m");
+        if (n < 0) {
+                r = -errno;
+                image_spec_done(&spec);
+                return log_error_errno(r, "Cannot find this keystone binary (/proc/self/exe): %m");
+        }
         self[n] = 0;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
@@ -153,13 +155,14 @@ int cmd_vm(int argc, char **argv) {
 
         VmDeployOptions o = { .host_path = argv[optind], .state_dir = state, .fresh = fresh, .keystone = self,
                               .cache_dir = cache, .disk_bytes = disk_bytes, .cpus = cpus,
-                              .progress = progress, .detail = detail };
+                              .progress = progress, .detail = detail, .spec = &spec };
         VmDeployResult res = {};
         printf("keystone vm %s\n", argv[optind]);
         fflush(stdout);
         _cleanup_free_ char *error = NULL;
         r = vm_deploy(&o, &res, &error);
         vm_destroy_all();
+        image_spec_done(&spec);
         if (r < 0) {
                 log_error_errno(r, "keystone vm %s failed: %s", argv[optind], error);
                 if (res.state_dir[0])

@@ -69,8 +69,10 @@ void vm_deploy_result_done(VmDeployResult *r) {
 typedef struct Deploy {
         const VmDeployOptions *o;
         VmDeployResult *res;
-        ImageSpec spec;
+        const ImageSpec *spec;       /* o->spec, or own_spec */
+        ImageSpec own_spec;          /* loaded here when o->spec is NULL */
         ImageLock lock;
+        bool locked;                 /* the host file has a keystone.lock (in lock) */
         char host_abs[PATH_MAX];
         char host_base[256];
         char pub[1024];              /* the state's public key line */
@@ -139,13 +141,17 @@ static int load_host(Deploy *d) {
                 return fail(d, -errno, "Cannot read host file %s: %s", o->host_path, strerror(errno));
         const char *b = strrchr(d->host_abs, '/');
         snprintf(d->host_base, sizeof d->host_base, "%s", b ? b + 1 : d->host_abs);
-        _cleanup_free_ char *err = NULL;
-        int r = image_spec_load(d->host_abs, &d->spec, &err);
-        if (r < 0)
-                return fail(d, r, "Cannot use host file %s: %s", o->host_path, err ? err : strerror(-r));
-        if ((r = image_spec_fill_defaults(&d->spec)) < 0)
-                return fail(d, r, "%s: %s", o->host_path, strerror(-r));
-        if (d->spec.n_datasets == 0 || !d->spec.zfs)
+        int r;
+        if (o->spec)
+                d->spec = o->spec;
+        else {
+                _cleanup_free_ char *err = NULL;
+                r = image_spec_load(d->host_abs, &d->own_spec, &err);
+                if (r < 0)
+                        return fail(d, r, "Cannot use host file %s: %s", o->host_path, err ? err : strerror(-r));
+                d->spec = &d->own_spec;
+        }
+        if (d->spec->n_datasets == 0 || !d->spec->zfs)
                 return fail(d, -EINVAL, "%s has no disk layout (disk.datasets): keystone vm installs a generation on "
                                         "an encrypted ZFS disk. Import \"disk-single-root\" in the host file.",
                             o->host_path);
@@ -156,16 +162,16 @@ static int load_host(Deploy *d) {
         _cleanup_free_ char *lerr = NULL;
         r = image_lock_load(lock_path, &d->lock, &lerr);
         if (r >= 0)
-                d->spec.lock = &d->lock;
+                d->locked = true;
         else if (r != -ENOENT)
                 return fail(d, r, "Cannot use %s: %s. Run `keystone lock %s` to write it again.", lock_path,
                             lerr ? lerr : strerror(-r), o->host_path);
-        snprintf(d->res->hostname, sizeof d->res->hostname, "%s", d->spec.hostname);
-        snprintf(d->res->pool, sizeof d->res->pool, "%s", d->spec.pool ? d->spec.pool : "rpool");
-        for (size_t i = 0; i < d->spec.n_users && !d->res->user[0]; i++)
-                for (size_t j = 0; j < d->spec.users[i].n_groups; j++)
-                        if (streq(d->spec.users[i].groups[j], "sudo")) {
-                                snprintf(d->res->user, sizeof d->res->user, "%s", d->spec.users[i].name);
+        snprintf(d->res->hostname, sizeof d->res->hostname, "%s", d->spec->hostname);
+        snprintf(d->res->pool, sizeof d->res->pool, "%s", d->spec->pool ? d->spec->pool : "rpool");
+        for (size_t i = 0; i < d->spec->n_users && !d->res->user[0]; i++)
+                for (size_t j = 0; j < d->spec->users[i].n_groups; j++)
+                        if (streq(d->spec->users[i].groups[j], "sudo")) {
+                                snprintf(d->res->user, sizeof d->res->user, "%s", d->spec->users[i].name);
                                 break;
                         }
         if (!d->res->user[0])
@@ -185,7 +191,7 @@ static int stage_keys(Deploy *d) {
         if (access(db, R_OK) == 0) {
                 log_line(d, "Secure Boot keys: kept from %s", keys);
         } else {
-                const char *host_keys = d->spec.sb_key_dir ? d->spec.sb_key_dir : SB_KEYS_DEFAULT_DIR;
+                const char *host_keys = d->spec->sb_key_dir ? d->spec->sb_key_dir : SB_KEYS_DEFAULT_DIR;
                 char hdb[PATH_MAX + 64];
                 snprintf(hdb, sizeof hdb, "%s/keys/db/db.key", host_keys);
                 (void) cache_rm_rf(keys);
@@ -208,7 +214,7 @@ static int stage_keys(Deploy *d) {
                         log_line(d, "Secure Boot keys: imported from %s (the host's secure-boot.key-dir)", host_keys);
                 } else {
                         char name[300];
-                        snprintf(name, sizeof name, "%s (keystone vm)", d->spec.hostname);
+                        snprintf(name, sizeof name, "%s (keystone vm)", d->spec->hostname);
                         r = sb_keys_generate(keys, 2048, name);
                         if (r < 0)
                                 return fail(d, r, "Generating Secure Boot keys in %s failed: %s", keys, strerror(-r));
@@ -222,7 +228,7 @@ static int stage_keys(Deploy *d) {
                 if ((r = mkdir_p(sp(d, "ssh"), 0700, NULL)) < 0)
                         return fail(d, r, "Cannot create %s: %s", sp(d, "ssh"), strerror(-r));
                 char comment[300];
-                snprintf(comment, sizeof comment, "keystone-vm@%s", d->spec.hostname);
+                snprintf(comment, sizeof comment, "keystone-vm@%s", d->spec->hostname);
                 const char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", priv, NULL };
                 RunResult rr = {};
                 r = run(argv, NULL, &rr);
@@ -304,7 +310,7 @@ static int stage_build(Deploy *d) {
         free(files);
         if (r < 0)
                 return r;
-        if (d->spec.lock) {
+        if (d->locked) {
                 char lock_path[PATH_MAX];
                 if (image_lock_path(d->host_abs, lock_path, sizeof lock_path) >= 0 &&
                     (r = copy_file_to_dir(lock_path, sp(d, "media/host"))) < 0)
@@ -735,14 +741,14 @@ static int stage_first_boot(Deploy *d) {
         if (gsh(d, vm, U, "cat /run/motd.d/keystone-protection 2>/dev/null || true", NULL, MIN_MS, true, &banner) == 0)
                 snprintf(d->res->banner_first_boot, sizeof d->res->banner_first_boot, "%s", banner);
         /* the host file's tpm.* (tpm.enable = false: no TPM enrollment) */
-        _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(&d->spec));
-        if (!d->spec.tpm_disabled) {
+        _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(d->spec));
+        if (!d->spec->tpm_disabled) {
                 _cleanup_free_ char *pcrs_opt = NULL;
                 if (asprintf(&pcrs_opt, "--pcrs=%s", pcrs ? pcrs : "1+7") < 0)
                         return -ENOMEM;
                 const char *enroll[] = { "sudo", "keystone", "tpm", "enroll", credstore,
                                          "--unlock-key-file=" GUEST_SECRET, pcrs_opt,
-                                         d->spec.tpm_no_pcr15 ? "--no-pcr15" : "--pcr15", NULL };
+                                         d->spec->tpm_no_pcr15 ? "--no-pcr15" : "--pcr15", NULL };
                 if ((r = gsh_argv(d, vm, U, enroll, NULL, 10 * MIN_MS, true, NULL)) < 0)
                         return r;
         } else
@@ -769,7 +775,7 @@ static int stage_first_boot(Deploy *d) {
         /* no install secret left behind: its keyslot (keystone tpm wipe reads
          * the header again to prove it gone), the guest's copy and the
          * state's, each overwritten and removed */
-        if (!d->spec.tpm_disabled) {
+        if (!d->spec->tpm_disabled) {
                 const char *wipe[] = { "sudo", "keystone", "tpm", "wipe", credstore, "--slot=install-secret", NULL };
                 if ((r = gsh_argv(d, vm, U, wipe, NULL, 10 * MIN_MS, true, NULL)) < 0)
                         return r;
@@ -779,7 +785,7 @@ static int stage_first_boot(Deploy *d) {
         if ((r = gsh(d, vm, U, "sudo shred -z -u " GUEST_SECRET " && test ! -e " GUEST_SECRET, NULL, MIN_MS, true,
                      NULL)) < 0)
                 return r;
-        if (!d->spec.tpm_disabled) {
+        if (!d->spec->tpm_disabled) {
                 r = secret_file_erase(sp(d, "credstore.secret"));
                 if (r < 0 && r != -ENOENT)
                         return fail(d, r, "Cannot erase the install secret %s: %s", sp(d, "credstore.secret"),
@@ -819,7 +825,7 @@ static int stage_verify(Deploy *d) {
         _cleanup_free_ char *boot = last_boot(vm);
         if (!boot)
                 return -ENOMEM;
-        if (d->spec.tpm_disabled && strstr(boot, "Password or recovery key")) {
+        if (d->spec->tpm_disabled && strstr(boot, "Password or recovery key")) {
                 /* tpm.enable = false: the recovery key opens it, typed */
                 char key[256] = "";
                 if (read_small(sp(d, "recovery-key"), key, sizeof key) < 0 || !*key)
@@ -851,7 +857,7 @@ static int stage_verify(Deploy *d) {
         boot = last_boot(vm);
         if (!boot)
                 return -ENOMEM;
-        step_line(boot, "cryptsetup-credstore", d->spec.tpm_disabled ? "opened with password" : "opened with TPM2 token",
+        step_line(boot, "cryptsetup-credstore", d->spec->tpm_disabled ? "opened with password" : "opened with TPM2 token",
                   d->res->tpm_line, sizeof d->res->tpm_line);
         step_line(boot, "check-encryptionroot", "all with encryptionroot", d->res->encroot_line,
                   sizeof d->res->encroot_line);
@@ -917,7 +923,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret, char **ret_error) {
         if (o->state_dir)
                 snprintf(ret->state_dir, sizeof ret->state_dir, "%s", o->state_dir);
         else
-                snprintf(ret->state_dir, sizeof ret->state_dir, VM_STATE_DIR_DEFAULT "/%s", d->spec.hostname);
+                snprintf(ret->state_dir, sizeof ret->state_dir, VM_STATE_DIR_DEFAULT "/%s", d->spec->hostname);
         if ((r = mkdir_p(ret->state_dir, 0700, NULL)) < 0 || (r = chmod(ret->state_dir, 0700) < 0 ? -errno : 0) < 0 ||
             (r = mkdir_p(sp(d, "logs"), 0700, NULL)) < 0) {
                 r = fail(d, r, "Cannot create the state directory %s: %s", ret->state_dir, strerror(-r));
@@ -988,8 +994,7 @@ done:
         if (d->secret)
                 erase_and_free(d->secret, strlen(d->secret));
         image_lock_done(&d->lock);
-        d->spec.lock = NULL;
-        image_spec_done(&d->spec);
+        image_spec_done(&d->own_spec);
         if (r < 0 && ret_error) {
                 free(*ret_error);
                 *ret_error = d->error ? TAKE_PTR(d->error) : strdup(strerror(-r));

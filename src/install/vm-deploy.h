@@ -43,6 +43,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "image/image.h"
 #include "vm/vm.h"
 
 typedef enum VmDeployStage {
@@ -57,6 +58,8 @@ typedef enum VmDeployStage {
 
 typedef struct VmDeployOptions {
         const char *host_path;
+        const ImageSpec *spec;       /* host_path's, as image_spec_load() makes it, when the caller has
+                                      * loaded it (kept by the caller); NULL: loaded here */
         const char *state_dir;       /* NULL: /var/lib/keystone/vm/<host name> */
         bool fresh;
         const char *keystone;        /* the keystone binary `keystone build` runs as (absolute) */
