@@ -116,23 +116,23 @@ static int create_generation(const char *gen, DiskMountOptions *o, char **error)
         return zfs_run((char **) create, error);
 }
 
-static int mount_all(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o, char **error) {
-        int r = disk_need_zfs(t, "mount", error);
+int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o, char **ret_error) {
+        int r = disk_need_zfs(t, "mount", ret_error);
         if (r < 0)
                 return r;
         char part[4200];
         snprintf(part, sizeof part, "%s", disk_partition_path(t, 2));
         ZfsLabel label;
         bool imported;
-        r = disk_pool_identify(l, part, &label, &imported, error);
+        r = disk_pool_identify(l, part, &label, &imported, ret_error);
         if (r < 0)
                 return r;
         if (!imported) {
                 if (!label.found || !streq(label.name, l->pool))
-                        return error_set(error, -ENOENT, "cannot import the pool %s from %s: %s (run keystone "
+                        return error_set(ret_error, -ENOENT, "cannot import the pool %s from %s: %s (run keystone "
                                          "disk apply first)", l->pool, part,
                                          label.found ? "it holds another pool" : "it holds no ZFS pool");
-                r = disk_pool_import(part, &label, o->root, error);
+                r = disk_pool_import(part, &label, o->root, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -141,9 +141,9 @@ static int mount_all(const DiskLayout *l, const DiskTarget *t, DiskMountOptions 
         snprintf(zv, sizeof zv, "%s/credstore", l->pool);
         r = zvol_device(zv, dev, sizeof dev, 10000);
         if (r < 0)
-                return error_set(error, r, "the credstore zvol %s has no device node", zv);
+                return error_set(ret_error, r, "the credstore zvol %s has no device node", zv);
         if (access("/dev/mapper/" CREDSTORE_DM_NAME, F_OK) < 0) {
-                r = open_credstore(dev, o, error);
+                r = open_credstore(dev, o, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -152,19 +152,19 @@ static int mount_all(const DiskLayout *l, const DiskTarget *t, DiskMountOptions 
         snprintf(url, sizeof url, "file://%s", key);
         const char *mk[] = { "mkdir", "-p", "-m", "0700", mnt, NULL };
         if ((r = run(mk, NULL, NULL)) < 0)
-                return error_set(error, r, "cannot create %s", mnt);
+                return error_set(ret_error, r, "cannot create %s", mnt);
         if (mount("/dev/mapper/" CREDSTORE_DM_NAME, mnt, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                   NULL) < 0 && errno != EBUSY)
-                return error_set(error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
+                return error_set(ret_error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
 
         char crypt[512], v[256];
         snprintf(crypt, sizeof crypt, "%s/crypt", l->pool);
         r = zfs_get(crypt, "keystatus", v, sizeof v);
         if (r < 0)
-                return error_set(error, r, "cannot read the keystatus of %s: %s", crypt, strerror(-r));
+                return error_set(ret_error, r, "cannot read the keystatus of %s: %s", crypt, strerror(-r));
         if (!streq(v, "available")) {
                 const char *argv[] = { "zfs", "load-key", "-L", url, crypt, NULL };
-                r = zfs_run((char **) argv, error);
+                r = zfs_run((char **) argv, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -175,17 +175,17 @@ static int mount_all(const DiskLayout *l, const DiskTarget *t, DiskMountOptions 
                  * with the key loaded it is not needed: unmounted and closed,
                  * as keystone-init does before switch_root. */
                 if (umount(mnt) < 0)
-                        return error_set(error, -errno, "unmounting the credstore from %s failed: %s", mnt,
+                        return error_set(ret_error, -errno, "unmounting the credstore from %s failed: %s", mnt,
                                          strerror(errno));
                 if ((r = credstore_close(CREDSTORE_DM_NAME)) < 0)
-                        return error_set(error, r, "closing the credstore failed: %s", strerror(-r));
+                        return error_set(ret_error, r, "closing the credstore failed: %s", strerror(-r));
                 char gen[1024];
                 snprintf(gen, sizeof gen, "%s/crypt/system/generations/%s", l->pool, o->generation);
-                if (o->create_generation && (r = create_generation(gen, o, error)) < 0)
+                if (o->create_generation && (r = create_generation(gen, o, ret_error)) < 0)
                         return r;
-                if ((r = check_encryptionroot(l, gen, error)) < 0)
+                if ((r = check_encryptionroot(l, gen, ret_error)) < 0)
                         return r;
-                if ((r = mount_dataset(gen, o->root, error)) < 0)
+                if ((r = mount_dataset(gen, o->root, ret_error)) < 0)
                         return r;
         }
         /* shallow mountpoints first: /var before /var/lib */
@@ -200,9 +200,9 @@ static int mount_all(const DiskLayout *l, const DiskTarget *t, DiskMountOptions 
                         char name[1024], where[4200];
                         snprintf(name, sizeof name, "%s/%s", l->pool, ds->name);
                         snprintf(where, sizeof where, "%s%s", o->root, ds->mountpoint);
-                        if ((r = check_encryptionroot(l, name, error)) < 0)
+                        if ((r = check_encryptionroot(l, name, ret_error)) < 0)
                                 return r;
-                        if ((r = mount_dataset(name, where, error)) < 0)
+                        if ((r = mount_dataset(name, where, ret_error)) < 0)
                                 return r;
                 }
 
@@ -210,21 +210,11 @@ static int mount_all(const DiskLayout *l, const DiskTarget *t, DiskMountOptions 
         snprintf(boot, sizeof boot, "%s/boot", o->root);
         const char *mkb[] = { "mkdir", "-p", boot, NULL };
         if ((r = run(mkb, NULL, NULL)) < 0)
-                return error_set(error, r, "cannot create %s", boot);
+                return error_set(ret_error, r, "cannot create %s", boot);
         if (mount(disk_partition_path(t, 1), boot, "vfat", MS_NOSUID | MS_NODEV, "umask=0077") < 0)
-                return error_set(error, -errno, "mounting the ESP %s on %s failed: %s", disk_partition_path(t, 1),
+                return error_set(ret_error, -errno, "mounting the ESP %s on %s failed: %s", disk_partition_path(t, 1),
                                  boot, strerror(errno));
         return 0;
-}
-
-int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o, char **ret_error) {
-        _cleanup_free_ char *error = NULL;
-        int r = mount_all(l, t, o, &error);
-        if (r < 0 && ret_error) {
-                free(*ret_error);
-                *ret_error = TAKE_PTR(error);
-        }
-        return r;
 }
 
 static int cmp_longer_first(const void *a, const void *b) {

@@ -210,7 +210,7 @@ static int install_files(GenerationInstallOptions *o, const DiskMountOptions *mo
         return install_esp(o, mo->root, error);
 }
 
-static int install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o, char **error) {
+int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o, char **error) {
         char p[PATH_MAX], number[16];
         _cleanup_free_ uint8_t *cmdline = NULL;
         size_t n = 0;
@@ -253,7 +253,7 @@ static int install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOp
                 return error_set(error, u, "generation %u is written, but unmounting failed: %s", o->number,
                                  uerr ? uerr : strerror(-u));
         if (u < 0) {
-                _cleanup_free_ char *first = TAKE_PTR(*error);
+                _cleanup_free_ char *first = error ? TAKE_PTR(*error) : NULL;
                 error_set(error, r, "%s; cleaning up failed too: %s", first ? first : strerror(-r),
                           uerr ? uerr : strerror(-u));
                 return r;
@@ -262,14 +262,4 @@ static int install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOp
                 return r;
         progress(o, "unmount", "credstore closed, %s exported", l->pool);
         return 0;
-}
-
-int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o, char **ret_error) {
-        _cleanup_free_ char *error = NULL;
-        int r = install(l, t, o, &error);
-        if (r < 0 && ret_error) {
-                free(*ret_error);
-                *ret_error = TAKE_PTR(error);
-        }
-        return r;
 }
