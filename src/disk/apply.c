@@ -57,6 +57,23 @@ static void progress(DiskApplyOptions *o, DiskStep s, DiskStepState st, const ch
                 o->progress(s, st, detail, o->userdata);
 }
 
+/* A step's end: done when it changed the disk, else already done (DETAIL: how the disk shows it). */
+static void progress_end(DiskApplyOptions *o, DiskStep s, bool changed, const char *detail) {
+        if (changed)
+                progress(o, s, STEP_DONE, NULL);
+        else
+                progress(o, s, STEP_ALREADY_DONE, detail);
+}
+
+/* Runs a zpool/zfs argv that a disk_*_argv() made (NULL: out of memory) and frees it. */
+static int zfs_run_argv(char **argv, char **error) {
+        if (!argv)
+                return -ENOMEM;
+        int r = zfs_run(argv, error);
+        strv_free(argv);
+        return r;
+}
+
 /* The file system type at a byte offset of the target, "" when none. */
 int disk_probe_at(const char *path, uint64_t offset, uint64_t size, char *type, size_t tsize, char *label,
                     size_t lsize) {
@@ -292,11 +309,7 @@ static int step_pool(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions 
                                  "nothing was written to it. To destroy it and start over, run apply again with "
                                  "--force", part, label.name, label.guid, l->pool);
         progress(o, STEP_POOL, STEP_RUNNING, "zpool create");
-        char **argv = disk_zpool_create_argv(l, part, o->root);
-        if (!argv)
-                return -ENOMEM;
-        r = zfs_run(argv, error);
-        strv_free(argv);
+        r = zfs_run_argv(disk_zpool_create_argv(l, part, o->root), error);
         if (r < 0)
                 return r;
         /* done when the imported pool is the one the partition's label names */
@@ -424,11 +437,7 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         int r = zfs_exists(name);
         if (r == -ENOENT) {
                 credstore_changing(o, &changed);
-                char **argv = disk_credstore_create_argv(l);
-                if (!argv)
-                        return -ENOMEM;
-                r = zfs_run(argv, error);
-                strv_free(argv);
+                r = zfs_run_argv(disk_credstore_create_argv(l), error);
         }
         if (r < 0)
                 return *error ? r : error_set(error, r, "cannot examine %s: %s", name, strerror(-r));
@@ -492,11 +501,7 @@ static int step_credstore(const DiskLayout *l, const DiskTarget *t, DiskApplyOpt
         r = write_zfs_key(l, key, o, &changed, error);
         if (r < 0)
                 return r;
-        if (!changed) {
-                progress(o, STEP_CREDSTORE, STEP_ALREADY_DONE, "opened it; it holds the key");
-                return 0;
-        }
-        progress(o, STEP_CREDSTORE, STEP_DONE, NULL);
+        progress_end(o, STEP_CREDSTORE, changed, "opened it; it holds the key");
         return 0;
 }
 
@@ -563,10 +568,7 @@ static int crypt_verify(const DiskLayout *l, const char *name, const char *url, 
                 if (r < 0)
                         return r;
         }
-        if (repaired)
-                progress(o, STEP_CRYPT, STEP_DONE, NULL);
-        else
-                progress(o, STEP_CRYPT, STEP_ALREADY_DONE, "the encryption root is as planned, its key opens it");
+        progress_end(o, STEP_CRYPT, repaired, "the encryption root is as planned, its key opens it");
         return 0;
 }
 
@@ -585,11 +587,7 @@ static int step_crypt(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions
                 return error_set(error, -EBADMSG, "the ZFS key %s is not a file of %d bytes; run apply again "
                                  "so that the credstore step writes it", key, CREDSTORE_KEY_BYTES);
         progress(o, STEP_CRYPT, STEP_RUNNING, "zfs create");
-        char **argv = disk_crypt_create_argv(l, url);
-        if (!argv)
-                return -ENOMEM;
-        r = zfs_run(argv, error);
-        strv_free(argv);
+        r = zfs_run_argv(disk_crypt_create_argv(l, url), error);
         if (r < 0)
                 return r;
         /* from now on the key is where the installed system finds it */
@@ -646,18 +644,11 @@ static int step_datasets(const DiskLayout *l, const DiskTarget *t, DiskApplyOpti
                         if (!created)
                                 progress(o, STEP_DATASETS, STEP_RUNNING, "zfs create");
                         created = true;
-                        char **argv = disk_dataset_create_argv(l, ds);
-                        if (!argv)
-                                return -ENOMEM;
-                        r = zfs_run(argv, error);
-                        strv_free(argv);
+                        r = zfs_run_argv(disk_dataset_create_argv(l, ds), error);
                         if (r < 0)
                                 return r;
                 }
-        if (created)
-                progress(o, STEP_DATASETS, STEP_DONE, NULL);
-        else
-                progress(o, STEP_DATASETS, STEP_ALREADY_DONE, "every dataset exists");
+        progress_end(o, STEP_DATASETS, created, "every dataset exists");
         return 0;
 }
 

@@ -45,14 +45,6 @@ static const char *const stage_names[_VM_STAGE_MAX] = {
         [VM_STAGE_FIRST_BOOT] = "first-boot",
         [VM_STAGE_VERIFY] = "verify",
 };
-static const char *const stage_logs[_VM_STAGE_MAX] = {
-        [VM_STAGE_KEYS] = "logs/1-keys.log",
-        [VM_STAGE_BUILD] = "logs/2-build.log",
-        [VM_STAGE_INSTALLER] = "logs/3-installer.log",
-        [VM_STAGE_INSTALL] = "logs/4-install.log",
-        [VM_STAGE_FIRST_BOOT] = "logs/5-first-boot.log",
-        [VM_STAGE_VERIFY] = "logs/6-verify.log",
-};
 
 const char *vm_deploy_stage_name(VmDeployStage s) {
         return s >= 0 && s < _VM_STAGE_MAX ? stage_names[s] : "?";
@@ -103,6 +95,13 @@ static const char *sp(Deploy *d, const char *rel) {
         return b;
 }
 
+/* STATE/logs/N-STAGE.log (N from 1, in the order of the stages; sp()'s ring) */
+static const char *stage_log(Deploy *d, VmDeployStage s) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "logs/%d-%s.log", (int) s + 1, vm_deploy_stage_name(s));
+        return sp(d, rel);
+}
+
 /* A secret file: replaced, O_EXCL|O_NOFOLLOW, 0600. */
 static int write_secret(const char *path, const char *data) {
         if (unlink(path) < 0 && errno != ENOENT)
@@ -123,7 +122,7 @@ static int read_small(const char *path, char *buf, size_t size) {
 
 static void log_line(Deploy *d, const char *fmt, ...) _printf_(2, 3);
 static void log_line(Deploy *d, const char *fmt, ...) {
-        _cleanup_close_ int fd = open(sp(d, stage_logs[d->stage]), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd = open(stage_log(d, d->stage), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0)
                 return;
         va_list ap;
@@ -262,7 +261,7 @@ static int copy_file_to_dir(const char *file, const char *dir) {
 static void forward_build_lines(Deploy *d, off_t *seen) {
         if (!d->o->detail)
                 return;
-        _cleanup_close_ int fd = open(sp(d, stage_logs[VM_STAGE_BUILD]), O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = open(stage_log(d, VM_STAGE_BUILD), O_RDONLY | O_CLOEXEC);
         char buf[16384];
         ssize_t k;
         while (fd >= 0 && (k = pread(fd, buf, sizeof buf - 1, *seen)) > 0) {
@@ -333,7 +332,7 @@ static int stage_build(Deploy *d) {
         }
         argv[n] = NULL;
         pid_t pid;
-        r = spawn_background(argv, &(SpawnOptions) { .log_path = sp(d, stage_logs[VM_STAGE_BUILD]) }, &pid);
+        r = spawn_background(argv, &(SpawnOptions) { .log_path = stage_log(d, VM_STAGE_BUILD) }, &pid);
         if (r < 0)
                 return fail(d, r, "Cannot run %s build: %s", d->o->keystone, strerror(-r));
         int status = 0;
@@ -347,7 +346,7 @@ static int stage_build(Deploy *d) {
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return fail(d, -EPROTO, "keystone build %s failed (exit status %d): see %s", d->o->host_path,
                             WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-                            sp(d, stage_logs[VM_STAGE_BUILD]));
+                            stage_log(d, VM_STAGE_BUILD));
         return 0;
 }
 
@@ -446,7 +445,7 @@ static int vm_alive(void *userdata, int ms) {
 
 static GuestSsh guest(Deploy *d, Vm *vm, const char *user) {
         return (GuestSsh) { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = user, .key = d->res->ssh_key,
-                            .log_path = sp(d, stage_logs[d->stage]) };
+                            .log_path = stage_log(d, d->stage) };
 }
 
 static int ssh_wait(Deploy *d, Vm *vm, const char *user, int timeout_ms) {
@@ -468,7 +467,7 @@ static int gsh(Deploy *d, Vm *vm, const char *user, const char *cmd, const char 
         int r = guest_ssh_run(&g, cmd, input, input ? strlen(input) : 0, timeout_ms, log_out, &rr);
         if (r < 0) {
                 const char *why = r == -EPROTO ? run_result_describe(&rr) : strerror(-r);
-                r = fail(d, r, "On %s, `%s` failed: %s. See %s", vm_name(vm), cmd, why, sp(d, stage_logs[d->stage]));
+                r = fail(d, r, "On %s, `%s` failed: %s. See %s", vm_name(vm), cmd, why, stage_log(d, d->stage));
                 run_result_done(&rr);
                 return r;
         }
@@ -607,7 +606,7 @@ static int stage_install(Deploy *d) {
         explicit_bzero(tar, tar_size);
         if (r < 0) {
                 r = fail(d, r, "Copying the Secure Boot keys into the installer failed: %s. See %s",
-                         r == -EPROTO ? run_result_describe(&rr) : strerror(-r), sp(d, stage_logs[d->stage]));
+                         r == -EPROTO ? run_result_describe(&rr) : strerror(-r), stage_log(d, d->stage));
                 run_result_done(&rr);
                 return r;
         }
@@ -957,7 +956,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret, char **ret_error) {
                         continue;
                 d->stage = s;
                 char logp[PATH_MAX + 64]; /* its own copy: the stage reuses sp()'s buffers */
-                snprintf(logp, sizeof logp, "%s", sp(d, stage_logs[s]));
+                snprintf(logp, sizeof logp, "%s", stage_log(d, s));
                 (void) unlink(logp);
                 if (o->progress)
                         o->progress(o->userdata, s, false, 0, 0, logp);

@@ -876,16 +876,22 @@ static char *shell_take_line(Vm *vm, const char *id) {
         }
 }
 
-int vm_shell_send_r(Vm *vm, const char *cmd) {
-        char id[64];
-        shell_new_id(id, sizeof id);
+/* "run ID TIMEOUT BASE64" on the shell channel: CMD under a new id (in ID)
+ * that the guest ends after GUEST_TIMEOUT s; written by DEADLINE. */
+static int shell_send_run(Vm *vm, const char *cmd, int guest_timeout, char id[static 64], int64_t deadline) {
+        shell_new_id(id, 64);
         _cleanup_free_ char *b64 = vm_base64_encode(cmd, strlen(cmd));
         if (!b64)
                 return -ENOMEM;
         _cleanup_free_ char *line = NULL;
-        if (asprintf(&line, "\nrun %s %d %s\n", id, 3600, b64) < 0)
+        if (asprintf(&line, "\nrun %s %d %s\n", id, guest_timeout, b64) < 0)
                 return -ENOMEM;
-        return write_all(vm, &vm->shell_fd, line, strlen(line), monotonic_ms() + 10000);
+        return write_all(vm, &vm->shell_fd, line, strlen(line), deadline);
+}
+
+int vm_shell_send_r(Vm *vm, const char *cmd) {
+        char id[64];
+        return shell_send_run(vm, cmd, 3600, id, monotonic_ms() + 10000);
 }
 
 int vm_shell_ping_r(Vm *vm, int timeout_ms) {
@@ -915,16 +921,8 @@ int vm_shell_ping_r(Vm *vm, int timeout_ms) {
 
 int vm_shell_run_r(Vm *vm, const char *cmd, int timeout_ms, VmShellResult *ret) {
         char id[64];
-        shell_new_id(id, sizeof id);
-        _cleanup_free_ char *b64 = vm_base64_encode(cmd, strlen(cmd));
-        if (!b64)
-                return -ENOMEM;
-        _cleanup_free_ char *line = NULL;
-        int guest_timeout = timeout_ms / 1000 > 1 ? timeout_ms / 1000 : 1;
-        if (asprintf(&line, "\nrun %s %d %s\n", id, guest_timeout, b64) < 0)
-                return -ENOMEM;
         int64_t end = monotonic_ms() + timeout_ms + 5000;
-        int r = write_all(vm, &vm->shell_fd, line, strlen(line), end);
+        int r = shell_send_run(vm, cmd, timeout_ms / 1000 > 1 ? timeout_ms / 1000 : 1, id, end);
         if (r < 0)
                 return r;
         VmShellResult res = { .status = -1 };
