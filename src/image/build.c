@@ -230,12 +230,8 @@ static int rootfs_build(const ImageSpec *s, const char *pkgs, const char *inputs
         run_result_done(&res);
         if (r < 0)
                 return log_debug_errno(r, "mmdebstrap failed, see %s/build.log: %m", tmp);
-        char ip[PATH_MAX + 16];
-        PATHF(ip, "%s/inputs.txt", tmp);
-        if ((r = cache_write_text(ip, inputs)) < 0)
+        if ((r = cache_commit(tmp, a->rootfs_dir, inputs)) < 0)
                 return r;
-        if (rename(tmp, a->rootfs_dir) < 0)
-                return -errno;
         a->rootfs_built = true;
         a->rootfs_seconds = monotonic_seconds() - t0;
         return 0;
@@ -541,7 +537,7 @@ static int zfs_join(ZfsJob *j, ImageArtifacts *a) {
                 return 0;
         j->pid = 0;
         zfs_follow_log(j);
-        char tar[PATH_MAX + 16], p[PATH_MAX + 16];
+        char tar[PATH_MAX + 16];
         PATHF(tar, "%s/modules.tar", j->tmp);
         const char *list[] = { "tar", "-tf", tar, NULL };
         RunResult lr = {};
@@ -553,11 +549,8 @@ static int zfs_join(ZfsJob *j, ImageArtifacts *a) {
                 return error_set(&j->error, -ENOENT, "the ZFS module build made no zfs.ko/spl.ko in %s: see %s", tar,
                                  j->log);
         }
-        PATHF(p, "%s/inputs.txt", j->tmp);
-        if ((r = cache_write_text(p, j->inputs)) < 0)
+        if ((r = cache_commit(j->tmp, j->dir, j->inputs)) < 0)
                 return r;
-        if (rename(j->tmp, j->dir) < 0)
-                return -errno;
         a->zfs_built = true;
         a->zfs_seconds = monotonic_seconds() - j->t0;
         return 0;
@@ -707,11 +700,8 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         snprintf(p, sizeof p, "%s/cmdline", tmp);
         if ((r = cache_write_text(p, a->cmdline)) < 0)
                 return r;
-        PATHF(p, "%s/inputs.txt", tmp);
-        if ((r = cache_write_text(p, inputs)) < 0)
+        if ((r = cache_commit(tmp, a->disk_dir, inputs)) < 0)
                 return r;
-        if (rename(tmp, a->disk_dir) < 0)
-                return -errno;
         a->disk_built = true;
         a->disk_seconds = monotonic_seconds() - t0;
         return 0;
