@@ -155,17 +155,18 @@ int cmd_build(const CmdArgs *args) {
         h.spec.installed = true;
 
         ImageArtifacts a = {};
+        _cleanup_free_ char *build_error = NULL;
         progress_enable(stderr, "build");
         image_cmd_catch_signals();
-        r = image_build(&h.spec, cache, &a);
+        r = image_build(&h.spec, cache, &a, &build_error);
         if (r < 0) {
                 progress_disable();
                 image_cmd_host_done(&h);
-                if (a.error[0] && (r == -ENOPKG || r == -ESTALE))
+                if (build_error && (r == -ENOPKG || r == -ESTALE))
                         return log_error_errno(r, "Building %s failed: %s. Run `keystone lock %s` to pin the "
-                                                  "archive's current versions (or --unlocked).", path, a.error, path);
-                if (a.error[0])
-                        return log_error_errno(r, "Building %s failed: %s", path, a.error);
+                                                  "archive's current versions (or --unlocked).", path, build_error, path);
+                if (build_error)
+                        return log_error_errno(r, "Building %s failed: %s", path, build_error);
                 return log_error_errno(r, "Building %s failed: %m. The stage logs are in the cache directory's "
                                           "*.tmp directories; run with --verbose to see every command.", path);
         }

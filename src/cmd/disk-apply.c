@@ -61,17 +61,17 @@ static int plan_and_confirm(const CmdArgs *a, const DiskCmd *d) {
         return 0;
 }
 
-static void report(int r, const DiskApplyOptions *o, const char *path, const char *until) {
+static void report(int r, const DiskApplyOptions *o, const char *error, const char *path, const char *until) {
         if (r == -EEXIST && o->preflight_refused)
-                log_error("Refusing to write: %s; nothing was changed. Re-run with --force to replace it.", o->error);
+                log_error("Refusing to write: %s; nothing was changed. Re-run with --force to replace it.", error);
         else if (r == -EEXIST)
                 /* a step found the disk contradicting the host file: --force would not help */
                 log_error("Stopped: %s. The steps before it are done; fix the disk or the host file and run "
-                          "apply again.", o->error);
+                          "apply again.", error);
         else if (r == -EBUSY)
-                log_error("Refusing to write: %s. Nothing was changed.", o->error);
+                log_error("Refusing to write: %s. Nothing was changed.", error);
         else if (r < 0)
-                log_error("%s", o->error ? o->error : strerror(-r));
+                log_error("%s", error ? error : strerror(-r));
         else
                 printf("%s: done%s%s\n", path, until ? " up to step " : "", until ? until : "");
 }
@@ -101,9 +101,9 @@ int cmd_disk_apply(const CmdArgs *a) {
                 .key_file = cmd_opt(a, DISK_OPT_KEY_FILE),
                 .new_key_file = cmd_opt(a, DISK_OPT_NEW_KEY_FILE),
         };
-        r = disk_apply(d.layout, &d.target, &o);
-        report(r, &o, d.target.path, until);
-        free(o.error);
+        _cleanup_free_ char *error = NULL;
+        r = disk_apply(d.layout, &d.target, &o, &error);
+        report(r, &o, error, d.target.path, until);
         disk_cmd_close(&d);
         return r;
 }

@@ -29,15 +29,14 @@ int cmd_disk_install(const CmdArgs *a) {
         };
         printf("Installing the generation in %s on %s:\n", from, d.target.path);
         fflush(stdout);
-        r = generation_install(d.layout, &d.target, &io);
+        _cleanup_free_ char *error = NULL;
+        r = generation_install(d.layout, &d.target, &io, &error);
         if (r < 0)
-                log_error("Installing %s on %s failed: %s.%s", from, d.target.path, io.error ? io.error : strerror(-r),
+                log_error("Installing %s on %s failed: %s.%s", from, d.target.path, error ? error : strerror(-r),
                           io.left_open ? "" : " Nothing is left mounted or open.");
         else
                 printf("Generation %u is installed on %s: the firmware boots it through systemd-boot.\n", io.number,
                        d.target.path);
-        free(io.error);
-        free(io.mount.error);
         free(io.mount.unlocked_by);
         disk_cmd_close(&d);
         return r;

@@ -16,9 +16,10 @@ int cmd_disk_mount(const CmdArgs *a) {
                 return r;
         DiskMountOptions mo = disk_cmd_mount_options(a, root);
         mo.generation = cmd_opt(a, DISK_OPT_GENERATION);
-        r = disk_mount(d.layout, &d.target, &mo);
+        _cleanup_free_ char *error = NULL;
+        r = disk_mount(d.layout, &d.target, &mo, &error);
         if (r < 0) {
-                log_error("Failed to mount %s on %s: %s", d.target.path, root, mo.error ? mo.error : strerror(-r));
+                log_error("Failed to mount %s on %s: %s", d.target.path, root, error ? error : strerror(-r));
                 _cleanup_free_ char *e2 = NULL;
                 /* leave nothing half open, but never export a pool that is not the target's */
                 if (mo.pool_ours)
@@ -26,7 +27,6 @@ int cmd_disk_mount(const CmdArgs *a) {
         } else
                 printf("%s mounted on %s (credstore opened by %s; every dataset's encryptionroot is %s/crypt)\n",
                        d.target.path, root, mo.unlocked_by, d.layout->pool);
-        free(mo.error);
         free(mo.unlocked_by);
         disk_cmd_close(&d);
         return r;

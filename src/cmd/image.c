@@ -90,18 +90,19 @@ int cmd_image(const CmdArgs *args) {
                 return r;
         }
         ImageArtifacts a = {};
+        _cleanup_free_ char *build_error = NULL;
         progress_enable(stderr, "image");
         image_cmd_catch_signals();
-        r = image_build(&h.spec, cache, &a);
+        r = image_build(&h.spec, cache, &a, &build_error);
         progress_disable();
         if (r < 0) {
                 image_cmd_host_done(&h);
-                if (a.error[0] && (r == -ENOPKG || r == -ESTALE))
+                if (build_error && (r == -ENOPKG || r == -ESTALE))
                         return log_error_errno(r, "Building the image for %s failed: %s. Run `keystone lock %s` to "
                                                   "pin the archive's current versions (or --unlocked to build "
-                                                  "without the lock).", path, a.error, path);
-                if (a.error[0])
-                        return log_error_errno(r, "Building the image for %s failed: %s", path, a.error);
+                                                  "without the lock).", path, build_error, path);
+                if (build_error)
+                        return log_error_errno(r, "Building the image for %s failed: %s", path, build_error);
                 return log_error_errno(r, "Building the image for %s failed: %m. The build logs are in the "
                                           "cache directory's *.tmp directories (build.log, mkfs.log); "
                                           "run with --verbose to see every command.", path);

@@ -35,6 +35,17 @@ static int check_option_roms(const char *path) {
         return 0;
 }
 
+/* The owner's certificates and GUID in DIR, as sb_enroll_build() reads them. */
+static bool owner_keys_readable(const char *dir) {
+        for (SbKeyKind k = 0; k < _SB_KEY_MAX; k++) {
+                _cleanup_free_ uint8_t *esl = NULL;
+                size_t n;
+                if (sb_var_esl(dir, k, &esl, &n) < 0)
+                        return false;
+        }
+        return true;
+}
+
 static int enroll_append(const CmdArgs *a, const char *dir, const char *efivars) {
         const char *what = cmd_opt(a, SB_OPT_APPEND), *cert = cmd_opt(a, SB_OPT_APPEND_CERT);
         int k = sb_key_from_name(what);
@@ -85,6 +96,8 @@ int sb_cmd_enroll(const CmdArgs *a) {
 
         _cleanup_(sb_enroll_set_done) SbEnrollSet set = {};
         r = sb_enroll_build(dir, ms, time(NULL), &set, &error);
+        if (r < 0 && !owner_keys_readable(dir))
+                return log_error_errno(r, "%s. Create keys with 'keystone secureboot keygen --dir %s'.", error, dir);
         if (r < 0)
                 return log_error_errno(r, "%s", error);
         if (ms)

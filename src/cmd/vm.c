@@ -113,11 +113,13 @@ int cmd_vm(const CmdArgs *a) {
         ImageSpec spec = {}; /* a bad host file stops here, as it does every command */
         if ((r = cmd_host_load(host, NULL, &spec)) < 0)
                 return r;
-        image_spec_done(&spec);
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-        if (n < 0)
-                return log_error_errno(-errno, "Cannot find this keystone binary (/proc/self/exe): %m");
+        if (n < 0) {
+                r = -errno;
+                image_spec_done(&spec);
+                return log_error_errno(r, "Cannot find this keystone binary (/proc/self/exe): %m");
+        }
         self[n] = 0;
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
@@ -127,14 +129,17 @@ int cmd_vm(const CmdArgs *a) {
         VmDeployOptions o = { .host_path = host, .state_dir = cmd_opt(a, IMAGE_OPT_STATE),
                               .fresh = cmd_flag(a, IMAGE_OPT_FRESH), .keystone = self,
                               .cache_dir = cmd_opt(a, IMAGE_OPT_CACHE_DIR), .disk_bytes = disk_gib << 30,
-                              .cpus = (unsigned) cpus, .progress = progress, .detail = detail };
+                              .cpus = (unsigned) cpus, .progress = progress, .detail = detail,
+                              .spec = &spec };
         VmDeployResult res = {};
         printf("keystone vm %s\n", host);
         fflush(stdout);
-        r = vm_deploy(&o, &res);
+        _cleanup_free_ char *error = NULL;
+        r = vm_deploy(&o, &res, &error);
         vm_destroy_all();
+        image_spec_done(&spec);
         if (r < 0) {
-                log_error_errno(r, "Installing %s into the VM failed: %s", host, res.error);
+                log_error_errno(r, "Installing %s into the VM failed: %s", host, error ? error : strerror(-r));
                 if (res.state_dir[0])
                         fprintf(stderr, "The state is in %s (logs/, installer/console.log, machine/console.log); "
                                         "run again to start the install over.\n", res.state_dir);

@@ -19,15 +19,15 @@ typedef struct DiskApplyOptions {
         const char *new_key_file; /* where to write a newly generated first secret (0600) */
         void (*progress)(DiskStep step, DiskStepState state, const char *detail, void *userdata);
         void *userdata;
-        char *error;            /* out: malloc'd explanation of a refusal or failure */
         bool preflight_refused; /* out: refused before writing anything (--force may apply) */
 } DiskApplyOptions;
 
 /* Runs the plan's steps on the target, each skipped when the disk shows it
  * done.  Refusals (busy device, a table that contradicts the host file)
- * return -EBUSY / -EEXIST before anything is written, with opts->error set.
+ * return -EBUSY / -EEXIST before anything is written (opts->preflight_refused).
+ * On failure *ret_error (may be NULL) explains the refusal or failure.
  * The layout's positions must be known (disk_bytes > 0). */
-int disk_apply(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *opts);
+int disk_apply(const DiskLayout *l, const DiskTarget *t, DiskApplyOptions *opts, char **ret_error);
 
 /* The pre-flight check apply does first; also used by the command to decide
  * whether to ask for --force.  Returns 0 (blank, or already ours), -EBUSY

@@ -22,18 +22,18 @@ static int set_str(char **p, const char *s) {
 
 /* Opens the credstore as CREDSTORE_DM_NAME: key file, else TPM2, else a
  * passphrase or recovery key read from stdin. */
-static int open_credstore(const char *dev, DiskMountOptions *o) {
+static int open_credstore(const char *dev, DiskMountOptions *o, char **error) {
         char *pass = NULL;
         size_t n = 0;
         int r;
         if (o->key_file) {
                 r = secret_read_file(o->key_file, &pass, &n);
                 if (r < 0)
-                        return error_set(&o->error, r, "cannot read %s: %s", o->key_file, strerror(-r));
+                        return error_set(error, r, "cannot read %s: %s", o->key_file, strerror(-r));
                 r = credstore_open(dev, CREDSTORE_DM_NAME, pass, n);
                 erase_and_free(pass, n);
                 if (r < 0)
-                        return error_set(&o->error, r, "the credstore %s did not open with %s: %s", dev, o->key_file,
+                        return error_set(error, r, "the credstore %s did not open with %s: %s", dev, o->key_file,
                                          r == -EPERM ? "no keyslot accepts it" : strerror(-r));
                 return set_str(&o->unlocked_by, "key file");
         }
@@ -66,12 +66,12 @@ static int open_credstore(const char *dev, DiskMountOptions *o) {
                  *why ? "\n" : "", dev);
         r = secret_read_line(prompt, &pass, &n);
         if (r < 0)
-                return error_set(&o->error, r, "%s%sno passphrase on standard input for the credstore %s; give "
+                return error_set(error, r, "%s%sno passphrase on standard input for the credstore %s; give "
                                  "--credstore-key-file", why, *why ? "; " : "", dev);
         r = credstore_open(dev, CREDSTORE_DM_NAME, pass, n);
         erase_and_free(pass, n);
         if (r < 0)
-                return error_set(&o->error, r, "the credstore %s did not open: %s", dev,
+                return error_set(error, r, "the credstore %s did not open: %s", dev,
                                  r == -EPERM ? "no keyslot accepts that passphrase or recovery key" : strerror(-r));
         return set_str(&o->unlocked_by, "passphrase");
 }
@@ -101,38 +101,38 @@ static int mount_dataset(const char *name, const char *where, char **error) {
 
 /* A new boot environment: mounted only when asked (canmount=noauto), on /
  * (below the altroot while installing). */
-static int create_generation(const char *gen, DiskMountOptions *o) {
+static int create_generation(const char *gen, DiskMountOptions *o, char **error) {
         int r;
         if (zfs_exists(gen) == 0) {
                 if (!o->replace_generation)
-                        return error_set(&o->error, -EEXIST, "the generation %s already exists; build another "
+                        return error_set(error, -EEXIST, "the generation %s already exists; build another "
                                                              "number (keystone build -g N) or pass --force to "
                                                              "replace it", gen);
                 const char *destroy[] = { "zfs", "destroy", "-r", gen, NULL };
-                if ((r = zfs_run((char **) destroy, &o->error)) < 0)
+                if ((r = zfs_run((char **) destroy, error)) < 0)
                         return r;
         }
         const char *create[] = { "zfs", "create", "-p", "-o", "canmount=noauto", "-o", "mountpoint=/", gen, NULL };
-        return zfs_run((char **) create, &o->error);
+        return zfs_run((char **) create, error);
 }
 
-int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
-        int r = disk_need_zfs(t, "mount", &o->error);
+int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o, char **ret_error) {
+        int r = disk_need_zfs(t, "mount", ret_error);
         if (r < 0)
                 return r;
         char part[4200];
         snprintf(part, sizeof part, "%s", disk_partition_path(t, 2));
         ZfsLabel label;
         bool imported;
-        r = disk_pool_identify(l, part, &label, &imported, &o->error);
+        r = disk_pool_identify(l, part, &label, &imported, ret_error);
         if (r < 0)
                 return r;
         if (!imported) {
                 if (!label.found || !streq(label.name, l->pool))
-                        return error_set(&o->error, -ENOENT, "cannot import the pool %s from %s: %s (run keystone "
+                        return error_set(ret_error, -ENOENT, "cannot import the pool %s from %s: %s (run keystone "
                                          "disk apply first)", l->pool, part,
                                          label.found ? "it holds another pool" : "it holds no ZFS pool");
-                r = disk_pool_import(part, &label, o->root, &o->error);
+                r = disk_pool_import(part, &label, o->root, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -141,9 +141,9 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
         snprintf(zv, sizeof zv, "%s/credstore", l->pool);
         r = zvol_device(zv, dev, sizeof dev, 10000);
         if (r < 0)
-                return error_set(&o->error, r, "the credstore zvol %s has no device node", zv);
+                return error_set(ret_error, r, "the credstore zvol %s has no device node", zv);
         if (access("/dev/mapper/" CREDSTORE_DM_NAME, F_OK) < 0) {
-                r = open_credstore(dev, o);
+                r = open_credstore(dev, o, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -152,19 +152,19 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
         snprintf(url, sizeof url, "file://%s", key);
         const char *mk[] = { "mkdir", "-p", "-m", "0700", mnt, NULL };
         if ((r = run(mk, NULL, NULL)) < 0)
-                return error_set(&o->error, r, "cannot create %s", mnt);
+                return error_set(ret_error, r, "cannot create %s", mnt);
         if (mount("/dev/mapper/" CREDSTORE_DM_NAME, mnt, "ext4", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                   NULL) < 0 && errno != EBUSY)
-                return error_set(&o->error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
+                return error_set(ret_error, -errno, "mounting the credstore on %s failed: %s", mnt, strerror(errno));
 
         char crypt[512], v[256];
         snprintf(crypt, sizeof crypt, "%s/crypt", l->pool);
         r = zfs_get(crypt, "keystatus", v, sizeof v);
         if (r < 0)
-                return error_set(&o->error, r, "cannot read the keystatus of %s: %s", crypt, strerror(-r));
+                return error_set(ret_error, r, "cannot read the keystatus of %s: %s", crypt, strerror(-r));
         if (!streq(v, "available")) {
                 const char *argv[] = { "zfs", "load-key", "-L", url, crypt, NULL };
-                r = zfs_run((char **) argv, &o->error);
+                r = zfs_run((char **) argv, ret_error);
                 if (r < 0)
                         return r;
         }
@@ -175,17 +175,17 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
                  * with the key loaded it is not needed: unmounted and closed,
                  * as keystone-init does before switch_root. */
                 if (umount(mnt) < 0)
-                        return error_set(&o->error, -errno, "unmounting the credstore from %s failed: %s", mnt,
+                        return error_set(ret_error, -errno, "unmounting the credstore from %s failed: %s", mnt,
                                          strerror(errno));
                 if ((r = credstore_close(CREDSTORE_DM_NAME)) < 0)
-                        return error_set(&o->error, r, "closing the credstore failed: %s", strerror(-r));
+                        return error_set(ret_error, r, "closing the credstore failed: %s", strerror(-r));
                 char gen[1024];
                 snprintf(gen, sizeof gen, "%s/crypt/system/generations/%s", l->pool, o->generation);
-                if (o->create_generation && (r = create_generation(gen, o)) < 0)
+                if (o->create_generation && (r = create_generation(gen, o, ret_error)) < 0)
                         return r;
-                if ((r = check_encryptionroot(l, gen, &o->error)) < 0)
+                if ((r = check_encryptionroot(l, gen, ret_error)) < 0)
                         return r;
-                if ((r = mount_dataset(gen, o->root, &o->error)) < 0)
+                if ((r = mount_dataset(gen, o->root, ret_error)) < 0)
                         return r;
         }
         /* shallow mountpoints first: /var before /var/lib */
@@ -200,9 +200,9 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
                         char name[1024], where[4200];
                         snprintf(name, sizeof name, "%s/%s", l->pool, ds->name);
                         snprintf(where, sizeof where, "%s%s", o->root, ds->mountpoint);
-                        if ((r = check_encryptionroot(l, name, &o->error)) < 0)
+                        if ((r = check_encryptionroot(l, name, ret_error)) < 0)
                                 return r;
-                        if ((r = mount_dataset(name, where, &o->error)) < 0)
+                        if ((r = mount_dataset(name, where, ret_error)) < 0)
                                 return r;
                 }
 
@@ -210,9 +210,9 @@ int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o) {
         snprintf(boot, sizeof boot, "%s/boot", o->root);
         const char *mkb[] = { "mkdir", "-p", boot, NULL };
         if ((r = run(mkb, NULL, NULL)) < 0)
-                return error_set(&o->error, r, "cannot create %s", boot);
+                return error_set(ret_error, r, "cannot create %s", boot);
         if (mount(disk_partition_path(t, 1), boot, "vfat", MS_NOSUID | MS_NODEV, "umask=0077") < 0)
-                return error_set(&o->error, -errno, "mounting the ESP %s on %s failed: %s", disk_partition_path(t, 1),
+                return error_set(ret_error, -errno, "mounting the ESP %s on %s failed: %s", disk_partition_path(t, 1),
                                  boot, strerror(errno));
         return 0;
 }

@@ -12,7 +12,6 @@ typedef struct DiskMountOptions {
         bool create_generation;   /* create that dataset (canmount=noauto, mountpoint=/); an
                                    * existing one is refused unless replace_generation */
         bool replace_generation;  /* destroy an existing generation N first */
-        char *error;              /* out, malloc'd */
         char *unlocked_by;        /* out: "key file", "TPM2 token N", "passphrase" */
         bool pool_ours;           /* out: the imported pool of that name is the target's (by
                                    * GUID): only then may a failure be cleaned up with
@@ -25,8 +24,8 @@ typedef struct DiskMountOptions {
  * is not POOL/crypt, mounts the generation (if any) and the datasets with a
  * mountpoint, and the ESP on ROOT/boot.  With a generation the credstore is
  * unmounted and closed again once the key is loaded (the generation on ROOT
- * would hide it). */
-int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o);
+ * would hide it).  On failure *ret_error (may be NULL) says what failed. */
+int disk_mount(const DiskLayout *l, const DiskTarget *t, DiskMountOptions *o, char **ret_error);
 
 /* Unmounts everything below ROOT, closes the credstore, exports the pool. */
 int disk_unmount(const DiskLayout *l, const char *root, char **error);

@@ -139,27 +139,27 @@ static int esp_order(const void *a, const void *b) {
         return rx != ry ? rx - ry : strcmp(x, y);
 }
 
-static int install_esp(GenerationInstallOptions *o, const char *root) {
+static int install_esp(GenerationInstallOptions *o, const char *root, char **error) {
         char from[PATH_MAX], to[PATH_MAX + 8];
         snprintf(from, sizeof from, "%s/" FROM_ESP, o->from);
         snprintf(to, sizeof to, "%s/boot", root);
         struct statvfs sv;
         if (statvfs(to, &sv) < 0)
-                return error_set(&o->error, -errno, "cannot examine the ESP on %s: %s", to, strerror(errno));
+                return error_set(error, -errno, "cannot examine the ESP on %s: %s", to, strerror(errno));
         EspWalk w = { .from_esp = from, .to_esp = to, .cluster = sv.f_bsize };
         walk_state = &w;
         int r = nftw(from, esp_visit, 16, FTW_PHYS);
         walk_state = NULL;
         if (r < 0)
-                r = error_set(&o->error, -errno, "cannot read %s: %s", from, strerror(errno));
+                r = error_set(error, -errno, "cannot read %s: %s", from, strerror(errno));
         else if (w.error < 0)
                 r = w.error;
         else if (w.n == 0)
-                r = error_set(&o->error, -ENOENT, "%s holds no files for the ESP", from);
+                r = error_set(error, -ENOENT, "%s holds no files for the ESP", from);
         uint64_t avail = (uint64_t) sv.f_bavail * sv.f_frsize;
         char b1[32], b2[32];
         if (r >= 0 && w.need > avail + w.freed)
-                r = error_set(&o->error, -ENOSPC, "the ESP on %s has %s free but this generation needs %s more: "
+                r = error_set(error, -ENOSPC, "the ESP on %s has %s free but this generation needs %s more: "
                                                   "remove old boot entries from %s/EFI/Linux, or give the ESP more "
                                                   "room (disk.esp-size) when laying out the next disk", to,
                               format_bytes(avail, b1, sizeof b1), format_bytes(w.need - w.freed, b2, sizeof b2), to);
@@ -175,11 +175,11 @@ static int install_esp(GenerationInstallOptions *o, const char *root) {
                 _cleanup_free_ uint8_t *data = NULL;
                 size_t size = 0;
                 if ((r = read_file_bytes(src, 0, &data, &size)) < 0) {
-                        error_set(&o->error, r, "cannot read %s: %s", src, strerror(-r));
+                        error_set(error, r, "cannot read %s: %s", src, strerror(-r));
                         break;
                 }
                 if ((r = mkdir_parents(dest, 0755, NULL)) < 0 || (r = write_file_bytes_atomic(dest, data, size, 0644)) < 0) {
-                        error_set(&o->error, r, "writing %s failed: %s", dest, strerror(-r));
+                        error_set(error, r, "writing %s failed: %s", dest, strerror(-r));
                         break;
                 }
                 progress(o, "esp", "%s (%s)", w.files[i], format_bytes(size, b1, sizeof b1));
@@ -192,7 +192,7 @@ static int install_esp(GenerationInstallOptions *o, const char *root) {
 
 /* The generation's files onto the mounted system: the root file system
  * below mo->root, then the ESP. */
-static int install_files(GenerationInstallOptions *o, const DiskMountOptions *mo) {
+static int install_files(GenerationInstallOptions *o, const DiskMountOptions *mo, char **error) {
         /* everything but /boot's own directory entry: the ESP is mounted there
          * and FAT has no owners to restore */
         char tar[PATH_MAX];
@@ -202,15 +202,15 @@ static int install_files(GenerationInstallOptions *o, const DiskMountOptions *mo
         RunResult res = {};
         int r = run(untar, NULL, &res);
         if (r < 0)
-                error_set(&o->error, r, "unpacking %s on %s failed: %s", tar, mo->root, run_result_describe(&res));
+                error_set(error, r, "unpacking %s on %s failed: %s", tar, mo->root, run_result_describe(&res));
         run_result_done(&res);
         if (r < 0)
                 return r;
         progress(o, "rootfs", "%s unpacked", tar);
-        return install_esp(o, mo->root);
+        return install_esp(o, mo->root, error);
 }
 
-int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o) {
+int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o, char **error) {
         char p[PATH_MAX], number[16];
         _cleanup_free_ uint8_t *cmdline = NULL;
         size_t n = 0;
@@ -218,11 +218,11 @@ int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInsta
                 return -ENAMETOOLONG;
         int r = read_file_bytes(p, 4096, &cmdline, &n);
         if (r < 0)
-                return error_set(&o->error, r, "cannot read %s: %s (is %s the output of `keystone build -o`?)", p,
+                return error_set(error, r, "cannot read %s: %s (is %s the output of `keystone build -o`?)", p,
                                  strerror(-r), o->from);
         if (generation_number_from_cmdline((char *) cmdline, &o->number) < 0)
-                return error_set(&o->error, -EINVAL, "%s has no keystone.generation=N", p);
-        if ((r = generation_verify_manifest(o->from, &o->error)) < 0)
+                return error_set(error, -EINVAL, "%s has no keystone.generation=N", p);
+        if ((r = generation_verify_manifest(o->from, error)) < 0)
                 return r;
         progress(o, "check", "%s matches its manifest; generation %u", o->from, o->number);
 
@@ -231,13 +231,11 @@ int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInsta
         mo->generation = number;
         mo->create_generation = true;
         mo->replace_generation = o->force;
-        r = disk_mount(l, t, mo);
-        if (r < 0)
-                error_set(&o->error, r, "%s", mo->error ? mo->error : strerror(-r));
-        else {
+        r = disk_mount(l, t, mo, error);
+        if (r >= 0) {
                 progress(o, "mount", "%s/crypt/system/generations/%u on %s (credstore opened by %s)", l->pool,
                          o->number, mo->root, mo->unlocked_by ? mo->unlocked_by : "?");
-                r = install_files(o, mo);
+                r = install_files(o, mo, error);
                 if (r >= 0)
                         sync();
         }
@@ -252,12 +250,11 @@ int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInsta
         int u = mo->pool_ours ? disk_unmount(l, mo->root, &uerr) : disk_unmount_below(mo->root, &uerr);
         o->left_open = u < 0;
         if (u < 0 && r >= 0)
-                return error_set(&o->error, u, "generation %u is written, but unmounting failed: %s", o->number,
+                return error_set(error, u, "generation %u is written, but unmounting failed: %s", o->number,
                                  uerr ? uerr : strerror(-u));
         if (u < 0) {
-                _cleanup_free_ char *first = o->error;
-                o->error = NULL;
-                error_set(&o->error, r, "%s; cleaning up failed too: %s", first ? first : strerror(-r),
+                _cleanup_free_ char *first = error ? TAKE_PTR(*error) : NULL;
+                error_set(error, r, "%s; cleaning up failed too: %s", first ? first : strerror(-r),
                           uerr ? uerr : strerror(-u));
                 return r;
         }

@@ -29,12 +29,13 @@ typedef struct GenerationInstallOptions {
         bool force;                     /* replace an existing generation N */
         GenerationInstallProgress progress;
         void *userdata;
-        char *error;                    /* out, malloc'd */
         unsigned number;                /* out: N */
         bool left_open;                 /* out: unmounting failed, something is still mounted or open */
 } GenerationInstallOptions;
 
-int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o);
+/* On failure *ret_error (may be NULL) says what failed (and, when cleaning
+ * up failed too, that). */
+int generation_install(const DiskLayout *l, const DiskTarget *t, GenerationInstallOptions *o, char **ret_error);
 
 /* keystone.generation=N in a command line → N; -EINVAL when absent. */
 int generation_number_from_cmdline(const char *cmdline, unsigned *ret);

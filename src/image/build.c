@@ -17,6 +17,7 @@
 #include "image/lock.h"
 #include "image/apt-archive.h"
 #include "util/clock.h"
+#include "util/error-message.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/progress.h"
@@ -229,12 +230,8 @@ static int rootfs_build(const ImageSpec *s, const char *pkgs, const char *inputs
         run_result_done(&res);
         if (r < 0)
                 return log_debug_errno(r, "mmdebstrap failed, see %s/build.log: %m", tmp);
-        char ip[PATH_MAX + 16];
-        PATHF(ip, "%s/inputs.txt", tmp);
-        if ((r = cache_write_text(ip, inputs)) < 0)
+        if ((r = cache_commit(tmp, a->rootfs_dir, inputs)) < 0)
                 return r;
-        if (rename(tmp, a->rootfs_dir) < 0)
-                return -errno;
         a->rootfs_built = true;
         a->rootfs_seconds = monotonic_seconds() - t0;
         return 0;
@@ -320,7 +317,7 @@ typedef struct ZfsJob {
         char tail[32];          /* the end of what was read: a marker may straddle two reads */
         char root[PATH_MAX];    /* the builder chroot, once the log names it */
         int phase;              /* index into zfs_phases */
-        char error[512];        /* what failed, for ImageArtifacts.error */
+        char *error;            /* what failed (malloc'd), for image_build()'s *ret_error */
 } ZfsJob;
 
 /* The steps of the module build.  dkms prints little while it works, so
@@ -398,6 +395,8 @@ static void zfs_job_done(ZfsJob *j) {
         j->lock_fd = -EBADF;
         free(j->inputs);
         j->inputs = NULL;
+        free(j->error);
+        j->error = NULL;
 }
 
 /* Finds the modules of kver in the cache (a->zfs_tar set, nothing runs) or
@@ -444,9 +443,7 @@ static int zfs_start(const ImageSpec *s, const char *cache, const char *kver, Im
         if (r >= 0)
                 zfs_running_pid = j->pid;
         if (r < 0) {
-                snprintf(j->error, sizeof j->error, "cannot start mmdebstrap for the ZFS modules: %s",
-                         strerror(-r));
-                return r;
+                return error_set(&j->error, r, "cannot start mmdebstrap for the ZFS modules: %s", strerror(-r));
         }
         progress_begin(zfs_phases[0].name);
         return 0;
@@ -510,10 +507,10 @@ static int zfs_check(ZfsJob *j) {
                 return 0;
         }
         progress_end(zfs_phases[j->phase].name, -EPROTO);
-        snprintf(j->error, sizeof j->error, "the ZFS module build (mmdebstrap, dkms) %s %d during \"%s\": see %s",
-                 WIFEXITED(status) ? "exited with status" : "was killed by signal",
-                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), zfs_phases[j->phase].name, j->log);
-        return -EPROTO;
+        return error_set(&j->error, -EPROTO, "the ZFS module build (mmdebstrap, dkms) %s %d during \"%s\": see %s",
+                         WIFEXITED(status) ? "exited with status" : "was killed by signal",
+                         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), zfs_phases[j->phase].name,
+                         j->log);
 }
 
 /* Waits for the module build, checks that dkms really built zfs.ko and
@@ -530,9 +527,8 @@ static int zfs_join(ZfsJob *j, ImageArtifacts *a) {
                         (void) spawn_stop_group(j->pid, 10 * 1000);
                         j->pid = 0;
                         progress_end(zfs_phases[j->phase].name, -ETIMEDOUT);
-                        snprintf(j->error, sizeof j->error, "the ZFS module build took more than %d min: see %s",
-                                 ZFS_TIMEOUT_SECONDS / 60, j->log);
-                        return -ETIMEDOUT;
+                        return error_set(&j->error, -ETIMEDOUT, "the ZFS module build took more than %d min: see %s",
+                                         ZFS_TIMEOUT_SECONDS / 60, j->log);
                 }
                 progress_tick();
                 usleep(500 * 1000);
@@ -541,7 +537,7 @@ static int zfs_join(ZfsJob *j, ImageArtifacts *a) {
                 return 0;
         j->pid = 0;
         zfs_follow_log(j);
-        char tar[PATH_MAX + 16], p[PATH_MAX + 16];
+        char tar[PATH_MAX + 16];
         PATHF(tar, "%s/modules.tar", j->tmp);
         const char *list[] = { "tar", "-tf", tar, NULL };
         RunResult lr = {};
@@ -550,15 +546,11 @@ static int zfs_join(ZfsJob *j, ImageArtifacts *a) {
         run_result_done(&lr);
         progress_end(zfs_phases[j->phase].name, ok ? 0 : -ENOENT);
         if (!ok) {
-                snprintf(j->error, sizeof j->error, "the ZFS module build made no zfs.ko/spl.ko in %s: see %s", tar,
-                         j->log);
-                return -ENOENT;
+                return error_set(&j->error, -ENOENT, "the ZFS module build made no zfs.ko/spl.ko in %s: see %s", tar,
+                                 j->log);
         }
-        PATHF(p, "%s/inputs.txt", j->tmp);
-        if ((r = cache_write_text(p, j->inputs)) < 0)
+        if ((r = cache_commit(j->tmp, j->dir, j->inputs)) < 0)
                 return r;
-        if (rename(j->tmp, j->dir) < 0)
-                return -errno;
         a->zfs_built = true;
         a->zfs_seconds = monotonic_seconds() - j->t0;
         return 0;
@@ -708,29 +700,25 @@ static int stage_disk(const ImageSpec *s, const char *cache, ImageArtifacts *a) 
         snprintf(p, sizeof p, "%s/cmdline", tmp);
         if ((r = cache_write_text(p, a->cmdline)) < 0)
                 return r;
-        PATHF(p, "%s/inputs.txt", tmp);
-        if ((r = cache_write_text(p, inputs)) < 0)
+        if ((r = cache_commit(tmp, a->disk_dir, inputs)) < 0)
                 return r;
-        if (rename(tmp, a->disk_dir) < 0)
-                return -errno;
         a->disk_built = true;
         a->disk_seconds = monotonic_seconds() - t0;
         return 0;
 }
 
 /* Every package the spec names has a locked version. */
-static int lock_covers(const ImageSpec *s, ImageArtifacts *a) {
+static int lock_covers(const ImageSpec *s, char **ret_error) {
         char **names = NULL;
         int r = image_package_names(s, &names);
         if (r < 0)
                 return r;
         for (size_t i = 0; names[i]; i++)
                 if (!image_lock_version(s->lock, names[i])) {
-                        snprintf(a->error, sizeof a->error,
-                                 "keystone.lock has no version for package %s (the host file, its modules or "
-                                 "Keystone's dependencies changed since it was written)",
-                                 names[i]);
-                        r = -ENOPKG;
+                        r = error_set(ret_error, -ENOPKG,
+                                      "keystone.lock has no version for package %s (the host file, its modules or "
+                                      "Keystone's dependencies changed since it was written)",
+                                      names[i]);
                         break;
                 }
         names_free(names);
@@ -741,32 +729,31 @@ static int lock_covers(const ImageSpec *s, ImageArtifacts *a) {
  * one version per package and suite: a newer upload replaces the locked
  * one).  Essential packages are pinned this way too: mmdebstrap installs
  * the archive's versions, which this proves are the locked ones. */
-static int lock_served(const ImageSpec *s, const char *cache, ImageArtifacts *a) {
+static int lock_served(const ImageSpec *s, const char *cache, char **ret_error) {
         const ImageLock *l = s->lock;
         if (!streq(l->suite, s->suite) || !streq(l->mirror, s->mirror)) {
-                snprintf(a->error, sizeof a->error, "keystone.lock was resolved for %s %s, the image uses %s %s",
-                         l->mirror, l->suite, s->mirror, s->suite);
-                return -ESTALE;
+                return error_set(ret_error, -ESTALE, "keystone.lock was resolved for %s %s, the image uses %s %s",
+                                 l->mirror, l->suite, s->mirror, s->suite);
         }
         AptArchive ar;
         _cleanup_free_ char *err = NULL;
         int r = apt_archive_open(cache, l->suite, l->mirror, l->components, &ar, &err);
         if (r < 0) {
-                snprintf(a->error, sizeof a->error, "cannot check keystone.lock against the archive: %s",
-                         err ? err : strerror(-r));
-                return r;
+                return error_set(ret_error, r, "cannot check keystone.lock against the archive: %s",
+                                 err ? err : strerror(-r));
         }
         AptIndex x = {};
         r = apt_archive_index(&ar, &x);
         apt_archive_close(&ar);
         if (r < 0) {
-                snprintf(a->error, sizeof a->error, "cannot read the archive's package lists: %s", strerror(-r));
-                return r;
+                return error_set(ret_error, r, "cannot read the archive's package lists: %s", strerror(-r));
         }
         LockMismatch *m = NULL;
         int n = image_lock_check(l, &x, &m);
         if (n > 0) {
-                FILE *f = fmemopen(a->error, sizeof a->error - 1, "w");
+                char *text = NULL;
+                size_t size = 0;
+                FILE *f = open_memstream(&text, &size);
                 if (f) {
                         fprintf(f, "the archive (%s %s) no longer serves %d locked package version%s:", l->mirror,
                                 l->suite, n, n == 1 ? "" : "s");
@@ -781,7 +768,11 @@ static int lock_served(const ImageSpec *s, const char *cache, ImageArtifacts *a)
                         }
                         if (n > 4)
                                 fprintf(f, " and %d more", n - 4);
-                        fclose(f);
+                        if (fclose(f) == 0 && ret_error) {
+                                free(*ret_error);
+                                *ret_error = TAKE_PTR(text);
+                        }
+                        free(text);
                 }
                 r = -ESTALE;
         } else
@@ -793,16 +784,15 @@ static int lock_served(const ImageSpec *s, const char *cache, ImageArtifacts *a)
 
 /* The stages in order, with the ZFS modules (when the kernel is known
  * from the lock) running in the background from the start. */
-static int build_stages(const ImageSpec *spec, const char *cache, ImageArtifacts *a, ImageArtifacts *ret,
-                        ZfsJob *zfs) {
+static int build_stages(const ImageSpec *spec, const char *cache, ImageArtifacts *a, ZfsJob *zfs,
+                        char **ret_error) {
         int r;
         char kver[sizeof a->kernel_version] = "";
         if (spec->zfs && spec->lock) {
                 if ((r = kernel_version_from_lock(spec, kver, sizeof kver)) < 0) {
-                        snprintf(ret->error, sizeof ret->error,
-                                 "keystone.lock names %s kernel package for the %s flavour: run `keystone lock` again",
-                                 r == -ENOTUNIQ ? "more than one" : "no", spec->kernel_flavour);
-                        return r;
+                        return error_set(ret_error, r,
+                                         "keystone.lock names %s kernel package for the %s flavour: run `keystone lock` "
+                                         "again", r == -ENOTUNIQ ? "more than one" : "no", spec->kernel_flavour);
                 }
                 if ((r = zfs_start(spec, cache, kver, a, zfs)) < 0)
                         return r;
@@ -814,7 +804,7 @@ static int build_stages(const ImageSpec *spec, const char *cache, ImageArtifacts
         if (r < 0)
                 return r;
         spec = &with_deps;
-        if (spec->lock && (r = lock_covers(spec, ret)) < 0)
+        if (spec->lock && (r = lock_covers(spec, ret_error)) < 0)
                 return r;
         if ((r = zfs_check(zfs)) < 0)
                 return r;
@@ -825,9 +815,8 @@ static int build_stages(const ImageSpec *spec, const char *cache, ImageArtifacts
                 if ((r = image_rootfs_kernel_version(a)) < 0)
                         return log_debug_errno(r, "No kernel in %s: %m", a->rootfs_tar);
                 if (kver[0] && !streq(kver, a->kernel_version)) {
-                        snprintf(ret->error, sizeof ret->error,
-                                 "the rootfs has kernel %s, keystone.lock names %s", a->kernel_version, kver);
-                        return -ESTALE;
+                        return error_set(ret_error, -ESTALE, "the rootfs has kernel %s, keystone.lock names %s",
+                                         a->kernel_version, kver);
                 }
                 /* unlocked: the kernel is known only now */
                 if (!kver[0] && (r = zfs_start(spec, cache, a->kernel_version, a, zfs)) < 0)
@@ -852,24 +841,30 @@ static int build_stages(const ImageSpec *spec, const char *cache, ImageArtifacts
         return 0;
 }
 
-int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret) {
+int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret, char **ret_error) {
         ImageArtifacts a = {};
-        ret->error[0] = 0;
+        _cleanup_free_ char *error = NULL;
         const char *cache = cache_dir ? cache_dir : cache_dir_default();
         if (mkdir(cache, 0755) < 0 && errno != EEXIST)
                 return -errno;
         int r;
         /* a locked host: refuse early, before anything slow runs */
-        if (spec->lock && ((r = lock_covers(spec, ret)) < 0 || (r = lock_served(spec, cache, ret)) < 0))
+        if (spec->lock && ((r = lock_covers(spec, &error)) < 0 || (r = lock_served(spec, cache, &error)) < 0)) {
+                if (ret_error)
+                        *ret_error = TAKE_PTR(error);
                 return r;
+        }
         ZfsJob zfs = { .lock_fd = -EBADF };
-        r = build_stages(spec, cache, &a, ret, &zfs);
+        r = build_stages(spec, cache, &a, &zfs, &error);
         /* a stage that failed while the modules were still building stops them */
-        if (r < 0 && !ret->error[0] && zfs.error[0])
-                snprintf(ret->error, sizeof ret->error, "%s", zfs.error);
+        if (r < 0 && !error && zfs.error)
+                error = TAKE_PTR(zfs.error);
         zfs_job_done(&zfs);
-        if (r < 0)
+        if (r < 0) {
+                if (ret_error)
+                        *ret_error = TAKE_PTR(error);
                 return r;
+        }
         *ret = a;
         return 0;
 }

@@ -71,6 +71,16 @@ int cache_write_text(const char *path, const char *text) {
         return 0;
 }
 
+int cache_commit(const char *tmp, const char *dir, const char *inputs) {
+        char p[4096];
+        if (snprintf(p, sizeof p, "%s/inputs.txt", tmp) >= (int) sizeof p)
+                return -ENAMETOOLONG;
+        int r = cache_write_text(p, inputs);
+        if (r < 0)
+                return r;
+        return rename(tmp, dir) < 0 ? -errno : 0;
+}
+
 int cache_rm_rf(const char *path) {
         const char *argv[] = { "rm", "-rf", "--one-file-system", "--", path, NULL };
         return run(argv, NULL, NULL);

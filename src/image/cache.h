@@ -23,6 +23,10 @@ int cache_lock(const char *dir, const char *kind, const char *hash);
  * the inputs.txt, cmdline and hook files of the stages. */
 int cache_write_text(const char *path, const char *text);
 
+/* A stage's build directory TMP made into the cache entry DIR: TMP/inputs.txt
+ * written (INPUTS, what the entry was made from), then TMP renamed to DIR. */
+int cache_commit(const char *tmp, const char *dir, const char *inputs);
+
 /* rm -rf --one-file-system PATH (build directories of the stages). */
 int cache_rm_rf(const char *path);
 

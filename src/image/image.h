@@ -149,13 +149,13 @@ typedef struct ImageArtifacts {
         double keystone_seconds, buildroot_seconds;
         bool rootfs_built, disk_built, zfs_built; /* false: came from the cache */
         double rootfs_seconds, disk_seconds, zfs_seconds;
-        char error[1024];         /* on failure: what went wrong, when known ("" otherwise) */
 } ImageArtifacts;
 
-/* cache_dir NULL: $KEYSTONE_CACHE_DIR or /var/cache/keystone.  On failure
- * ret->error may say what went wrong (a locked package the archive no
- * longer serves, …). */
-int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret);
+/* cache_dir NULL: $KEYSTONE_CACHE_DIR or /var/cache/keystone.  *ret is set
+ * on success only.  On failure *ret_error (may be NULL) says what went wrong
+ * when more is known than the errno (a locked package the archive no longer
+ * serves, the ZFS module build's log, …), and is left NULL otherwise. */
+int image_build(const ImageSpec *spec, const char *cache_dir, ImageArtifacts *ret, char **ret_error);
 
 /* Async-signal-safe, for a command's SIGINT/SIGTERM handler: ends the
  * background ZFS module build of a running image_build() (SIGTERM to its

@@ -158,7 +158,7 @@ static int stage_buildroot(const char *src, const char *suite, const char *mirro
         progress_begin("build chroot");
 
         double t0 = monotonic_seconds();
-        char tmp[PATH_MAX], troot[PATH_MAX + 8], inc[4096], ep[64], p[PATH_MAX + 16];
+        char tmp[PATH_MAX], troot[PATH_MAX + 8], inc[4096], ep[64];
         PATHF(tmp, "%s.tmp", dir);
         PATHF(troot, "%s/root", tmp);
         (void) cache_rm_rf(tmp);
@@ -174,11 +174,8 @@ static int stage_buildroot(const char *src, const char *suite, const char *mirro
         run_result_done(&res);
         if (r < 0)
                 return log_debug_errno(r, "mmdebstrap of the build chroot failed, see %s/build.log: %m", tmp);
-        PATHF(p, "%s/inputs.txt", tmp);
-        if ((r = cache_write_text(p, inputs)) < 0)
+        if ((r = cache_commit(tmp, dir, inputs)) < 0)
                 return r;
-        if (rename(tmp, dir) < 0)
-                return -errno;
         k->buildroot_built = true;
         k->buildroot_seconds = monotonic_seconds() - t0;
         return 0;
@@ -379,12 +376,8 @@ int keystone_deb_build(const char *src, const char *suite, const char *mirror, u
                         }
                 }
                 (void) cache_rm_rf(work);
-                if (r >= 0) {
-                        snprintf(p, sizeof p, "%s/inputs.txt", tmp);
-                        r = cache_write_text(p, inputs);
-                }
-                if (r >= 0 && rename(tmp, dir) < 0)
-                        r = -errno;
+                if (r >= 0)
+                        r = cache_commit(tmp, dir, inputs);
                 progress_end("Keystone .deb", r);
                 if (r < 0) {
                         run_result_done(&files);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "image/lock.h"
+#include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/macro.h"
 
@@ -204,12 +205,10 @@ int image_lock_set(ImageLock *l, const char *name, const char *version) {
 
 /* ---- the file ---- */
 
-static int fail(unsigned line, const char *reason, unsigned *ret_line, const char **ret_reason) {
+static int fail(unsigned line, const char *reason, unsigned *ret_line, char **ret_error) {
         if (ret_line)
                 *ret_line = line;
-        if (ret_reason)
-                *ret_reason = reason;
-        return -EINVAL;
+        return error_set(ret_error, -EINVAL, "%s", reason);
 }
 
 /* a "quoted" string without escapes at *p; advances *p */
@@ -231,7 +230,7 @@ static const char *skip_ws(const char *p) {
         return p;
 }
 
-int image_lock_parse(const char *text, ImageLock *ret, unsigned *ret_line, const char **ret_reason) {
+int image_lock_parse(const char *text, ImageLock *ret, unsigned *ret_line, char **ret_error) {
         ImageLock l = {};
         enum { NONE, ARCHIVE, PACKAGES } section = NONE;
         unsigned line = 0;
@@ -257,7 +256,7 @@ int image_lock_parse(const char *text, ImageLock *ret, unsigned *ret_line, const
                         else if (streq(s, "[packages]") && section == ARCHIVE)
                                 section = PACKAGES;
                         else {
-                                r = fail(line, "expected [archive] first, then [packages]", ret_line, ret_reason);
+                                r = fail(line, "expected [archive] first, then [packages]", ret_line, ret_error);
                                 goto done;
                         }
                         continue;
@@ -273,7 +272,7 @@ int image_lock_parse(const char *text, ImageLock *ret, unsigned *ret_line, const
                 }
                 s = skip_ws(s);
                 if (!key || *s != '=') {
-                        r = fail(line, "expected KEY = \"VALUE\"", ret_line, ret_reason);
+                        r = fail(line, "expected KEY = \"VALUE\"", ret_line, ret_error);
                         goto done;
                 }
                 s = skip_ws(s + 1);
@@ -281,7 +280,7 @@ int image_lock_parse(const char *text, ImageLock *ret, unsigned *ret_line, const
                 s = skip_ws(s);
                 if (!value || (*s && *s != '#')) {
                         r = fail(line, "expected a \"quoted\" value (no escapes) and nothing after it", ret_line,
-                                 ret_reason);
+                                 ret_error);
                         goto done;
                 }
                 if (section == ARCHIVE) {
@@ -298,41 +297,41 @@ int image_lock_parse(const char *text, ImageLock *ret, unsigned *ret_line, const
                                 if (streq(key, fields[i].name))
                                         break;
                         if (i == ELEMENTSOF(fields)) {
-                                r = fail(line, "unknown key in [archive]", ret_line, ret_reason);
+                                r = fail(line, "unknown key in [archive]", ret_line, ret_error);
                                 goto done;
                         }
                         if (*fields[i].field) {
-                                r = fail(line, "key given twice", ret_line, ret_reason);
+                                r = fail(line, "key given twice", ret_line, ret_error);
                                 goto done;
                         }
                         *fields[i].field = TAKE_PTR(value);
                 } else if (section == PACKAGES) {
                         if (!debian_package_name_valid(key)) {
-                                r = fail(line, "not a Debian package name", ret_line, ret_reason);
+                                r = fail(line, "not a Debian package name", ret_line, ret_error);
                                 goto done;
                         }
                         if (!debian_version_valid(value)) {
-                                r = fail(line, "not a Debian version", ret_line, ret_reason);
+                                r = fail(line, "not a Debian version", ret_line, ret_error);
                                 goto done;
                         }
                         for (size_t i = 0; i < l.n_packages; i++)
                                 if (streq(l.packages[i].name, key)) {
-                                        r = fail(line, "package listed twice", ret_line, ret_reason);
+                                        r = fail(line, "package listed twice", ret_line, ret_error);
                                         goto done;
                                 }
                         if ((r = image_lock_set(&l, key, value)) < 0)
                                 goto done;
                 } else {
-                        r = fail(line, "a key before any [section]", ret_line, ret_reason);
+                        r = fail(line, "a key before any [section]", ret_line, ret_error);
                         goto done;
                 }
         }
         if (!l.suite || !l.mirror || !l.components || !l.architecture) {
-                r = fail(line, "[archive] lacks suite, mirror, components or architecture", ret_line, ret_reason);
+                r = fail(line, "[archive] lacks suite, mirror, components or architecture", ret_line, ret_error);
                 goto done;
         }
         if (l.n_packages == 0) {
-                r = fail(line, "[packages] is missing or empty", ret_line, ret_reason);
+                r = fail(line, "[packages] is missing or empty", ret_line, ret_error);
                 goto done;
         }
         image_lock_sort(&l);
@@ -622,9 +621,9 @@ int image_lock_load(const char *path, ImageLock *ret, char **ret_error) {
                 return -EINVAL;
         }
         unsigned line = 0;
-        const char *why = NULL;
+        _cleanup_free_ char *why = NULL;
         r = image_lock_parse(text, ret, &line, &why);
-        if (r == -EINVAL && ret_error && asprintf(ret_error, "%s:%u: %s", path, line, why) < 0)
+        if (r == -EINVAL && ret_error && asprintf(ret_error, "%s:%u: %s", path, line, why ? why : strerror(-r)) < 0)
                 *ret_error = NULL;
         return r;
 }

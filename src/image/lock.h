@@ -42,10 +42,11 @@ typedef struct ImageLock ImageLock;
 
 void image_lock_done(ImageLock *l);
 
-/* text → lock.  -EINVAL with *ret_line (1-based) and *ret_reason (static
- * text) on the first problem: unknown section or key, a missing [archive]
- * field, a duplicate or invalid package name, an invalid version. */
-int image_lock_parse(const char *text, ImageLock *ret, unsigned *ret_line, const char **ret_reason);
+/* text → lock.  -EINVAL with *ret_line (1-based) and *ret_error (malloc'd;
+ * either may be NULL) on the first problem: unknown section or key, a
+ * missing [archive] field, a duplicate or invalid package name, an invalid
+ * version. */
+int image_lock_parse(const char *text, ImageLock *ret, unsigned *ret_line, char **ret_error);
 /* Sorted, canonical text (the parser reads it back to the same lock). */
 int image_lock_write(ImageLock *l, FILE *f);
 

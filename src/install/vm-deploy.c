@@ -45,14 +45,6 @@ static const char *const stage_names[_VM_STAGE_MAX] = {
         [VM_STAGE_FIRST_BOOT] = "first-boot",
         [VM_STAGE_VERIFY] = "verify",
 };
-static const char *const stage_logs[_VM_STAGE_MAX] = {
-        [VM_STAGE_KEYS] = "logs/1-keys.log",
-        [VM_STAGE_BUILD] = "logs/2-build.log",
-        [VM_STAGE_INSTALLER] = "logs/3-installer.log",
-        [VM_STAGE_INSTALL] = "logs/4-install.log",
-        [VM_STAGE_FIRST_BOOT] = "logs/5-first-boot.log",
-        [VM_STAGE_VERIFY] = "logs/6-verify.log",
-};
 
 const char *vm_deploy_stage_name(VmDeployStage s) {
         return s >= 0 && s < _VM_STAGE_MAX ? stage_names[s] : "?";
@@ -69,8 +61,10 @@ void vm_deploy_result_done(VmDeployResult *r) {
 typedef struct Deploy {
         const VmDeployOptions *o;
         VmDeployResult *res;
-        ImageSpec spec;
+        const ImageSpec *spec;       /* o->spec, or own_spec */
+        ImageSpec own_spec;          /* loaded here when o->spec is NULL */
         ImageLock lock;
+        bool locked;                 /* the host file has a keystone.lock (in lock) */
         char host_abs[PATH_MAX];
         char host_base[256];
         char pub[1024];              /* the state's public key line */
@@ -78,13 +72,16 @@ typedef struct Deploy {
         Installer inst;              /* the installer's cache entry */
         Vm *installer, *machine;
         VmDeployStage stage;
+        char *error;                 /* what failed, where the log is, what to do (malloc'd) */
 } Deploy;
 
 static int fail(Deploy *d, int r, const char *fmt, ...) _printf_(3, 4);
 static int fail(Deploy *d, int r, const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(d->res->error, sizeof d->res->error, fmt, ap);
+        free(d->error);
+        if (vasprintf(&d->error, fmt, ap) < 0)
+                d->error = NULL;
         va_end(ap);
         return r < 0 ? r : -EIO;
 }
@@ -96,6 +93,13 @@ static const char *sp(Deploy *d, const char *rel) {
         char *b = bufs[k++ % ELEMENTSOF(bufs)];
         snprintf(b, sizeof bufs[0], "%s/%s", d->res->state_dir, rel);
         return b;
+}
+
+/* STATE/logs/N-STAGE.log (N from 1, in the order of the stages; sp()'s ring) */
+static const char *stage_log(Deploy *d, VmDeployStage s) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "logs/%d-%s.log", (int) s + 1, vm_deploy_stage_name(s));
+        return sp(d, rel);
 }
 
 /* A secret file: replaced, O_EXCL|O_NOFOLLOW, 0600. */
@@ -118,7 +122,7 @@ static int read_small(const char *path, char *buf, size_t size) {
 
 static void log_line(Deploy *d, const char *fmt, ...) _printf_(2, 3);
 static void log_line(Deploy *d, const char *fmt, ...) {
-        _cleanup_close_ int fd = open(sp(d, stage_logs[d->stage]), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        _cleanup_close_ int fd = open(stage_log(d, d->stage), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (fd < 0)
                 return;
         va_list ap;
@@ -136,13 +140,17 @@ static int load_host(Deploy *d) {
                 return fail(d, -errno, "Cannot read host file %s: %s", o->host_path, strerror(errno));
         const char *b = strrchr(d->host_abs, '/');
         snprintf(d->host_base, sizeof d->host_base, "%s", b ? b + 1 : d->host_abs);
-        _cleanup_free_ char *err = NULL;
-        int r = image_spec_load(d->host_abs, &d->spec, &err);
-        if (r < 0)
-                return fail(d, r, "Cannot use host file %s: %s", o->host_path, err ? err : strerror(-r));
-        if ((r = image_spec_fill_defaults(&d->spec)) < 0)
-                return fail(d, r, "%s: %s", o->host_path, strerror(-r));
-        if (d->spec.n_datasets == 0 || !d->spec.zfs)
+        int r;
+        if (o->spec)
+                d->spec = o->spec;
+        else {
+                _cleanup_free_ char *err = NULL;
+                r = image_spec_load(d->host_abs, &d->own_spec, &err);
+                if (r < 0)
+                        return fail(d, r, "Cannot use host file %s: %s", o->host_path, err ? err : strerror(-r));
+                d->spec = &d->own_spec;
+        }
+        if (d->spec->n_datasets == 0 || !d->spec->zfs)
                 return fail(d, -EINVAL, "%s has no disk layout (disk.datasets): keystone vm installs a generation on "
                                         "an encrypted ZFS disk. Import \"disk-single-root\" in the host file.",
                             o->host_path);
@@ -153,16 +161,16 @@ static int load_host(Deploy *d) {
         _cleanup_free_ char *lerr = NULL;
         r = image_lock_load(lock_path, &d->lock, &lerr);
         if (r >= 0)
-                d->spec.lock = &d->lock;
+                d->locked = true;
         else if (r != -ENOENT)
                 return fail(d, r, "Cannot use %s: %s. Run `keystone lock %s` to write it again.", lock_path,
                             lerr ? lerr : strerror(-r), o->host_path);
-        snprintf(d->res->hostname, sizeof d->res->hostname, "%s", d->spec.hostname);
-        snprintf(d->res->pool, sizeof d->res->pool, "%s", d->spec.pool ? d->spec.pool : "rpool");
-        for (size_t i = 0; i < d->spec.n_users && !d->res->user[0]; i++)
-                for (size_t j = 0; j < d->spec.users[i].n_groups; j++)
-                        if (streq(d->spec.users[i].groups[j], "sudo")) {
-                                snprintf(d->res->user, sizeof d->res->user, "%s", d->spec.users[i].name);
+        snprintf(d->res->hostname, sizeof d->res->hostname, "%s", d->spec->hostname);
+        snprintf(d->res->pool, sizeof d->res->pool, "%s", d->spec->pool ? d->spec->pool : "rpool");
+        for (size_t i = 0; i < d->spec->n_users && !d->res->user[0]; i++)
+                for (size_t j = 0; j < d->spec->users[i].n_groups; j++)
+                        if (streq(d->spec->users[i].groups[j], "sudo")) {
+                                snprintf(d->res->user, sizeof d->res->user, "%s", d->spec->users[i].name);
                                 break;
                         }
         if (!d->res->user[0])
@@ -182,7 +190,7 @@ static int stage_keys(Deploy *d) {
         if (access(db, R_OK) == 0) {
                 log_line(d, "Secure Boot keys: kept from %s", keys);
         } else {
-                const char *host_keys = d->spec.sb_key_dir ? d->spec.sb_key_dir : SB_KEYS_DEFAULT_DIR;
+                const char *host_keys = d->spec->sb_key_dir ? d->spec->sb_key_dir : SB_KEYS_DEFAULT_DIR;
                 char hdb[PATH_MAX + 64];
                 snprintf(hdb, sizeof hdb, "%s/keys/db/db.key", host_keys);
                 (void) cache_rm_rf(keys);
@@ -205,7 +213,7 @@ static int stage_keys(Deploy *d) {
                         log_line(d, "Secure Boot keys: imported from %s (the host's secure-boot.key-dir)", host_keys);
                 } else {
                         char name[300];
-                        snprintf(name, sizeof name, "%s (keystone vm)", d->spec.hostname);
+                        snprintf(name, sizeof name, "%s (keystone vm)", d->spec->hostname);
                         r = sb_keys_generate(keys, 2048, name);
                         if (r < 0)
                                 return fail(d, r, "Generating Secure Boot keys in %s failed: %s", keys, strerror(-r));
@@ -219,7 +227,7 @@ static int stage_keys(Deploy *d) {
                 if ((r = mkdir_p(sp(d, "ssh"), 0700, NULL)) < 0)
                         return fail(d, r, "Cannot create %s: %s", sp(d, "ssh"), strerror(-r));
                 char comment[300];
-                snprintf(comment, sizeof comment, "keystone-vm@%s", d->spec.hostname);
+                snprintf(comment, sizeof comment, "keystone-vm@%s", d->spec->hostname);
                 const char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", priv, NULL };
                 RunResult rr = {};
                 r = run(argv, NULL, &rr);
@@ -253,7 +261,7 @@ static int copy_file_to_dir(const char *file, const char *dir) {
 static void forward_build_lines(Deploy *d, off_t *seen) {
         if (!d->o->detail)
                 return;
-        _cleanup_close_ int fd = open(sp(d, stage_logs[VM_STAGE_BUILD]), O_RDONLY | O_CLOEXEC);
+        _cleanup_close_ int fd = open(stage_log(d, VM_STAGE_BUILD), O_RDONLY | O_CLOEXEC);
         char buf[16384];
         ssize_t k;
         while (fd >= 0 && (k = pread(fd, buf, sizeof buf - 1, *seen)) > 0) {
@@ -302,7 +310,7 @@ static int stage_build(Deploy *d) {
         free(files);
         if (r < 0)
                 return r;
-        if (d->spec.lock) {
+        if (d->locked) {
                 char lock_path[PATH_MAX];
                 if (image_lock_path(d->host_abs, lock_path, sizeof lock_path) >= 0 &&
                     (r = copy_file_to_dir(lock_path, sp(d, "media/host"))) < 0)
@@ -325,7 +333,7 @@ static int stage_build(Deploy *d) {
         }
         argv[n] = NULL;
         pid_t pid;
-        r = spawn_background(argv, &(SpawnOptions) { .log_path = sp(d, stage_logs[VM_STAGE_BUILD]) }, &pid);
+        r = spawn_background(argv, &(SpawnOptions) { .log_path = stage_log(d, VM_STAGE_BUILD) }, &pid);
         if (r < 0)
                 return fail(d, r, "Cannot run %s build: %s", d->o->keystone, strerror(-r));
         int status = 0;
@@ -339,7 +347,7 @@ static int stage_build(Deploy *d) {
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return fail(d, -EPROTO, "keystone build %s failed (exit status %d): see %s", d->o->host_path,
                             WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-                            sp(d, stage_logs[VM_STAGE_BUILD]));
+                            stage_log(d, VM_STAGE_BUILD));
         return 0;
 }
 
@@ -438,7 +446,7 @@ static int vm_alive(void *userdata, int ms) {
 
 static GuestSsh guest(Deploy *d, Vm *vm, const char *user) {
         return (GuestSsh) { .host = "127.0.0.1", .port = vm_ssh_port(vm), .user = user, .key = d->res->ssh_key,
-                            .log_path = sp(d, stage_logs[d->stage]) };
+                            .log_path = stage_log(d, d->stage) };
 }
 
 static int ssh_wait(Deploy *d, Vm *vm, const char *user, int timeout_ms) {
@@ -460,7 +468,7 @@ static int gsh(Deploy *d, Vm *vm, const char *user, const char *cmd, const char 
         int r = guest_ssh_run(&g, cmd, input, input ? strlen(input) : 0, timeout_ms, log_out, &rr);
         if (r < 0) {
                 const char *why = r == -EPROTO ? run_result_describe(&rr) : strerror(-r);
-                r = fail(d, r, "On %s, `%s` failed: %s. See %s", vm_name(vm), cmd, why, sp(d, stage_logs[d->stage]));
+                r = fail(d, r, "On %s, `%s` failed: %s. See %s", vm_name(vm), cmd, why, stage_log(d, d->stage));
                 run_result_done(&rr);
                 return r;
         }
@@ -599,7 +607,7 @@ static int stage_install(Deploy *d) {
         explicit_bzero(tar, tar_size);
         if (r < 0) {
                 r = fail(d, r, "Copying the Secure Boot keys into the installer failed: %s. See %s",
-                         r == -EPROTO ? run_result_describe(&rr) : strerror(-r), sp(d, stage_logs[d->stage]));
+                         r == -EPROTO ? run_result_describe(&rr) : strerror(-r), stage_log(d, d->stage));
                 run_result_done(&rr);
                 return r;
         }
@@ -733,14 +741,14 @@ static int stage_first_boot(Deploy *d) {
         if (gsh(d, vm, U, "cat /run/motd.d/keystone-protection 2>/dev/null || true", NULL, MIN_MS, true, &banner) == 0)
                 snprintf(d->res->banner_first_boot, sizeof d->res->banner_first_boot, "%s", banner);
         /* the host file's tpm.* (tpm.enable = false: no TPM enrollment) */
-        _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(&d->spec));
-        if (!d->spec.tpm_disabled) {
+        _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(d->spec));
+        if (!d->spec->tpm_disabled) {
                 _cleanup_free_ char *pcrs_opt = NULL;
                 if (asprintf(&pcrs_opt, "--pcrs=%s", pcrs ? pcrs : "1+7") < 0)
                         return -ENOMEM;
                 const char *enroll[] = { "sudo", "keystone", "tpm", "enroll", credstore,
                                          "--unlock-key-file=" GUEST_SECRET, pcrs_opt,
-                                         d->spec.tpm_no_pcr15 ? "--no-pcr15" : "--pcr15", NULL };
+                                         d->spec->tpm_no_pcr15 ? "--no-pcr15" : "--pcr15", NULL };
                 if ((r = gsh_argv(d, vm, U, enroll, NULL, 10 * MIN_MS, true, NULL)) < 0)
                         return r;
         } else
@@ -767,7 +775,7 @@ static int stage_first_boot(Deploy *d) {
         /* no install secret left behind: its keyslot (keystone tpm wipe reads
          * the header again to prove it gone), the guest's copy and the
          * state's, each overwritten and removed */
-        if (!d->spec.tpm_disabled) {
+        if (!d->spec->tpm_disabled) {
                 const char *wipe[] = { "sudo", "keystone", "tpm", "wipe", credstore, "--slot=install-secret", NULL };
                 if ((r = gsh_argv(d, vm, U, wipe, NULL, 10 * MIN_MS, true, NULL)) < 0)
                         return r;
@@ -777,7 +785,7 @@ static int stage_first_boot(Deploy *d) {
         if ((r = gsh(d, vm, U, "sudo shred -z -u " GUEST_SECRET " && test ! -e " GUEST_SECRET, NULL, MIN_MS, true,
                      NULL)) < 0)
                 return r;
-        if (!d->spec.tpm_disabled) {
+        if (!d->spec->tpm_disabled) {
                 r = secret_file_erase(sp(d, "credstore.secret"));
                 if (r < 0 && r != -ENOENT)
                         return fail(d, r, "Cannot erase the install secret %s: %s", sp(d, "credstore.secret"),
@@ -817,7 +825,7 @@ static int stage_verify(Deploy *d) {
         _cleanup_free_ char *boot = last_boot(vm);
         if (!boot)
                 return -ENOMEM;
-        if (d->spec.tpm_disabled && strstr(boot, "Password or recovery key")) {
+        if (d->spec->tpm_disabled && strstr(boot, "Password or recovery key")) {
                 /* tpm.enable = false: the recovery key opens it, typed */
                 char key[256] = "";
                 if (read_small(sp(d, "recovery-key"), key, sizeof key) < 0 || !*key)
@@ -849,7 +857,7 @@ static int stage_verify(Deploy *d) {
         boot = last_boot(vm);
         if (!boot)
                 return -ENOMEM;
-        step_line(boot, "cryptsetup-credstore", d->spec.tpm_disabled ? "opened with password" : "opened with TPM2 token",
+        step_line(boot, "cryptsetup-credstore", d->spec->tpm_disabled ? "opened with password" : "opened with TPM2 token",
                   d->res->tpm_line, sizeof d->res->tpm_line);
         step_line(boot, "check-encryptionroot", "all with encryptionroot", d->res->encroot_line,
                   sizeof d->res->encroot_line);
@@ -899,7 +907,7 @@ static int state_reset(Deploy *d) {
         return 0;
 }
 
-int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
+int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret, char **ret_error) {
         *ret = (VmDeployResult) {};
         if (!o || !o->host_path || !o->keystone)
                 return -EINVAL;
@@ -915,7 +923,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
         if (o->state_dir)
                 snprintf(ret->state_dir, sizeof ret->state_dir, "%s", o->state_dir);
         else
-                snprintf(ret->state_dir, sizeof ret->state_dir, VM_STATE_DIR_DEFAULT "/%s", d->spec.hostname);
+                snprintf(ret->state_dir, sizeof ret->state_dir, VM_STATE_DIR_DEFAULT "/%s", d->spec->hostname);
         if ((r = mkdir_p(ret->state_dir, 0700, NULL)) < 0 || (r = chmod(ret->state_dir, 0700) < 0 ? -errno : 0) < 0 ||
             (r = mkdir_p(sp(d, "logs"), 0700, NULL)) < 0) {
                 r = fail(d, r, "Cannot create the state directory %s: %s", ret->state_dir, strerror(-r));
@@ -949,7 +957,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                         continue;
                 d->stage = s;
                 char logp[PATH_MAX + 64]; /* its own copy: the stage reuses sp()'s buffers */
-                snprintf(logp, sizeof logp, "%s", sp(d, stage_logs[s]));
+                snprintf(logp, sizeof logp, "%s", stage_log(d, s));
                 (void) unlink(logp);
                 if (o->progress)
                         o->progress(o->userdata, s, false, 0, 0, logp);
@@ -966,7 +974,7 @@ int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret) {
                 ret->seconds[s] = monotonic_seconds() - t0;
                 ret->ran[s] = true;
                 if (r < 0)
-                        log_line(d, "FAILED: %s", ret->error[0] ? ret->error : strerror(-r));
+                        log_line(d, "FAILED: %s", d->error ? d->error : strerror(-r));
                 if (o->progress)
                         o->progress(o->userdata, s, true, r, ret->seconds[s], logp);
                 if (r < 0)
@@ -986,9 +994,11 @@ done:
         if (d->secret)
                 erase_and_free(d->secret, strlen(d->secret));
         image_lock_done(&d->lock);
-        d->spec.lock = NULL;
-        image_spec_done(&d->spec);
-        if (r < 0 && !ret->error[0])
-                snprintf(ret->error, sizeof ret->error, "%s", strerror(-r));
+        image_spec_done(&d->own_spec);
+        if (r < 0 && ret_error) {
+                free(*ret_error);
+                *ret_error = d->error ? TAKE_PTR(d->error) : strdup(strerror(-r));
+        }
+        free(d->error);
         return r;
 }

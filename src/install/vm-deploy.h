@@ -43,6 +43,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "image/image.h"
 #include "vm/vm.h"
 
 typedef enum VmDeployStage {
@@ -57,6 +58,8 @@ typedef enum VmDeployStage {
 
 typedef struct VmDeployOptions {
         const char *host_path;
+        const ImageSpec *spec;       /* host_path's, as image_spec_load() makes it, when the caller has
+                                      * loaded it (kept by the caller); NULL: loaded here */
         const char *state_dir;       /* NULL: /var/lib/keystone/vm/<host name> */
         bool fresh;
         const char *keystone;        /* the keystone binary `keystone build` runs as (absolute) */
@@ -88,7 +91,6 @@ typedef struct VmDeployResult {
         char banner_first_boot[512];   /* /run/motd.d/keystone-protection before enrollment */
         double seconds[_VM_STAGE_MAX], total_seconds;
         bool ran[_VM_STAGE_MAX];
-        char error[4096];            /* on failure: what failed, where the log is, what to do */
         Vm *machine;                 /* keep_running: the running machine */
         int ssh_port;
 } VmDeployResult;
@@ -97,5 +99,7 @@ const char *vm_deploy_stage_name(VmDeployStage s);
 /* /var/lib/keystone/vm/<hostname> */
 #define VM_STATE_DIR_DEFAULT "/var/lib/keystone/vm"
 
-int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret);
+/* 0, or -errno with *ret_error (may be NULL) set to what failed, where its log is and what to do;
+ * *ret is filled as far as the deploy came either way (state_dir, the stages that ran). */
+int vm_deploy(const VmDeployOptions *o, VmDeployResult *ret, char **ret_error);
 void vm_deploy_result_done(VmDeployResult *r);

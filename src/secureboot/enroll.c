@@ -113,9 +113,8 @@ static int build_lists(const char *dir, const char *vendor_dir, Buf (*lists)[_SB
                 size_t n;
                 int r = sb_var_esl(dir, k, &esl, &n);
                 if (r < 0)
-                        return error_set(ret_error, r, "cannot read the %s certificate or owner GUID in %s: %s. "
-                                         "Create keys with 'keystone secureboot keygen --dir %s'.", sb_key_name(k),
-                                         dir, strerror(-r), dir);
+                        return error_set(ret_error, r, "cannot read the %s certificate or owner GUID in %s: %s",
+                                         sb_key_name(k), dir, strerror(-r));
                 if (buf_append(&(*lists)[k], esl, n) < 0)
                         return error_set(ret_error, -ENOMEM, "out of memory");
         }

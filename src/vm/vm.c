@@ -74,10 +74,6 @@ static pthread_t console_thread;
 static pid_t console_thread_owner;
 static volatile bool console_thread_stop;
 
-int64_t vm_now_ms(void) {
-        return monotonic_ms();
-}
-
 int vm_set_base_dir_r(const char *dir) {
         struct stat st;
         if (!dir || !*dir)
@@ -370,7 +366,7 @@ static int start_swtpm(Vm *vm) {
         /* qemu connects at once: wait for the socket */
         char path[sizeof vm->rundir + 8];
         snprintf(path, sizeof path, "%s/tpm", vm->rundir);
-        for (int64_t end = vm_now_ms() + 10000; vm_now_ms() < end;) {
+        for (int64_t end = monotonic_ms() + 10000; monotonic_ms() < end;) {
                 if (access(path, F_OK) == 0)
                         return 0;
                 if (spawn_poll(vm->swtpm_pid, NULL) != 0) {
@@ -468,7 +464,7 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
 static int connect_retry(Vm *vm, const char *what, int timeout_ms) {
         char path[sizeof vm->rundir + 16];
         snprintf(path, sizeof path, "%s/%s", vm->rundir, what);
-        for (int64_t end = vm_now_ms() + timeout_ms;;) {
+        for (int64_t end = monotonic_ms() + timeout_ms;;) {
                 int fd = connect_unix(path);
                 if (fd >= 0)
                         return fd;
@@ -476,7 +472,7 @@ static int connect_retry(Vm *vm, const char *what, int timeout_ms) {
                         vm->qemu_pid = 0;
                         return -ECHILD;
                 }
-                if (vm_now_ms() >= end)
+                if (monotonic_ms() >= end)
                         return fd;
                 usleep(20000);
         }
@@ -516,7 +512,7 @@ int vm_start_r(Vm *vm) {
                              &vm->qemu_pid);
         if (r < 0)
                 return r;
-        vm->started_ms = vm_now_ms();
+        vm->started_ms = monotonic_ms();
         /* serial first: qemu waits for it before it runs the guest */
         r = console_thread_ensure();
         if (r < 0)
@@ -773,7 +769,7 @@ static int write_all(Vm *vm, int *fdp, const char *data, size_t n, int64_t deadl
                         n -= k;
                         continue;
                 }
-                if (vm_now_ms() >= deadline)
+                if (monotonic_ms() >= deadline)
                         return -ETIMEDOUT;
                 /* keep reading while the other side is not reading */
                 int r = vm_pump(20);
@@ -816,7 +812,7 @@ int vm_console_wait_r(Vm *vm, const char *regex, int timeout_ms) {
         regex_t re;
         if (regcomp(&re, regex, REG_EXTENDED | REG_NEWLINE) != 0)
                 return -EINVAL;
-        int64_t end = vm_now_ms() + timeout_ms;
+        int64_t end = monotonic_ms() + timeout_ms;
         for (;;) {
                 regmatch_t m;
                 pthread_mutex_lock(&console_lock);
@@ -834,7 +830,7 @@ int vm_console_wait_r(Vm *vm, const char *regex, int timeout_ms) {
                         r = -ESHUTDOWN;
                         break;
                 }
-                int64_t left = end - vm_now_ms();
+                int64_t left = end - monotonic_ms();
                 if (left <= 0) {
                         r = -ETIMEDOUT;
                         break;
@@ -880,21 +876,27 @@ static char *shell_take_line(Vm *vm, const char *id) {
         }
 }
 
-int vm_shell_send_r(Vm *vm, const char *cmd) {
-        char id[64];
-        shell_new_id(id, sizeof id);
+/* "run ID TIMEOUT BASE64" on the shell channel: CMD under a new id (in ID)
+ * that the guest ends after GUEST_TIMEOUT s; written by DEADLINE. */
+static int shell_send_run(Vm *vm, const char *cmd, int guest_timeout, char id[static 64], int64_t deadline) {
+        shell_new_id(id, 64);
         _cleanup_free_ char *b64 = vm_base64_encode(cmd, strlen(cmd));
         if (!b64)
                 return -ENOMEM;
         _cleanup_free_ char *line = NULL;
-        if (asprintf(&line, "\nrun %s %d %s\n", id, 3600, b64) < 0)
+        if (asprintf(&line, "\nrun %s %d %s\n", id, guest_timeout, b64) < 0)
                 return -ENOMEM;
-        return write_all(vm, &vm->shell_fd, line, strlen(line), vm_now_ms() + 10000);
+        return write_all(vm, &vm->shell_fd, line, strlen(line), deadline);
+}
+
+int vm_shell_send_r(Vm *vm, const char *cmd) {
+        char id[64];
+        return shell_send_run(vm, cmd, 3600, id, monotonic_ms() + 10000);
 }
 
 int vm_shell_ping_r(Vm *vm, int timeout_ms) {
-        int64_t end = vm_now_ms() + timeout_ms;
-        while (vm_now_ms() < end) {
+        int64_t end = monotonic_ms() + timeout_ms;
+        while (monotonic_ms() < end) {
                 char id[64];
                 shell_new_id(id, sizeof id);
                 char line[96];
@@ -903,7 +905,7 @@ int vm_shell_ping_r(Vm *vm, int timeout_ms) {
                 if (r < 0)
                         return r;
                 /* a second per ping: the shell may start at any moment */
-                for (int64_t next = vm_now_ms() + 1000; vm_now_ms() < next && vm_now_ms() < end;) {
+                for (int64_t next = monotonic_ms() + 1000; monotonic_ms() < next && monotonic_ms() < end;) {
                         _cleanup_free_ char *l = shell_take_line(vm, id);
                         if (l)
                                 return 0;
@@ -919,16 +921,8 @@ int vm_shell_ping_r(Vm *vm, int timeout_ms) {
 
 int vm_shell_run_r(Vm *vm, const char *cmd, int timeout_ms, VmShellResult *ret) {
         char id[64];
-        shell_new_id(id, sizeof id);
-        _cleanup_free_ char *b64 = vm_base64_encode(cmd, strlen(cmd));
-        if (!b64)
-                return -ENOMEM;
-        _cleanup_free_ char *line = NULL;
-        int guest_timeout = timeout_ms / 1000 > 1 ? timeout_ms / 1000 : 1;
-        if (asprintf(&line, "\nrun %s %d %s\n", id, guest_timeout, b64) < 0)
-                return -ENOMEM;
-        int64_t end = vm_now_ms() + timeout_ms + 5000;
-        int r = write_all(vm, &vm->shell_fd, line, strlen(line), end);
+        int64_t end = monotonic_ms() + timeout_ms + 5000;
+        int r = shell_send_run(vm, cmd, timeout_ms / 1000 > 1 ? timeout_ms / 1000 : 1, id, end);
         if (r < 0)
                 return r;
         VmShellResult res = { .status = -1 };
@@ -964,7 +958,7 @@ int vm_shell_run_r(Vm *vm, const char *cmd, int timeout_ms, VmShellResult *ret) 
                         vm_shell_result_done(&res);
                         return -ESHUTDOWN;
                 }
-                int64_t left = end - vm_now_ms();
+                int64_t left = end - monotonic_ms();
                 if (left <= 0) {
                         vm_shell_result_done(&res);
                         return -ETIMEDOUT;
@@ -984,7 +978,7 @@ int vm_qmp_r(Vm *vm, const char *command, const char *args_json, char **ret_json
         if (asprintf(&req, "{\"execute\":\"%s\"%s%s}\n", command, args_json ? ",\"arguments\":" : "",
                      args_json ? args_json : "") < 0)
                 return -ENOMEM;
-        int64_t end = vm_now_ms() + 30000;
+        int64_t end = monotonic_ms() + 30000;
         int r = write_all(vm, &vm->qmp_fd, req, strlen(req), end);
         if (r < 0)
                 return r;
@@ -1021,7 +1015,7 @@ int vm_qmp_r(Vm *vm, const char *command, const char *args_json, char **ret_json
                 }
                 if (vm->qmp_fd < 0)
                         return -ECONNRESET;
-                if (vm_now_ms() >= end)
+                if (monotonic_ms() >= end)
                         return -ETIMEDOUT;
                 r = vm_pump(100);
                 if (r < 0)
@@ -1032,9 +1026,9 @@ int vm_qmp_r(Vm *vm, const char *command, const char *args_json, char **ret_json
 /* ---- stopping ---- */
 
 int vm_wait_exit_r(Vm *vm, int timeout_ms) {
-        int64_t end = vm_now_ms() + timeout_ms;
+        int64_t end = monotonic_ms() + timeout_ms;
         while (vm->qemu_pid > 0) {
-                if (vm_now_ms() >= end)
+                if (monotonic_ms() >= end)
                         return -ETIMEDOUT;
                 int r = vm_pump(100);
                 if (r < 0)
@@ -1045,13 +1039,13 @@ int vm_wait_exit_r(Vm *vm, int timeout_ms) {
                 pthread_mutex_lock(&console_lock);
                 bool open = vm->serial_fd >= 0;
                 pthread_mutex_unlock(&console_lock);
-                if (!open || vm_now_ms() >= end)
+                if (!open || monotonic_ms() >= end)
                         break;
                 usleep(20000);
         }
         if (vm->swtpm_pid > 0) {
                 /* swtpm --terminate ends when qemu disconnects */
-                for (int64_t e2 = vm_now_ms() + 5000; vm->swtpm_pid > 0 && vm_now_ms() < e2;)
+                for (int64_t e2 = monotonic_ms() + 5000; vm->swtpm_pid > 0 && monotonic_ms() < e2;)
                         (void) vm_pump(50);
                 (void) spawn_stop(vm->swtpm_pid, 2000);
                 vm->swtpm_pid = 0;

@@ -118,13 +118,11 @@ bool vm_running(const Vm *vm);
 char *vm_console_copy(Vm *vm);
 /* qemu's wait status once it has exited (see vm_running()). */
 int vm_qemu_status(const Vm *vm);
-/* When qemu was last started, on vm_now_ms()'s clock. */
+/* When qemu was last started, on monotonic_ms()'s clock (util/clock.h),
+ * which every timeout here runs on. */
 int64_t vm_started_ms(const Vm *vm);
 /* The VMs this process made, in order of vm_new_r(); NULL past the last. */
 Vm *vm_nth(size_t i);
-
-/* The monotonic clock in milliseconds that every timeout here runs on. */
-int64_t vm_now_ms(void);
 
 /* The shell channel's framing: base64 without line breaks (RFC 4648).
  * encode returns a malloc'd NUL-terminated string or NULL (no memory);

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         text[size] = 0;
         ImageLock l = {};
         unsigned line;
-        const char *why;
+        char *why = NULL;
         if (image_lock_parse(text, &l, &line, &why) == 0) {
                 char *out = NULL;
                 size_t n = 0;
@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 image_lock_done(&back);
                 free(out);
         }
+        free(why);
         image_lock_done(&l);
         ImageLock a = {};
         (void) image_lock_add_apt_simulation(&a, text);

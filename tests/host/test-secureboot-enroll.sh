@@ -89,6 +89,14 @@ head -c 70 rom.log >bad.log
 fake_efivars bad 1 0
 if $KEYSTONE secureboot enroll --dir keys --efivars bad --event-log bad.log 2>err; then fail "accepted a malformed event log"; fi
 
+# --- no keys in --dir: refused, says how to create them, writes nothing
+fake_efivars nokeys 1 0
+mkdir -p empty
+if $KEYSTONE secureboot enroll --dir empty --efivars nokeys --event-log clean.log 2>err; then fail "enrolled without keys"; fi
+grep -q 'cannot read the PK certificate or owner GUID in empty' err || fail "no-keys message: $(cat err)"
+grep -q "keystone secureboot keygen --dir empty" err || fail "no-keys message should say how to create keys: $(cat err)"
+[ "$(ls nokeys | wc -l)" = 2 ] || fail "wrote variables without keys"
+
 # --- setup mode, clean log: db, KEK, PK in that order, each signed right
 fake_efivars setup 1 0
 # --dry-run first: says what it would write, writes nothing

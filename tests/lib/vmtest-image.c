@@ -72,11 +72,12 @@ void vmtest_build_host(const char *host_name, ImageArtifacts *ret) {
 
         vmtest_step("build image for %s", path);
         double t0 = monotonic_seconds();
-        r = image_build(&spec, NULL, ret);
+        _cleanup_free_ char *error = NULL;
+        r = image_build(&spec, NULL, ret, &error);
         image_spec_done(&spec);
         if (r < 0)
                 vmtest_fail("building the image for %s failed: %s (build logs are in %s/*.tmp/)", path,
-                            strerror(-r), cache_dir_default());
+                            error ? error : strerror(-r), cache_dir_default());
         double t1 = monotonic_seconds();
         fprintf(stderr, "vmtest: keystone %s: build chroot %.12s (%s %.1f s), .deb %.12s (%s %.1f s)\n",
                 ret->keystone_version, ret->buildroot_hash, ret->buildroot_built ? "built in" : "cached",

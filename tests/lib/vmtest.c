@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/run.h"
@@ -217,23 +218,23 @@ static const char *wait_error(const Vm *vm, int r) {
 
 void vm_wait_for_console(Vm *vm, const char *regex, int timeout_s) {
         vmtest_step("%s: wait for console /%s/ (%d s)", vm_name(vm), regex, timeout_s);
-        int64_t t0 = vm_now_ms();
+        int64_t t0 = monotonic_ms();
         int r = vm_console_wait_r(vm, regex, timeout_s * 1000);
         if (r < 0)
                 vmtest_fail("console of %s never matched /%s/: %s", vm_name(vm), regex, wait_error(vm, r));
-        fprintf(stderr, "vmtest: %s: console matched after %.1f s\n", vm_name(vm), (vm_now_ms() - t0) / 1000.0);
+        fprintf(stderr, "vmtest: %s: console matched after %.1f s\n", vm_name(vm), (monotonic_ms() - t0) / 1000.0);
 }
 
 void vm_wait_for_shell(Vm *vm, int timeout_s) {
         vmtest_step("%s: wait for the test shell (%d s)", vm_name(vm), timeout_s);
-        int64_t t0 = vm_now_ms();
+        int64_t t0 = monotonic_ms();
         int r = vm_shell_ping_r(vm, timeout_s * 1000);
         if (r < 0)
                 vmtest_fail("the test shell of %s did not answer: %s (is this a test image? "
                             "keystone-test-shell.service runs on /dev/virtio-ports/keystone.shell)",
                             vm_name(vm), wait_error(vm, r));
         fprintf(stderr, "vmtest: %s: shell answered after %.1f s (%.1f s since start)\n", vm_name(vm),
-                (vm_now_ms() - t0) / 1000.0, (vm_now_ms() - vm_started_ms(vm)) / 1000.0);
+                (monotonic_ms() - t0) / 1000.0, (monotonic_ms() - vm_started_ms(vm)) / 1000.0);
 }
 
 #define COMMAND_TIMEOUT_S 300
@@ -295,10 +296,10 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
         if (k < 0)
                 vmtest_fail("out of memory");
         vmtest_step("%s: wait until succeeds (%d s): %s", vm_name(vm), timeout_s, cmd);
-        int64_t end = vm_now_ms() + timeout_s * 1000LL;
+        int64_t end = monotonic_ms() + timeout_s * 1000LL;
         VmShellResult last = {};
         for (;;) {
-                int left = (int) ((end - vm_now_ms()) / 1000);
+                int left = (int) ((end - monotonic_ms()) / 1000);
                 VmShellResult res = {};
                 int r = vm_shell_run_r(vm, cmd, (left > 1 ? left : 1) * 1000, &res);
                 if (r < 0 && r != -ETIMEDOUT)
@@ -313,7 +314,7 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
                         vm_shell_result_done(&last);
                         last = res;
                 }
-                if (vm_now_ms() >= end) {
+                if (monotonic_ms() >= end) {
                         if (!last.out)
                                 vmtest_fail("command on %s did not finish in %d s\n  command: %s", vm_name(vm),
                                             timeout_s, cmd);
@@ -325,7 +326,7 @@ const char *vm_wait_until_succeeds(Vm *vm, int timeout_s, const char *fmt, ...) 
 
 void vm_wait_for_unit(Vm *vm, const char *unit, int timeout_s) {
         vmtest_step("%s: wait for unit %s (%d s)", vm_name(vm), unit, timeout_s);
-        int64_t end = vm_now_ms() + timeout_s * 1000LL;
+        int64_t end = monotonic_ms() + timeout_s * 1000LL;
         const char *show[] = { "systemctl", "show", "-P", "ActiveState", "--", unit, NULL };
         _cleanup_free_ char *cmd = shell_join(show), *q = shell_quote(unit);
         if (!cmd || !q)
@@ -348,7 +349,7 @@ void vm_wait_for_unit(Vm *vm, const char *unit, int timeout_s) {
                         }
                         vmtest_fail("unit %s on %s failed", unit, vm_name(vm));
                 }
-                if (vm_now_ms() >= end)
+                if (monotonic_ms() >= end)
                         vmtest_fail("unit %s on %s is still '%s' after %d s", unit, vm_name(vm), state, timeout_s);
                 (void) vm_pump(1000);
         }
@@ -368,9 +369,9 @@ void vm_reboot(Vm *vm, int timeout_s) {
         int r = vm_shell_send_r(vm, "systemctl reboot");
         if (r < 0)
                 vmtest_fail("cannot ask %s to reboot: %s", vm_name(vm), strerror(-r));
-        int64_t t0 = vm_now_ms(), end = t0 + timeout_s * 1000LL;
+        int64_t t0 = monotonic_ms(), end = t0 + timeout_s * 1000LL;
         for (;;) {
-                int left = (int) (end - vm_now_ms());
+                int left = (int) (end - monotonic_ms());
                 if (left <= 0)
                         vmtest_fail("%s did not come back from the reboot within %d s", vm_name(vm), timeout_s);
                 r = vm_shell_ping_r(vm, left);
@@ -385,7 +386,7 @@ void vm_reboot(Vm *vm, int timeout_s) {
                 (void) vm_pump(1000);
         }
         fprintf(stderr, "vmtest: %s: rebooted, shell answered %.1f s after the reboot command\n", vm_name(vm),
-                (vm_now_ms() - t0) / 1000.0);
+                (monotonic_ms() - t0) / 1000.0);
 }
 
 void vm_shutdown(Vm *vm, int timeout_s) {
@@ -393,11 +394,11 @@ void vm_shutdown(Vm *vm, int timeout_s) {
         int r = vm_shell_send_r(vm, "systemctl poweroff");
         if (r < 0)
                 vmtest_fail("cannot ask %s to power off: %s", vm_name(vm), strerror(-r));
-        int64_t t0 = vm_now_ms();
+        int64_t t0 = monotonic_ms();
         r = vm_wait_exit_r(vm, timeout_s * 1000);
         if (r < 0)
                 vmtest_fail("%s did not power off within %d s", vm_name(vm), timeout_s);
-        fprintf(stderr, "vmtest: %s: powered off in %.1f s\n", vm_name(vm), (vm_now_ms() - t0) / 1000.0);
+        fprintf(stderr, "vmtest: %s: powered off in %.1f s\n", vm_name(vm), (monotonic_ms() - t0) / 1000.0);
 }
 
 /* A power cut: "quit" makes qemu finish the writes the guest already issued

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "image/lock.h"
+#include "util/macro.h"
 
 static const char good[] =
         "# a comment\n"
@@ -33,7 +34,7 @@ static const char good[] =
 static void test_parse_write_roundtrip(void **state) {
         ImageLock l = {};
         unsigned line = 0;
-        const char *why = NULL;
+        _cleanup_free_ char *why = NULL;
         assert_int_equal(image_lock_parse(good, &l, &line, &why), 0);
         assert_string_equal(l.suite, "trixie");
         assert_string_equal(l.release, "13.8");
@@ -91,7 +92,7 @@ static void test_parse_bad(void **state) {
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 ImageLock l = {};
                 unsigned line = 0;
-                const char *why = NULL;
+                _cleanup_free_ char *why = NULL;
                 int r = image_lock_parse(bad[i].text, &l, &line, &why);
                 if (r != -EINVAL)
                         fail_msg("accepted (%d): %s", r, bad[i].text);
@@ -116,7 +117,7 @@ static void test_parse_bad(void **state) {
                 snprintf(text, sizeof text, "%s%s", head, tails[i]);
                 ImageLock l = {};
                 unsigned line = 0;
-                const char *why = NULL;
+                _cleanup_free_ char *why = NULL;
                 if (image_lock_parse(text, &l, &line, &why) != -EINVAL)
                         fail_msg("accepted: %s", tails[i]);
                 assert_int_equal(line, 8);
@@ -199,7 +200,7 @@ static void test_dpkg_status(void **state) {
 static void test_check(void **state) {
         ImageLock l = {};
         unsigned line;
-        const char *why;
+        _cleanup_free_ char *why = NULL;
         assert_int_equal(image_lock_parse(good, &l, &line, &why), 0);
         const char packages[] = "Package: libc6\nArchitecture: amd64\nVersion: 2.41-12+deb13u6\n\n"
                                 "Package: g++\nVersion: 4:14.2.0-1\n\n"

@@ -141,9 +141,10 @@ static void test_integration_deployment(void **unused) {
         /* 1. keystone vm, end to end */
         VmDeployOptions o = { .host_path = host, .state_dir = state, .fresh = true, .keystone = keystone,
                               .keep_running = true, .progress = progress };
-        int r = vm_deploy(&o, &res);
+        _cleanup_free_ char *error = NULL;
+        int r = vm_deploy(&o, &res, &error);
         if (r < 0)
-                vmtest_fail("keystone vm failed: %s", res.error);
+                vmtest_fail("keystone vm failed: %s", error);
         Vm *vm = res.machine;
         assert_non_null(vm);
         if (!res.secure_boot || !res.user_mode)
