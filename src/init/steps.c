@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "init/initrd-ssh.h"
 #include "init/prompt.h"
 #include "init/steps.h"
 #include "disk/credstore.h"
@@ -260,6 +261,18 @@ static int step_credstore(InitContext *c) {
         }
         if (!*c->unlocked_by) {
                 init_note(c, "The TPM did not unlock the credstore: %s.", why);
+                if (c->cfg.initrd_ssh == INIT_SSH_AUTO)
+                        (void) init_ssh_start(c);       /* a refusal is printed; the console still asks */
+                InitUnlockServer remote = { .fd = -1 };
+                if (c->ssh_on && !c->read_secret) {
+                        _cleanup_free_ char *e = NULL;
+                        if (init_unlock_listen(c->root, &remote, &e) < 0)
+                                init_note(c, "keystone-init: cannot take the secret over SSH: %s; only the console "
+                                          "can unlock.", e);
+                        else
+                                init_note(c, "Or over SSH: ssh root@%s keystone-init --unlock (whichever comes "
+                                          "first; %d tries in all).", c->ssh_address, c->tries ?: 3);
+                }
                 InitPrompt p = {
                         .console = c->console,
                         .prompt = "Password or recovery key for the credstore: ",
@@ -267,9 +280,13 @@ static int step_credstore(InitContext *c) {
                         .read = c->read_secret,
                         .check = check_secret,
                         .userdata = c,
+                        .remote = &remote,
+                        .remote_opened = "opened with password or recovery key",
                 };
                 int tries = 0;
-                r = init_prompt_secret(&p, &tries);
+                bool over_ssh = false;
+                r = init_prompt_secret_from(&p, &tries, &over_ssh);
+                init_unlock_close(&remote);
                 if (r == -EPERM)
                         return error_set(&c->error, r, "the credstore %s did not open: the TPM did not unlock it "
                                          "(%s), and none of the %d passwords or recovery keys typed was right. "
@@ -280,7 +297,8 @@ static int step_credstore(InitContext *c) {
                                          "(%s), and no password came from the console (end of input)", shown, why);
                 if (r < 0)
                         return error_set(&c->error, r, "the credstore %s did not open: %s", shown, strerror(-r));
-                snprintf(c->unlocked_by, sizeof c->unlocked_by, "password or recovery key, try %d", tries);
+                snprintf(c->unlocked_by, sizeof c->unlocked_by, "password or recovery key%s, try %d",
+                         over_ssh ? " over SSH" : "", tries);
         }
         r = c->sys.activate(c->sys.userdata, c->cd, CREDSTORE_DM_NAME, c->vk, c->vk_size);
         if (r < 0)
@@ -463,6 +481,7 @@ static int step_switch_root(InitContext *c) {
                                  "(%s). The generation is incomplete: choose another boot entry, or set "
                                  "keystone.init=", c->plan.n ? c->plan.mounts[0].name : "?", c->cfg.init,
                                  fd < 0 ? strerror(-fd) : "not an executable file");
+        init_ssh_stop(c);
         init_note(c, "keystone-init: starting %s of %s, %.2f s after the kernel started", c->cfg.init,
                   c->plan.n ? c->plan.mounts[0].name : "?", now(c));
         char *const none[] = { NULL };
@@ -564,6 +583,7 @@ int init_extend_pcr15(InitContext *c) {
 }
 
 void init_context_done(InitContext *c) {
+        init_ssh_stop(c);
         wipe_vk(c);
         crypt_freep(&c->cd);
         tpm2_context_freep(&c->tpm);
