@@ -9,11 +9,11 @@
 #include "init/network.h"
 #include "init/sshd.h"
 #include "init/step-line.h"
+#include "init/unlock.h"
 #include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/fs.h"
 #include "util/macro.h"
-#include "util/spawn.h"
 
 #define PREFIX "keystone-init"
 
@@ -34,7 +34,9 @@ static const char sshd_config_fmt[] =
         "PermitTunnel no\n"
         "PermitUserEnvironment no\n"
         "PrintMotd no\n"
-        "PidFile /run/keystone-init/sshd.pid\n";
+        "PidFile " INITRD_SSH_PID_FILE "\n"
+        /* `keystone-init --unlock` in the session finds the initrd's keystone-init */
+        "SetEnv PATH=/usr/lib/keystone:/usr/sbin:/usr/bin:/sbin:/bin\n";
 
 /* Our lines come in the middle of a boot step's line (auto: in step 2). */
 static void own_line(InitContext *c) {
@@ -114,16 +116,22 @@ void init_ssh_stop(InitContext *c) {
         InitStepLine s = init_step_line_begin(c->console, PREFIX, "initrd-ssh stop", c->dry);
         char sshd[64] = "", path[4200];
         if (c->dry && c->ssh_on)
-                fprintf(c->console, "  (dry run) stop sshd (SIGTERM, after 3 s SIGKILL)\n");
+                fprintf(c->console, "  (dry run) stop sshd and its sessions (SIGTERM, after 3 s SIGKILL)\n");
         else if (c->sshd > 0) {
-                int r = spawn_stop(c->sshd, 3000);
+                int r = init_sshd_stop(c->sshd, 3000);
                 snprintf(sshd, sizeof sshd, r < 0 ? "sshd (pid %d) not stopped: %s, " : "sshd (pid %d) ended, ",
                          (int) c->sshd, strerror(-r));
         }
         c->sshd = 0;
         c->ssh_on = false;
-        snprintf(path, sizeof path, "%s" INITRD_SSH_CONFIG, c->root);
-        (void) unlink(path);
+        /* what the real system finds in /run: nothing of ours */
+        static const char *const leftovers[] = { INITRD_SSH_CONFIG, INITRD_SSH_PID_FILE };
+        for (size_t i = 0; i < ELEMENTSOF(leftovers); i++) {
+                snprintf(path, sizeof path, "%s%s", c->root, leftovers[i]);
+                (void) unlink(path);
+        }
+        snprintf(path, sizeof path, "%s" INIT_UNLOCK_DIR, c->root);
+        (void) rmdir(path);
         _cleanup_free_ char *e = NULL;
         int r = *c->ssh_ifname ? init_network_down(c->ssh_ifname, c->dry, c->console, &e) : 0;
         if (r < 0)

@@ -21,6 +21,7 @@
 #define INITRD_SSH_HOST_KEY INITRD_SSH_DIR "/ssh_host_ed25519_key"
 #define INITRD_SSH_AUTHORIZED_KEYS INITRD_SSH_DIR "/authorized_keys"
 #define INITRD_SSH_CONFIG "/run/keystone-init/sshd_config"
+#define INITRD_SSH_PID_FILE "/run/keystone-init/sshd.pid"
 
 /* Starts it (once).  A refusal (no host key, no authorized_keys, no
  * network) is printed and returned as -errno: the console prompt still

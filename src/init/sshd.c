@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -33,4 +37,35 @@ int init_sshd_start(const char *config, pid_t *ret_pid, char **ret_error) {
                 return error_set(ret_error, -EIO, "sshd ended at once (status %d); its reason is above", status);
         *ret_pid = pid;
         return 0;
+}
+
+/* The parent of process name (a /proc entry), or -1. */
+static pid_t parent_of(const char *name) {
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", name);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (!f || !fgets(buf, sizeof buf, f))
+                return -1;
+        /* "pid (comm) state ppid …": comm may hold spaces and ')' */
+        const char *p = strrchr(buf, ')');
+        char state;
+        int ppid;
+        return p && sscanf(p + 1, " %c %d", &state, &ppid) == 2 ? (pid_t) ppid : -1;
+}
+
+int init_sshd_stop(pid_t pid, int timeout_ms) {
+        if (pid <= 0)
+                return 0;
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        while (d && (de = readdir(d))) {
+                char *end;
+                long child = strtol(de->d_name, &end, 10);
+                if (*end || child <= 1 || parent_of(de->d_name) != pid)
+                        continue;
+                (void) kill((pid_t) child, SIGTERM);
+        }
+        if (d)
+                closedir(d);
+        return spawn_stop(pid, timeout_ms);
 }

@@ -18,3 +18,9 @@ int init_sshd_start(const char *config, pid_t *ret_pid, char **ret_error);
 
 /* Only the start, for a restart. */
 int init_sshd_spawn(const char *config, pid_t *ret_pid);
+
+/* Ends sshd and the sessions it serves.  Each session is a child of the
+ * listener in a session of its own (setsid), which outlives the listener's
+ * end: so each child of pid (found in /proc) gets SIGTERM first, then pid
+ * is ended with spawn_stop().  0 or -errno. */
+int init_sshd_stop(pid_t pid, int timeout_ms);
