@@ -85,6 +85,15 @@ static int parse_bool(const char *key, const char *v, bool *ret, char **ret_erro
         return 0;
 }
 
+/* The index of v in names (NULL-terminated), or -EINVAL naming what is expected. */
+static int parse_choice(const char *key, const char *v, const char *const *names, const char *expected,
+                        char **ret_error) {
+        for (int i = 0; names[i]; i++)
+                if (streq(v, names[i]))
+                        return i;
+        return error_set(ret_error, -EINVAL, "kernel command line: %s=%s: expected %s", key, v, expected);
+}
+
 /* a.b.c.d, with "/N" (0-32) when with_prefix */
 static bool ipv4_valid(const char *s, bool with_prefix) {
         char buf[64];
@@ -236,25 +245,21 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                 if (!v)
                         return error_set(ret_error, -EINVAL, "kernel command line: %s needs a value (%s=…)", key, key);
                 if (streq(param, "emergency")) {
-                        if (streq(v, "shell"))
-                                c.emergency_shell = true;
-                        else if (streq(v, "halt"))
-                                c.emergency_shell = false;
-                        else
-                                return error_set(ret_error, -EINVAL, "kernel command line: %s=%s: expected "
-                                                 "'halt' or 'shell'", key, v);
+                        static const char *const modes[] = { "halt", "shell", NULL };
+                        int m = parse_choice(key, v, modes, "'halt' or 'shell'", ret_error);
+                        if (m < 0)
+                                return m;
+                        c.emergency_shell = m == 1;
                         continue;
                 }
                 if (streq(param, "initrd-ssh")) {
-                        if (streq(v, "auto"))
-                                c.initrd_ssh = INIT_SSH_AUTO;
-                        else if (streq(v, "always"))
-                                c.initrd_ssh = INIT_SSH_ALWAYS;
-                        else if (streq(v, "0"))
-                                c.initrd_ssh = INIT_SSH_OFF;
-                        else
-                                return error_set(ret_error, -EINVAL, "kernel command line: %s=%s: expected "
-                                                 "'auto', 'always' or '0'", key, v);
+                        static const char *const modes[] = {
+                                [INIT_SSH_OFF] = "0", [INIT_SSH_AUTO] = "auto", [INIT_SSH_ALWAYS] = "always", NULL,
+                        };
+                        int m = parse_choice(key, v, modes, "'auto', 'always' or '0'", ret_error);
+                        if (m < 0)
+                                return m;
+                        c.initrd_ssh = (InitSshMode) m;
                         continue;
                 }
                 if ((r = set_value(dst, key, v, ret_error)) < 0)

@@ -66,20 +66,20 @@ int init_ssh_start(InitContext *c) {
         own_line(c);
         const InitNetwork *net = &c->cfg.initrd_ssh_net;
         snprintf(c->ssh_address, sizeof c->ssh_address, "%.*s", (int) strcspn(net->address, "/"), net->address);
-        InitStepLine s = init_step_line_begin(c->console, PREFIX, "initrd-ssh sshd", c->dry);
         const char *need[] = { INITRD_SSH_HOST_KEY, INITRD_SSH_AUTHORIZED_KEYS };
         for (size_t i = 0; i < ELEMENTSOF(need); i++) {
                 char path[4200];
                 snprintf(path, sizeof path, "%s%s", c->root, need[i]);
-                if (access(path, R_OK) < 0)
-                        return init_step_line_end(&s, -ENOKEY, "refused: %s is not in the initrd (%s), so nobody "
-                                                  "could %s; unlocking over SSH is off in this boot, the console "
-                                                  "prompt still works (docs/init.md says what the initrd must "
-                                                  "hold)", need[i],
-                                                  strerror(errno), i == 0 ? "trust this machine's SSH host key"
-                                                  : "log in");
+                if (access(path, R_OK) == 0)
+                        continue;
+                int k = errno;
+                InitStepLine s = init_step_line_begin(c->console, PREFIX, "initrd-ssh sshd", c->dry);
+                return init_step_line_end(&s, -ENOKEY, "refused: %s is not in the initrd (%s), so nobody could %s; "
+                                          "unlocking over SSH is off in this boot, the console prompt still works "
+                                          "(docs/init.md says what the initrd must hold)", need[i], strerror(k),
+                                          i == 0 ? "trust this machine's SSH host key" : "log in");
         }
-        s = init_step_line_begin(c->console, PREFIX, "initrd-ssh network", c->dry);
+        InitStepLine s = init_step_line_begin(c->console, PREFIX, "initrd-ssh network", c->dry);
         _cleanup_free_ char *e = NULL;
         char ifname[64] = "";
         int r = init_network_up(net, "keystone.initrd-ssh", c->root, c->dry, c->console, ifname, sizeof ifname, &e);

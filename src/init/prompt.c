@@ -7,6 +7,11 @@
 #include "util/macro.h"
 #include "util/secret-input.h"
 
+/* A note while the console's prompt line is open: on a terminal, after it. */
+static const char *note_start(void) {
+        return isatty(STDIN_FILENO) ? "\n" : "";
+}
+
 /* A wrong or failed try that came over SSH: its client is told, the
  * console sees that it happened. */
 static void answer_remote(const InitPrompt *p, int client, int r, int i) {
@@ -14,8 +19,8 @@ static void answer_remote(const InitPrompt *p, int client, int r, int i) {
         if (r == -EPERM) {
                 snprintf(text, sizeof text, "%s (try %d of %d)", p->wrong ? p->wrong : "Wrong password or "
                          "recovery key.", i + 1, p->tries);
-                fprintf(p->console, "A wrong secret came over SSH (keystone-init --unlock), try %d of %d.\n", i + 1,
-                        p->tries);
+                fprintf(p->console, "%sA wrong secret came over SSH (keystone-init --unlock), try %d of %d.\n",
+                        note_start(), i + 1, p->tries);
         } else
                 snprintf(text, sizeof text, "the secret could not be tried: %s", strerror(-r));
         init_unlock_reply(client, r == -EPERM ? INIT_UNLOCK_WRONG : INIT_UNLOCK_FAILED, text);
@@ -59,8 +64,8 @@ int init_prompt_secret_from(const InitPrompt *p, int *ret_tries, bool *ret_remot
                 if (r >= 0) {
                         from_remote = client >= 0;
                         if (from_remote)
-                                fprintf(p->console, "The secret that came over SSH (keystone-init --unlock) is "
-                                        "right; the console prompt is cancelled.\n");
+                                fprintf(p->console, "%sThe secret that came over SSH (keystone-init --unlock) is "
+                                        "right; the console prompt is cancelled.\n", note_start());
                         init_unlock_reply(client, INIT_UNLOCK_OPENED, p->remote_opened ? p->remote_opened :
                                           "accepted");
                         break;

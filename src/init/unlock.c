@@ -69,7 +69,8 @@ void init_unlock_reply(int client, InitUnlockVerdict v, const char *text) {
         char line[600];
         int n = snprintf(line, sizeof line, "%s %s\n", verdict_words[v], text);
         if (n > 0)
-                (void) !write(client, line, (size_t) n < sizeof line ? (size_t) n : sizeof line - 1);
+                /* a client gone meanwhile must not end us with SIGPIPE */
+                (void) !send(client, line, (size_t) n < sizeof line ? (size_t) n : sizeof line - 1, MSG_NOSIGNAL);
         close(client);
 }
 
@@ -214,7 +215,7 @@ int init_unlock_send(const char *root, const char *secret, size_t n, char **ret_
                 return error_set(ret_error, r, "cannot connect to %s: %s", sa.sun_path, strerror(-r));
         }
         for (size_t done = 0; done < n;) {
-                ssize_t k = write(fd, secret + done, n - done);
+                ssize_t k = send(fd, secret + done, n - done, MSG_NOSIGNAL);
                 if (k < 0 && errno == EINTR)
                         continue;
                 if (k < 0)

@@ -28,6 +28,7 @@
 
 #include "init/prompt.h"
 #include "init/unlock.h"
+#include "util/fs.h"
 #include "util/macro.h"
 #include "util/run.h"
 
@@ -107,20 +108,14 @@ static Waiter start_waiter(void) {
 }
 
 static char *slurp(const char *name) {
-        char path[200];
+        char path[200], *text = NULL;
         snprintf(path, sizeof path, "%s/%s", root, name);
-        FILE *f = fopen(path, "re");
-        assert_non_null(f);
-        char *buf = calloc(1, 65536);
-        assert_non_null(buf);
-        size_t n = fread(buf, 1, 65535, f);
-        buf[n] = 0;
-        fclose(f);
-        return buf;
+        assert_int_equal(read_file_text(path, 0, &text, NULL), 0);
+        return text;
 }
 
-/* Waits for the child; returns its result line. */
-static char *end_waiter(Waiter *w) {
+/* Waits for the child; its result line must be want. */
+static void expect_result(Waiter *w, const char *want) {
         if (w->console >= 0)
                 close(w->console);
         int status;
@@ -133,7 +128,9 @@ static char *end_waiter(Waiter *w) {
         assert_null(strstr(console, RIGHT));
         assert_null(strstr(console, "wrong one"));
         free(console);
-        return slurp("result");
+        char *result = slurp("result");
+        assert_string_equal(result, want);
+        free(result);
 }
 
 /* `keystone-init --unlock --root=ROOT`, stdin = input; returns its exit status. */
@@ -150,6 +147,14 @@ static int client(const char *input, RunResult *res) {
         return res->exit_status;
 }
 
+/* the prompt ended: the socket is gone, a client is told */
+static void expect_nobody_waits(void) {
+        RunResult res;
+        assert_int_equal(client(RIGHT "\n", &res), 1);
+        assert_non_null(strstr(res.err, "keystone-init is not waiting for a secret"));
+        run_result_done(&res);
+}
+
 static void test_wrong_then_right(void **state) {
         Waiter w = start_waiter();
         RunResult res;
@@ -159,9 +164,7 @@ static void test_wrong_then_right(void **state) {
         assert_int_equal(client(RIGHT "\n", &res), 0);
         assert_string_equal(res.out, "opened with password or recovery key\n");
         run_result_done(&res);
-        char *result = end_waiter(&w);
-        assert_string_equal(result, "r=0 tries=2 remote=1\n");
-        free(result);
+        expect_result(&w, "r=0 tries=2 remote=1\n");
         char *checks = slurp("checks");
         assert_string_equal(checks, "tried 11 bytes: a wrong one\ntried 28 bytes: the right one\n");
         free(checks);
@@ -173,9 +176,7 @@ static void test_wrong_then_right(void **state) {
         assert_null(strstr(console, "\nWrong password or recovery key.\n"));
         free(console);
         /* the prompt ended: nobody waits any more */
-        assert_int_equal(client(RIGHT "\n", &res), 1);
-        assert_non_null(strstr(res.err, "keystone-init is not waiting for a secret"));
-        run_result_done(&res);
+        expect_nobody_waits();
 }
 
 /* the same number of tries as the console, wherever they come from */
@@ -197,9 +198,7 @@ static void test_three_wrong(void **state) {
         assert_int_equal(client("a wrong one\n", &res), 1);
         assert_non_null(strstr(res.err, "(try 3 of 3)"));
         run_result_done(&res);
-        char *result = end_waiter(&w);
-        assert_string_equal(result, "r=-1 tries=3 remote=0\n");
-        free(result);
+        expect_result(&w, "r=-1 tries=3 remote=0\n");
 }
 
 /* the console first: the socket is cancelled */
@@ -208,13 +207,8 @@ static void test_console_wins(void **state) {
         assert_int_equal(write(w.console, RIGHT "\n", strlen(RIGHT) + 1), (ssize_t) strlen(RIGHT) + 1);
         close(w.console);
         w.console = -1;
-        char *result = end_waiter(&w);
-        assert_string_equal(result, "r=0 tries=1 remote=0\n");
-        free(result);
-        RunResult res;
-        assert_int_equal(client(RIGHT "\n", &res), 1);
-        assert_non_null(strstr(res.err, "not waiting for a secret"));
-        run_result_done(&res);
+        expect_result(&w, "r=0 tries=1 remote=0\n");
+        expect_nobody_waits();
 }
 
 /* nothing on the console (its input ended): SSH still can; no try is lost */
@@ -226,9 +220,7 @@ static void test_console_ended(void **state) {
         RunResult res;
         assert_int_equal(client(RIGHT "\n", &res), 0);
         run_result_done(&res);
-        char *result = end_waiter(&w);
-        assert_string_equal(result, "r=0 tries=1 remote=1\n");
-        free(result);
+        expect_result(&w, "r=0 tries=1 remote=1\n");
 }
 
 /* an empty secret is refused without using a try; only root may connect */
@@ -255,9 +247,7 @@ static void test_refusals(void **state) {
         }
         assert_int_equal(client(RIGHT "\n", &res), 0);
         run_result_done(&res);
-        char *result = end_waiter(&w);
-        assert_string_equal(result, "r=0 tries=1 remote=1\n");
-        free(result);
+        expect_result(&w, "r=0 tries=1 remote=1\n");
         char *checks = slurp("checks");
         assert_string_equal(checks, "tried 28 bytes: the right one\n");
         free(checks);
