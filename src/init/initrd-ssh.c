@@ -104,7 +104,7 @@ int init_ssh_start(InitContext *c) {
         char pid[32] = "";
         if (!c->dry)
                 snprintf(pid, sizeof pid, "pid %d, ", (int) c->sshd);
-        init_step_line_end(&s, 0, "root@%s by key only (%sits log on this console); unlock with: ssh root@%s "
+        init_step_line_end(&s, 0, "root@%s by key only (%sits log on this console); unlock with: ssh -t root@%s "
                            "keystone-init --unlock", c->ssh_address, pid, c->ssh_address);
         return 0;
 }

@@ -270,7 +270,7 @@ static int step_credstore(InitContext *c) {
                                 init_note(c, "keystone-init: cannot take the secret over SSH: %s; only the console "
                                           "can unlock.", e);
                         else
-                                init_note(c, "Or over SSH: ssh root@%s keystone-init --unlock (whichever comes "
+                                init_note(c, "Or over SSH: ssh -t root@%s keystone-init --unlock (whichever comes "
                                           "first; %d tries in all).", c->ssh_address, c->tries ?: 3);
                 }
                 InitPrompt p = {

@@ -209,8 +209,8 @@ for want in "[keystone-init] initrd-ssh network ... ok" "(dry run) ip address ad
 	"(dry run) ip route add default via 192.0.2.1 dev eth0" \
 	"(dry run) /usr/sbin/sshd -D -e -f /run/keystone-init/sshd_config" \
 	"[keystone-init] initrd-ssh sshd ... ok" "root@192.0.2.7 by key only" \
-	"unlock with: ssh root@192.0.2.7 keystone-init --unlock" \
-	"Or over SSH: ssh root@192.0.2.7 keystone-init --unlock" \
+	"unlock with: ssh -t root@192.0.2.7 keystone-init --unlock" \
+	"Or over SSH: ssh -t root@192.0.2.7 keystone-init --unlock" \
 	"(dry run) ip address flush dev eth0" "(dry run) ip link set dev eth0 down" \
 	"[keystone-init] initrd-ssh stop ... ok" "opened with password or recovery key, try 1"; do
 	grep -qF -- "$want" "$T/out" || fail "initrd-ssh=always lacks: $want"
