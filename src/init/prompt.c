@@ -26,10 +26,10 @@ static void answer_remote(const InitPrompt *p, int client, int r, int i) {
         init_unlock_reply(client, r == -EPERM ? INIT_UNLOCK_WRONG : INIT_UNLOCK_FAILED, text);
 }
 
-int init_prompt_secret_from(const InitPrompt *p, int *ret_tries, bool *ret_remote) {
+int init_prompt_secret_from(const InitPrompt *p, int *ret_tries, int *ret_client) {
         int (*rd)(const char *, char **, size_t *) = p->read ? p->read : secret_read_line;
-        bool remote = p->remote && p->remote->fd >= 0 && !p->read, console_open = true, from_remote = false;
-        int r = -EPERM, i;
+        bool remote = p->remote && p->remote->fd >= 0 && !p->read, console_open = true;
+        int r = -EPERM, i, accepted = -1;
         for (i = 0; i < p->tries; i++) {
                 char *s = NULL;
                 size_t n = 0;
@@ -62,12 +62,10 @@ int init_prompt_secret_from(const InitPrompt *p, int *ret_tries, bool *ret_remot
                 r = p->check(p->userdata, s, n);
                 erase_and_free(s, n);
                 if (r >= 0) {
-                        from_remote = client >= 0;
-                        if (from_remote)
+                        if (client >= 0)
                                 fprintf(p->console, "%sThe secret that came over SSH (keystone-init --unlock) is "
                                         "right; the console prompt is cancelled.\n", note_start());
-                        init_unlock_reply(client, INIT_UNLOCK_OPENED, p->remote_opened ? p->remote_opened :
-                                          "accepted");
+                        accepted = client;
                         break;
                 }
                 if (client >= 0)
@@ -80,11 +78,13 @@ int init_prompt_secret_from(const InitPrompt *p, int *ret_tries, bool *ret_remot
         }
         if (ret_tries)
                 *ret_tries = i < p->tries ? i + 1 : p->tries;
-        if (ret_remote)
-                *ret_remote = from_remote;
+        *ret_client = accepted;
         return r;
 }
 
 int init_prompt_secret(const InitPrompt *p, int *ret_tries) {
-        return init_prompt_secret_from(p, ret_tries, NULL);
+        int client;
+        int r = init_prompt_secret_from(p, ret_tries, &client);
+        init_unlock_reply(client, INIT_UNLOCK_OPENED, "accepted");
+        return r;
 }

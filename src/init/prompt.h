@@ -24,11 +24,11 @@ typedef struct InitPrompt {
         /* Also from `keystone-init --unlock` (initrd SSH), whichever comes
          * first, with read NULL: the console is then standard input, read by
          * init_unlock_wait().  Each secret counts as one of the tries,
-         * wherever it came from; a client is answered with the verdict
-         * (remote_opened for the accepted one), the console is told what
-         * came over SSH, never the secret. */
+         * wherever it came from; the client of a wrong one is answered
+         * here, that of the accepted one by the caller (it knows whether
+         * the volume then opened); the console is told what came over SSH,
+         * never the secret. */
         InitUnlockServer *remote;
-        const char *remote_opened;      /* "opened with password or recovery key" */
 } InitPrompt;
 
 /* Returns check's result for the accepted secret; -EPERM after `tries` wrong
@@ -36,6 +36,7 @@ typedef struct InitPrompt {
  * wiped as soon as they were tried.  *ret_tries: how many were read. */
 int init_prompt_secret(const InitPrompt *p, int *ret_tries);
 
-/* The same; *ret_remote (may be NULL): whether the accepted secret came
- * from `keystone-init --unlock`. */
-int init_prompt_secret_from(const InitPrompt *p, int *ret_tries, bool *ret_remote);
+/* The same; *ret_client: the connection of the `keystone-init --unlock`
+ * whose secret was accepted, for the caller's init_unlock_reply(), or -1
+ * (typed on the console, or not accepted). */
+int init_prompt_secret_from(const InitPrompt *p, int *ret_tries, int *ret_client);

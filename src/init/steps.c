@@ -223,8 +223,14 @@ static int unlock_with_pin(InitContext *c, Tpm2UnlockReport *rep) {
         return a.error < 0 ? a.error : r;
 }
 
+static void reply_unlock_client(InitContext *c, InitUnlockVerdict v, const char *text) {
+        init_unlock_reply(c->unlock_client, v, text);
+        c->unlock_client = -1;
+}
+
 static int step_credstore(InitContext *c) {
         const char *node = c->credstore_node, *shown = node + strlen(c->root);
+        c->unlock_client = -1;
         luks_route_logging(NULL);
         int r = luks_open(node, &c->cd);
         if (r < 0)
@@ -281,11 +287,9 @@ static int step_credstore(InitContext *c) {
                         .check = check_secret,
                         .userdata = c,
                         .remote = &remote,
-                        .remote_opened = "opened with password or recovery key",
                 };
                 int tries = 0;
-                bool over_ssh = false;
-                r = init_prompt_secret_from(&p, &tries, &over_ssh);
+                r = init_prompt_secret_from(&p, &tries, &c->unlock_client);
                 init_unlock_close(&remote);
                 if (r == -EPERM)
                         return error_set(&c->error, r, "the credstore %s did not open: the TPM did not unlock it "
@@ -298,15 +302,20 @@ static int step_credstore(InitContext *c) {
                 if (r < 0)
                         return error_set(&c->error, r, "the credstore %s did not open: %s", shown, strerror(-r));
                 snprintf(c->unlocked_by, sizeof c->unlocked_by, "password or recovery key%s, try %d",
-                         over_ssh ? " over SSH" : "", tries);
+                         c->unlock_client >= 0 ? " over SSH" : "", tries);
         }
         r = c->sys.activate(c->sys.userdata, c->cd, CREDSTORE_DM_NAME, c->vk, c->vk_size);
-        if (r < 0)
-                return error_set(&c->error, r, "the credstore's key is right, but activating %s as /dev/mapper/%s "
-                                 "failed: %s. Is dm_crypt (and dm_mod) in /etc/keystone-init/modules?", shown,
-                                 CREDSTORE_DM_NAME, strerror(-r));
+        if (r < 0) {
+                r = error_set(&c->error, r, "the credstore's key is right, but activating %s as /dev/mapper/%s "
+                              "failed: %s. Is dm_crypt (and dm_mod) in /etc/keystone-init/modules?", shown,
+                              CREDSTORE_DM_NAME, strerror(-r));
+                reply_unlock_client(c, INIT_UNLOCK_FAILED, c->error);
+                return r;
+        }
         c->credstore_active = true;
         detail(c, "opened with %s", c->unlocked_by);
+        /* `keystone-init --unlock` learns it only now: opened means opened */
+        reply_unlock_client(c, INIT_UNLOCK_OPENED, "opened with password or recovery key");
         return 0;
 }
 

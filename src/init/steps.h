@@ -65,6 +65,8 @@ typedef struct InitContext {
         pid_t sshd;
         char ssh_ifname[64];            /* the interface brought up for it */
         char ssh_address[64];           /* its address, without the prefix length */
+        int unlock_client;              /* in step 2: the --unlock whose secret was right, told once the
+                                         * volume is active (set to -1 at the step's start) */
 
         /* output */
         char *error;                    /* the failed step's explanation: what, on what, what to do */

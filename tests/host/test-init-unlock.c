@@ -84,11 +84,12 @@ static Waiter start_waiter(void) {
                 InitPrompt pr = {
                         .console = console, .prompt = "Password or recovery key for the credstore: ", .tries = 3,
                         .check = check_right, .userdata = checks, .remote = &s,
-                        .remote_opened = "opened with password or recovery key",
                 };
-                int tries = 0;
-                bool remote = false;
-                int r = init_prompt_secret_from(&pr, &tries, &remote);
+                int tries = 0, client = -2;
+                int r = init_prompt_secret_from(&pr, &tries, &client);
+                bool remote = client >= 0;
+                /* the caller answers the accepted one (step 2: once the volume is active) */
+                init_unlock_reply(client, INIT_UNLOCK_OPENED, "opened with password or recovery key");
                 init_unlock_close(&s);
                 fclose(console);
                 fclose(checks);
