@@ -2,7 +2,8 @@
 /* keystone-init: PID 1 of Keystone's initrd.  Runs the boot flow (see
  * docs/init.md and src/init/steps.h) and hands over to systemd in the
  * generation it mounted.  Outside PID 1 it only runs as a dry run against a
- * directory tree (--root DIR --dry-run), for tests. */
+ * directory tree (--root DIR --dry-run), for tests, or as the client that
+ * hands PID 1 the credstore's secret from an SSH session (--unlock). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -13,20 +14,24 @@
 #include <unistd.h>
 
 #include "init/cmdline.h"
+#include "init/initrd-ssh.h"
 #include "init/installer.h"
 #include "init/steps.h"
 #include "init/system.h"
+#include "init/unlock.h"
 #include "tpm/tpm2-context.h"
 #include "util/clock.h"
 #include "util/file-bytes.h"
 #include "util/log.h"
 #include "util/macro.h"
+#include "util/secret-input.h"
 
 extern const char keystone_version[];
 
 static const char help[] =
         "Usage: keystone-init                      (as PID 1 of the initrd)\n"
         "       keystone-init --root=DIR --dry-run [--cmdline=FILE]\n"
+        "       keystone-init --unlock [--root=DIR]      (in an SSH session in the initrd)\n"
         "\n"
         "PID 1 of Keystone's initrd: imports the pool, opens the credstore with the\n"
         "TPM (or a password / recovery key typed on the console), loads the key of\n"
@@ -41,10 +46,17 @@ static const char help[] =
         "would mount, activate and switch to.  Exit status: 0 when every step\n"
         "passed, 1 when one failed (as PID 1 the machine halts instead).\n"
         "\n"
+        "--unlock reads the password or recovery key from standard input (a prompt\n"
+        "with echo off on a terminal, else one line) and hands it to keystone-init\n"
+        "waiting in the boot flow (keystone.initrd-ssh, docs/init.md) through\n"
+        "DIR/run/keystone-init/unlock.sock.  Exit status: 0 when it opened the\n"
+        "credstore, 1 when it was wrong or nobody was waiting, 2 on bad usage.\n"
+        "\n"
         "Options:\n"
         "      --root=DIR      the tree standing in for /\n"
         "      --dry-run       required with --root\n"
         "      --cmdline=FILE  the kernel command line (default DIR/proc/cmdline)\n"
+        "      --unlock        send the credstore's secret from standard input\n"
         "  -h, --help\n";
 
 /* ---- dry run: print instead of changing the system ---- */
@@ -94,6 +106,32 @@ static int dry_zvol_name(void *u, const char *node, char *buf, size_t size) {
         return 0;
 }
 
+/* keystone-init --unlock: the secret from stdin (never argv) to PID 1,
+ * PID 1's verdict to the user. */
+static int unlock_client(const char *root) {
+        char *secret = NULL;
+        size_t n = 0;
+        int r = secret_read_line("Password or recovery key for the credstore: ", &secret, &n);
+        if (r < 0) {
+                fprintf(stderr, "keystone-init --unlock: no secret on standard input (%s); give it on a terminal "
+                        "(ssh -t) or as one line on standard input\n", r == -ENODATA ? "empty" : strerror(-r));
+                return 1;
+        }
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        r = init_unlock_send(root, secret, n, &text, &error);
+        erase_and_free(secret, n);
+        if (r < 0) {
+                fprintf(stderr, "keystone-init --unlock: %s\n", error ? error : strerror(-r));
+                return 1;
+        }
+        if (r == INIT_UNLOCK_OPENED) {
+                printf("%s\n", text);
+                return 0;
+        }
+        fprintf(stderr, "keystone-init --unlock: %s\n", text);
+        return 1;
+}
+
 /* Every way out to a shell or a halt: PCR 15 first, so that nothing run
  * from here on can have the TPM unseal the credstore; when that fails, no
  * shell. */
@@ -118,7 +156,7 @@ static _Noreturn void fail(InitContext *c, bool pid1, bool emergency_shell) {
 }
 
 int main(int argc, char **argv) {
-        bool pid1 = getpid() == 1, dry = false;
+        bool pid1 = getpid() == 1, dry = false, unlock = false;
         const char *root = "", *cmdline_file = NULL;
         log_set_program("keystone-init");
         if (pid1) {
@@ -137,6 +175,7 @@ int main(int argc, char **argv) {
                         { "root", required_argument, NULL, 'r' },
                         { "dry-run", no_argument, NULL, 'n' },
                         { "cmdline", required_argument, NULL, 'c' },
+                        { "unlock", no_argument, NULL, 'u' },
                         { "help", no_argument, NULL, 'h' },
                         {}
                 };
@@ -155,10 +194,21 @@ int main(int argc, char **argv) {
                         case 'c':
                                 cmdline_file = optarg;
                                 break;
+                        case 'u':
+                                unlock = true;
+                                break;
                         default:
                                 fprintf(stderr, "keystone-init: unknown option; see --help\n");
                                 return 2;
                         }
+                if (unlock) {
+                        if (optind < argc || dry || cmdline_file) {
+                                fprintf(stderr, "keystone-init: --unlock takes only --root=DIR; the secret comes "
+                                        "on standard input, never as an argument\n");
+                                return 2;
+                        }
+                        return unlock_client(root);
+                }
                 if (optind < argc || !dry || !*root) {
                         fprintf(stderr, "keystone-init: this is PID 1 of Keystone's initrd; outside it, only a dry "
                                 "run works: keystone-init --root=DIR --dry-run (see --help)\n");
@@ -174,6 +224,7 @@ int main(int argc, char **argv) {
                 .root = root,
                 .sys = dry ? dry_sys : init_sys_real,
                 .console = stdout,
+                .dry = dry,
         };
         c.sys.userdata = dry ? &c : NULL;
         if (dry) {
@@ -269,6 +320,8 @@ int main(int argc, char **argv) {
                 return 0;
         }
 
+        if (c.cfg.initrd_ssh == INIT_SSH_ALWAYS)
+                (void) init_ssh_start(&c);      /* a refusal is printed; the console still asks */
         r = init_run_steps(&c, init_steps, INIT_N_STEPS, NULL);
         bool shell = c.cfg.emergency_shell;
         if (r < 0)

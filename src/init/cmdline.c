@@ -85,8 +85,17 @@ static int parse_bool(const char *key, const char *v, bool *ret, char **ret_erro
         return 0;
 }
 
+/* The index of v in names (NULL-terminated), or -EINVAL naming what is expected. */
+static int parse_choice(const char *key, const char *v, const char *const *names, const char *expected,
+                        char **ret_error) {
+        for (int i = 0; names[i]; i++)
+                if (streq(v, names[i]))
+                        return i;
+        return error_set(ret_error, -EINVAL, "kernel command line: %s=%s: expected %s", key, v, expected);
+}
+
 /* a.b.c.d, with "/N" (0-32) when with_prefix */
-static bool installer_address_valid(const char *s, bool with_prefix) {
+static bool ipv4_valid(const char *s, bool with_prefix) {
         char buf[64];
         if (strlen(s) >= sizeof buf)
                 return false;
@@ -107,7 +116,7 @@ static bool installer_address_valid(const char *s, bool with_prefix) {
 }
 
 /* aa:bb:cc:dd:ee:ff (either case); made lower case, as /sys/class/net/X/address is. */
-static bool installer_mac_normalize(char *s) {
+static bool mac_normalize(char *s) {
         if (strlen(s) != 17)
                 return false;
         for (size_t i = 0; i < 17; i++) {
@@ -116,6 +125,37 @@ static bool installer_mac_normalize(char *s) {
                 s[i] = (char) tolower((unsigned char) s[i]);
         }
         return true;
+}
+
+/* The field of n that "address", "gateway", "interface" or "mac" names. */
+static char *network_field(InitNetwork *n, const char *name) {
+        return streq(name, "address") ? n->address : streq(name, "gateway") ? n->gateway
+               : streq(name, "interface") ? n->interface : streq(name, "mac") ? n->mac : NULL;
+}
+
+/* PREFIX.address (required), .gateway, .interface and .mac; for what tells
+ * why the address is needed. */
+static int network_validate(const char *prefix, const char *what, InitNetwork *n, char **ret_error) {
+        if (!*n->address)
+                return error_set(ret_error, -EINVAL, "kernel command line: %s needs %s.address=ADDRESS/PREFIX "
+                                 "(the IPv4 address sshd listens on, e.g. 10.0.2.15/24)", what, prefix);
+        if (!ipv4_valid(n->address, true))
+                return error_set(ret_error, -EINVAL, "kernel command line: %s.address=%s is not an IPv4 address "
+                                 "with a prefix length (e.g. 10.0.2.15/24)", prefix, n->address);
+        if (*n->gateway && !ipv4_valid(n->gateway, false))
+                return error_set(ret_error, -EINVAL, "kernel command line: %s.gateway=%s is not an IPv4 address",
+                                 prefix, n->gateway);
+        if (*n->interface && (strchr(n->interface, '/') || strlen(n->interface) >= 16 ||
+                              streq(n->interface, ".") || streq(n->interface, "..")))
+                return error_set(ret_error, -EINVAL, "kernel command line: %s.interface=%s is not a network "
+                                 "interface name", prefix, n->interface);
+        if (*n->mac && !mac_normalize(n->mac))
+                return error_set(ret_error, -EINVAL, "kernel command line: %s.mac=%s is not a hardware address "
+                                 "(six hex pairs joined by ':', e.g. 52:54:00:12:34:56)", prefix, n->mac);
+        if (*n->mac && *n->interface)
+                return error_set(ret_error, -EINVAL, "kernel command line: %s.interface and %s.mac both name the "
+                                 "interface; give one", prefix, prefix);
+        return 0;
 }
 
 static void config_defaults(InitConfig *c) {
@@ -183,15 +223,21 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                 struct { const char *name; char *dst; } strs[] = {
                         { "pool", c.pool }, { "credstore", c.credstore }, { "encryptionroot", c.encryptionroot },
                         { "keyfile", c.keyfile }, { "generation", gen }, { "init", c.init },
-                        { "tpm2-device", c.tpm2_device }, { "emergency", NULL },
-                        { "installer.address", c.installer_address }, { "installer.gateway", c.installer_gateway },
-                        { "installer.interface", c.installer_interface }, { "installer.mac", c.installer_mac },
+                        { "tpm2-device", c.tpm2_device }, { "emergency", NULL }, { "initrd-ssh", NULL },
                 };
+                const char *field;
+                char *dst = NULL;
+                if ((field = startswith(param, "installer.")))
+                        dst = network_field(&c.installer_net, field);
+                else if ((field = startswith(param, "initrd-ssh.")))
+                        dst = network_field(&c.initrd_ssh_net, field);
                 size_t i;
-                for (i = 0; i < ELEMENTSOF(strs); i++)
-                        if (streq(param, strs[i].name))
+                for (i = 0; !dst && i < ELEMENTSOF(strs); i++)
+                        if (streq(param, strs[i].name)) {
+                                dst = strs[i].dst;
                                 break;
-                if (i == ELEMENTSOF(strs)) {
+                        }
+                if (!dst && i == ELEMENTSOF(strs)) {
                         if (c.n_unknown++ == 0)
                                 snprintf(c.unknown, sizeof c.unknown, "%s", key);
                         continue;
@@ -199,16 +245,24 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                 if (!v)
                         return error_set(ret_error, -EINVAL, "kernel command line: %s needs a value (%s=…)", key, key);
                 if (streq(param, "emergency")) {
-                        if (streq(v, "shell"))
-                                c.emergency_shell = true;
-                        else if (streq(v, "halt"))
-                                c.emergency_shell = false;
-                        else
-                                return error_set(ret_error, -EINVAL, "kernel command line: %s=%s: expected "
-                                                 "'halt' or 'shell'", key, v);
+                        static const char *const modes[] = { "halt", "shell", NULL };
+                        int m = parse_choice(key, v, modes, "'halt' or 'shell'", ret_error);
+                        if (m < 0)
+                                return m;
+                        c.emergency_shell = m == 1;
                         continue;
                 }
-                if ((r = set_value(strs[i].dst, key, v, ret_error)) < 0)
+                if (streq(param, "initrd-ssh")) {
+                        static const char *const modes[] = {
+                                [INIT_SSH_OFF] = "0", [INIT_SSH_AUTO] = "auto", [INIT_SSH_ALWAYS] = "always", NULL,
+                        };
+                        int m = parse_choice(key, v, modes, "'auto', 'always' or '0'", ret_error);
+                        if (m < 0)
+                                return m;
+                        c.initrd_ssh = (InitSshMode) m;
+                        continue;
+                }
+                if ((r = set_value(dst, key, v, ret_error)) < 0)
                         return r;
         }
 
@@ -236,33 +290,16 @@ int init_config_parse(const char *cmdline, InitConfig *ret, char **ret_error) {
                                  "path without '..' (e.g. /sbin/init)", c.init);
 
         if (c.installer) {
-                if (!*c.installer_address)
-                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer needs "
-                                         "keystone.installer.address=ADDRESS/PREFIX (the IPv4 address sshd "
-                                         "listens on, e.g. 10.0.2.15/24)");
-                if (!installer_address_valid(c.installer_address, true))
-                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.address=%s "
-                                         "is not an IPv4 address with a prefix length (e.g. 10.0.2.15/24)",
-                                         c.installer_address);
-                if (*c.installer_gateway && !installer_address_valid(c.installer_gateway, false))
-                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.gateway=%s "
-                                         "is not an IPv4 address", c.installer_gateway);
-                if (*c.installer_interface && (strchr(c.installer_interface, '/') ||
-                                               strlen(c.installer_interface) >= 16 ||
-                                               streq(c.installer_interface, ".") ||
-                                               streq(c.installer_interface, "..")))
-                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.interface=%s "
-                                         "is not a network interface name", c.installer_interface);
-                if (*c.installer_mac && !installer_mac_normalize(c.installer_mac))
-                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.mac=%s is "
-                                         "not a hardware address (six hex pairs joined by ':', e.g. "
-                                         "52:54:00:12:34:56)", c.installer_mac);
-                if (*c.installer_mac && *c.installer_interface)
-                        return error_set(ret_error, -EINVAL, "kernel command line: keystone.installer.interface "
-                                         "and keystone.installer.mac both name the interface; give one");
+                if ((r = network_validate("keystone.installer", "keystone.installer", &c.installer_net,
+                                          ret_error)) < 0)
+                        return r;
                 *ret = c;
                 return 0;
         }
+        if (c.initrd_ssh != INIT_SSH_OFF &&
+            (r = network_validate("keystone.initrd-ssh", c.initrd_ssh == INIT_SSH_AUTO ? "keystone.initrd-ssh=auto" :
+                                  "keystone.initrd-ssh=always", &c.initrd_ssh_net, ret_error)) < 0)
+                return r;
         if (!*gen)
                 return error_set(ret_error, -EINVAL, "kernel command line: keystone.generation= is missing, so "
                                  "keystone-init does not know which root file system to boot. Add "

@@ -34,9 +34,34 @@
  *                                   the target's card, since the names udev gave
  *                                   it before kexec do not exist in the initrd
  *
+ * Unlocking over SSH in the boot flow (docs/init.md, "Unlock over SSH"):
+ *
+ *   keystone.initrd-ssh=auto        sshd in the initrd when the TPM does not open
+ *                                   the credstore and a secret must be asked for
+ *   keystone.initrd-ssh=always      sshd from the start (keystone install's first boot)
+ *   keystone.initrd-ssh=0           never                                     (0)
+ *   keystone.initrd-ssh.address=A/N, .gateway=A, .interface=I, .mac=M
+ *                                   its network, as keystone.installer.* (the
+ *                                   address is required when initrd-ssh is on)
+ *
  * Values may be double-quoted.  The last occurrence of a parameter wins. */
 
 #define INIT_NAME_MAX 256
+
+/* One interface with a static IPv4 address: keystone.installer.* and
+ * keystone.initrd-ssh.* */
+typedef struct InitNetwork {
+        char address[INIT_NAME_MAX];            /* A/N */
+        char gateway[INIT_NAME_MAX];            /* "" : no default route */
+        char interface[INIT_NAME_MAX];          /* "" : by mac, or the first that is not lo */
+        char mac[INIT_NAME_MAX];                /* lower case */
+} InitNetwork;
+
+typedef enum InitSshMode {
+        INIT_SSH_OFF,
+        INIT_SSH_AUTO,                          /* when a secret must be asked for */
+        INIT_SSH_ALWAYS,                        /* from the start */
+} InitSshMode;
 
 typedef struct InitConfig {
         char pool[INIT_NAME_MAX];
@@ -50,10 +75,9 @@ typedef struct InitConfig {
         bool emergency_shell;
         bool debug;
         bool installer;
-        char installer_address[INIT_NAME_MAX];
-        char installer_gateway[INIT_NAME_MAX];
-        char installer_interface[INIT_NAME_MAX];
-        char installer_mac[INIT_NAME_MAX];      /* lower case */
+        InitNetwork installer_net;
+        InitSshMode initrd_ssh;
+        InitNetwork initrd_ssh_net;
         unsigned n_unknown;                     /* keystone.* parameters not understood (ignored) */
         char unknown[INIT_NAME_MAX];            /* the first of them */
 } InitConfig;

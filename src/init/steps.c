@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "init/initrd-ssh.h"
 #include "init/prompt.h"
 #include "init/steps.h"
 #include "disk/credstore.h"
@@ -222,8 +223,14 @@ static int unlock_with_pin(InitContext *c, Tpm2UnlockReport *rep) {
         return a.error < 0 ? a.error : r;
 }
 
+static void reply_unlock_client(InitContext *c, InitUnlockVerdict v, const char *text) {
+        init_unlock_reply(c->unlock_client, v, text);
+        c->unlock_client = -1;
+}
+
 static int step_credstore(InitContext *c) {
         const char *node = c->credstore_node, *shown = node + strlen(c->root);
+        c->unlock_client = -1;
         luks_route_logging(NULL);
         int r = luks_open(node, &c->cd);
         if (r < 0)
@@ -260,6 +267,18 @@ static int step_credstore(InitContext *c) {
         }
         if (!*c->unlocked_by) {
                 init_note(c, "The TPM did not unlock the credstore: %s.", why);
+                if (c->cfg.initrd_ssh == INIT_SSH_AUTO)
+                        (void) init_ssh_start(c);       /* a refusal is printed; the console still asks */
+                InitUnlockServer remote = { .fd = -1 };
+                if (c->ssh_on && !c->read_secret) {
+                        _cleanup_free_ char *e = NULL;
+                        if (init_unlock_listen(c->root, &remote, &e) < 0)
+                                init_note(c, "keystone-init: cannot take the secret over SSH: %s; only the console "
+                                          "can unlock.", e);
+                        else
+                                init_note(c, "Or over SSH: ssh -t root@%s keystone-init --unlock (whichever comes "
+                                          "first; %d tries in all).", c->ssh_address, c->tries ?: 3);
+                }
                 InitPrompt p = {
                         .console = c->console,
                         .prompt = "Password or recovery key for the credstore: ",
@@ -267,9 +286,11 @@ static int step_credstore(InitContext *c) {
                         .read = c->read_secret,
                         .check = check_secret,
                         .userdata = c,
+                        .remote = &remote,
                 };
                 int tries = 0;
-                r = init_prompt_secret(&p, &tries);
+                r = init_prompt_secret_from(&p, &tries, &c->unlock_client);
+                init_unlock_close(&remote);
                 if (r == -EPERM)
                         return error_set(&c->error, r, "the credstore %s did not open: the TPM did not unlock it "
                                          "(%s), and none of the %d passwords or recovery keys typed was right. "
@@ -280,15 +301,21 @@ static int step_credstore(InitContext *c) {
                                          "(%s), and no password came from the console (end of input)", shown, why);
                 if (r < 0)
                         return error_set(&c->error, r, "the credstore %s did not open: %s", shown, strerror(-r));
-                snprintf(c->unlocked_by, sizeof c->unlocked_by, "password or recovery key, try %d", tries);
+                snprintf(c->unlocked_by, sizeof c->unlocked_by, "password or recovery key%s, try %d",
+                         c->unlock_client >= 0 ? " over SSH" : "", tries);
         }
         r = c->sys.activate(c->sys.userdata, c->cd, CREDSTORE_DM_NAME, c->vk, c->vk_size);
-        if (r < 0)
-                return error_set(&c->error, r, "the credstore's key is right, but activating %s as /dev/mapper/%s "
-                                 "failed: %s. Is dm_crypt (and dm_mod) in /etc/keystone-init/modules?", shown,
-                                 CREDSTORE_DM_NAME, strerror(-r));
+        if (r < 0) {
+                r = error_set(&c->error, r, "the credstore's key is right, but activating %s as /dev/mapper/%s "
+                              "failed: %s. Is dm_crypt (and dm_mod) in /etc/keystone-init/modules?", shown,
+                              CREDSTORE_DM_NAME, strerror(-r));
+                reply_unlock_client(c, INIT_UNLOCK_FAILED, c->error);
+                return r;
+        }
         c->credstore_active = true;
         detail(c, "opened with %s", c->unlocked_by);
+        /* `keystone-init --unlock` learns it only now: opened means opened */
+        reply_unlock_client(c, INIT_UNLOCK_OPENED, "opened with password or recovery key");
         return 0;
 }
 
@@ -463,6 +490,7 @@ static int step_switch_root(InitContext *c) {
                                  "(%s). The generation is incomplete: choose another boot entry, or set "
                                  "keystone.init=", c->plan.n ? c->plan.mounts[0].name : "?", c->cfg.init,
                                  fd < 0 ? strerror(-fd) : "not an executable file");
+        init_ssh_stop(c);
         init_note(c, "keystone-init: starting %s of %s, %.2f s after the kernel started", c->cfg.init,
                   c->plan.n ? c->plan.mounts[0].name : "?", now(c));
         char *const none[] = { NULL };
@@ -564,6 +592,7 @@ int init_extend_pcr15(InitContext *c) {
 }
 
 void init_context_done(InitContext *c) {
+        init_ssh_stop(c);
         wipe_vk(c);
         crypt_freep(&c->cd);
         tpm2_context_freep(&c->tpm);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "init/cmdline.h"
 #include "init/datasets.h"
@@ -46,6 +47,7 @@ typedef struct InitContext {
         int (*read_secret)(const char *prompt, char **ret, size_t *ret_size);  /* NULL: secret_read_line */
         int tries;                      /* 0: 3 */
         char *const *init_argv;         /* NULL-terminated; argv[0] is replaced by cfg.init */
+        bool dry;                       /* initrd-ssh prints its programs instead of running them */
 
         /* state carried from step to step */
         char credstore_node[4400];
@@ -58,6 +60,13 @@ typedef struct InitContext {
         bool credstore_active, credstore_mounted;
         InitMountPlan plan;
         size_t n_mounted;
+        /* initrd-ssh (init/initrd-ssh.h) */
+        bool ssh_on;                    /* sshd started (planned, in a dry run): the socket may listen */
+        pid_t sshd;
+        char ssh_ifname[64];            /* the interface brought up for it */
+        char ssh_address[64];           /* its address, without the prefix length */
+        int unlock_client;              /* in step 2: the --unlock whose secret was right, told once the
+                                         * volume is active (set to -1 at the step's start) */
 
         /* output */
         char *error;                    /* the failed step's explanation: what, on what, what to do */

@@ -8,6 +8,11 @@
 # root halts naming it; a missing generation or a bad command line halts
 # with the reason; every stop before a shell or a halt (a failed import, a
 # bad command line) extends PCR 15 first, and when it cannot, no shell.
+# Unlocking over SSH (keystone.initrd-ssh): the network and sshd planned
+# (always: first; auto: only once the TPM refused), the secret taken over
+# the real socket from `keystone-init --unlock`, sshd stopped and the
+# network down before switch_root; a missing key refused, the console
+# still unlocking.
 set -u
 . "$SRCDIR/tests/host/tpm-lib.sh"
 tpm_need swtpm swtpm_ioctl tpm2_startup tpm2_pcrread cryptsetup
@@ -186,6 +191,108 @@ grep -q "zpool import" "$T/cmds.log" && fail "imported a pool that was already i
 rmdir "$R/proc/spl/kstat/zfs/rpool"
 ok "an imported pool is not imported again"
 
+# 12: unlocking over SSH in the initrd (keystone.initrd-ssh): the network
+# and sshd planned with the host's initrd key, the secret taken from
+# `keystone-init --unlock` through the socket for real (wrong, then right)
+# while the console waits, and sshd stopped and the network taken down
+# before switch_root; a missing key is refused and the console still works
+mkdir -p "$R/sys/class/net/lo" "$R/sys/class/net/eth0" "$R/etc/keystone-initrd"
+ssh-keygen -q -t ed25519 -N '' -C initrd -f "$R/etc/keystone-initrd/ssh_host_ed25519_key"
+cp "$R/etc/keystone-initrd/ssh_host_ed25519_key.pub" "$R/etc/keystone-initrd/authorized_keys"
+net="keystone.initrd-ssh.address=192.0.2.7/24 keystone.initrd-ssh.gateway=192.0.2.1"
+line_of() { grep -nF -- "$1" "$T/out" | head -1 | cut -d: -f1; }
+
+echo "keystone.generation=3 keystone.initrd-ssh=always $net" >"$R/proc/cmdline"
+boot "$(printf 'credstore password\n')" || { cat "$T/out"; fail "initrd-ssh=always boot"; }
+cat "$T/out"
+for want in "[keystone-init] initrd-ssh network ... ok" "(dry run) ip address add 192.0.2.7/24 dev eth0" \
+	"(dry run) ip route add default via 192.0.2.1 dev eth0" \
+	"(dry run) /usr/sbin/sshd -D -e -f /run/keystone-init/sshd_config" \
+	"[keystone-init] initrd-ssh sshd ... ok" "root@192.0.2.7 by key only" \
+	"unlock with: ssh -t root@192.0.2.7 keystone-init --unlock" \
+	"Or over SSH: ssh -t root@192.0.2.7 keystone-init --unlock" \
+	"(dry run) ip address flush dev eth0" "(dry run) ip link set dev eth0 down" \
+	"[keystone-init] initrd-ssh stop ... ok" "opened with password or recovery key, try 1"; do
+	grep -qF -- "$want" "$T/out" || fail "initrd-ssh=always lacks: $want"
+done
+# always: before step 1; stopped before switch_root
+[ "$(line_of "initrd-ssh sshd ... ok")" -lt "$(line_of "[ 1/8]")" ] || fail "always: sshd not started first"
+[ "$(line_of "initrd-ssh stop ... ok")" -lt "$(line_of "switch_root to")" ] || fail "sshd not stopped before switch_root"
+[ -e "$R/run/keystone-init/sshd_config" ] && fail "sshd_config left in /run for the real system"
+[ -e "$R/run/keystone-init" ] && fail "/run/keystone-init left for the real system"
+grep -q "credstore password" "$T/out" && fail "the secret appeared on the console"
+ok "initrd-ssh=always: network and sshd before step 1, stopped before switch_root"
+
+# auto: only once the TPM did not unlock, inside step 2; the secret over SSH
+echo "keystone.generation=3 keystone.initrd-ssh=auto $net" >"$R/proc/cmdline"
+rm -f "$T/imported" "$T/cmds.log" "$T/console"
+mkfifo "$T/console"
+sleep 60 >"$T/console" &	# the console: open, nobody types
+hold=$!
+"$INIT" --root="$R" --dry-run <"$T/console" >"$T/out" 2>&1 &
+init=$!
+for _ in $(seq 300); do [ -S "$R/run/keystone-init/unlock.sock" ] && break; sleep 0.1; done
+[ -S "$R/run/keystone-init/unlock.sock" ] || { cat "$T/out"; fail "no unlock socket"; }
+[ "$(stat -c %a "$R/run/keystone-init")" = 700 ] || fail "/run/keystone-init is not 0700"
+[ "$(stat -c %a "$R/run/keystone-init/unlock.sock")" = 600 ] || fail "the socket is not 0600"
+[ "$(stat -c %a "$R/run/keystone-init/sshd_config")" = 600 ] || fail "sshd_config is not 0600"
+for want in "HostKey /etc/keystone-initrd/ssh_host_ed25519_key" \
+	"AuthorizedKeysFile /etc/keystone-initrd/authorized_keys" "ListenAddress 192.0.2.7" "AllowUsers root" \
+	"PermitRootLogin prohibit-password" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+	"UsePAM no" "DisableForwarding yes" "SetEnv PATH=/usr/lib/keystone:/usr/sbin:/usr/bin:/sbin:/bin"; do
+	grep -qxF "$want" "$R/run/keystone-init/sshd_config" || fail "sshd_config lacks: $want"
+done
+# sshd itself accepts it (sshd -t, with the host key at its test path)
+if [ -x /usr/sbin/sshd ]; then
+	sed "s|^HostKey .*|HostKey $R/etc/keystone-initrd/ssh_host_ed25519_key|; /^ListenAddress/d" \
+		"$R/run/keystone-init/sshd_config" >"$T/sshd_config.t"
+	chmod 600 "$R/etc/keystone-initrd/ssh_host_ed25519_key"
+	/usr/sbin/sshd -t -f "$T/sshd_config.t" >"$T/sshd-t.log" 2>&1 || { cat "$T/sshd-t.log"; fail "sshd -t refuses the config"; }
+fi
+printf 'not it\n' | "$INIT" --unlock --root="$R" >"$T/unlock.out" 2>"$T/unlock.err"
+[ $? = 1 ] || fail "--unlock with a wrong secret did not exit 1"
+grep -qF "keystone-init --unlock: Wrong password or recovery key. (try 1 of 3)" "$T/unlock.err" \
+	|| { cat "$T/unlock.err"; fail "wrong secret: no verdict"; }
+printf 'credstore password\n' | "$INIT" --unlock --root="$R" >"$T/unlock.out" 2>"$T/unlock.err" \
+	|| { cat "$T/unlock.err" "$T/out"; fail "--unlock with the right secret"; }
+[ "$(cat "$T/unlock.out")" = "opened with password or recovery key" ] || fail "verdict: $(cat "$T/unlock.out")"
+wait "$init" || { cat "$T/out"; fail "boot unlocked over SSH failed"; }
+kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null
+cat "$T/out"
+grep -q "^\[ 2/8\] cryptsetup-credstore ... ok .*opened with password or recovery key over SSH, try 2" "$T/out" \
+	|| fail "step 2 not opened over SSH on try 2"
+grep -qF "A wrong secret came over SSH (keystone-init --unlock), try 1 of 3." "$T/out" || fail "wrong try not on the console"
+grep -qF "The secret that came over SSH (keystone-init --unlock) is right; the console prompt is cancelled." "$T/out" \
+	|| fail "the console prompt was not said to be cancelled"
+[ "$(line_of "The TPM did not unlock the credstore")" -lt "$(line_of "initrd-ssh sshd ... ok")" ] \
+	|| fail "auto: sshd before the TPM's refusal"
+[ "$(line_of "[ 1/8] import-rpool-bare ... ok")" -lt "$(line_of "initrd-ssh network ... ok")" ] \
+	|| fail "auto: the network before step 2"
+grep -qF "[keystone-init] initrd-ssh stop ... ok" "$T/out" || fail "auto: not stopped"
+grep -q "credstore password\|not it" "$T/out" && fail "a secret appeared on the console"
+printf 'credstore password\n' | "$INIT" --unlock --root="$R" >/dev/null 2>"$T/unlock.err" && fail "--unlock after the boot"
+grep -qF "keystone-init is not waiting for a secret" "$T/unlock.err" || { cat "$T/unlock.err"; fail "no 'not waiting'"; }
+"$INIT" --unlock "credstore password" </dev/null >/dev/null 2>&1; [ $? = 2 ] || fail "--unlock took an argument"
+ok "initrd-ssh=auto: sshd once the TPM refused; the secret over SSH, wrong then right"
+
+# no authorized_keys in the initrd: refused, no network, the console still works
+mv "$R/etc/keystone-initrd/authorized_keys" "$T/authorized_keys"
+boot "$(printf 'credstore password\n')" || { cat "$T/out"; fail "boot without authorized_keys"; }
+cat "$T/out"
+grep -qF "[keystone-init] initrd-ssh sshd ... failed" "$T/out" && \
+	grep -qF "/etc/keystone-initrd/authorized_keys is not in the initrd" "$T/out" || fail "missing key not refused"
+grep -q "ip address add\|initrd-ssh stop\|Or over SSH" "$T/out" && fail "network or socket without authorized_keys"
+grep -q "opened with password or recovery key, try 1" "$T/out" || fail "the console did not unlock"
+mv "$T/authorized_keys" "$R/etc/keystone-initrd/authorized_keys"
+ok "initrd-ssh without authorized_keys: refused, the console unlocks"
+
+# initrd-ssh on without an address: the command line is refused
+echo "keystone.generation=3 keystone.initrd-ssh=auto" >"$R/proc/cmdline"
+boot "" && fail "initrd-ssh=auto without an address booted"
+grep -qF "keystone.initrd-ssh=auto needs keystone.initrd-ssh.address=ADDRESS/PREFIX" "$T/out" \
+	|| { cat "$T/out"; fail "no reason for the missing address"; }
+ok "initrd-ssh without an address refused"
+
 # 11: a stop before the unseal (step 1, a bad command line) with
 # keystone.emergency=shell: PCR 15 is extended before the shell would start,
 # so nothing typed in the shell can have the TPM unseal the credstore; when
@@ -226,6 +333,19 @@ grep -q "would halt" "$T/out" || fail "a shell although PCR 15 could not be exte
 grep -q "would start an emergency shell" "$T/out" && fail "emergency shell with PCR 15 still zero"
 rm -f "$T/import-fails"
 ok "PCR 15 cannot be extended: halt, no shell"
+
+# 12b: initrd-ssh=auto and the TPM unlocks: no network, no sshd, no socket
+tpm_reboot
+tpm2_dictionarylockout -c >/dev/null 2>&1 || fail "clearing the DA lockout of the PIN tests"
+luks_image "$R/dev/zd16" "$pw"
+"$KEYSTONE" tpm enroll "$R/dev/zd16" --tpm2-device="$TCTI" --unlock-key-file="$pw" >"$T/enroll-12b.log" 2>&1 \
+	|| { cat "$T/enroll-12b.log"; fail "keystone tpm enroll (12b)"; }
+echo "keystone.generation=3 keystone.tpm2-device=$TCTI keystone.initrd-ssh=auto $net" >"$R/proc/cmdline"
+boot "" || { cat "$T/out"; fail "initrd-ssh=auto with the TPM"; }
+cat "$T/out"
+grep -q "^\[ 2/8\] cryptsetup-credstore ... ok .*opened with TPM2 token 0" "$T/out" || fail "12b: not opened by the TPM"
+grep -q "initrd-ssh\|ip address\|Or over SSH" "$T/out" && fail "initrd-ssh=auto started although the TPM unlocked"
+ok "initrd-ssh=auto: nothing when the TPM unlocks"
 
 # 10: installer mode: no pool, no credstore; the network, the host key and
 # sshd planned on the interface found in /sys/class/net (lo skipped)

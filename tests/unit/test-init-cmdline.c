@@ -130,17 +130,17 @@ static void test_installer(void **state) {
                                            &c, &e), 0);
         assert_null(e);
         assert_true(c.installer);
-        assert_string_equal(c.installer_address, "10.0.2.15/24");
-        assert_string_equal(c.installer_gateway, "10.0.2.2");
-        assert_string_equal(c.installer_interface, "eth1");
+        assert_string_equal(c.installer_net.address, "10.0.2.15/24");
+        assert_string_equal(c.installer_net.gateway, "10.0.2.2");
+        assert_string_equal(c.installer_net.interface, "eth1");
         assert_int_equal(c.n_unknown, 0);
         assert_int_equal(init_config_parse("keystone.installer=0 keystone.generation=2", &c, &e), 0);
         assert_false(c.installer);
         /* the card by its hardware address (remote install: names change across kexec) */
         assert_int_equal(init_config_parse("keystone.installer keystone.installer.address=192.0.2.7/24 "
                                            "keystone.installer.mac=52:54:00:AB:cd:0F", &c, &e), 0);
-        assert_string_equal(c.installer_mac, "52:54:00:ab:cd:0f");
-        assert_string_equal(c.installer_interface, "");
+        assert_string_equal(c.installer_net.mac, "52:54:00:ab:cd:0f");
+        assert_string_equal(c.installer_net.interface, "");
 
         static const struct { const char *line, *needle; } bad[] = {
                 { "keystone.installer", "needs keystone.installer.address" },
@@ -172,6 +172,76 @@ static void test_installer(void **state) {
                         fail_msg("'%s': error '%s' lacks '%s'", bad[i].line, e, bad[i].needle);
                 free(e);
         }
+}
+
+/* keystone.initrd-ssh: its mode, and its network read and checked by the
+ * same code as the installer's, each message naming its own prefix */
+static void test_initrd_ssh(void **state) {
+        InitConfig c;
+        char *e = NULL;
+        assert_int_equal(init_config_parse("keystone.generation=3", &c, &e), 0);
+        assert_int_equal(c.initrd_ssh, INIT_SSH_OFF);
+        assert_int_equal(init_config_parse("keystone.generation=3 keystone.initrd-ssh=auto "
+                                           "keystone.initrd-ssh.address=192.0.2.7/24 "
+                                           "keystone.initrd-ssh.gateway=192.0.2.1 "
+                                           "keystone.initrd-ssh.mac=52:54:00:AA:bb:01", &c, &e), 0);
+        assert_null(e);
+        assert_int_equal(c.initrd_ssh, INIT_SSH_AUTO);
+        assert_string_equal(c.initrd_ssh_net.address, "192.0.2.7/24");
+        assert_string_equal(c.initrd_ssh_net.gateway, "192.0.2.1");
+        assert_string_equal(c.initrd_ssh_net.mac, "52:54:00:aa:bb:01");
+        assert_string_equal(c.initrd_ssh_net.interface, "");
+        /* the installer's keys are not the boot flow's */
+        assert_string_equal(c.installer_net.address, "");
+        assert_int_equal(c.n_unknown, 0);
+        assert_int_equal(init_config_parse("keystone.generation=3 keystone.initrd-ssh=always "
+                                           "keystone.initrd-ssh.address=10.0.2.15/24 "
+                                           "keystone.initrd-ssh.interface=eth1", &c, &e), 0);
+        assert_int_equal(c.initrd_ssh, INIT_SSH_ALWAYS);
+        assert_string_equal(c.initrd_ssh_net.interface, "eth1");
+        assert_string_equal(c.initrd_ssh_net.gateway, "");
+        /* the last one wins; 0 needs no network */
+        assert_int_equal(init_config_parse("keystone.generation=3 keystone.initrd-ssh=always keystone.initrd-ssh=0",
+                                           &c, &e), 0);
+        assert_int_equal(c.initrd_ssh, INIT_SSH_OFF);
+        /* off: its network is read but not required */
+        assert_int_equal(init_config_parse("keystone.generation=3 keystone.initrd-ssh.address=10.0.2.15/24", &c, &e), 0);
+        assert_int_equal(c.initrd_ssh, INIT_SSH_OFF);
+        /* an unknown field of the prefix is an unknown parameter, not an error */
+        assert_int_equal(init_config_parse("keystone.generation=3 keystone.initrd-ssh.colour=red", &c, &e), 0);
+        assert_int_equal(c.n_unknown, 1);
+        assert_string_equal(c.unknown, "keystone.initrd-ssh.colour");
+
+        static const struct { const char *line, *needle; } bad[] = {
+                { "keystone.generation=3 keystone.initrd-ssh=auto",
+                  "keystone.initrd-ssh=auto needs keystone.initrd-ssh.address=ADDRESS/PREFIX" },
+                { "keystone.generation=3 keystone.initrd-ssh=always",
+                  "keystone.initrd-ssh=always needs keystone.initrd-ssh.address=" },
+                { "keystone.generation=3 keystone.initrd-ssh", "keystone.initrd-ssh needs a value" },
+                { "keystone.generation=3 keystone.initrd-ssh=1", "expected 'auto', 'always' or '0'" },
+                { "keystone.generation=3 keystone.initrd-ssh=yes", "expected 'auto', 'always' or '0'" },
+                { "keystone.generation=3 keystone.initrd-ssh=auto keystone.initrd-ssh.address=10.0.2.15",
+                  "keystone.initrd-ssh.address=10.0.2.15 is not an IPv4 address with a prefix length" },
+                { "keystone.generation=3 keystone.initrd-ssh=auto keystone.initrd-ssh.address=300.0.2.15/24",
+                  "keystone.initrd-ssh.address=300.0.2.15/24 is not" },
+                { "keystone.generation=3 keystone.initrd-ssh=auto keystone.initrd-ssh.address=10.0.2.15/24 "
+                  "keystone.initrd-ssh.gateway=10.0.2.2/8", "keystone.initrd-ssh.gateway=10.0.2.2/8 is not" },
+                { "keystone.generation=3 keystone.initrd-ssh=auto keystone.initrd-ssh.address=10.0.2.15/24 "
+                  "keystone.initrd-ssh.interface=../x", "keystone.initrd-ssh.interface=../x is not a network" },
+                { "keystone.generation=3 keystone.initrd-ssh=auto keystone.initrd-ssh.address=10.0.2.15/24 "
+                  "keystone.initrd-ssh.mac=52:54:00:ab:cd", "keystone.initrd-ssh.mac=52:54:00:ab:cd is not a hardware" },
+                { "keystone.generation=3 keystone.initrd-ssh=auto keystone.initrd-ssh.address=10.0.2.15/24 "
+                  "keystone.initrd-ssh.mac=52:54:00:ab:cd:ef keystone.initrd-ssh.interface=eth0",
+                  "keystone.initrd-ssh.interface and keystone.initrd-ssh.mac both name" },
+                { "keystone.generation=3 keystone.initrd-ssh=auto keystone.initrd-ssh.address=", "empty value" },
+                /* the installer's address does not serve the boot flow */
+                { "keystone.generation=3 keystone.initrd-ssh=auto keystone.installer.address=10.0.2.15/24",
+                  "needs keystone.initrd-ssh.address" },
+                /* the generation is still required */
+                { "keystone.initrd-ssh=auto keystone.initrd-ssh.address=10.0.2.15/24", "keystone.generation= is missing" },
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                expect_error(bad[i].line, bad[i].needle);
 }
 
 /* A refused command line still names the TPM that PCR 15 is extended on
@@ -211,6 +281,7 @@ int main(void) {
                 cmocka_unit_test(test_tpm_off),
                 cmocka_unit_test(test_odd_input),
                 cmocka_unit_test(test_installer),
+                cmocka_unit_test(test_initrd_ssh),
                 cmocka_unit_test(test_dataset_names),
                 cmocka_unit_test(test_fallback),
         };
