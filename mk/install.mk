@@ -1,3 +1,8 @@
+# keystone install (src/install): libssh for the SSH client of remote install
+# (src/install/ssh.c); only API present in both libssh 0.10 (bookworm) and
+# 0.11 (trixie).
+PKGS += libssh
+
 # keystone install: the probe script (src/install/probe.sh) is embedded in
 # the library as probe_script[] (install/probe.h), as modules/*.toml are.
 $(BUILD)/probe-script.c: src/install/probe.sh mk/install.mk | $(BUILD)/.deps
