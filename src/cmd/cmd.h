@@ -146,6 +146,14 @@ int cmd_build(const CmdArgs *a);
 extern const char build_description[];
 int cmd_lock(const CmdArgs *a);
 extern const char lock_description[], lock_epilog[];
+/* keystone install (cmd/install.c) */
+int cmd_install(const CmdArgs *a);
+extern const CmdOption install_options[];
+extern const char install_description[];
+/* keystone unlock (cmd/unlock.c) */
+int cmd_unlock(const CmdArgs *a);
+extern const CmdOption unlock_options[];
+extern const char unlock_description[];
 int cmd_vm(const CmdArgs *a);
 extern const char vm_description[];
 /* keystone initrd (cmd/initrd.c) */
