@@ -43,6 +43,21 @@ typedef struct Installer {
  * (malloc'd) says what failed. */
 int installer_build(const char *generation_dir, const char *cache_dir, Installer *ret, char **error);
 
+/* Who may reach the installer, and how it proves itself. */
+typedef struct InstallerAccess {
+        const char *authorized_key;     /* one OpenSSH public key line: root's only way in */
+        const char *host_key;           /* NULL, or an ed25519 private key file with its .pub beside it:
+                                         * the installer's host key, which the operator pins (remote
+                                         * install); NULL: keystone-init makes one at boot */
+} InstallerAccess;
+
+/* The installer's initrd at out (0600: it may hold a private host key): a
+ * cpio of etc/keystone-installer/authorized_keys (and etc/ssh/
+ * ssh_host_ed25519_key 0600 with its .pub) followed by the cached initrd,
+ * 4-byte aligned.  What remote install kexecs, and what installer_uki()
+ * puts in the UKI. */
+int installer_initrd(const Installer *inst, const InstallerAccess *acc, const char *out, char **error);
+
 /* The installer UKI at out (unsigned; mode 0644): the installer's kernel,
  * a cpio holding authorized_key followed by its initrd (one OpenSSH public
  * key line: root's only way in), and the command line

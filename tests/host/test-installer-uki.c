@@ -139,6 +139,48 @@ static void test_uki(void **state) {
         pe_image_done(&img);
         free(uki);
 
+        /* remote install's initrd: the host key it pins rides along, 0600,
+         * byte for byte, with its .pub; the whole file is 0600 */
+        char hk[600], cmdk[1400], ird_path[600];
+        snprintf(hk, sizeof hk, "%s/installer_host_key", dir);
+        snprintf(cmdk, sizeof cmdk, "ssh-keygen -q -t ed25519 -N '' -C pinned -f %s", hk);
+        assert_int_equal(system(cmdk), 0);
+        snprintf(ird_path, sizeof ird_path, "%s/remote-initrd.img", dir);
+        assert_int_equal(installer_initrd(&inst, &(InstallerAccess) { .authorized_key = key, .host_key = hk },
+                                          ird_path, &error), 0);
+        struct stat st;
+        assert_int_equal(stat(ird_path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        size_t ird_size = 0, hk_size = 0;
+        uint8_t *ird2 = get("remote-initrd.img", &ird_size);
+        uint8_t *hk_bytes = get("installer_host_key", &hk_size);
+        assert_memory_equal(ird2 + ird_size - sizeof zstd_initrd, zstd_initrd, sizeof zstd_initrd);
+        a = archive_read_new();
+        archive_read_support_format_cpio(a);
+        assert_int_equal(archive_read_open_memory(a, ird2, ird_size - sizeof zstd_initrd), ARCHIVE_OK);
+        bool priv_ok = false, pub_ok = false, auth_ok = false;
+        while (archive_read_next_header(a, &e) == ARCHIVE_OK) {
+                const char *name = archive_entry_pathname(e);
+                char buf[4096] = "";
+                la_ssize_t got = archive_read_data(a, buf, sizeof buf);
+                if (streq(name, "etc/ssh/ssh_host_ed25519_key")) {
+                        assert_int_equal(archive_entry_perm(e), 0600);
+                        assert_int_equal(got, (la_ssize_t) hk_size);
+                        assert_memory_equal(buf, hk_bytes, hk_size);
+                        priv_ok = true;
+                } else if (streq(name, "etc/ssh/ssh_host_ed25519_key.pub")) {
+                        assert_int_equal(archive_entry_perm(e), 0644);
+                        assert_non_null(strstr(buf, "ssh-ed25519 "));
+                        assert_non_null(strstr(buf, " pinned"));
+                        pub_ok = true;
+                } else if (streq(name, "etc/keystone-installer/authorized_keys"))
+                        auth_ok = got == (la_ssize_t) strlen(key) + 1 && !memcmp(buf, key, strlen(key));
+        }
+        archive_read_free(a);
+        assert_true(priv_ok && pub_ok && auth_ok);
+        free(ird2);
+        free(hk_bytes);
+
         /* a second line in the key is refused, and nothing is written */
         char bad_out[600];
         snprintf(bad_out, sizeof bad_out, "%s/bad.efi", dir);
