@@ -134,3 +134,103 @@ int remote_plan_format(const RemotePlanInput *in, char **ret, char **ret_error) 
         *ret = TAKE_PTR(buf);
         return 0;
 }
+
+static bool address_is(const char *addr_prefix, const char *address) {
+        size_t n = strcspn(addr_prefix, "/");
+        return address && strlen(address) == n && strncmp(addr_prefix, address, n) == 0;
+}
+
+static const char *first_ipv4(char **addresses) {
+        for (size_t i = 0; addresses && addresses[i]; i++)
+                if (!strchr(addresses[i], ':'))
+                        return addresses[i];
+        return NULL;
+}
+
+int remote_installer_network(const ProbeReport *r, const char *address, RemoteNet *ret, char **ret_error) {
+        const ProbeInterface *pick = NULL;
+        const char *addr = NULL;
+        for (size_t i = 0; i < r->n_interfaces && !pick; i++)
+                for (size_t j = 0; r->interfaces[i].addresses && r->interfaces[i].addresses[j]; j++)
+                        if (address_is(r->interfaces[i].addresses[j], address) &&
+                            !strchr(r->interfaces[i].addresses[j], ':')) {
+                                pick = &r->interfaces[i];
+                                addr = pick->addresses[j];
+                                break;
+                        }
+        const char *gw = "";
+        for (size_t i = 0; r->gateways && r->gateways[i]; i++) {
+                char g[64], ifn[64];
+                if (sscanf(r->gateways[i], "%63s %63s", g, ifn) != 2 || strchr(g, ':'))
+                        continue;
+                for (size_t k = 0; k < r->n_interfaces && !pick; k++)
+                        if (streq(r->interfaces[k].name, ifn) && first_ipv4(r->interfaces[k].addresses)) {
+                                pick = &r->interfaces[k];
+                                addr = first_ipv4(pick->addresses);
+                        }
+                if (pick && streq(pick->name, ifn)) {
+                        gw = r->gateways[i];
+                        break;
+                }
+        }
+        if (!pick || !pick->mac)
+                return error_set(ret_error, -ENETUNREACH, "the target has no interface with an IPv4 address and a "
+                                 "hardware address%s (the installer it is started into speaks IPv4: give the "
+                                 "target one, or use the installer image)", address ? " that holds it" : "");
+        RemoteNet n = {};
+        snprintf(n.ifname, sizeof n.ifname, "%s", pick->name);
+        snprintf(n.mac, sizeof n.mac, "%s", pick->mac);
+        snprintf(n.address, sizeof n.address, "%s", addr);
+        snprintf(n.gateway, sizeof n.gateway, "%.*s", (int) strcspn(gw, " "), gw);
+        *ret = n;
+        return 0;
+}
+
+char *remote_installer_cmdline(const RemoteNet *net) {
+        char *s = NULL;
+        if (asprintf(&s, "keystone.installer keystone.installer.address=%s%s%s keystone.installer.mac=%s "
+                     "console=tty0 console=ttyS0,115200", net->address, *net->gateway ? " keystone.installer.gateway=" : "",
+                     net->gateway, net->mac) < 0)
+                return NULL;
+        return s;
+}
+
+/* argv, through `sudo -n` when not root */
+static int remote_run(SshClient *c, bool sudo, const char *const *argv, int timeout_ms, char **ret_error) {
+        const char *full[16] = { "sudo", "-n" };
+        size_t n = sudo ? 2 : 0;
+        for (size_t i = 0; argv[i] && n < ELEMENTSOF(full) - 1; i++)
+                full[n++] = argv[i];
+        full[n] = NULL;
+        RunResult rr = {};
+        int r = ssh_client_run(c, full, &(SshRunOptions) { .log_output = true, .timeout_ms = timeout_ms }, &rr,
+                               ret_error);
+        run_result_done(&rr);
+        return r;
+}
+
+int remote_kexec(SshClient *c, bool sudo, const RemoteKexecFiles *f, const char *cmdline, char **ret_error) {
+        const char *mk[] = { "mkdir", "-p", "-m", "0700", REMOTE_KEXEC_DIR, NULL };
+        int r = remote_run(c, sudo, mk, 60000, ret_error);
+        if (r < 0)
+                return r;
+        const struct { const char *local, *name; mode_t mode; } up[] = {
+                { f->kexec, REMOTE_KEXEC_DIR "/keystone-kexec", 0700 },
+                { f->kernel, REMOTE_KEXEC_DIR "/vmlinuz", 0600 },
+                { f->initrd, REMOTE_KEXEC_DIR "/initrd.img", 0600 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(up); i++)
+                if ((r = ssh_client_upload(c, up[i].local, up[i].name, up[i].mode, 10 * 60000, ret_error)) < 0)
+                        return r;
+        const char *load[] = { REMOTE_KEXEC_DIR "/keystone-kexec", "load", REMOTE_KEXEC_DIR "/vmlinuz",
+                               REMOTE_KEXEC_DIR "/initrd.img", cmdline, NULL };
+        if ((r = remote_run(c, sudo, load, 120000, ret_error)) < 0)
+                return r;
+        /* detached: the session (and sshd) go down with the machine */
+        const char *start[] = { "sh", "-c",
+                                "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then "
+                                "setsid -f sh -c 'sleep 1; exec systemctl kexec' </dev/null >/dev/null 2>&1; "
+                                "else setsid -f sh -c 'sleep 1; exec \"$0\" exec' \"$0\" </dev/null >/dev/null 2>&1; fi",
+                                REMOTE_KEXEC_DIR "/keystone-kexec", NULL };
+        return remote_run(c, sudo, start, 60000, ret_error);
+}
