@@ -7,27 +7,15 @@
 
 #include "install/guest-ssh.h"
 #include "util/clock.h"
+#include "util/log-file.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/shell-quote.h"
 
 static void log_append(const GuestSsh *g, const char *command, int r, const RunResult *res, bool log_output) {
-        if (!g->log_path)
-                return;
-        _cleanup_close_ int fd = open(g->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-        if (fd < 0)
-                return;
-        dprintf(fd, "$ %s\n", command);
-        if (log_output && res->out && *res->out)
-                dprintf(fd, "%s%s", res->out, res->out[strlen(res->out) - 1] == '\n' ? "" : "\n");
-        else if (!log_output && res->out && *res->out)
-                dprintf(fd, "(stdout not logged: it holds a secret)\n");
-        if (res->err && *res->err)
-                dprintf(fd, "%s%s", res->err, res->err[strlen(res->err) - 1] == '\n' ? "" : "\n");
-        if (r < 0)
-                dprintf(fd, "-> %s\n", r == -EPROTO ? run_result_describe(res) : strerror(-r));
-        else
-                dprintf(fd, "-> ok\n");
+        _cleanup_close_ int fd = log_file_open(g->log_path);
+        log_file_command(fd, command, NULL, res, log_output,
+                         r >= 0 ? "ok" : r == -EPROTO ? run_result_describe(res) : strerror(-r));
 }
 
 int guest_ssh_run(const GuestSsh *g, const char *command, const void *input, size_t input_size, int timeout_ms,

@@ -19,6 +19,7 @@
 #include "util/clock.h"
 #include "util/error-message.h"
 #include "util/fs.h"
+#include "util/log-file.h"
 #include "util/log.h"
 #include "util/shell-quote.h"
 
@@ -367,20 +368,7 @@ static int absolute_path(const char *path, char **ret, char **ret_escaped) {
 /* ---- connect -------------------------------------------------------------- */
 
 /* The log, opened to append; -1 when there is none (or it cannot be). */
-static int log_open(const SshClient *c) {
-        return c->log_path ? open(c->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-}
-
-static void client_log(const SshClient *c, const char *fmt, ...) _printf_(2, 3);
-static void client_log(const SshClient *c, const char *fmt, ...) {
-        _cleanup_close_ int fd = log_open(c);
-        if (fd < 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vdprintf(fd, fmt, ap);
-        va_end(ap);
-}
+#define client_log(c, ...) log_file_printf((c)->log_path, __VA_ARGS__)
 
 /* The host key algorithms that make the server show a key of KEY's type. */
 static const char *hostkey_algorithms(ssh_key key) {
@@ -793,28 +781,13 @@ static int channel_feed(ssh_channel ch, Input *in) {
         return 1;
 }
 
-static void log_stream(int fd, const char *s) {
-        if (s && *s)
-                dprintf(fd, "%s%s", s, s[strlen(s) - 1] == '\n' ? "" : "\n");
-}
-
 static void log_command(const SshClient *c, const char *command, const SshRunOptions *o, const Input *in,
                         const RunResult *res, const char *outcome) {
-        _cleanup_close_ int fd = log_open(c);
-        if (fd < 0)
-                return;
-        dprintf(fd, "$ %s\n", command);
-        if (o->input || o->input_from_fd)
-                dprintf(fd, "(stdin: %llu bytes %s, not logged)\n", (unsigned long long) in->sent,
-                        o->input_from_fd ? "streamed" : "given");
-        if (res->out && *res->out) {
-                if (o->log_output)
-                        log_stream(fd, res->out);
-                else
-                        dprintf(fd, "(stdout not logged: it may hold a secret)\n");
-        }
-        log_stream(fd, res->err);
-        dprintf(fd, "-> %s\n", outcome);
+        _cleanup_close_ int fd = log_file_open(c->log_path);
+        char note[96];
+        snprintf(note, sizeof note, "(stdin: %llu bytes %s, not logged)", (unsigned long long) in->sent,
+                 o->input_from_fd ? "streamed" : "given");
+        log_file_command(fd, command, o->input || o->input_from_fd ? note : NULL, res, o->log_output, outcome);
 }
 
 /* The I/O loop of one command until it ended or the deadline passed. */

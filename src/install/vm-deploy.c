@@ -21,6 +21,7 @@
 #include "util/clock.h"
 #include "util/file-bytes.h"
 #include "util/fs.h"
+#include "util/log-file.h"
 #include "util/log.h"
 #include "util/macro.h"
 #include "util/run.h"
@@ -120,17 +121,7 @@ static int read_small(const char *path, char *buf, size_t size) {
         return 0;
 }
 
-static void log_line(Deploy *d, const char *fmt, ...) _printf_(2, 3);
-static void log_line(Deploy *d, const char *fmt, ...) {
-        _cleanup_close_ int fd = open(stage_log(d, d->stage), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vdprintf(fd, fmt, ap);
-        va_end(ap);
-        dprintf(fd, "\n");
-}
+#define log_line(d, fmt, ...) log_file_printf(stage_log(d, (d)->stage), fmt "\n", ##__VA_ARGS__)
 
 /* ---- the host file ---- */
 
