@@ -9,9 +9,10 @@
  * \EFI\BOOT\BOOTX64.EFI, kernel and initrd in \debian\) and ext4 root
  * (label debian-root).  It boots through the firmware (no -kernel); root
  * logs in over SSH with the test key only (vmtest_ssh_key()); host keys
- * are made on the first boot of each overlay; systemd-networkd takes
- * 10.0.2.15/24 from qemu's DHCP (gateway 10.0.2.2, DNS 10.0.2.3 in a
- * static /etc/resolv.conf) on the first NIC; host name debian-target.
+ * are made on the first boot of each overlay; systemd-networkd gives the
+ * user-net NIC (enp0s2 here) qemu's addresses statically: 10.0.2.15/24,
+ * gateway 10.0.2.2, DNS 10.0.2.3 in /etc/resolv.conf (restrict=on makes
+ * qemu's DHCP offer no router); host name debian-target.
  *
  * Cached as <cache>/debian-target-<sha256>/disk.img, keyed by the
  * script's text and the test's public key (the suite, mirror and package

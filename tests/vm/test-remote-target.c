@@ -84,11 +84,14 @@ static void test_remote_target(void **state) {
         if (kib < 1500L * 1000)
                 vmtest_fail("MemTotal is %ld kB, want at least 1.5 GB", kib);
 
-        /* the network the remote install keeps: qemu's DHCP address */
+        /* the network the remote install keeps: address, gateway, DNS */
         const char *ip = vmtest_debian_succeed(vm, "ip -4 -o addr show scope global | awk '{ print $2, $4 }'");
-        if (!strstr(ip, " 10.0.2.15/24\n"))
-                vmtest_fail("the first NIC has no 10.0.2.15/24:\n%s", ip);
-        assert_string_equal(vmtest_debian_succeed(vm, "ip -4 route show default | awk '{ print $3 }'"), "10.0.2.2\n");
+        fprintf(stderr, "vmtest: target's addresses: %s", ip);
+        if (!strstr(ip, " 10.0.2.15/24\n") || strchr(ip, '\n') != strrchr(ip, '\n'))
+                vmtest_fail("want one NIC with 10.0.2.15/24, have:\n%s", ip);
+        assert_string_equal(vmtest_debian_succeed(vm, "ip -4 route show default | awk '{ print $2, $3 }'"),
+                            "via 10.0.2.2\n");
+        assert_string_equal(vmtest_debian_succeed(vm, "grep '^nameserver' /etc/resolv.conf"), "nameserver 10.0.2.3\n");
 
         vm_screenshot(vm, "debian-target");
         /* a clean power-off over SSH: qemu ends */

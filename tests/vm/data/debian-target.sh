@@ -7,8 +7,10 @@
 # mount: mkfs.vfat --offset and mtools, mkfs.ext4 -E offset -d.
 # root logs in over SSH with the key given (publickey only); the SSH host
 # keys are made on the machine's first boot (ssh-keygen -A, before sshd).
-# systemd-networkd: DHCP on the first NIC (qemu user net gives
-# 10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3).
+# systemd-networkd: qemu user net's addresses, static, on the first NIC
+# (10.0.2.15/24, gateway 10.0.2.2, DNS 10.0.2.3 in /etc/resolv.conf): with
+# restrict=on qemu's DHCP offers no router and no DNS server, and a
+# remote install must find a gateway to carry over.
 #
 # Usage: debian-target.sh OUT-DIR ID PUBLIC-KEY-LINE
 #   writes OUT-DIR/disk.img (4 GiB sparse); ID is 64 hex digits (the
@@ -51,10 +53,14 @@ customize)
 	EOF
 	mkdir -p "$root/boot/efi"
 	cat >"$root/etc/systemd/network/10-first-nic.network" <<-'EOF'
+	# the user-net NIC, not the driver's LAN NIC (.lan_netns: 52:54:00:4b:53:01)
 	[Match]
 	Name=en*
+	MACAddress=!52:54:00:4b:53:01
 	[Network]
-	DHCP=ipv4
+	Address=10.0.2.15/24
+	Gateway=10.0.2.2
+	DNS=10.0.2.3
 	EOF
 	echo 'nameserver 10.0.2.3' >"$root/etc/resolv.conf"
 	chroot "$root" systemctl enable systemd-networkd.service >/dev/null 2>&1
