@@ -10,7 +10,7 @@
  * (label debian-root).  It boots through the firmware (no -kernel); root
  * logs in over SSH with the test key only (vmtest_ssh_key()); host keys
  * are made on the first boot of each overlay; systemd-networkd gives the
- * user-net NIC (enp0s2 here) qemu's addresses statically: 10.0.2.15/24,
+ * user-net NIC (enp0s4 in this driver) qemu's addresses statically: 10.0.2.15/24,
  * gateway 10.0.2.2, DNS 10.0.2.3 in /etc/resolv.conf (restrict=on makes
  * qemu's DHCP offer no router); host name debian-target.
  *

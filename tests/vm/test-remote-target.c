@@ -7,7 +7,8 @@
  * 8 GiB second disk.  Root logs in over SSH with the test key; the system
  * says Debian 12; there is no kexec binary, yet the kernel can kexec; UEFI
  * with SetupMode 1; a TPM 2.0; the blank disk is there with no
- * partitions; MemTotal ≥ 1.5 GB. */
+ * partitions; MemTotal ≥ 1.5 GB; qemu's addresses with a gateway; a
+ * reboot from inside keeps the host keys; power-off over SSH. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -93,9 +94,25 @@ static void test_remote_target(void **state) {
                             "via 10.0.2.2\n");
         assert_string_equal(vmtest_debian_succeed(vm, "grep '^nameserver' /etc/resolv.conf"), "nameserver 10.0.2.3\n");
 
+        /* a reboot from inside: qemu runs with -no-reboot, so the guest's
+         * reset ends it and the driver starts it again (same disks, UEFI
+         * variables, TPM state and SSH port) while a wait pumps it */
+        _cleanup_free_ char *boot_id = strdup(vmtest_debian_succeed(vm, "cat /proc/sys/kernel/random/boot_id"));
+        _cleanup_free_ char *host_key = strdup(vmtest_debian_succeed(vm, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"));
+        if (!boot_id || !host_key)
+                vmtest_fail("out of memory");
+        RunResult res = {};
+        (void) vmtest_debian_ssh_r(vm, "systemctl reboot", 30, &res);
+        run_result_done(&res);
+        vm_wait_for_console(vm, "Linux version [0-9.]+-[0-9]+-cloud-amd64", 300);
+        vmtest_debian_wait_for_ssh(vm, 240);
+        if (streq(vmtest_debian_succeed(vm, "cat /proc/sys/kernel/random/boot_id"), boot_id))
+                vmtest_fail("the boot id did not change across the reboot");
+        assert_string_equal(vmtest_debian_succeed(vm, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub"), host_key);
+        assert_string_equal(vmtest_debian_succeed(vm, "lsblk -no NAME /dev/vdb | wc -l"), "1\n");
+
         vm_screenshot(vm, "debian-target");
         /* a clean power-off over SSH: qemu ends */
-        RunResult res = {};
         (void) vmtest_debian_ssh_r(vm, "systemctl poweroff", 30, &res);
         run_result_done(&res);
         if (vm_wait_exit_r(vm, 180000) < 0)
