@@ -140,7 +140,7 @@ void vmtest_debian_wait_for_ssh(Vm *vm, int timeout_s) {
 
 static char *last_out;
 
-static const char *ssh_command(Vm *vm, bool want_success, const char *fmt, va_list ap) {
+_printf_(3, 0) static const char *ssh_command(Vm *vm, bool want_success, const char *fmt, va_list ap) {
         _cleanup_free_ char *cmd = NULL;
         if (vasprintf(&cmd, fmt, ap) < 0)
                 vmtest_fail("out of memory");
