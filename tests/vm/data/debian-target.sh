@@ -118,8 +118,9 @@ if [ -e "$work/root/usr/sbin/kexec" ]; then
 	exit 1
 fi
 # the kernel and initrd go on the ESP (systemd-boot reads them there)
-kernel=$(ls "$work/root/boot/" | sed -n 's/^vmlinuz-//p' | head -1)
-[ -n "$kernel" ] || { echo "debian-target: no kernel in /boot" >&2; exit 1; }
+set -- "$work"/root/boot/vmlinuz-*
+[ $# -eq 1 ] && [ -e "$1" ] || { echo "debian-target: want one kernel in /boot, have: $*" >&2; exit 1; }
+kernel=${1##*/vmlinuz-}
 
 # GPT: 1 MiB, ESP 256 MiB, root to 1 MiB before the end of 4 GiB
 sector=512
