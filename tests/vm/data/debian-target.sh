@@ -119,7 +119,10 @@ if [ -e "$work/root/usr/sbin/kexec" ]; then
 fi
 # the kernel and initrd go on the ESP (systemd-boot reads them there)
 set -- "$work"/root/boot/vmlinuz-*
-[ $# -eq 1 ] && [ -e "$1" ] || { echo "debian-target: want one kernel in /boot, have: $*" >&2; exit 1; }
+if [ $# -ne 1 ] || [ ! -e "$1" ]; then
+	echo "debian-target: want one kernel in /boot, have: $*" >&2
+	exit 1
+fi
 kernel=${1##*/vmlinuz-}
 
 # GPT: 1 MiB, ESP 256 MiB, root to 1 MiB before the end of 4 GiB
