@@ -121,7 +121,7 @@ int vmtest_debian_ssh_r(Vm *vm, const char *command, int timeout_s, RunResult *r
 
 void vmtest_debian_wait_for_ssh(Vm *vm, int timeout_s) {
         vmtest_step("%s: root logs in over SSH with the test key", vm_name(vm));
-        int64_t end = vm_now_ms() + (int64_t) timeout_s * 1000;
+        int64_t end = monotonic_ms() + (int64_t) timeout_s * 1000;
         RunResult res = {};
         int r;
         for (;;) {
@@ -129,7 +129,7 @@ void vmtest_debian_wait_for_ssh(Vm *vm, int timeout_s) {
                 r = vmtest_debian_ssh_r(vm, "true", 30, &res);
                 if (r == 0)
                         break;
-                if (!vm_running(vm) || vm_now_ms() > end)
+                if (!vm_running(vm) || monotonic_ms() > end)
                         vmtest_fail("no SSH login as root within %d s: %s%s%s", timeout_s,
                                     r == -EPROTO ? run_result_describe(&res) : strerror(-r),
                                     res.err ? "\n" : "", res.err ? res.err : "");
