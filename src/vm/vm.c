@@ -43,6 +43,7 @@ struct Vm {
         char console_path[PATH_MAX + 16];
         char disk_paths[VM_MAX_DISKS][PATH_MAX + 16];
         char disk_formats[VM_MAX_DISKS][8];
+        char disk_serials[VM_MAX_DISKS][21];
         pid_t owner;              /* forked children must not stop our VMs */
         pid_t qemu_pid, swtpm_pid;
         int qemu_status;
@@ -297,6 +298,13 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
                 }
                 if (access(d->path, R_OK) < 0)
                         goto fail_errno;
+                if (d->serial && (strlen(d->serial) >= sizeof vm->disk_serials[i] || !*d->serial ||
+                                  strspn(d->serial, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                    "0123456789._-") != strlen(d->serial))) {
+                        r = -EINVAL;
+                        goto fail;
+                }
+                snprintf(vm->disk_serials[i], sizeof vm->disk_serials[i], "%s", d->serial ? d->serial : "");
                 if (d->overlay) {
                         snprintf(vm->disk_paths[i], sizeof vm->disk_paths[i], "%s/disk%zu.qcow2", vm->dir, i);
                         (void) unlink(vm->disk_paths[i]);
@@ -430,7 +438,8 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
         for (size_t i = 0; i < VM_MAX_DISKS && vm->disk_paths[i][0]; i++) {
                 A("-drive"); AF("if=none,id=disk%zu,format=%s,cache=unsafe,discard=unmap,file=%s",
                                 i, vm->disk_formats[i], vm->disk_paths[i]);
-                A("-device"); AF("virtio-blk-pci,drive=disk%zu,bootindex=%zu", i, i + 1);
+                A("-device"); AF("virtio-blk-pci,drive=disk%zu,bootindex=%zu%s%s", i, i + 1,
+                                 vm->disk_serials[i][0] ? ",serial=" : "", vm->disk_serials[i]);
         }
         if (c->kernel) {
                 A("-kernel"); A(c->kernel);

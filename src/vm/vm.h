@@ -42,6 +42,8 @@ typedef struct VmDisk {
         const char *path;
         const char *format;  /* "raw" (default) or "qcow2" */
         bool overlay;        /* boot a qcow2 overlay (in the VM's directory) over path */
+        const char *serial;  /* the disk's serial number (at most 20 of [A-Za-z0-9._-]: the guest's
+                              * /dev/disk/by-id/virtio-SERIAL); NULL: none */
 } VmDisk;
 
 typedef struct VmConfig {

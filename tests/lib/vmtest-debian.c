@@ -102,7 +102,7 @@ VmConfig vmtest_debian_target_config(const char *vm_name, const char *blank_disk
                 .disks = { { .path = image, .format = "raw", .overlay = true } },
         };
         if (blank_disk_path)
-                c.disks[1] = (VmDisk) { .path = blank_disk_path, .format = "raw" };
+                c.disks[1] = (VmDisk) { .path = blank_disk_path, .format = "raw", .serial = VMTEST_DEBIAN_SERIAL };
         return c;
 }
 

@@ -36,6 +36,9 @@ void vmtest_blank_disk(const char *path, uint64_t size);
  * pristine), disk 1 blank_disk_path raw (the guest's /dev/vdb; the driver
  * gives virtio disks no serial, so it has no /dev/disk/by-id name).
  * blank_disk_path NULL: one disk. */
+/* the blank disk's serial: the guest has /dev/disk/by-id/virtio-ks-target-disk */
+#define VMTEST_DEBIAN_SERIAL "ks-target-disk"
+
 VmConfig vmtest_debian_target_config(const char *vm_name, const char *blank_disk_path);
 
 /* ---- SSH to the target as root with the test key ---- */

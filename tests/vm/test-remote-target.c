@@ -70,14 +70,16 @@ static void test_remote_target(void **state) {
         assert_string_equal(vmtest_debian_succeed(vm, "cat /sys/class/tpm/tpm0/tpm_version_major"), "2\n");
 
         /* booted from disk 0's ext4 root; disk 1 is the blank one: 8 GiB, no
-         * partition table.  The driver gives virtio disks no serial, so it
-         * has no /dev/disk/by-id name: it is found by its size. */
+         * partition table, its serial as the VM gave it, so it has a
+         * /dev/disk/by-id name, as real disks do. */
         assert_string_equal(vmtest_debian_succeed(vm, "findmnt -no SOURCE,FSTYPE /"), "/dev/vda2 ext4\n");
         assert_string_equal(vmtest_debian_succeed(vm, "lsblk -dno NAME,SIZE,TYPE /dev/vdb"), "vdb    8G disk\n");
         assert_string_equal(vmtest_debian_succeed(vm, "blockdev --getsize64 /dev/vdb"), "8589934592\n");
         assert_string_equal(vmtest_debian_succeed(vm, "lsblk -no NAME /dev/vdb | wc -l"), "1\n");
         vmtest_debian_fail(vm, "blkid -p /dev/vdb");
-        assert_string_equal(vmtest_debian_succeed(vm, "cat /sys/block/vdb/serial 2>/dev/null; true"), "");
+        assert_string_equal(vmtest_debian_succeed(vm, "cat /sys/block/vdb/serial"), VMTEST_DEBIAN_SERIAL "\n");
+        assert_string_equal(vmtest_debian_succeed(vm, "readlink /dev/disk/by-id/virtio-" VMTEST_DEBIAN_SERIAL),
+                            "../../vdb\n");
 
         /* enough memory for an installer in RAM */
         const char *mem = vmtest_debian_succeed(vm, "awk '/^MemTotal:/ { print $2 }' /proc/meminfo");
