@@ -30,6 +30,7 @@
 
 #include "config/toml.h"
 #include "util/c-locale.h"
+#include "util/hex.h"
 #include "util/macro.h"
 
 enum {
@@ -764,16 +765,6 @@ static int skip_blank(Parser *P) {
 /* ---------------------------------------------------------------------- */
 /* strings */
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* s is after a backslash (not a line-ending one); appends the escaped
  * character to out and returns where the escape ends via *s. */
 static int parse_escape(Parser *P, const char **s, Buf *out) {
@@ -794,7 +785,7 @@ static int parse_escape(Parser *P, const char **s, Buf *out) {
                 int digits = *e == 'u' ? 4 : 8;
                 uint32_t cp = 0;
                 for (int i = 1; i <= digits; i++) {
-                        int h = e + i < P->end ? hex_value(e[i]) : -1;
+                        int h = e + i < P->end ? hex_digit_value(e[i]) : -1;
                         if (h < 0)
                                 return fail_at(P, e - 1, "escape \\%c needs exactly %d hexadecimal digits",
                                                *e, digits);
@@ -1150,7 +1141,7 @@ static int scan_digits(Parser *P, const char **s, int base, size_t *ret_count) {
         size_t count = 0;
         for (;;) {
                 char c = e < P->end ? *e : 0;
-                int d = hex_value(c);
+                int d = hex_digit_value(c);
                 if (d >= 0 && d < base) {
                         int r = buf_putc(&P->buf, c);
                         if (r < 0)
@@ -1161,7 +1152,7 @@ static int scan_digits(Parser *P, const char **s, int base, size_t *ret_count) {
                 }
                 if (c == '_') {
                         char next = e + 1 < P->end ? e[1] : 0;
-                        int nd = hex_value(next);
+                        int nd = hex_digit_value(next);
                         if (count == 0 || nd < 0 || nd >= base)
                                 return fail_at(P, e, "'_' in a number must be between two digits");
                         e++;
@@ -1206,7 +1197,7 @@ static int parse_number(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) 
                 if (has_sign)
                         return fail_at(P, start, "hexadecimal, octal and binary integers cannot have a sign");
                 s += 2;
-                int d = s < P->end ? hex_value(*s) : -1;
+                int d = s < P->end ? hex_digit_value(*s) : -1;
                 if (d < 0 || d >= base)
                         return fail_at(P, s, "expected a %s digit after '0%c', found %s",
                                        base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary", s[-1],
@@ -1217,7 +1208,7 @@ static int parse_number(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) 
                         return r;
                 uint64_t v = 0;
                 for (size_t i = 0; i < P->buf.len; i++) {
-                        uint64_t dv = (uint64_t) hex_value(P->buf.p[i]);
+                        uint64_t dv = (uint64_t) hex_digit_value(P->buf.p[i]);
                         if (v > (UINT64_C(0x7FFFFFFFFFFFFFFF) - dv) / (uint64_t) base)
                                 return fail_at(P, start, "integer does not fit in 64 bits (%" PRId64 " to %" PRId64 ")",
                                                INT64_MIN, INT64_MAX);
