@@ -151,8 +151,7 @@ const char *validate_hostname(const char *s) {
         return NULL;
 }
 
-/* a control character, or one of `also` */
-static bool has_char(const char *s, const char *also) {
+bool text_has_control_or(const char *s, const char *also) {
         for (; *s; s++)
                 if ((unsigned char) *s < 0x20 || *s == 0x7f || strchr(also, *s))
                         return true;
@@ -171,13 +170,13 @@ const char *validate_package_name(const char *s) {
 }
 
 const char *validate_gecos(const char *s) {
-        if (has_char(s, ":"))
+        if (text_has_control_or(s, ":"))
                 return "the description is a field of /etc/passwd: no ':' and no control characters";
         return NULL;
 }
 
 const char *validate_shell(const char *s) {
-        if (has_char(s, ": "))
+        if (text_has_control_or(s, ": "))
                 return "a login shell is a path in /etc/passwd: no ':', spaces or control characters";
         return NULL;
 }
@@ -203,14 +202,21 @@ const char *validate_user_name(const char *s) {
         return NULL;
 }
 
+/* every character a letter, a digit or one of also */
+static bool alnum_or(const char *s, const char *also) {
+        for (; *s; s++)
+                if (!isalnum((unsigned char) *s) && !strchr(also, *s))
+                        return false;
+        return true;
+}
+
 const char *validate_time_zone(const char *s) {
         if (!*s)
                 return "the time zone is empty";
         if (s[0] == '/' || strstr(s, ".."))
                 return "a time zone is a tz database name such as \"Europe/Berlin\", not a path";
-        for (const char *p = s; *p; p++)
-                if (!isalnum((unsigned char) *p) && !strchr("/_+-", *p))
-                        return "a time zone is a tz database name such as \"Europe/Berlin\"";
+        if (!alnum_or(s, "/_+-"))
+                return "a time zone is a tz database name such as \"Europe/Berlin\"";
         return NULL;
 }
 
@@ -219,9 +225,8 @@ const char *validate_dataset_name(const char *s) {
                 return "a dataset name is not empty";
         if (s[0] == '/' || s[strlen(s) - 1] == '/' || strstr(s, "//"))
                 return "a dataset name is relative to the pool, like \"crypt/home\"";
-        for (const char *p = s; *p; p++)
-                if (!isalnum((unsigned char) *p) && !strchr("/_-.:", *p))
-                        return "a ZFS name has only letters, digits and '_', '-', '.', ':', '/'";
+        if (!alnum_or(s, "/_-.:"))
+                return "a ZFS name has only letters, digits and '_', '-', '.', ':', '/'";
         return NULL;
 }
 
@@ -232,7 +237,7 @@ const char *validate_mountpoint(const char *s) {
                 return "a mountpoint is an absolute path or \"none\"";
         if (strstr(s, "/../") || strstr(s, "/./") || (strlen(s) > 1 && s[strlen(s) - 1] == '/'))
                 return "a mountpoint is a normalised absolute path";
-        if (has_char(s, " \t"))
+        if (text_has_control_or(s, " \t"))
                 return "a mountpoint has no spaces or control characters (it is a field of /etc/fstab)";
         return NULL;
 }
@@ -264,7 +269,7 @@ const char *validate_ssh_public_key(const char *s) {
                 "sk-ecdsa-sha2-nistp256@openssh.com", NULL,
         };
         const char *sp = strchr(s, ' ');
-        if (!sp || has_char(s, ""))
+        if (!sp || text_has_control_or(s, ""))
                 return "an SSH public key is one line: TYPE BASE64 [COMMENT], as in a .pub file";
         size_t tl = sp - s;
         bool known = false;

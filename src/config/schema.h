@@ -60,7 +60,11 @@ int size_parse(const char *s, uint64_t *ret);
 /* Levenshtein distance, capped for speed (returns cap+1 when larger). */
 unsigned edit_distance(const char *a, const char *b, unsigned cap);
 
-/* Validators usable by options. */
+/* Whether s holds a control character or one of the characters of also:
+ * what may not stand in one field of passwd, fstab or a comment line. */
+bool text_has_control_or(const char *s, const char *also);
+
+/* Validators usable by options (NULL: valid; else what is wrong). */
 const char *validate_hostname(const char *s);
 const char *validate_user_name(const char *s);
 const char *validate_time_zone(const char *s);

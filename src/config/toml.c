@@ -30,6 +30,7 @@
 
 #include "config/toml.h"
 #include "util/c-locale.h"
+#include "util/hex.h"
 #include "util/macro.h"
 
 enum {
@@ -764,16 +765,6 @@ static int skip_blank(Parser *P) {
 /* ---------------------------------------------------------------------- */
 /* strings */
 
-static int hex_value(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* s is after a backslash (not a line-ending one); appends the escaped
  * character to out and returns where the escape ends via *s. */
 static int parse_escape(Parser *P, const char **s, Buf *out) {
@@ -794,7 +785,7 @@ static int parse_escape(Parser *P, const char **s, Buf *out) {
                 int digits = *e == 'u' ? 4 : 8;
                 uint32_t cp = 0;
                 for (int i = 1; i <= digits; i++) {
-                        int h = e + i < P->end ? hex_value(e[i]) : -1;
+                        int h = e + i < P->end ? hex_digit_value(e[i]) : -1;
                         if (h < 0)
                                 return fail_at(P, e - 1, "escape \\%c needs exactly %d hexadecimal digits",
                                                *e, digits);
@@ -815,75 +806,30 @@ static int parse_escape(Parser *P, const char **s, Buf *out) {
         return buf_putc(out, c);
 }
 
-/* The bytes a basic string may contain unescaped: everything but control
- * characters (tab is fine), '"' and '\'. */
-static inline bool basic_plain(uint8_t c) {
-        return (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F) || c == '\t';
+/* The bytes a string delimited by q (a '"' basic or a '\'' literal
+ * string) may contain as they are: everything but control characters (tab
+ * is fine; newline in multi-line strings), q, and in basic strings '\'. */
+static inline bool string_plain(uint8_t c, char q, bool ml) {
+        return (c >= 0x20 && c != 0x7F && c != (uint8_t) q && (q != '"' || c != '\\')) || c == '\t' ||
+               (ml && c == '\n');
 }
 
-static int fail_control(Parser *P, const char *s, const char *where) {
-        return fail_at(P, s, "control character %s is not allowed in %s (use an escape sequence)",
-                       describe(P, s), where);
-}
-
-/* cur at '"' (single-line basic string): decodes into out. */
-static int parse_basic_string(Parser *P, Buf *out) {
-        const char *s = P->cur + 1;
-        int r;
-
-        for (;;) {
-                const char *run = s;
-                while (s < P->end && basic_plain((uint8_t) *s))
-                        s++;
-                if (s > run) {
-                        r = buf_append(out, run, (size_t) (s - run));
-                        if (r < 0)
-                                return r;
-                }
-                if (s >= P->end)
-                        return fail_at(P, s, "unterminated string: missing closing '\"'");
-                if (*s == '"') {
-                        P->cur = s + 1;
-                        return 0;
-                }
-                if (*s == '\\') {
-                        s++;
-                        r = parse_escape(P, &s, out);
-                        if (r < 0)
-                                return r;
-                        continue;
-                }
-                if (*s == '\n' || *s == '\r')
-                        return fail_at(P, s, "unterminated string: newlines are not allowed in a single-line "
-                                       "string (use \"\"\" for multi-line strings)");
-                return fail_control(P, s, "a string");
-        }
-}
-
-/* cur at "'" (single-line literal string). */
-static int parse_literal_string(Parser *P, Buf *out) {
-        const char *s = P->cur + 1;
-        for (;;) {
-                uint8_t c = s < P->end ? (uint8_t) *s : 0;
-                if (s >= P->end)
-                        return fail_at(P, s, "unterminated literal string: missing closing \"'\"");
-                if (c == '\'')
-                        break;
-                if ((c >= 0x20 && c != 0x7F) || c == '\t') {
-                        s++;
-                        continue;
-                }
-                if (c == '\n' || c == '\r')
-                        return fail_at(P, s, "unterminated literal string: newlines are not allowed in a "
-                                       "single-line string (use ''' for multi-line strings)");
-                return fail_at(P, s, "control character %s is not allowed in a literal string",
-                               describe(P, s));
-        }
-        int r = buf_append(out, P->cur + 1, (size_t) (s - P->cur - 1));
-        if (r < 0)
-                return r;
-        P->cur = s + 1;
-        return 0;
+/* Appends the run of plain bytes at *s to out and moves *s past it; fails
+ * when the input ends there, before the closing delimiter. */
+static int take_plain(Parser *P, const char **s, char q, bool ml, Buf *out) {
+        static const char *const unterminated[2][2] = {
+                { "unterminated string: missing closing '\"'",
+                  "unterminated multi-line string: missing closing '\"\"\"'" },
+                { "unterminated literal string: missing closing \"'\"",
+                  "unterminated multi-line literal string: missing closing \"'''\"" },
+        };
+        const char *run = *s, *e = *s;
+        while (e < P->end && string_plain((uint8_t) *e, q, ml))
+                e++;
+        *s = e;
+        if (e >= P->end)
+                return fail_at(P, e, "%s", unterminated[q == '\''][ml]);
+        return e > run ? buf_append(out, run, (size_t) (e - run)) : 0;
 }
 
 /* s at a run of delimiter quotes q inside a multi-line string.  Returns 1
@@ -908,123 +854,83 @@ static int ml_quotes(Parser *P, const char **s, char q, Buf *out) {
         return 1;
 }
 
-/* cur at '"""'. */
-static int parse_ml_basic_string(Parser *P, Buf *out) {
-        const char *s = P->cur + 3;
-        int r;
-
-        /* a newline right after the opening delimiter is trimmed */
-        if (s < P->end && *s == '\n')
-                s++;
-        else if (s + 1 < P->end && s[0] == '\r' && s[1] == '\n')
-                s += 2;
-
-        for (;;) {
-                const char *run = s;
-                while (s < P->end && (basic_plain((uint8_t) *s) || *s == '\n'))
-                        s++;
-                if (s > run) {
-                        r = buf_append(out, run, (size_t) (s - run));
-                        if (r < 0)
-                                return r;
-                }
-                if (s >= P->end)
-                        return fail_at(P, s, "unterminated multi-line string: missing closing '\"\"\"'");
-                switch (*s) {
-                case '"':
-                        r = ml_quotes(P, &s, '"', out);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
-                                P->cur = s;
-                                return 0;
-                        }
-                        break;
-                case '\\': {
-                        /* line-ending backslash: '\' [ws] newline, then all ws and newlines */
-                        const char *e = s + 1;
-                        while (e < P->end && is_ws(*e))
+/* *s at a backslash in a basic string: decodes the escape, or in a
+ * multi-line string passes over a line-ending backslash ('\' [ws] newline)
+ * and all the white space and newlines after it. */
+static int take_escape(Parser *P, const char **s, bool ml, Buf *out) {
+        const char *e = *s + 1;
+        while (ml && e < P->end && is_ws(*e))
+                e++;
+        if (ml && e < P->end && (*e == '\n' || (*e == '\r' && e + 1 < P->end && e[1] == '\n'))) {
+                while (e < P->end) {
+                        if (is_ws(*e) || *e == '\n')
                                 e++;
-                        if (e < P->end && (*e == '\n' || (*e == '\r' && e + 1 < P->end && e[1] == '\n'))) {
-                                while (e < P->end) {
-                                        if (is_ws(*e) || *e == '\n')
-                                                e++;
-                                        else if (*e == '\r' && e + 1 < P->end && e[1] == '\n')
-                                                e += 2;
-                                        else
-                                                break;
-                                }
-                                s = e;
-                                break;
-                        }
-                        s++;
-                        r = parse_escape(P, &s, out);
-                        if (r < 0)
-                                return r;
-                        break;
-                }
-                case '\r':
-                        if (s + 1 < P->end && s[1] == '\n') {
-                                /* CRLF is stored as LF */
-                                r = buf_putc(out, '\n');
-                                if (r < 0)
-                                        return r;
-                                s += 2;
-                                break;
-                        }
-                        return fail_at(P, s, "carriage return not followed by a newline in a multi-line string");
-                default:
-                        return fail_control(P, s, "a string");
-                }
-        }
-}
-
-/* cur at "'''". */
-static int parse_ml_literal_string(Parser *P, Buf *out) {
-        const char *s = P->cur + 3;
-        int r;
-
-        if (s < P->end && *s == '\n')
-                s++;
-        else if (s + 1 < P->end && s[0] == '\r' && s[1] == '\n')
-                s += 2;
-
-        for (;;) {
-                const char *run = s;
-                while (s < P->end) {
-                        uint8_t c = (uint8_t) *s;
-                        if ((c >= 0x20 && c != 0x7F && c != '\'') || c == '\t' || c == '\n')
-                                s++;
+                        else if (*e == '\r' && e + 1 < P->end && e[1] == '\n')
+                                e += 2;
                         else
                                 break;
                 }
-                if (s > run) {
-                        r = buf_append(out, run, (size_t) (s - run));
-                        if (r < 0)
-                                return r;
+                *s = e;
+                return 0;
+        }
+        (*s)++;
+        return parse_escape(P, s, out);
+}
+
+/* s at a byte no string may hold there: a newline in a single-line string,
+ * a carriage return without a newline, a control character. */
+static int fail_string_byte(Parser *P, const char *s, char q, bool ml) {
+        if (!ml && (*s == '\n' || *s == '\r'))
+                return fail_at(P, s, q == '"'
+                               ? "unterminated string: newlines are not allowed in a single-line "
+                                 "string (use \"\"\" for multi-line strings)"
+                               : "unterminated literal string: newlines are not allowed in a "
+                                 "single-line string (use ''' for multi-line strings)");
+        if (*s == '\r')
+                return fail_at(P, s, "carriage return not followed by a newline in a multi-line string");
+        if (q == '"')
+                return fail_at(P, s, "control character %s is not allowed in a string (use an escape sequence)",
+                               describe(P, s));
+        return fail_at(P, s, "control character %s is not allowed in a literal string", describe(P, s));
+}
+
+/* cur at the opening delimiter of a string (q is '"' or '\'', ml: the
+ * delimiter is three of them): decodes its content into out and leaves
+ * cur after the closing delimiter.  One function for the four kinds of
+ * string: they differ only in what string_plain() lets through, in
+ * escapes (basic strings) and in newlines and quote runs (multi-line). */
+static int parse_string(Parser *P, char q, bool ml, Buf *out) {
+        const char *s = P->cur + (ml ? 3 : 1);
+        int r;
+
+        /* a newline right after the opening delimiter is trimmed */
+        if (ml && s < P->end && *s == '\n')
+                s++;
+        else if (ml && s + 1 < P->end && s[0] == '\r' && s[1] == '\n')
+                s += 2;
+
+        for (;;) {
+                r = take_plain(P, &s, q, ml, out);
+                if (r < 0)
+                        return r;
+                if (*s == q && !ml) {
+                        P->cur = s + 1;
+                        return 0;
                 }
-                if (s >= P->end)
-                        return fail_at(P, s, "unterminated multi-line literal string: missing closing \"'''\"");
-                if (*s == '\'') {
-                        r = ml_quotes(P, &s, '\'', out);
-                        if (r < 0)
-                                return r;
-                        if (r > 0) {
+                if (*s == q) {
+                        r = ml_quotes(P, &s, q, out);
+                        if (r > 0)
                                 P->cur = s;
-                                return 0;
-                        }
-                        continue;
-                }
-                if (*s == '\r' && s + 1 < P->end && s[1] == '\n') {
+                } else if (*s == '\\' && q == '"')
+                        r = take_escape(P, &s, ml, out);
+                else if (ml && *s == '\r' && s + 1 < P->end && s[1] == '\n') {
+                        /* CRLF is stored as LF */
                         r = buf_putc(out, '\n');
-                        if (r < 0)
-                                return r;
                         s += 2;
-                        continue;
-                }
-                if (*s == '\r')
-                        return fail_at(P, s, "carriage return not followed by a newline in a multi-line string");
-                return fail_at(P, s, "control character %s is not allowed in a literal string", describe(P, s));
+                } else
+                        return fail_string_byte(P, s, q, ml);
+                if (r != 0)
+                        return r < 0 ? r : 0;
         }
 }
 
@@ -1053,16 +959,10 @@ static int parse_simple_key(Parser *P, KeyPart *part) {
                 if (r < 0)
                         return r;
                 P->cur = e;
-        } else if (*s == '"') {
-                if (at_triple(P, '"'))
+        } else if (*s == '"' || *s == '\'') {
+                if (at_triple(P, *s))
                         return fail_at(P, s, "a multi-line string cannot be a key");
-                r = parse_basic_string(P, &P->keybuf);
-                if (r < 0)
-                        return r;
-        } else if (*s == '\'') {
-                if (at_triple(P, '\''))
-                        return fail_at(P, s, "a multi-line string cannot be a key");
-                r = parse_literal_string(P, &P->keybuf);
+                r = parse_string(P, *s, false, &P->keybuf);
                 if (r < 0)
                         return r;
         } else
@@ -1134,10 +1034,7 @@ static int parse_string_value(Parser *P, TomlPos pos, uint32_t depth, TomlNode *
         int r;
 
         P->buf.len = 0;
-        if (*at == '"')
-                r = at_triple(P, '"') ? parse_ml_basic_string(P, &P->buf) : parse_basic_string(P, &P->buf);
-        else
-                r = at_triple(P, '\'') ? parse_ml_literal_string(P, &P->buf) : parse_literal_string(P, &P->buf);
+        r = parse_string(P, *at, at_triple(P, *at), &P->buf);
         if (r < 0)
                 return r;
         return make_string(P, at, pos, depth, ret);
@@ -1150,7 +1047,7 @@ static int scan_digits(Parser *P, const char **s, int base, size_t *ret_count) {
         size_t count = 0;
         for (;;) {
                 char c = e < P->end ? *e : 0;
-                int d = hex_value(c);
+                int d = hex_digit_value(c);
                 if (d >= 0 && d < base) {
                         int r = buf_putc(&P->buf, c);
                         if (r < 0)
@@ -1161,7 +1058,7 @@ static int scan_digits(Parser *P, const char **s, int base, size_t *ret_count) {
                 }
                 if (c == '_') {
                         char next = e + 1 < P->end ? e[1] : 0;
-                        int nd = hex_value(next);
+                        int nd = hex_digit_value(next);
                         if (count == 0 || nd < 0 || nd >= base)
                                 return fail_at(P, e, "'_' in a number must be between two digits");
                         e++;
@@ -1206,7 +1103,7 @@ static int parse_number(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) 
                 if (has_sign)
                         return fail_at(P, start, "hexadecimal, octal and binary integers cannot have a sign");
                 s += 2;
-                int d = s < P->end ? hex_value(*s) : -1;
+                int d = s < P->end ? hex_digit_value(*s) : -1;
                 if (d < 0 || d >= base)
                         return fail_at(P, s, "expected a %s digit after '0%c', found %s",
                                        base == 16 ? "hexadecimal" : base == 8 ? "octal" : "binary", s[-1],
@@ -1217,7 +1114,7 @@ static int parse_number(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) 
                         return r;
                 uint64_t v = 0;
                 for (size_t i = 0; i < P->buf.len; i++) {
-                        uint64_t dv = (uint64_t) hex_value(P->buf.p[i]);
+                        uint64_t dv = (uint64_t) hex_digit_value(P->buf.p[i]);
                         if (v > (UINT64_C(0x7FFFFFFFFFFFFFFF) - dv) / (uint64_t) base)
                                 return fail_at(P, start, "integer does not fit in 64 bits (%" PRId64 " to %" PRId64 ")",
                                                INT64_MIN, INT64_MAX);
@@ -1438,12 +1335,21 @@ static int parse_datetime(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret
         return 0;
 }
 
-static int parse_array(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) {
-        TomlNode *a = NULL;
-        int r = node_new(P, TOML_ARRAY, P->cur, pos, depth, &a);
+/* cur at the '[' or '{' opening an array or inline table: its node, and
+ * cur after the bracket */
+static int open_container(Parser *P, TomlType type, TomlPos pos, uint32_t depth, TomlNode **ret) {
+        int r = node_new(P, type, P->cur, pos, depth, ret);
         if (r < 0)
                 return r;
         P->cur++;
+        return 0;
+}
+
+static int parse_array(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) {
+        TomlNode *a = NULL;
+        int r = open_container(P, TOML_ARRAY, pos, depth, &a);
+        if (r < 0)
+                return r;
         for (;;) {
                 r = skip_blank(P);
                 if (r < 0)
@@ -1455,14 +1361,8 @@ static int parse_array(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) {
                 if (*P->cur == ']')
                         break;
                 TomlNode *item = NULL;
-                r = parse_value(P, depth + 1, &item);
-                if (r < 0)
-                        goto fail;
-                r = array_add(P, a, item);
-                if (r < 0)
-                        goto fail;
-                r = skip_blank(P);
-                if (r < 0)
+                if ((r = parse_value(P, depth + 1, &item)) < 0 || (r = array_add(P, a, item)) < 0 ||
+                    (r = skip_blank(P)) < 0)
                         goto fail;
                 if (P->cur < P->end && *P->cur == ',') {
                         P->cur++;
@@ -1489,10 +1389,9 @@ static int parse_keyval(Parser *P, TomlNode *table);
 
 static int parse_inline_table(Parser *P, TomlPos pos, uint32_t depth, TomlNode **ret) {
         TomlNode *t = NULL;
-        int r = node_new(P, TOML_TABLE, P->cur, pos, depth, &t);
+        int r = open_container(P, TOML_TABLE, pos, depth, &t);
         if (r < 0)
                 return r;
-        P->cur++;
         skip_ws(P);
         if (P->cur < P->end && *P->cur == '}')
                 goto done;
@@ -1588,6 +1487,83 @@ static int parse_value(Parser *P, uint32_t depth, TomlNode **ret) {
 /* ---------------------------------------------------------------------- */
 /* key/value pairs and table headers */
 
+/* A new node of the given type (at src, pos) added to table t under the
+ * key part i, with the flags set. */
+static int table_add_new(Parser *P, TomlNode *t, size_t i, TomlType type, const char *src, TomlPos pos,
+                         uint32_t flags, TomlNode **ret) {
+        const KeyPart *part = &P->parts[i];
+        TomlNode *n = NULL;
+        int r = node_new(P, type, src, pos, node_depth(t) + 1, &n);
+        if (r < 0)
+                return r;
+        n->v.internal |= flags;
+        char *k = arena_strdup(P, part_key(P, i), part->len);
+        if (!k)
+                return -ENOMEM;
+        r = table_add(P, t, k, part->len, part->pos, n);
+        if (r < 0)
+                return r;
+        *ret = n;
+        return 0;
+}
+
+/* What the key part i names in table t: the value there (*ret_kv is its
+ * entry), or else a new node made as table_add_new() does (*ret_kv NULL). */
+static int table_get_or_add(Parser *P, TomlNode *t, size_t i, TomlType type, const char *src, TomlPos pos,
+                            uint32_t flags, TomlKeyValue **ret_kv, TomlNode **ret) {
+        TomlKeyValue *kv = table_find(P, t, part_key(P, i), P->parts[i].len);
+        *ret_kv = kv;
+        if (!kv)
+                return table_add_new(P, t, i, type, src, pos, flags, ret);
+        *ret = node_of(kv->value);
+        return 0;
+}
+
+/* The table that the last part of the key in P->parts goes into, from the
+ * table t: each part before it names a table, created here when missing.
+ * dotted: the key of a key/value pair (a.b = 1; the tables are marked as
+ * made by dotted keys); else a [table] or [[array]] header, where a part
+ * may name an array of tables, meaning its last element, and a table
+ * created here may be defined by its own header later. */
+static int key_parent_table(Parser *P, TomlNode *t, bool dotted, TomlNode **ret) {
+        for (size_t i = 0; i + 1 < P->n_parts; i++) {
+                const KeyPart *part = &P->parts[i];
+                TomlKeyValue *kv = NULL;
+                TomlNode *child = NULL;
+                int r = table_get_or_add(P, t, i, TOML_TABLE, part->src, part->pos, dotted ? NODE_DOTTED : 0, &kv,
+                                         &child);
+                if (r < 0)
+                        return r;
+                if (!kv) {
+                        t = child;
+                        continue;
+                }
+                if (!dotted && child->v.type == TOML_ARRAY) {
+                        if (!(child->v.internal & NODE_AOT))
+                                return fail_pos(P, part->pos, "cannot add a table to the array %s (line %" PRIu32
+                                                "): it is a static array, not an array of tables",
+                                                render_key(P, i + 1), kv->key_pos.line);
+                        /* [[a]] then [a.b]: b goes into the last element of a */
+                        child = node_of(child->v.array.items[child->v.array.n - 1]);
+                } else if (child->v.type != TOML_TABLE)
+                        return fail_pos(P, part->pos, "cannot use %s as a table: it is already %s (line %" PRIu32 ")",
+                                        render_key(P, i + 1), type_with_article(child->v.type), kv->key_pos.line);
+                else if (child->v.internal & NODE_FROZEN)
+                        return fail_pos(P, part->pos, "cannot add %sto the inline table %s (line %" PRIu32
+                                        "): inline tables are complete once closed",
+                                        dotted ? "keys " : "", render_key(P, i + 1), kv->key_pos.line);
+                else if (dotted && (child->v.internal & NODE_DEFINED))
+                        return fail_pos(P, part->pos, "cannot add keys with dotted keys to the table %s, which "
+                                        "is defined by a [table] header (line %" PRIu32 ")",
+                                        render_key(P, i + 1), child->v.pos.line);
+                if (dotted)
+                        child->v.internal |= NODE_DOTTED;
+                t = child;
+        }
+        *ret = t;
+        return 0;
+}
+
 static int parse_keyval(Parser *P, TomlNode *table) {
         int r = parse_key(P);
         if (r < 0)
@@ -1599,41 +1575,11 @@ static int parse_keyval(Parser *P, TomlNode *table) {
         skip_ws(P);
 
         /* the dotted parts name tables, created here if needed */
-        TomlNode *t = table;
+        TomlNode *t = NULL;
+        r = key_parent_table(P, table, true, &t);
+        if (r < 0)
+                return r;
         size_t last = P->n_parts - 1;
-        for (size_t i = 0; i < last; i++) {
-                const KeyPart *part = &P->parts[i];
-                TomlKeyValue *kv = table_find(P, t, part_key(P, i), part->len);
-                TomlNode *child = NULL;
-                if (!kv) {
-                        r = node_new(P, TOML_TABLE, part->src, part->pos, node_depth(t) + 1, &child);
-                        if (r < 0)
-                                return r;
-                        child->v.internal |= NODE_DOTTED;
-                        char *k = arena_strdup(P, part_key(P, i), part->len);
-                        if (!k)
-                                return -ENOMEM;
-                        r = table_add(P, t, k, part->len, part->pos, child);
-                        if (r < 0)
-                                return r;
-                } else {
-                        child = node_of(kv->value);
-                        if (child->v.type != TOML_TABLE)
-                                return fail_pos(P, part->pos, "cannot use %s as a table: it is already %s (line %" PRIu32 ")",
-                                                render_key(P, i + 1), type_with_article(child->v.type),
-                                                kv->key_pos.line);
-                        if (child->v.internal & NODE_FROZEN)
-                                return fail_pos(P, part->pos, "cannot add keys to the inline table %s (line %" PRIu32
-                                                "): inline tables are complete once closed",
-                                                render_key(P, i + 1), kv->key_pos.line);
-                        if (child->v.internal & NODE_DEFINED)
-                                return fail_pos(P, part->pos, "cannot add keys with dotted keys to the table %s, which "
-                                                "is defined by a [table] header (line %" PRIu32 ")",
-                                                render_key(P, i + 1), child->v.pos.line);
-                        child->v.internal |= NODE_DOTTED;
-                }
-                t = child;
-        }
 
         const KeyPart *part = &P->parts[last];
         TomlKeyValue *dup = table_find(P, t, part_key(P, last), part->len);
@@ -1670,61 +1616,20 @@ static int parse_header(Parser *P) {
                                describe(P, P->cur));
         P->cur += aot ? 2 : 1;
 
-        TomlNode *t = P->root;
+        TomlNode *t = NULL;
+        r = key_parent_table(P, P->root, false, &t);
+        if (r < 0)
+                return r;
         size_t last = P->n_parts - 1;
-        for (size_t i = 0; i < last; i++) {
-                const KeyPart *part = &P->parts[i];
-                TomlKeyValue *kv = table_find(P, t, part_key(P, i), part->len);
-                TomlNode *child = NULL;
-                if (!kv) {
-                        /* implicitly created; may be defined by its own header later */
-                        r = node_new(P, TOML_TABLE, part->src, part->pos, node_depth(t) + 1, &child);
-                        if (r < 0)
-                                return r;
-                        char *k = arena_strdup(P, part_key(P, i), part->len);
-                        if (!k)
-                                return -ENOMEM;
-                        r = table_add(P, t, k, part->len, part->pos, child);
-                        if (r < 0)
-                                return r;
-                } else {
-                        child = node_of(kv->value);
-                        if (child->v.type == TOML_ARRAY) {
-                                if (!(child->v.internal & NODE_AOT))
-                                        return fail_pos(P, part->pos, "cannot add a table to the array %s (line %" PRIu32
-                                                        "): it is a static array, not an array of tables",
-                                                        render_key(P, i + 1), kv->key_pos.line);
-                                /* [[a]] then [a.b]: b goes into the last element of a */
-                                child = node_of(child->v.array.items[child->v.array.n - 1]);
-                        } else if (child->v.type != TOML_TABLE)
-                                return fail_pos(P, part->pos, "cannot use %s as a table: it is already %s (line %" PRIu32 ")",
-                                                render_key(P, i + 1), type_with_article(child->v.type),
-                                                kv->key_pos.line);
-                        else if (child->v.internal & NODE_FROZEN)
-                                return fail_pos(P, part->pos, "cannot add to the inline table %s (line %" PRIu32
-                                                "): inline tables are complete once closed",
-                                                render_key(P, i + 1), kv->key_pos.line);
-                }
-                t = child;
-        }
 
         const KeyPart *part = &P->parts[last];
-        TomlKeyValue *kv = table_find(P, t, part_key(P, last), part->len);
+        TomlKeyValue *kv = NULL;
         TomlNode *target = NULL;
         if (!aot) {
-                if (!kv) {
-                        r = node_new(P, TOML_TABLE, start, pos, node_depth(t) + 1, &target);
-                        if (r < 0)
-                                return r;
-                        target->v.internal |= NODE_DEFINED;
-                        char *k = arena_strdup(P, part_key(P, last), part->len);
-                        if (!k)
-                                return -ENOMEM;
-                        r = table_add(P, t, k, part->len, part->pos, target);
-                        if (r < 0)
-                                return r;
-                } else {
-                        target = node_of(kv->value);
+                r = table_get_or_add(P, t, last, TOML_TABLE, start, pos, NODE_DEFINED, &kv, &target);
+                if (r < 0)
+                        return r;
+                if (kv) {
                         if (target->v.type != TOML_TABLE)
                                 return fail_pos(P, part->pos, "cannot define table %s: it is already %s (line %" PRIu32 ")",
                                                 render_key(P, P->n_parts), type_with_article(target->v.type),
@@ -1746,19 +1651,10 @@ static int parse_header(Parser *P) {
                 }
         } else {
                 TomlNode *array = NULL;
-                if (!kv) {
-                        r = node_new(P, TOML_ARRAY, start, pos, node_depth(t) + 1, &array);
-                        if (r < 0)
-                                return r;
-                        array->v.internal |= NODE_AOT;
-                        char *k = arena_strdup(P, part_key(P, last), part->len);
-                        if (!k)
-                                return -ENOMEM;
-                        r = table_add(P, t, k, part->len, part->pos, array);
-                        if (r < 0)
-                                return r;
-                } else {
-                        array = node_of(kv->value);
+                r = table_get_or_add(P, t, last, TOML_ARRAY, start, pos, NODE_AOT, &kv, &array);
+                if (r < 0)
+                        return r;
+                if (kv) {
                         if (array->v.type != TOML_ARRAY || !(array->v.internal & NODE_AOT))
                                 return fail_pos(P, part->pos, "cannot define %s as an array of tables: it is already %s (line %" PRIu32 ")",
                                                 render_key(P, P->n_parts),
@@ -1784,12 +1680,11 @@ static int parse_document(Parser *P) {
                 skip_ws(P);
                 if (P->cur >= P->end)
                         return 0;
+                const char *what = NULL; /* what must end its line */
                 switch (*P->cur) {
                 case '#':
                         r = skip_comment(P);
-                        if (r < 0)
-                                return r;
-                        r = expect_line_end(P, "a comment");
+                        what = "a comment";
                         break;
                 case '\n':
                 case '\r':
@@ -1797,17 +1692,15 @@ static int parse_document(Parser *P) {
                         break;
                 case '[':
                         r = parse_header(P);
-                        if (r < 0)
-                                return r;
-                        r = expect_line_end(P, "a table header");
+                        what = "a table header";
                         break;
                 default:
                         r = parse_keyval(P, P->current);
-                        if (r < 0)
-                                return r;
-                        r = expect_line_end(P, "a key/value pair");
+                        what = "a key/value pair";
                         break;
                 }
+                if (r >= 0 && what)
+                        r = expect_line_end(P, what);
                 if (r < 0)
                         return r;
         }

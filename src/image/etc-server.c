@@ -22,13 +22,7 @@
  */
 #include "image/etc.h"
 #include "util/macro.h"
-
-static bool has_package(const ImageSpec *s, const char *name) {
-        for (size_t i = 0; i < s->n_packages; i++)
-                if (streq(s->packages[i], name))
-                        return true;
-        return false;
-}
+#include "util/strv.h"
 
 static int etc_sshd(const ImageSpec *s, GenList *l) {
         int r;
@@ -115,7 +109,7 @@ static int etc_nftables(const ImageSpec *s, GenList *l) {
         if (r < 0)
                 return r;
         /* Debian's nftables.service is WantedBy=sysinit.target */
-        if (has_package(s, "nftables"))
+        if (strn_contains(s->packages, s->n_packages, "nftables"))
                 r = gen_add(l, GEN_SYMLINK, "/etc/systemd/system/sysinit.target.wants/nftables.service", 0777, 0, 0,
                             "/usr/lib/systemd/system/nftables.service");
         return r;
@@ -160,19 +154,12 @@ static int etc_time_zone(const ImageSpec *s, GenList *l) {
         return gen_addf(l, GEN_FILE, "/etc/timezone", 0644, 0, 0, "%s\n", tz);
 }
 
-static bool user_in_group(const ImageUser *u, const char *group) {
-        for (size_t i = 0; i < u->n_groups; i++)
-                if (streq(u->groups[i], group))
-                        return true;
-        return false;
-}
-
 static int etc_sudo(const ImageSpec *s, GenList *l) {
-        if (!has_package(s, "sudo"))
+        if (!strn_contains(s->packages, s->n_packages, "sudo"))
                 return 0;
         bool any = false;
         for (size_t i = 0; i < s->n_users; i++)
-                any = any || user_in_group(&s->users[i], "sudo");
+                any = any || strn_contains(s->users[i].groups, s->users[i].n_groups, "sudo");
         if (!any)
                 return 0;
         /* sudo reads /etc/sudoers.d (Debian's sudoers has @includedir);

@@ -177,6 +177,28 @@ const char *image_lock_version(const ImageLock *l, const char *name) {
         return p ? p->version : NULL;
 }
 
+/* n bytes of s as a string; s need not be NUL-terminated (a mapped file:
+ * strndup may look for the NUL, all the way through 56 MB of index) */
+static char *memdup_str(const char *s, size_t n) {
+        char *p = malloc(n + 1);
+        if (p) {
+                memcpy(p, s, n);
+                p[n] = 0;
+        }
+        return p;
+}
+
+/* p holds copies of name and version, or nothing (-ENOMEM) */
+static int lock_package_init(LockPackage *p, const char *name, size_t nn, const char *version, size_t vn) {
+        *p = (LockPackage) { .name = memdup_str(name, nn), .version = memdup_str(version, vn) };
+        if (!p->name || !p->version) {
+                free(p->name);
+                free(p->version);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int image_lock_set(ImageLock *l, const char *name, const char *version) {
         for (size_t i = 0; i < l->n_packages; i++)
                 if (streq(l->packages[i].name, name)) {
@@ -191,14 +213,9 @@ int image_lock_set(ImageLock *l, const char *name, const char *version) {
         if (!n)
                 return -ENOMEM;
         l->packages = n;
-        LockPackage *p = &l->packages[l->n_packages];
-        p->name = strdup(name);
-        p->version = strdup(version);
-        if (!p->name || !p->version) {
-                free(p->name);
-                free(p->version);
-                return -ENOMEM;
-        }
+        int r = lock_package_init(&l->packages[l->n_packages], name, strlen(name), version, strlen(version));
+        if (r < 0)
+                return r;
         l->n_packages++;
         return 0;
 }
@@ -489,17 +506,6 @@ void apt_index_done(AptIndex *x) {
         *x = (AptIndex) {};
 }
 
-/* n bytes of s as a string; s need not be NUL-terminated (a mapped file:
- * strndup may look for the NUL, all the way through 56 MB of index) */
-static char *memdup_str(const char *s, size_t n) {
-        char *p = malloc(n + 1);
-        if (p) {
-                memcpy(p, s, n);
-                p[n] = 0;
-        }
-        return p;
-}
-
 static int index_add(AptIndex *x, const char *name, size_t nn, const char *version, size_t vn) {
         if (x->n % 4096 == 0) {
                 LockPackage *e = realloc(x->entries, (x->n + 4096) * sizeof *e);
@@ -507,14 +513,9 @@ static int index_add(AptIndex *x, const char *name, size_t nn, const char *versi
                         return -ENOMEM;
                 x->entries = e;
         }
-        LockPackage *p = &x->entries[x->n];
-        p->name = memdup_str(name, nn);
-        p->version = memdup_str(version, vn);
-        if (!p->name || !p->version) {
-                free(p->name);
-                free(p->version);
-                return -ENOMEM;
-        }
+        int r = lock_package_init(&x->entries[x->n], name, nn, version, vn);
+        if (r < 0)
+                return r;
         x->n++;
         return 0;
 }

@@ -59,33 +59,12 @@ static int set_default(char **field, const char *value) {
         return *field ? 0 : -ENOMEM;
 }
 
-/* a hostname label: what /etc/hostname may hold */
-static bool hostname_valid(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
-                return false;
-        for (; *s; s++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789-", *s))
-                        return false;
-        return true;
-}
-
 static bool username_valid(const char *s) {
         size_t n = strlen(s);
         if (n == 0 || n > 32 || !strchr("abcdefghijklmnopqrstuvwxyz_", s[0]))
                 return false;
         for (; *s; s++)
                 if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789_-", *s))
-                        return false;
-        return true;
-}
-
-/* Debian package names: [a-z0-9][a-z0-9+.-]+ */
-static bool package_valid(const char *s) {
-        if (strlen(s) < 2 || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", s[0]))
-                return false;
-        for (; *s; s++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyz0123456789+.-", *s))
                         return false;
         return true;
 }
@@ -98,25 +77,6 @@ static bool ssh_key_valid(const char *s) {
                startswith(s, "sk-ssh-ed25519@openssh.com ") || startswith(s, "sk-ecdsa-sha2-");
 }
 
-/* a tz database name (the config layer checks the same; the JSON may come
- * from elsewhere) */
-static bool time_zone_valid(const char *s) {
-        if (!*s || s[0] == '/' || strstr(s, ".."))
-                return false;
-        for (; *s; s++)
-                if (!isalnum((unsigned char) *s) && !strchr("/_+-", *s))
-                        return false;
-        return true;
-}
-
-/* what may stand in one field of passwd, fstab or a comment line */
-static bool field_valid(const char *s, const char *also_forbidden) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f || strchr(also_forbidden, *s))
-                        return false;
-        return true;
-}
-
 int image_spec_fill_defaults(ImageSpec *s) {
         int r;
         if ((r = set_default(&s->hostname, "keystone")) < 0 || (r = set_default(&s->role, "server")) < 0 ||
@@ -125,7 +85,7 @@ int image_spec_fill_defaults(ImageSpec *s) {
                 return r;
         if (s->source_date_epoch == 0)
                 s->source_date_epoch = DEFAULT_SOURCE_DATE_EPOCH;
-        if (!hostname_valid(s->hostname))
+        if (validate_hostname(s->hostname))
                 return -EINVAL;
         for (size_t i = 0; i < s->n_users; i++) {
                 if (!username_valid(s->users[i].name))
@@ -137,31 +97,31 @@ int image_spec_fill_defaults(ImageSpec *s) {
                         if (!username_valid(s->users[i].groups[j]))
                                 return -EINVAL;
                 const char *sh = s->users[i].shell;
-                if (sh && (sh[0] != '/' || !field_valid(sh, ": ")))
+                if (sh && (sh[0] != '/' || text_has_control_or(sh, ": ")))
                         return -EINVAL;
-                if (s->users[i].description && !field_valid(s->users[i].description, ":"))
+                if (s->users[i].description && text_has_control_or(s->users[i].description, ":"))
                         return -EINVAL;
                 if (s->users[i].uid != 0 && (s->users[i].uid < 1000 || s->users[i].uid > 59999))
                         return -EINVAL;
         }
-        if (s->time_zone && !time_zone_valid(s->time_zone))
+        if (s->time_zone && validate_time_zone(s->time_zone))
                 return -EINVAL;
         if (s->ssh_port > 65535)
                 return -EINVAL;
         if (s->ssh_permit_root_login && !streq(s->ssh_permit_root_login, "no") &&
             !streq(s->ssh_permit_root_login, "prohibit-password"))
                 return -EINVAL;
-        if (s->pool && (!*s->pool || !field_valid(s->pool, " /")))
+        if (s->pool && (!*s->pool || text_has_control_or(s->pool, " /")))
                 return -EINVAL;
         for (size_t i = 0; i < s->n_datasets; i++)
-                if (!*s->datasets[i].name || !field_valid(s->datasets[i].name, " ") ||
-                    !field_valid(s->datasets[i].mountpoint, " "))
+                if (!*s->datasets[i].name || text_has_control_or(s->datasets[i].name, " ") ||
+                    text_has_control_or(s->datasets[i].mountpoint, " "))
                         return -EINVAL;
         for (size_t i = 0; i < s->n_packages; i++)
-                if (!package_valid(s->packages[i]))
+                if (validate_package_name(s->packages[i]))
                         return -EINVAL;
         for (size_t i = 0; i < s->n_system_packages; i++)
-                if (!package_valid(s->system_packages[i]))
+                if (validate_package_name(s->system_packages[i]))
                         return -EINVAL;
         if (!streq(s->role, "server") && !streq(s->role, "workstation"))
                 return -EINVAL;

@@ -79,6 +79,17 @@ static int run_failed(InitContext *c, int r, const char *const argv[], const Run
                          : strerror(-r), advice);
 }
 
+/* argv under zfs_run_options; when it fails, the error is set as
+ * run_failed() says and res is already freed */
+static int run_zfs(InitContext *c, const char *const argv[], RunResult *res, const char *advice) {
+        int r = run(argv, &zfs_run_options, res);
+        if (r < 0) {
+                r = run_failed(c, r, argv, res, advice);
+                run_result_done(res);
+        }
+        return r;
+}
+
 /* ---- step 1: import the pool without mounting; find the credstore zvol ---- */
 
 static int step_import(InitContext *c) {
@@ -344,12 +355,9 @@ static int step_load_key(InitContext *c) {
         const char *er = c->cfg.encryptionroot;
         const char *get[] = { "zfs", "get", "-H", "-o", "value", "keystatus", er, NULL };
         RunResult res = {};
-        int r = run(get, &zfs_run_options, &res);
-        if (r < 0) {
-                r = run_failed(c, r, get, &res, "The encryption root named by keystone.encryptionroot= must exist.");
-                run_result_done(&res);
+        int r = run_zfs(c, get, &res, "The encryption root named by keystone.encryptionroot= must exist.");
+        if (r < 0)
                 return r;
-        }
         bool loaded = strneq(res.out, "available", 9);
         bool none = strneq(res.out, "-", 1);
         run_result_done(&res);
@@ -364,14 +372,11 @@ static int step_load_key(InitContext *c) {
         char url[4400];
         snprintf(url, sizeof url, "file://%s" INIT_CREDSTORE_DIR "/%s", c->root, c->cfg.keyfile);
         const char *argv[] = { "zfs", "load-key", "-L", url, er, NULL };
-        r = run(argv, &zfs_run_options, &res);
-        if (r < 0) {
-                r = run_failed(c, r, argv, &res, "The credstore's key file does not open the encryption root: "
-                               "was the credstore re-created without 'zfs change-key'? Use the backup of the key "
-                               "file, or keystone.keyfile= if it has another name");
-                run_result_done(&res);
+        r = run_zfs(c, argv, &res, "The credstore's key file does not open the encryption root: was the "
+                    "credstore re-created without 'zfs change-key'? Use the backup of the key file, or "
+                    "keystone.keyfile= if it has another name");
+        if (r < 0)
                 return r;
-        }
         run_result_done(&res);
         detail(c, "%s", er);
         return 0;
@@ -382,12 +387,9 @@ static int step_load_key(InitContext *c) {
 static int step_check(InitContext *c) {
         const char *argv[] = INIT_DATASETS_ARGV(c->cfg.pool);
         RunResult res = {};
-        int r = run(argv, &zfs_run_options, &res);
-        if (r < 0) {
-                r = run_failed(c, r, argv, &res, "Cannot list the datasets to check them.");
-                run_result_done(&res);
+        int r = run_zfs(c, argv, &res, "Cannot list the datasets to check them.");
+        if (r < 0)
                 return r;
-        }
         init_mount_plan_done(&c->plan);
         r = init_mount_plan(res.out, c->cfg.generation, c->cfg.encryptionroot, &c->plan, &c->error);
         run_result_done(&res);

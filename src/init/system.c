@@ -22,6 +22,7 @@
 #include "disk/credstore.h"
 #include "tpm/luks.h"
 #include "tpm/tpm2-context.h"
+#include "util/fs.h"
 #include "util/log.h"
 #include "util/macro.h"
 
@@ -170,19 +171,12 @@ int init_seed_rng(const char *tpm2_device) {
 }
 
 int init_remove_tree(int dirfd, dev_t dev) {
-        int dfd = dup(dirfd);
-        if (dfd < 0)
-                return negative_errno();
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                close(dfd);
-                return negative_errno();
-        }
-        int ret = 0;
+        DIR *d;
+        int ret = opendir_fd(dirfd, &d);
+        if (ret < 0)
+                return ret;
         struct dirent *de;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
+        while ((de = readdir_no_dot(d))) {
                 struct stat st;
                 if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                         ret = ret ?: negative_errno();

@@ -461,6 +461,30 @@ static int signature_parse(const PeCertEntry *e, ParsedSignature *ret) {
         return 0;
 }
 
+typedef struct SignatureVisit {
+        int (*fn)(ParsedSignature *ps, void *userdata);
+        void *userdata;
+} SignatureVisit;
+
+static int visit_signature(const PeCertEntry *e, void *userdata) {
+        const SignatureVisit *v = userdata;
+        ParsedSignature ps;
+        int r = signature_parse(e, &ps);
+        if (r < 0)
+                return r;
+        r = v->fn(&ps, v->userdata);
+        parsed_signature_done(&ps);
+        return r;
+}
+
+/* fn on each signature of img, parsed (and freed after), in table order;
+ * like pe_foreach_cert(), a value other than 0 from fn ends the walk and is
+ * returned; a signature that does not parse ends it with its error. */
+static int foreach_signature(const PeImage *img, int (*fn)(ParsedSignature *ps, void *userdata), void *userdata) {
+        SignatureVisit v = { fn, userdata };
+        return pe_foreach_cert(img, visit_signature, &v);
+}
+
 static bool digest_matches(const PeImage *img, const ParsedSignature *s) {
         const EVP_MD *md = EVP_get_digestbynid(s->digest_nid);
         uint8_t d[EVP_MAX_MD_SIZE];
@@ -476,32 +500,25 @@ typedef struct ListState {
         size_t n;
 } ListState;
 
-static int list_one(const PeCertEntry *e, void *userdata) {
+static int list_one(ParsedSignature *ps, void *userdata) {
         ListState *st = userdata;
-        ParsedSignature ps;
-        int r = signature_parse(e, &ps);
-        if (r < 0)
-                return r;
         AuthenticodeSignature *n = reallocarray(st->sigs, st->n + 1, sizeof(*n));
-        if (!n) {
-                parsed_signature_done(&ps);
+        if (!n)
                 return -ENOMEM;
-        }
         st->sigs = n;
         AuthenticodeSignature *a = &st->sigs[st->n++];
-        *a = (AuthenticodeSignature) { .digest_nid = ps.digest_nid, .digest_len = ps.digest_len };
-        memcpy(a->digest, ps.digest, ps.digest_len);
-        a->digest_matches = digest_matches(st->img, &ps);
+        *a = (AuthenticodeSignature) { .digest_nid = ps->digest_nid, .digest_len = ps->digest_len };
+        memcpy(a->digest, ps->digest, ps->digest_len);
+        a->digest_matches = digest_matches(st->img, ps);
 
-        PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(ps.p7), 0);
-        X509 *signer = X509_find_by_issuer_and_serial(ps.p7->d.sign->cert, si->issuer_and_serial->issuer,
+        PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(ps->p7), 0);
+        X509 *signer = X509_find_by_issuer_and_serial(ps->p7->d.sign->cert, si->issuer_and_serial->issuer,
                                                       si->issuer_and_serial->serial);
         if (signer) {
                 a->signer_subject = ossl_name_oneline(X509_get_subject_name(signer));
                 a->signer_issuer = ossl_name_oneline(X509_get_issuer_name(signer));
         } else
                 a->signer_issuer = ossl_name_oneline(si->issuer_and_serial->issuer);
-        parsed_signature_done(&ps);
         return 0;
 }
 
@@ -515,7 +532,7 @@ void authenticode_signatures_free(AuthenticodeSignature *s, size_t n) {
 
 int authenticode_list(const PeImage *img, AuthenticodeSignature **ret, size_t *ret_n) {
         ListState st = { .img = img };
-        int r = pe_foreach_cert(img, list_one, &st);
+        int r = foreach_signature(img, list_one, &st);
         if (r < 0) {
                 authenticode_signatures_free(st.sigs, st.n);
                 return r;
@@ -533,39 +550,31 @@ typedef struct VerifyState {
         unsigned n_signatures;
 } VerifyState;
 
-static int verify_one(const PeCertEntry *e, void *userdata) {
+static int verify_one(ParsedSignature *ps, void *userdata) {
         VerifyState *st = userdata;
-        ParsedSignature ps;
-        int r = signature_parse(e, &ps);
-        if (r < 0)
-                return r;
         st->n_signatures++;
-        if (!digest_matches(st->img, &ps)) {
+        if (!digest_matches(st->img, ps)) {
                 log_debug("signature %u: image digest differs from the signed one", st->n_signatures);
-                parsed_signature_done(&ps);
                 return 0;
         }
 
         _cleanup_(X509_STORE_freep) X509_STORE *store = X509_STORE_new();
-        _cleanup_(BIO_free_allp) BIO *content = BIO_new_mem_buf(ps.idc_content, (int) ps.idc_content_len);
-        if (!store || !content || !X509_STORE_add_cert(store, st->trusted)) {
-                parsed_signature_done(&ps);
+        _cleanup_(BIO_free_allp) BIO *content = BIO_new_mem_buf(ps->idc_content, (int) ps->idc_content_len);
+        if (!store || !content || !X509_STORE_add_cert(store, st->trusted))
                 return -ENOMEM;
-        }
         /* Like firmware: the enrolled certificate is the trust anchor
          * whether or not it is self-signed, and dates do not matter. */
         X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
         X509_STORE_set_purpose(store, X509_PURPOSE_ANY);
-        int ok = PKCS7_verify(ps.p7, NULL, store, content, NULL, PKCS7_BINARY);
+        int ok = PKCS7_verify(ps->p7, NULL, store, content, NULL, PKCS7_BINARY);
         if (ok != 1)
                 ossl_debug_errors(0, "PKCS7_verify");
-        parsed_signature_done(&ps);
         return ok == 1 ? 1 : 0;
 }
 
 int authenticode_verify(const PeImage *img, X509 *trusted) {
         VerifyState st = { .img = img, .trusted = trusted };
-        int r = pe_foreach_cert(img, verify_one, &st);
+        int r = foreach_signature(img, verify_one, &st);
         if (r < 0)
                 return r;
         if (r == 1)

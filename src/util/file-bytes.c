@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "util/file-bytes.h"
+#include "util/fs.h"
 #include "util/macro.h"
 
 /* Reads fd to its end into a buffer of at first cap bytes, growing it. */
@@ -50,12 +51,10 @@ static int read_to_end(int fd, size_t max_size, size_t cap, uint8_t **ret_data, 
 int read_file_bytes(const char *path, size_t max_size, uint8_t **ret_data, size_t *ret_size) {
         /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is then
          * refused as not a regular file); no effect on regular files */
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-        if (fd < 0)
-                return negative_errno();
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
+        _cleanup_close_ int fd = open_stat(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, &st);
+        if (fd < 0)
+                return fd;
         if (!S_ISREG(st.st_mode))
                 return S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
         if (max_size > 0 && (uint64_t) st.st_size > max_size)
@@ -144,20 +143,12 @@ int write_file_bytes_new(const char *path, const void *data, size_t size, mode_t
 }
 
 static int tree_size(int dirfd, dev_t dev, uint64_t *total) {
-        int dfd = dup(dirfd);
-        if (dfd < 0)
-                return -errno;
-        DIR *d = fdopendir(dfd);
-        if (!d) {
-                int r = -errno;
-                close(dfd);
+        DIR *d;
+        int r = opendir_fd(dirfd, &d);
+        if (r < 0)
                 return r;
-        }
-        int r = 0;
         struct dirent *de;
-        while ((de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
+        while ((de = readdir_no_dot(d))) {
                 struct stat st;
                 if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
                         continue;
@@ -177,12 +168,10 @@ static int tree_size(int dirfd, dev_t dev, uint64_t *total) {
 }
 
 int dir_allocated_bytes(const char *path, uint64_t *ret) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
         struct stat st;
-        if (fstat(fd, &st) < 0)
-                return negative_errno();
+        _cleanup_close_ int fd = open_stat(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, &st);
+        if (fd < 0)
+                return fd;
         uint64_t total = (uint64_t) st.st_blocks * 512;
         int r = tree_size(fd, st.st_dev, &total);
         if (r < 0)

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "util/error-message.h"
@@ -75,4 +77,38 @@ int read_first_line(const char *path, char **ret) {
         text[strcspn(text, "\n")] = 0;
         *ret = text;
         return 0;
+}
+
+int open_stat(const char *path, int flags, struct stat *ret_st) {
+        int fd = open(path, flags);
+        if (fd < 0)
+                return negative_errno();
+        if (fstat(fd, ret_st) < 0) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int opendir_fd(int dirfd, DIR **ret) {
+        int fd = dup(dirfd);
+        if (fd < 0)
+                return negative_errno();
+        DIR *d = fdopendir(fd);
+        if (!d) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+struct dirent *readdir_no_dot(DIR *d) {
+        struct dirent *de;
+        while ((de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        break;
+        return de;
 }

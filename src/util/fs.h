@@ -3,7 +3,9 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <dirent.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "util/file-bytes.h"
@@ -44,3 +46,14 @@ int read_file_text(const char *path, size_t max_size, char **ret, size_t *ret_si
 /* The first line of PATH (a regular file of at most 1 MiB), without its
  * newline: for one-line files such as a kernel version or a PID. */
 int read_first_line(const char *path, char **ret);
+
+/* open(2) of PATH with FLAGS, then fstat(2) into *ret_st: the descriptor,
+ * or -errno with nothing left open. */
+int open_stat(const char *path, int flags, struct stat *ret_st);
+
+/* A directory stream over the directory DIRFD is open on (a duplicate of
+ * it: DIRFD stays the caller's to close), for closedir(3).  0 or -errno. */
+int opendir_fd(int dirfd, DIR **ret);
+
+/* readdir(3), passing over "." and "..". */
+struct dirent *readdir_no_dot(DIR *d);

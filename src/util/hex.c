@@ -20,7 +20,7 @@ int hex_encode(const void *data, size_t size, char **ret) {
         return 0;
 }
 
-static int nibble(char c) {
+int hex_digit_value(char c) {
         if (c >= '0' && c <= '9')
                 return c - '0';
         if (c >= 'a' && c <= 'f')
@@ -38,7 +38,7 @@ int hex_decode(const char *s, uint8_t **ret, size_t *ret_size) {
         if (!buf)
                 return -ENOMEM;
         for (size_t i = 0; i < n / 2; i++) {
-                int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+                int hi = hex_digit_value(s[2 * i]), lo = hex_digit_value(s[2 * i + 1]);
                 if (hi < 0 || lo < 0) {
                         free(buf);
                         return -EINVAL;

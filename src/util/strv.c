@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/strv.h"
 
@@ -16,4 +17,11 @@ size_t strv_length(char *const *v) {
         while (v && v[n])
                 n++;
         return n;
+}
+
+bool strn_contains(char *const *v, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(v[i], s) == 0)
+                        return true;
+        return false;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* NULL-ended arrays of malloc'd strings in a malloc'd array ("strv"): argv
@@ -11,6 +12,9 @@ void strv_free(char **v);
 
 /* The number of strings before the NULL; 0 for NULL. */
 size_t strv_length(char *const *v);
+
+/* Whether one of the n strings of v (a counted array, not NULL-ended) is s. */
+bool strn_contains(char *const *v, size_t n, const char *s);
 
 static inline void strv_freep(char ***p) {
         strv_free(*p);
