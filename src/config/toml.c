@@ -30,6 +30,7 @@
 
 #include "config/toml.h"
 #include "util/c-locale.h"
+#include "util/grow.h"
 #include "util/hex.h"
 #include "util/macro.h"
 
@@ -254,17 +255,12 @@ static inline bool is_ws(char c) {
 static int buf_reserve(Buf *b, size_t extra) {
         if (b->cap - b->len > extra)
                 return 0;
-        size_t n = b->cap ? b->cap : 256;
-        while (n - b->len <= extra) {
-                if (n > SIZE_MAX / 2)
-                        return -ENOMEM;
-                n *= 2;
-        }
-        char *p = realloc(b->p, n);
+        if (extra >= SIZE_MAX - b->len)
+                return -ENOMEM;
+        char *p = grow_realloc(b->p, &b->cap, b->len + extra + 1, 256);
         if (!p)
                 return -ENOMEM;
         b->p = p;
-        b->cap = n;
         return 0;
 }
 

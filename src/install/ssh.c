@@ -19,6 +19,7 @@
 #include "util/clock.h"
 #include "util/error-message.h"
 #include "util/fs.h"
+#include "util/grow.h"
 #include "util/log-file.h"
 #include "util/log.h"
 #include "util/shell-quote.h"
@@ -644,11 +645,9 @@ static int capture_add(Capture *b, const char *p, size_t n) {
                 n = b->limit - b->size;
         }
         if (b->size + n + 1 > b->alloc) {
-                size_t na = b->alloc ? b->alloc : 8192;
-                while (na < b->size + n + 1)
-                        na *= 2;
+                size_t na = grow_size(b->alloc, b->size + n + 1, 8192);
                 /* not realloc: the old block is wiped before it goes */
-                char *d = malloc(na);
+                char *d = na ? malloc(na) : NULL;
                 if (!d)
                         return -ENOMEM;
                 if (b->data)

@@ -20,6 +20,7 @@
 #include <openssl/evp.h>
 
 #include "util/clock.h"
+#include "util/grow.h"
 #include "util/log.h"
 #include "util/run.h"
 #include "util/spawn.h"
@@ -96,16 +97,10 @@ const char *vm_base_dir(void) {
 /* ---- growing buffers ---- */
 
 static int strbuf_append(StrBuf *b, const char *data, size_t n) {
-        if (b->size + n + 1 > b->alloc) {
-                size_t na = b->alloc ? b->alloc : 4096;
-                while (na < b->size + n + 1)
-                        na *= 2;
-                char *p = realloc(b->data, na);
-                if (!p)
-                        return -ENOMEM;
-                b->data = p;
-                b->alloc = na;
-        }
+        char *p = grow_realloc(b->data, &b->alloc, b->size + n + 1, 4096);
+        if (!p)
+                return -ENOMEM;
+        b->data = p;
         memcpy(b->data + b->size, data, n);
         b->size += n;
         b->data[b->size] = 0;
