@@ -33,10 +33,9 @@ void vmtest_blank_disk(const char *path, uint64_t size);
 
 /* The target as a machine: Secure Boot OVMF in setup mode, a swtpm, 2048
  * MB, SSH forwarded; disk 0 the image as a qcow2 overlay (the cache stays
- * pristine), disk 1 blank_disk_path raw (the guest's /dev/vdb; the driver
- * gives virtio disks no serial, so it has no /dev/disk/by-id name).
+ * pristine), disk 1 blank_disk_path raw (the guest's /dev/vdb, with the
+ * serial VMTEST_DEBIAN_SERIAL: /dev/disk/by-id/virtio-ks-target-disk).
  * blank_disk_path NULL: one disk. */
-/* the blank disk's serial: the guest has /dev/disk/by-id/virtio-ks-target-disk */
 #define VMTEST_DEBIAN_SERIAL "ks-target-disk"
 
 VmConfig vmtest_debian_target_config(const char *vm_name, const char *blank_disk_path);
