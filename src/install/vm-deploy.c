@@ -12,11 +12,11 @@
 #include "image/cache.h"
 #include "image/image.h"
 #include "install/installer.h"
+#include "install/prepare.h"
 #include "image/lock.h"
 #include "image/manifest.h"
 #include "install/guest-ssh.h"
 #include "install/vm-deploy.h"
-#include "secureboot/keys.h"
 #include "tpm/tpm2-pcr.h"
 #include "util/clock.h"
 #include "util/file-bytes.h"
@@ -27,7 +27,6 @@
 #include "util/run.h"
 #include "util/secret-erase.h"
 #include "util/shell-quote.h"
-#include "util/spawn.h"
 #include "vm/esp.h"
 
 #define MIN_MS (60 * 1000)
@@ -171,175 +170,49 @@ static int load_host(Deploy *d) {
         return 0;
 }
 
-/* ---- stage 1: keys ---- */
+/* ---- stages 1 and 2: keys, build (install/prepare.h) ---- */
+
+static void build_detail(void *userdata, const char *line) {
+        Deploy *d = userdata;
+        if (d->o->detail)
+                d->o->detail(d->o->userdata, VM_STAGE_BUILD, line);
+}
+
+static InstallPrepare prepare(Deploy *d) {
+        return (InstallPrepare) { .host_abs = d->host_abs, .spec = d->spec, .locked = d->locked,
+                                  .state_dir = d->res->state_dir, .keystone = d->o->keystone,
+                                  .cache_dir = d->o->cache_dir, .who = "keystone vm",
+                                  .log_path = stage_log(d, d->stage), .detail = build_detail, .userdata = d };
+}
+
+/* fail() of a message the step made */
+static int fail_with(Deploy *d, int r, char *msg) {
+        if (!msg)
+                return fail(d, r, "%s", strerror(-r));
+        free(d->error);
+        d->error = msg;
+        return r;
+}
 
 static int stage_keys(Deploy *d) {
-        int r;
-        const char *keys = sp(d, "keys");
-        char db[PATH_MAX + 64];
-        snprintf(db, sizeof db, "%s/keys/db/db.key", keys);
-        if (access(db, R_OK) == 0) {
-                log_line(d, "Secure Boot keys: kept from %s", keys);
-        } else {
-                const char *host_keys = d->spec->sb_key_dir ? d->spec->sb_key_dir : SB_KEYS_DEFAULT_DIR;
-                char hdb[PATH_MAX + 64];
-                snprintf(hdb, sizeof hdb, "%s/keys/db/db.key", host_keys);
-                (void) cache_rm_rf(keys);
-                if (access(hdb, R_OK) == 0) {
-                        if ((r = mkdir_p(keys, 0700, NULL)) < 0)
-                                return fail(d, r, "Cannot create %s: %s", keys, strerror(-r));
-                        char src[PATH_MAX + 8];
-                        snprintf(src, sizeof src, "%s/.", host_keys);
-                        const char *argv[] = { "cp", "-a", "--", src, keys, NULL };
-                        RunResult rr = {};
-                        r = run(argv, NULL, &rr);
-                        if (r < 0) {
-                                r = fail(d, r, "Copying the Secure Boot keys from %s to %s failed: %s", host_keys,
-                                         keys, run_result_describe(&rr));
-                                run_result_done(&rr);
-                                return r;
-                        }
-                        run_result_done(&rr);
-                        d->res->keys_imported = true;
-                        log_line(d, "Secure Boot keys: imported from %s (the host's secure-boot.key-dir)", host_keys);
-                } else {
-                        char name[300];
-                        snprintf(name, sizeof name, "%s (keystone vm)", d->spec->hostname);
-                        r = sb_keys_generate(keys, 2048, name);
-                        if (r < 0)
-                                return fail(d, r, "Generating Secure Boot keys in %s failed: %s", keys, strerror(-r));
-                        d->res->keys_generated = true;
-                        log_line(d, "Secure Boot keys: generated in %s (PK, KEK, db; RSA 2048)", keys);
-                }
-        }
-        const char *priv = sp(d, "ssh/id_ed25519");
-        snprintf(d->res->ssh_key, sizeof d->res->ssh_key, "%s", priv);
-        if (access(priv, R_OK) < 0) {
-                if ((r = mkdir_p(sp(d, "ssh"), 0700, NULL)) < 0)
-                        return fail(d, r, "Cannot create %s: %s", sp(d, "ssh"), strerror(-r));
-                char comment[300];
-                snprintf(comment, sizeof comment, "keystone-vm@%s", d->spec->hostname);
-                const char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", priv, NULL };
-                RunResult rr = {};
-                r = run(argv, NULL, &rr);
-                if (r < 0) {
-                        r = fail(d, r, "ssh-keygen for %s failed: %s (package openssh-client)", priv,
-                                 r == -EPROTO ? run_result_describe(&rr) : strerror(-r));
-                        run_result_done(&rr);
-                        return r;
-                }
-                run_result_done(&rr);
-                log_line(d, "SSH key: generated %s", priv);
-        } else
-                log_line(d, "SSH key: kept %s", priv);
-        char pubp[PATH_MAX + 64];
-        snprintf(pubp, sizeof pubp, "%s.pub", priv);
-        if ((r = read_small(pubp, d->pub, sizeof d->pub)) < 0)
-                return fail(d, r, "Cannot read %s: %s", pubp, strerror(-r));
-        d->pub[strcspn(d->pub, "\n")] = 0;
+        InstallPrepare p = prepare(d);
+        InstallKeys k;
+        char *err = NULL;
+        int r = install_prepare_keys(&p, &k, &err);
+        if (r < 0)
+                return fail_with(d, r, err);
+        snprintf(d->res->ssh_key, sizeof d->res->ssh_key, "%s", k.ssh_key);
+        snprintf(d->pub, sizeof d->pub, "%s", k.pub);
+        d->res->keys_imported = k.imported;
+        d->res->keys_generated = k.generated;
         return 0;
-}
-
-/* ---- stage 2: build ---- */
-
-static int copy_file_to_dir(const char *file, const char *dir) {
-        const char *argv[] = { "cp", "--", file, dir, NULL };
-        return run(argv, NULL, NULL);
-}
-
-/* The build's progress and warnings, from the complete lines its log
- * gained since *seen, to o->detail. */
-static void forward_build_lines(Deploy *d, off_t *seen) {
-        if (!d->o->detail)
-                return;
-        _cleanup_close_ int fd = open(stage_log(d, VM_STAGE_BUILD), O_RDONLY | O_CLOEXEC);
-        char buf[16384];
-        ssize_t k;
-        while (fd >= 0 && (k = pread(fd, buf, sizeof buf - 1, *seen)) > 0) {
-                buf[k] = 0;
-                char *end = strrchr(buf, '\n');
-                if (!end) {
-                        if (k < (ssize_t) sizeof buf - 1)
-                                return; /* the rest of a line is still to come */
-                        *seen += k; /* one line longer than the buffer: not one of ours */
-                        continue;
-                }
-                *end = 0;
-                *seen += end + 1 - buf;
-                char *save = NULL;
-                for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-                        if (startswith(l, "build: ") || startswith(l, "keystone build: warning: ") ||
-                            startswith(l, "keystone: warning: "))
-                                d->o->detail(d->o->userdata, VM_STAGE_BUILD, l);
-        }
 }
 
 static int stage_build(Deploy *d) {
-        int r;
-        (void) cache_rm_rf(sp(d, "media"));
-        if ((r = mkdir_p(sp(d, "media/host"), 0700, NULL)) < 0)
-                return fail(d, r, "Cannot create %s: %s", sp(d, "media/host"), strerror(-r));
-        /* the host file and the local files it imports, for disk apply/install in the installer */
-        char **files = NULL;
-        if ((r = image_host_files(d->host_abs, &files)) < 0)
-                return fail(d, r, "Cannot list the files of %s: %s", d->host_abs, strerror(-r));
-        /* the host file, and what it imports from its own directory (a
-         * file found elsewhere, such as a source tree's modules/, is one of
-         * the built-in modules the installer's keystone has) */
-        char hdir[PATH_MAX];
-        snprintf(hdir, sizeof hdir, "%.*s/", (int) (strlen(d->host_abs) - strlen(d->host_base) - 1), d->host_abs);
-        for (size_t i = 0; files && files[i]; i++) {
-                const char *f = files[i];
-                const char *base = strrchr(f, '/') ? strrchr(f, '/') + 1 : f;
-                bool mine = streq(f, d->host_abs) ||
-                            (startswith(f, hdir) && !strchr(f + strlen(hdir), '/') && !streq(base, d->host_base));
-                if (r >= 0 && mine && (r = copy_file_to_dir(f, sp(d, "media/host"))) < 0)
-                        (void) fail(d, r, "Copying %s into %s failed", f, sp(d, "media/host"));
-                log_line(d, "host file %s: %s", f, mine ? "copied for the installer" : "left out (built in)");
-                free(files[i]);
-        }
-        free(files);
-        if (r < 0)
-                return r;
-        if (d->locked) {
-                char lock_path[PATH_MAX];
-                if (image_lock_path(d->host_abs, lock_path, sizeof lock_path) >= 0 &&
-                    (r = copy_file_to_dir(lock_path, sp(d, "media/host"))) < 0)
-                        return fail(d, r, "Copying %s into %s failed", lock_path, sp(d, "media/host"));
-        }
-        const char *argv[16];
-        size_t n = 0;
-        argv[n++] = d->o->keystone;
-        argv[n++] = "build";
-        argv[n++] = d->host_abs;
-        argv[n++] = "--keys";
-        argv[n++] = sp(d, "keys");
-        argv[n++] = "--ssh-key";
-        argv[n++] = d->pub;
-        argv[n++] = "-o";
-        argv[n++] = sp(d, "media/generation");
-        if (d->o->cache_dir) {
-                argv[n++] = "--cache-dir";
-                argv[n++] = d->o->cache_dir;
-        }
-        argv[n] = NULL;
-        pid_t pid;
-        r = spawn_background(argv, &(SpawnOptions) { .log_path = stage_log(d, VM_STAGE_BUILD) }, &pid);
-        if (r < 0)
-                return fail(d, r, "Cannot run %s build: %s", d->o->keystone, strerror(-r));
-        int status = 0;
-        off_t seen = 0;
-        do {
-                r = spawn_poll(pid, &status);
-                forward_build_lines(d, &seen);
-        } while (r == 0 && usleep(200 * 1000) >= 0);
-        if (r < 0)
-                return fail(d, r, "Waiting for keystone build failed: %s", strerror(-r));
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return fail(d, -EPROTO, "keystone build %s failed (exit status %d): see %s", d->o->host_path,
-                            WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-                            stage_log(d, VM_STAGE_BUILD));
-        return 0;
+        InstallPrepare p = prepare(d);
+        char *err = NULL;
+        int r = install_prepare_build(&p, d->pub, &err);
+        return r < 0 ? fail_with(d, r, err) : 0;
 }
 
 /* ---- stage 3: the installer image, the media image, the blank disk ---- */
@@ -350,14 +223,11 @@ static int stage_build(Deploy *d) {
  * state's public SSH key, and QEMU's user network address. */
 static int stage_installer(Deploy *d) {
         _cleanup_free_ char *error = NULL;
-        int r = installer_build(sp(d, "media/generation"), d->o->cache_dir, &d->inst, &error);
+        InstallPrepare p = prepare(d);
+        char *perr = NULL;
+        int r = install_prepare_installer(&p, &d->inst, &perr);
         if (r < 0)
-                return fail(d, r, "Building the installer failed: %s", error ? error : strerror(-r));
-        if (d->inst.built)
-                log_line(d, "installer: %s (initrd %.1f MiB, built in %.1f s)", d->inst.dir,
-                         d->inst.initrd_bytes / 1048576.0, d->inst.seconds);
-        else
-                log_line(d, "installer: %s (initrd %.1f MiB, cached)", d->inst.dir, d->inst.initrd_bytes / 1048576.0);
+                return fail_with(d, r, perr);
         const char *dir = sp(d, INSTALLER_BOOT);
         (void) cache_rm_rf(dir);
         if (mkdir(dir, 0700) < 0)
