@@ -77,7 +77,7 @@ static void test_remote_target(void **state) {
         assert_string_equal(vmtest_debian_succeed(vm, "blockdev --getsize64 /dev/vdb"), "8589934592\n");
         assert_string_equal(vmtest_debian_succeed(vm, "lsblk -no NAME /dev/vdb | wc -l"), "1\n");
         vmtest_debian_fail(vm, "blkid -p /dev/vdb");
-        assert_string_equal(vmtest_debian_succeed(vm, "cat /sys/block/vdb/serial"), VMTEST_DEBIAN_SERIAL "\n");
+        assert_string_equal(vmtest_debian_succeed(vm, "echo $(cat /sys/block/vdb/serial)"), VMTEST_DEBIAN_SERIAL "\n");
         assert_string_equal(vmtest_debian_succeed(vm, "readlink /dev/disk/by-id/virtio-" VMTEST_DEBIAN_SERIAL),
                             "../../vdb\n");
 
