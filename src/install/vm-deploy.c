@@ -13,12 +13,15 @@
 #include "image/image.h"
 #include "install/installer.h"
 #include "install/prepare.h"
+#include "install/sequence.h"
+#include "install/target.h"
 #include "image/lock.h"
 #include "image/manifest.h"
 #include "install/guest-ssh.h"
 #include "install/vm-deploy.h"
 #include "tpm/tpm2-pcr.h"
 #include "util/clock.h"
+#include "util/error-message.h"
 #include "util/file-bytes.h"
 #include "util/fs.h"
 #include "util/log-file.h"
@@ -30,8 +33,6 @@
 #include "vm/esp.h"
 
 #define MIN_MS (60 * 1000)
-#define GUEST_SB_DIR "/run/keystone-sb"
-#define GUEST_SECRET "/run/keystone-credstore.secret"
 /* the installer: root by the state's key, QEMU's user network */
 #define INSTALLER_USER "root"
 #define INSTALLER_ADDRESS "10.0.2.15/24"
@@ -71,6 +72,8 @@ typedef struct Deploy {
         char *secret;                /* the credstore secret (64 hex), erase_and_free */
         Installer inst;              /* the installer's cache entry */
         Vm *installer, *machine;
+        InstallTarget target;        /* the VMs, for install/sequence.h */
+        char keys_dir[PATH_MAX + 256], pcrs[32], target_log[PATH_MAX + 256];
         VmDeployStage stage;
         char *error;                 /* what failed, where the log is, what to do (malloc'd) */
 } Deploy;
@@ -342,14 +345,52 @@ static int gsh(Deploy *d, Vm *vm, const char *user, const char *cmd, const char 
         return 0;
 }
 
-/* gsh() of a command built from argv (util/shell-quote.h): file names and
- * pool names are words of it, never pasted into the line. */
-static int gsh_argv(Deploy *d, Vm *vm, const char *user, const char *const argv[], const char *input, int timeout_ms,
-                    bool log_out, char **ret_out) {
-        _cleanup_free_ char *cmd = shell_join(argv);
-        if (!cmd)
-                return -ENOMEM;
-        return gsh(d, vm, user, cmd, input, timeout_ms, log_out, ret_out);
+/* ---- the VM as the install sequence's target (install/target.h) ---- */
+
+static int vm_target_run(InstallTarget *t, InstallRole role, const char *const argv[], const void *input,
+                         size_t input_size, int timeout_ms, bool log_output, RunResult *ret, char **ret_error) {
+        Deploy *d = t->userdata;
+        bool machine = role == INSTALL_ROLE_MACHINE;
+        Vm *vm = machine ? d->machine : d->installer;
+        if (!vm)
+                return error_set(ret_error, -ENODEV, "keystone vm: no %s VM is running", machine ? "machine" : "installer");
+        /* the machine's sudo user runs it as root */
+        const char *full[32] = { "sudo", "-n" };
+        size_t n = machine ? 2 : 0;
+        for (size_t i = 0; argv[i]; i++) {
+                if (n >= ELEMENTSOF(full) - 1)
+                        return -E2BIG;
+                full[n++] = argv[i];
+        }
+        full[n] = NULL;
+        snprintf(d->target_log, sizeof d->target_log, "%s", stage_log(d, d->stage));
+        GuestSsh g = guest(d, vm, machine ? d->res->user : INSTALLER_USER);
+        RunResult rr = {};
+        int r = guest_ssh_run_argv(&g, full, input, input_size, timeout_ms, log_output, &rr);
+        if (r < 0) {
+                _cleanup_free_ char *cmd = shell_join(full);
+                error_set(ret_error, r, "On %s, `%s` failed: %s. See %s", vm_name(vm), cmd ? cmd : argv[0],
+                          r == -EPROTO ? run_result_describe(&rr) : strerror(-r), t->log_path);
+        }
+        if (ret)
+                *ret = rr;
+        else
+                run_result_done(&rr);
+        return r;
+}
+
+static const InstallTargetOps vm_target_ops = { .run = vm_target_run };
+
+static InstallSeq install_seq(Deploy *d, const char *host, const char *generation, const char *device) {
+        snprintf(d->target_log, sizeof d->target_log, "%s", stage_log(d, d->stage));
+        d->target = (InstallTarget) { .ops = &vm_target_ops, .name = "the VM", .log_path = d->target_log,
+                                      .userdata = d };
+        _cleanup_free_ char *p = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(d->spec));
+        snprintf(d->pcrs, sizeof d->pcrs, "%s", p ? p : "1+7");
+        snprintf(d->keys_dir, sizeof d->keys_dir, "%s", sp(d, "keys"));
+        return (InstallSeq) { .target = &d->target, .host = host, .generation = generation, .device = device,
+                              .keys_dir = d->keys_dir, .pool = d->res->pool, .pcrs = d->pcrs,
+                              .tpm_disabled = d->spec->tpm_disabled, .no_pcr15 = d->spec->tpm_no_pcr15 };
 }
 
 static int console_wait(Deploy *d, Vm *vm, const char *regex, int timeout_ms, const char *what) {
@@ -377,26 +418,6 @@ static int power_off(Deploy *d, Vm *vm, const char *user, const char *how) {
                 vm_stop(vm);
         }
         return 0;
-}
-
-/* tar of the state's Secure Boot keys, for the guest's /run (stdin of ssh) */
-static int keys_tar(Deploy *d, char **ret, size_t *ret_size) {
-        const char *argv[] = { "tar", "-C", sp(d, "keys"), "-cf", "-", ".", NULL };
-        RunResult rr = {};
-        int r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &rr);
-        if (r < 0) {
-                run_result_done(&rr);
-                return r;
-        }
-        *ret = rr.out;
-        *ret_size = rr.out_size;
-        rr.out = NULL;
-        run_result_done(&rr);
-        return 0;
-}
-
-static bool is_hex64(const char *s) {
-        return strlen(s) == 64 && strspn(s, "0123456789abcdefABCDEF") == 64;
 }
 
 /* ---- stage 4: install ---- */
@@ -429,61 +450,15 @@ static int stage_install(Deploy *d) {
                 return -ENOMEM;
         if ((r = gsh(d, vm, INSTALLER_USER, "mkdir -p /run/media && mount -o ro /dev/vdc /run/media", NULL, 10 * MIN_MS, true, NULL)) < 0)
                 return r;
-        const char *apply[] = { "keystone", "disk", "apply", host, "--device", "/dev/vdb", "--yes",
-                                "--credstore-new-key-file", "/root/credstore.secret", NULL };
-        if ((r = gsh_argv(d, vm, INSTALLER_USER, apply, NULL, 60 * MIN_MS, true, NULL)) < 0)
-                return r;
-        /* the secret comes back over SSH's stdout, never through a log */
-        _cleanup_free_ char *out = NULL;
-        if ((r = gsh(d, vm, INSTALLER_USER, "cat /root/credstore.secret", NULL, MIN_MS, false, &out)) < 0)
-                return r;
-        out[strcspn(out, "\n")] = 0;
-        if (!is_hex64(out)) {
-                explicit_bzero(out, strlen(out));
-                return fail(d, -EBADMSG, "The installer's credstore secret is not 64 hex digits: keystone disk apply "
-                                         "wrote something else to /root/credstore.secret");
-        }
-        d->secret = strdup(out);
-        explicit_bzero(out, strlen(out));
-        if (!d->secret)
-                return -ENOMEM;
+        InstallSeq seq = install_seq(d, host, "/run/media/generation", "/dev/vdb");
+        char *err = NULL;
+        if ((r = install_seq_disk(&seq, &d->secret, &err)) < 0)
+                return fail_with(d, r, err);
         if ((r = write_secret(sp(d, "credstore.secret"), d->secret)) < 0)
                 return fail(d, r, "Cannot write %s: %s", sp(d, "credstore.secret"), strerror(-r));
         log_line(d, "credstore secret: %s (0600)", sp(d, "credstore.secret"));
-
-        const char *install[] = { "keystone", "disk", "install", host, "--from", "/run/media/generation", "--device",
-                                  "/dev/vdb", "--credstore-key-file", "/root/credstore.secret", "--no-tpm", NULL };
-        if ((r = gsh_argv(d, vm, INSTALLER_USER, install, NULL, 60 * MIN_MS, true, NULL)) < 0)
-                return r;
-
-        /* the owner's keys only in the installer's RAM (/run), for as long as enroll needs them */
-        _cleanup_free_ char *tar = NULL;
-        size_t tar_size = 0;
-        if ((r = keys_tar(d, &tar, &tar_size)) < 0)
-                return fail(d, r, "Cannot pack %s: %s", sp(d, "keys"), strerror(-r));
-        GuestSsh g = guest(d, vm, INSTALLER_USER);
-        RunResult rr = {};
-        r = guest_ssh_run(&g, "umask 077 && mkdir -p " GUEST_SB_DIR " && tar -x -C " GUEST_SB_DIR, tar,
-                          tar_size, MIN_MS, true, &rr);
-        explicit_bzero(tar, tar_size);
-        if (r < 0) {
-                r = fail(d, r, "Copying the Secure Boot keys into the installer failed: %s. See %s",
-                         r == -EPROTO ? run_result_describe(&rr) : strerror(-r), stage_log(d, d->stage));
-                run_result_done(&rr);
-                return r;
-        }
-        run_result_done(&rr);
-        if ((r = gsh(d, vm, INSTALLER_USER, "keystone secureboot enroll --force --dir " GUEST_SB_DIR, NULL,
-                     10 * MIN_MS, true, NULL)) < 0)
-                return r;
-        if ((r = gsh(d, vm, INSTALLER_USER, "rm -rf " GUEST_SB_DIR " /root/credstore.secret", NULL, MIN_MS, true,
-                     NULL)) < 0)
-                return r;
-        _cleanup_free_ char *status = NULL;
-        if ((r = gsh(d, vm, INSTALLER_USER, "keystone secureboot status", NULL, MIN_MS, true, &status)) < 0)
-                return r;
-        if (!strstr(status, "SetupMode: 0"))
-                return fail(d, -EIO, "After keystone secureboot enroll the firmware is not in user mode:\n%s", status);
+        if ((r = install_seq_generation(&seq, &err)) < 0 || (r = install_seq_secure_boot(&seq, &err)) < 0)
+                return fail_with(d, r, err);
         (void) power_off(d, vm, INSTALLER_USER, POWEROFF_INSTALLER);
         /* the media image is no longer needed (the build stays in media/generation) */
         (void) unlink(sp(d, "media.img"));
@@ -586,77 +561,33 @@ static int stage_first_boot(Deploy *d) {
             (r = console_wait(d, vm, "switch-root", 10 * MIN_MS, "first boot")) < 0 ||
             (r = ssh_wait(d, vm, d->res->user, 20 * MIN_MS)) < 0)
                 return r;
-        const char *U = d->res->user;
-        _cleanup_free_ char *credstore = NULL;
-        if (asprintf(&credstore, "/dev/zvol/%s/credstore", d->res->pool) < 0)
-                return -ENOMEM;
-        char secret_line[80];
-        snprintf(secret_line, sizeof secret_line, "%s", d->secret);
-        r = gsh(d, vm, U, "sudo sh -c 'umask 077 && cat > " GUEST_SECRET "'", secret_line, MIN_MS, true, NULL);
-        explicit_bzero(secret_line, sizeof secret_line);
-        if (r < 0)
-                return r;
-        /* the banner keystone-protection-banner.service wrote at this boot:
-         * only the install secret opens the credstore yet */
-        _cleanup_free_ char *banner = NULL;
-        if (gsh(d, vm, U, "cat /run/motd.d/keystone-protection 2>/dev/null || true", NULL, MIN_MS, true, &banner) == 0)
-                snprintf(d->res->banner_first_boot, sizeof d->res->banner_first_boot, "%s", banner);
-        /* the host file's tpm.* (tpm.enable = false: no TPM enrollment) */
-        _cleanup_free_ char *pcrs = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(d->spec));
-        if (!d->spec->tpm_disabled) {
-                _cleanup_free_ char *pcrs_opt = NULL;
-                if (asprintf(&pcrs_opt, "--pcrs=%s", pcrs ? pcrs : "1+7") < 0)
-                        return -ENOMEM;
-                const char *enroll[] = { "sudo", "keystone", "tpm", "enroll", credstore,
-                                         "--unlock-key-file=" GUEST_SECRET, pcrs_opt,
-                                         d->spec->tpm_no_pcr15 ? "--no-pcr15" : "--pcr15", NULL };
-                if ((r = gsh_argv(d, vm, U, enroll, NULL, 10 * MIN_MS, true, NULL)) < 0)
-                        return r;
-        } else
-                log_line(d, "tpm.enable = false: no TPM enrollment");
-        _cleanup_free_ char *key = NULL;
-        const char *recovery[] = { "sudo", "keystone", "tpm", "recovery", credstore, "--unlock-key-file=" GUEST_SECRET,
-                                   NULL };
-        if ((r = gsh_argv(d, vm, U, recovery, NULL, 10 * MIN_MS, false, &key)) < 0)
-                return r;
-        key[strcspn(key, "\n")] = 0;
-        if (strlen(key) < 16) {
-                explicit_bzero(key, strlen(key));
-                return fail(d, -EBADMSG, "keystone tpm recovery printed no recovery key");
+        InstallSeq seq = install_seq(d, NULL, NULL, NULL);
+        InstallEnrolled en = {};
+        char *err = NULL;
+        r = install_seq_enroll(&seq, d->secret, &en, &err);
+        snprintf(d->res->banner_first_boot, sizeof d->res->banner_first_boot, "%s", en.banner_before);
+        if (en.recovery_key) {
+                d->res->recovery_key = strdup(en.recovery_key);
+                char withnl[256];
+                snprintf(withnl, sizeof withnl, "%s\n", en.recovery_key);
+                erase_and_free_strp(&en.recovery_key);
+                int w = write_secret(sp(d, "recovery-key"), withnl);
+                explicit_bzero(withnl, sizeof withnl);
+                if (w < 0 && r >= 0)
+                        return fail(d, w, "Cannot write %s: %s", sp(d, "recovery-key"), strerror(-w));
+                if (w >= 0)
+                        log_line(d, "recovery key: %s (0600)", sp(d, "recovery-key"));
         }
-        d->res->recovery_key = strdup(key);
-        char withnl[256];
-        snprintf(withnl, sizeof withnl, "%s\n", key);
-        explicit_bzero(key, strlen(key));
-        r = write_secret(sp(d, "recovery-key"), withnl);
-        explicit_bzero(withnl, sizeof withnl);
         if (r < 0)
-                return fail(d, r, "Cannot write %s: %s", sp(d, "recovery-key"), strerror(-r));
-        log_line(d, "recovery key: %s (0600)", sp(d, "recovery-key"));
-        /* no install secret left behind: its keyslot (keystone tpm wipe reads
-         * the header again to prove it gone), the guest's copy and the
-         * state's, each overwritten and removed */
-        if (!d->spec->tpm_disabled) {
-                const char *wipe[] = { "sudo", "keystone", "tpm", "wipe", credstore, "--slot=install-secret", NULL };
-                if ((r = gsh_argv(d, vm, U, wipe, NULL, 10 * MIN_MS, true, NULL)) < 0)
-                        return r;
-        } else
-                log_line(d, "tpm.enable = false: the install secret stays (the recovery key alone is no way to "
-                            "boot unattended); remove it with keystone tpm wipe --slot=install-secret");
-        if ((r = gsh(d, vm, U, "sudo shred -z -u " GUEST_SECRET " && test ! -e " GUEST_SECRET, NULL, MIN_MS, true,
-                     NULL)) < 0)
-                return r;
+                return fail_with(d, r, err);
         if (!d->spec->tpm_disabled) {
                 r = secret_file_erase(sp(d, "credstore.secret"));
                 if (r < 0 && r != -ENOENT)
                         return fail(d, r, "Cannot erase the install secret %s: %s", sp(d, "credstore.secret"),
                                     strerror(-r));
-                log_line(d, "install secret: keyslot removed, %s and the state's copy erased", GUEST_SECRET);
+                log_line(d, "install secret: keyslot removed, %s and the state's copy erased",
+                         INSTALL_SEQ_MACHINE_SECRET);
         }
-        /* the banner again, now that the credstore is protected */
-        const char *banner_argv[] = { "sudo", "keystone", "tpm", "banner", credstore, NULL };
-        if ((r = gsh_argv(d, vm, U, banner_argv, NULL, MIN_MS, true, NULL)) < 0)
-                return r;
         _cleanup_close_ int fd = open(sp(d, "installed"), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd >= 0)
                 dprintf(fd, "%s installed from %s\n", d->res->hostname, d->host_abs);
