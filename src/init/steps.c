@@ -532,6 +532,25 @@ char *init_fatal_message(const InitContext *c, const InitStep *step, size_t i, s
         return s;
 }
 
+/* Each step's line also goes to ROOT/run/keystone-boot.log (0600), which
+ * moves with /run into the real system: how this boot opened the
+ * credstore, readable over SSH where there is no console to look at
+ * (keystone install's checks).  A log that cannot be written is skipped. */
+static void boot_log(InitContext *c, const char *fmt, ...) _printf_(2, 3);
+static void boot_log(InitContext *c, const char *fmt, ...) {
+        if (c->dry || !c->root)
+                return;
+        char path[4200];
+        snprintf(path, sizeof path, "%s" INIT_BOOT_LOG, c->root);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return;
+        va_list ap;
+        va_start(ap, fmt);
+        (void) vdprintf(fd, fmt, ap);
+        va_end(ap);
+}
+
 int init_run_steps(InitContext *c, const InitStep *steps, size_t n, size_t *ret_failed) {
         for (size_t i = 0; i < n; i++) {
                 *c->detail = 0;
@@ -547,6 +566,7 @@ int init_run_steps(InitContext *c, const InitStep *steps, size_t n, size_t *ret_
                 c->line_open = false;
                 if (r < 0) {
                         fprintf(c->console, "FAILED (%.2f s)\n", dt);
+                        boot_log(c, "[%2zu/%zu] %s ... FAILED (%.2f s)\n", i + 1, n, steps[i].name, dt);
                         _cleanup_free_ char *m = init_fatal_message(c, &steps[i], i, n, r);
                         fputs(m ? m : "keystone-init: out of memory\n", c->console);
                         fflush(c->console);
@@ -555,6 +575,8 @@ int init_run_steps(InitContext *c, const InitStep *steps, size_t n, size_t *ret_
                         return r;
                 }
                 fprintf(c->console, "ok (%.2f s)%s%s\n", dt, *c->detail ? ": " : "", c->detail);
+                boot_log(c, "[%2zu/%zu] %s ... ok (%.2f s)%s%s\n", i + 1, n, steps[i].name, dt,
+                         *c->detail ? ": " : "", c->detail);
                 fflush(c->console);
         }
         if (ret_failed)

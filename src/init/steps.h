@@ -74,6 +74,10 @@ typedef struct InitContext {
         bool line_open, line_broken;
 } InitContext;
 
+/* every step's line, as on the console, appended (0600); it moves with
+ * /run into the real system */
+#define INIT_BOOT_LOG "/run/keystone-boot.log"
+
 typedef struct InitStep {
         const char *name;
         int (*run)(InitContext *c);

@@ -73,6 +73,40 @@ static void test_runner_ok(void **state) {
         free(out);
 }
 
+/* the same lines in ROOT/run/keystone-boot.log (0600), for the real system */
+static void test_runner_boot_log(void **state) {
+        char root[] = "/tmp/test-init-steps-XXXXXX", run_dir[64], log[96];
+        assert_non_null(mkdtemp(root));
+        snprintf(run_dir, sizeof run_dir, "%s/run", root);
+        snprintf(log, sizeof log, "%s" INIT_BOOT_LOG, root);
+        assert_int_equal(mkdir(run_dir, 0755), 0);
+        const InitStep steps[] = { { "import-rpool-bare", step_detail }, { "check-encryptionroot", step_fails } };
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&buf, &size);
+        InitContext c = { .console = out, .clock = fake_clock, .root = root };
+        fake_time = 100.0;
+        size_t failed;
+        assert_int_equal(init_run_steps(&c, steps, 2, &failed), -EPERM);
+        fclose(out);
+        init_context_done(&c);
+        free(buf);
+        char text[512] = "";
+        FILE *f = fopen(log, "re");
+        assert_non_null(f);
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        text[n] = 0;
+        fclose(f);
+        assert_string_equal(text, "[ 1/2] import-rpool-bare ... ok (1.50 s): imported rpool\n"
+                                  "[ 2/2] check-encryptionroot ... FAILED (0.50 s)\n");
+        struct stat st;
+        assert_int_equal(stat(log, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        unlink(log);
+        rmdir(run_dir);
+        rmdir(root);
+}
+
 static void test_runner_fatal(void **state) {
         const InitStep steps[] = { { "a", step_fast }, { "check-encryptionroot", step_fails }, { "c", step_never } };
         int r;
@@ -253,6 +287,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_runner_ok),
                 cmocka_unit_test(test_runner_fatal),
+                cmocka_unit_test(test_runner_boot_log),
                 cmocka_unit_test(test_fatal_without_message),
                 cmocka_unit_test(test_tpm_refusal_text),
                 cmocka_unit_test(test_prompt_third_try),
