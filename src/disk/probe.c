@@ -10,12 +10,8 @@
 #include <blkid/blkid.h>
 
 #include "disk/probe.h"
+#include "util/fs.h"
 #include "util/macro.h"
-
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
 
 /* The device and its partitions, as "maj:min" strings. */
 typedef struct DevSet {

@@ -52,6 +52,10 @@ static const char *const installer_programs[] = {
         "/usr/bin/rm", "/usr/bin/sync", "/usr/bin/ls", "/usr/sbin/sshd", "/usr/lib/openssh/sshd-session",
         "/usr/lib/openssh/sshd-auth", "/usr/bin/ssh-keygen", "/usr/bin/timeout", "/usr/bin/mktemp",
         "/usr/bin/chmod", "/usr/bin/sha256sum", "/usr/bin/mv",
+        /* the probe (install/probe.sh) run again in the installer, to find
+         * the disk by its serial; chroot for --extra-files' --chown */
+        "/usr/bin/od", "/usr/bin/dd", "/usr/bin/cut", "/usr/bin/tr", "/usr/bin/readlink", "/usr/bin/uname",
+        "/usr/sbin/blkid", "/usr/sbin/chroot",
         NULL,
 };
 

@@ -57,3 +57,9 @@ int opendir_fd(int dirfd, DIR **ret);
 
 /* readdir(3), passing over "." and "..". */
 struct dirent *readdir_no_dot(DIR *d);
+
+/* _cleanup_(closedirp) DIR *d = opendir(…) */
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
