@@ -45,6 +45,7 @@ struct Vm {
         char disk_paths[VM_MAX_DISKS][PATH_MAX + 16];
         char disk_formats[VM_MAX_DISKS][8];
         char disk_serials[VM_MAX_DISKS][21];
+        unsigned disk_boot[VM_MAX_DISKS];
         pid_t owner;              /* forked children must not stop our VMs */
         pid_t qemu_pid, swtpm_pid;
         int qemu_status;
@@ -300,6 +301,7 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
                         goto fail;
                 }
                 snprintf(vm->disk_serials[i], sizeof vm->disk_serials[i], "%s", d->serial ? d->serial : "");
+                vm->disk_boot[i] = d->boot_index ? d->boot_index : (unsigned) i + 1;
                 if (d->overlay) {
                         snprintf(vm->disk_paths[i], sizeof vm->disk_paths[i], "%s/disk%zu.qcow2", vm->dir, i);
                         (void) unlink(vm->disk_paths[i]);
@@ -433,7 +435,7 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
         for (size_t i = 0; i < VM_MAX_DISKS && vm->disk_paths[i][0]; i++) {
                 A("-drive"); AF("if=none,id=disk%zu,format=%s,cache=unsafe,discard=unmap,file=%s",
                                 i, vm->disk_formats[i], vm->disk_paths[i]);
-                A("-device"); AF("virtio-blk-pci,drive=disk%zu,bootindex=%zu%s%s", i, i + 1,
+                A("-device"); AF("virtio-blk-pci,drive=disk%zu,bootindex=%u%s%s", i, vm->disk_boot[i],
                                  vm->disk_serials[i][0] ? ",serial=" : "", vm->disk_serials[i]);
         }
         if (c->kernel) {

@@ -44,6 +44,7 @@ typedef struct VmDisk {
         bool overlay;        /* boot a qcow2 overlay (in the VM's directory) over path */
         const char *serial;  /* the disk's serial number (at most 20 of [A-Za-z0-9._-]: the guest's
                               * /dev/disk/by-id/virtio-SERIAL); NULL: none */
+        unsigned boot_index; /* the firmware's boot order (1 first, unique); 0: its place in disks[] */
 } VmDisk;
 
 typedef struct VmConfig {
