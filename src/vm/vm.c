@@ -236,6 +236,8 @@ static void vm_free(Vm *vm) {
 int vm_new_r(const VmConfig *c, Vm **ret) {
         if (!c || !name_valid(c->name) || !base_dir[0])
                 return -EINVAL;
+        if (c->bios && (c->secure_boot || c->vars_file))
+                return -EINVAL;
         if (vm_count >= VM_LIST_MAX)
                 return -E2BIG;
         for (size_t i = 0; i < vm_count; i++)
@@ -275,7 +277,7 @@ int vm_new_r(const VmConfig *c, Vm **ret) {
         char real_vars[PATH_MAX], real_own[PATH_MAX];
         bool in_place = c->vars_file && realpath(c->vars_file, real_vars) && realpath(vm->vars_path, real_own) &&
                         streq(real_vars, real_own);
-        if (!in_place) {
+        if (!in_place && !c->bios) {
                 r = copy_file(c->vars_file ? c->vars_file : OVMF_DIR "/OVMF_VARS_4M.fd", vm->vars_path);
                 if (r < 0)
                         goto fail;
@@ -424,9 +426,11 @@ static int build_qemu_argv(Vm *vm, ArgBuf *ab, const char **argv, size_t max) {
                 A("-global"); A("driver=cfi.pflash01,property=secure,value=on");
                 A("-global"); A("ICH9-LPC.disable_s3=1");
         }
-        A("-drive"); AF("if=pflash,format=raw,unit=0,readonly=on,file=%s",
-                        c->secure_boot ? OVMF_DIR "/OVMF_CODE_4M.secboot.fd" : OVMF_DIR "/OVMF_CODE_4M.fd");
-        A("-drive"); AF("if=pflash,format=raw,unit=1,file=%s", vm->vars_path);
+        if (!c->bios) {
+                A("-drive"); AF("if=pflash,format=raw,unit=0,readonly=on,file=%s",
+                                c->secure_boot ? OVMF_DIR "/OVMF_CODE_4M.secboot.fd" : OVMF_DIR "/OVMF_CODE_4M.fd");
+                A("-drive"); AF("if=pflash,format=raw,unit=1,file=%s", vm->vars_path);
+        }
         if (c->tpm) {
                 A("-chardev"); AF("socket,id=chrtpm,path=%s/tpm", vm->rundir);
                 A("-tpmdev"); A("emulator,id=tpm0,chardev=chrtpm");

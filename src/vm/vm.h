@@ -53,6 +53,8 @@ typedef struct VmConfig {
         const char *vars_file;   /* UEFI variables to start from; NULL: a fresh
                                   * copy of OVMF_VARS_4M.fd (setup mode) */
         bool tpm;                /* a swtpm of its own; state kept across reboots */
+        bool bios;               /* no UEFI: qemu's own BIOS (SeaBIOS), booted with .kernel; not with
+                                  * secure_boot or vars_file */
         VmDisk disks[VM_MAX_DISKS];
         /* Direct kernel boot through fw_cfg (OVMF loads the kernel as an EFI
          * application: works in setup mode or without Secure Boot). */
