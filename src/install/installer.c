@@ -55,7 +55,7 @@ static const char *const installer_programs[] = {
         /* the probe (install/probe.sh) run again in the installer, to find
          * the disk by its serial; chroot for --extra-files' --chown */
         "/usr/bin/od", "/usr/bin/dd", "/usr/bin/cut", "/usr/bin/tr", "/usr/bin/readlink", "/usr/bin/uname",
-        "/usr/sbin/blkid", "/usr/sbin/chroot",
+        "/usr/sbin/blkid", "/usr/sbin/chroot", "/usr/bin/sleep",
         NULL,
 };
 

@@ -501,10 +501,20 @@ int remote_phase_install(RemoteInstall *ri, char **ret_error) {
             (r = upload_tree(&p, sp(ri, "media/generation", local, sizeof local), MEDIA "/generation", ret_error)) < 0)
                 goto done;
         say(ri, "install: the build uploaded, each file verified (%.1f s)", monotonic_seconds() - t0);
+        /* a run that was cut leaves its command running in the installer
+         * (sshd passes no signal to a root login's commands): wait for it */
+        const char *idle[] = { "sh", "-c",
+                               "n=0; while :; do busy=; for f in /proc/[0-9]*/comm; do "
+                               "read -r c < \"$f\" 2>/dev/null || continue; [ \"$c\" = keystone ] && busy=1; done; "
+                               "[ -z \"$busy\" ] && exit 0; n=$((n+1)); [ $n -ge 1800 ] && exit 1; sleep 1; done",
+                               NULL };
+        if ((r = phase_run(&p, INSTALL_ROLE_INSTALLER, idle, NULL, 0, 31 * MIN_MS, NULL, ret_error)) < 0)
+                goto done;
         if ((r = find_device(&p, dev, sizeof dev, &rep, ret_error)) < 0)
                 goto done;
         snprintf(host, sizeof host, MEDIA "/host/%s", ri->host_base);
         InstallSeq seq = seq_of(&p, host, MEDIA "/generation", dev, keys, sizeof keys, pcrs, sizeof pcrs);
+        seq.replace = true;
         if ((r = install_seq_generation(&seq, ret_error)) < 0)
                 goto done;
         say(ri, "install: keystone disk install onto %s ok (%.1f s)", dev, monotonic_seconds() - t0);

@@ -61,7 +61,8 @@ int install_seq_disk(const InstallSeq *s, char **ret_secret, char **ret_error) {
 
 int install_seq_generation(const InstallSeq *s, char **ret_error) {
         const char *install[] = { "keystone", "disk", "install", s->host, "--from", s->generation, "--device",
-                                  s->device, "--credstore-key-file", INSTALL_SEQ_SECRET, "--no-tpm", NULL };
+                                  s->device, "--credstore-key-file", INSTALL_SEQ_SECRET, "--no-tpm",
+                                  s->replace ? "--force" : NULL, NULL };
         return seq_run(s, INSTALL_ROLE_INSTALLER, install, NULL, 0, 60 * MIN_MS, true, NULL, ret_error);
 }
 

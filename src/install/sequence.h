@@ -42,6 +42,8 @@ typedef struct InstallSeq {
         const char *pcrs;               /* "1+7": keystone tpm enroll --pcrs */
         bool tpm_disabled;              /* tpm.enable = false: no TPM enrollment, the secret's keyslot kept */
         bool no_pcr15;
+        bool replace;                   /* generation: replace a generation of the same number (a run
+                                         * that was cut may have installed it) */
 } InstallSeq;
 
 /* *ret_secret: the credstore secret, 64 hex digits (erase_and_free). */
