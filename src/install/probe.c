@@ -811,7 +811,7 @@ int probe_check(const ProbeReport *r, const ProbeWants *w, const ProbeOptions *o
                 else
                         snprintf(shown, sizeof shown, "/dev/%s (%s)", d->name, format_bytes(d->size, b, sizeof b));
                 size_t n_use = strv_length(d->mounts) + strv_length(d->swaps) + strv_length(d->holders);
-                if (n_use > 0) {
+                if (n_use > 0 && !o->kexec_releases) {
                         REFUSE(-EBUSY, "%s is in use on the target:", shown);
                         for (char **m = d->mounts; *m; m++) {
                                 const char *sp = strchr(*m, ' ');
@@ -824,7 +824,8 @@ int probe_check(const ProbeReport *r, const ProbeWants *w, const ProbeOptions *o
                                 fprintf(f, " /dev/%.*s held by %s;", (int) (sp - *m), *m, sp + 1);
                         }
                         fputs(" Keystone never erases a disk in use, even with --force: choose another disk "
-                              "(disk.device), or stop what uses it on the target", f);
+                              "(disk.device), or stop what uses it on the target, or let the installer take over "
+                              "by kexec first (the kexec phase), which releases it", f);
                 }
                 _cleanup_free_ char *what = NULL;
                 if (!o->force && probe_disk_holds_data(d, &what))

@@ -151,6 +151,10 @@ typedef struct ProbeOptions {
         bool force;                     /* --force: erase a disk that holds data */
         bool no_tpm;                    /* --no-tpm */
         bool secure_boot_later;         /* --secure-boot=later */
+        bool kexec_releases;            /* the installer will take over by kexec and run from RAM: a
+                                         * disk the running system uses is released then (a machine
+                                         * with one disk), so in use is no refusal; it holds data, so
+                                         * --force is still needed */
 } ProbeOptions;
 
 /* The disk of the report that DEVICE names: a whole disk by name
@@ -168,7 +172,7 @@ int probe_find_disk(const ProbeReport *r, const char *device, const ProbeDisk **
  * must be off); no TPM 2.0 (-EPERM unless no_tpm or the host's tpm.enable
  * is false); kexec disabled (kexec_load_disabled 1: -EPERM; remote
  * install starts its installer with kexec); the target disk not found (-ENODEV/-ENOTUNIQ), mounted, swap
- * or held (-EBUSY, even with force), holding data or unreadable (-EEXIST
+ * or held (-EBUSY, even with force, unless kexec_releases), holding data or unreadable (-EEXIST
  * unless force). */
 int probe_check(const ProbeReport *r, const ProbeWants *w, const ProbeOptions *o, char **ret_error);
 

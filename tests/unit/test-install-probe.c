@@ -289,6 +289,11 @@ static void test_disk(void **state) {
               "/dev/sda2 mounted on /;", "/dev/sda5 is swap", "/dev/sda3 held by dm-0", "even with --force");
         CHECK("mounted.txt", &w, &none, -EBUSY, "in use", "\n/dev/disk/by-id/ata-QEMU_HARDDISK_QM00001 (/dev/sda, "
               "40 GiB) is not blank");
+        /* the one disk of a machine the installer takes over by kexec: released
+         * then, but it holds the running system's data */
+        ProbeOptions kexec = { .kexec_releases = true }, kexec_force = { .kexec_releases = true, .force = true };
+        CHECK("mounted.txt", &w, &kexec, -EEXIST, "is not blank", "then pass --force");
+        CHECK("mounted.txt", &w, &kexec_force, 0, NULL);
         /* no disk.device */
         w.disk_device = NULL;
         CHECK("mounted.txt", &w, &none, -ENODEV, "sets no disk.device");
