@@ -230,6 +230,29 @@ static int install_run(const CmdArgs *a, RemoteInstall *ri, unsigned phases, Ins
         return 0;
 }
 
+/* What can be said before connecting, without --dry-run: the order of the
+ * phases, whether anything is left to do, whether the next phase is in
+ * this version; then what is needed on this side.  1: nothing to do. */
+static int install_ready(const CmdArgs *a, const char *path, const char *state, unsigned phases, InstallRecord *rec,
+                         InstallLocal *local) {
+        _cleanup_free_ char *err = NULL;
+        int r = remote_phases_check(phases, rec, state, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err);
+        InstallPhase next = install_record_next(rec, phases);
+        if (next == _INSTALL_PHASE_MAX) {
+                printf("Every phase asked for ended before (%s/phases): nothing to do (--fresh starts over).\n",
+                       state);
+                return 1;
+        }
+        /* install_phases[] is in the phases' order */
+        if (!install_phases[next].run) {
+                RemoteInstall none = {};
+                return install_run(a, &none, phases, rec, state);
+        }
+        return install_local(path, state, local);
+}
+
 int cmd_install(const CmdArgs *a) {
         const char *path = a->args[0], *target = cmd_opt(a, INSTALL_OPT_TARGET);
         if (!target)
@@ -271,24 +294,9 @@ int cmd_install(const CmdArgs *a) {
         }
         if ((r = install_wants(c, &spec, state, &w, &pk)) < 0 || (r = install_record(a, state, &rec)) < 0)
                 goto done;
-        if (!dry) {
-                InstallPhase next = install_record_next(&rec, phases);
-                if ((r = remote_phases_check(phases, &rec, state, &err)) < 0) {
-                        log_error_errno(r, "%s", err);
-                        goto done;
-                }
-                if (next == _INSTALL_PHASE_MAX) {
-                        printf("Every phase asked for ended before (%s/phases): nothing to do (--fresh starts "
-                               "over).\n", state);
-                        goto done;
-                }
-                /* a phase not in this version: said before connecting */
-                if (!install_phases[next].run) {
-                        r = install_run(a, &ri, phases, &rec, state);
-                        goto done;
-                }
-                if ((r = install_local(path, state, &local)) < 0)
-                        goto done;
+        if (!dry && (r = install_ready(a, path, state, phases, &rec, &local)) != 0) {
+                r = r > 0 ? 0 : r;
+                goto done;
         }
         if ((r = install_connect(a, &t, &client)) < 0 || (r = install_probe(a, client, &t, &w, &report)) < 0)
                 goto done;
