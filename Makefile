@@ -143,9 +143,13 @@ $(BUILD)/asan/%: $(BUILD)/asan/obj/src/bin/%.o $(BUILD)/asan/libkeystone.a
 $(BUILD)/keystone-kexec: $(BUILD)/obj/src/bin/keystone-kexec.o
 	@$(if $(Q),echo "  LD      $@ (static)")
 	$(Q)$(CC) $(CFLAGS) -static -o $@ $<
-$(BUILD)/asan/keystone-kexec: $(BUILD)/asan/obj/src/bin/keystone-kexec.o
-	@$(if $(Q),echo "  LD-ASAN $@")
-	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $<
+# The sanitizer build's is a copy of the static one: an ASan binary is not
+# static and would not run on the target, and `build/asan/keystone install`
+# uploads the keystone-kexec beside it.
+$(BUILD)/asan/keystone-kexec: $(BUILD)/keystone-kexec
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CP      $@")
+	$(Q)cp -f $< $@
 
 # Test programs: always the sanitizer build.
 $(BUILD)/tests/%: $(BUILD)/asan/obj/tests/%.o $(BUILD)/asan/libkeystone.a

@@ -13,7 +13,7 @@ export LC_ALL=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin
 cd "$src"
 # The chroot was made with the build dependencies: tell make they are in place.
 mkdir -p build && touch build/.deps
-make -j2 VERSION="$version" build/keystone build/keystone-init
+make -j2 VERSION="$version" build/keystone build/keystone-init build/keystone-kexec
 
 pkg=$(mktemp -d)
 chmod 0755 "$pkg"
@@ -22,7 +22,11 @@ install -D -m 0755 build/keystone "$pkg/usr/bin/keystone"
 # keystone-init: PID 1 of the initrd `keystone build` makes from the
 # generation's own tree (docs/init.md); not a command for users' PATH.
 install -D -m 0755 build/keystone-init "$pkg/usr/lib/keystone/keystone-init"
-strip --strip-unneeded --remove-section=.comment "$pkg/usr/bin/keystone" "$pkg/usr/lib/keystone/keystone-init"
+# keystone-kexec: the static loader `keystone install` uploads to the target
+# (src/bin/keystone-kexec.c); it looks for it here, beside itself first.
+install -D -m 0755 build/keystone-kexec "$pkg/usr/lib/keystone/keystone-kexec"
+strip --strip-unneeded --remove-section=.comment "$pkg/usr/bin/keystone" "$pkg/usr/lib/keystone/keystone-init" \
+        "$pkg/usr/lib/keystone/keystone-kexec"
 
 # Depends: what the binary links against (dpkg-shlibdeps wants a
 # debian/control next to it) plus what tpm2-tss loads with dlopen: the TCTI

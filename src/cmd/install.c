@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /* keystone install HOST.toml --target [USER@]ADDRESS[:PORT]: install a host
- * onto a machine reached over SSH (install/remote.h).  This step: connect
- * (the host key checked), probe, refuse what cannot be installed, print the
- * plan. */
+ * onto a machine reached over SSH (install/remote.h): connect (the host key
+ * checked), probe, refuse what cannot be installed, print the plan, ask,
+ * then run the phases asked for that have not ended (install_phases[]). */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/cmd.h"
 #include "cmd/config-load.h"
+#include "image/lock.h"
 #include "install/phases.h"
 #include "install/probe.h"
 #include "install/remote.h"
 #include "install/ssh.h"
 #include "secureboot/keys.h"
+#include "util/fs.h"
 #include "util/macro.h"
 
 #define INSTALL_OPTIONS(X)                                                                                          \
@@ -60,8 +64,12 @@ const char install_description[] =
         "directory, so the same command after a dropped connection goes on where it\n"
         "stopped (--fresh starts over).\n"
         "\n"
-        "This version probes and plans (--dry-run); the phases that change the\n"
-        "machine follow.";
+        "Before the first phase the install is confirmed: \"yes\" typed on the\n"
+        "terminal, or --yes.  kexec builds the generation and the installer (in the\n"
+        "state directory), uploads the installer with keystone-kexec to\n"
+        "/run/keystone-kexec there and starts it, then reaches it again over SSH on\n"
+        "the same address, its host key pinned (STATE/ssh/installer_host_key.pub).\n"
+        "The phases after kexec are not in this version yet: --phases kexec.";
 
 static int install_connect(const CmdArgs *a, const SshTarget *t, SshClient **ret) {
         SshConnectOptions o = {
@@ -127,6 +135,124 @@ static int install_record(const CmdArgs *a, const char *state, InstallRecord *re
         return 0;
 }
 
+/* The phases in their order; the ones without a function are not in this
+ * version yet (remote_phases_run() says so). */
+static const RemotePhase install_phases[] = {
+        { INSTALL_PHASE_KEXEC, remote_phase_kexec },
+        { INSTALL_PHASE_DISK, NULL },
+        { INSTALL_PHASE_INSTALL, NULL },
+        { INSTALL_PHASE_REBOOT, NULL },
+        { INSTALL_PHASE_ENROLL, NULL },
+};
+
+/* "kexec: uploading … ok (12.3 s)"; the build's own lines indented
+ * between */
+static bool line_open;
+static void progress(void *userdata, InstallPhase phase, const char *step, int r, double seconds) {
+        (void) userdata;
+        if (seconds < 0) {
+                printf("%s: %s … ", install_phase_name(phase), step);
+                line_open = true;
+        } else {
+                if (!line_open)
+                        printf("%s: %s: ", install_phase_name(phase), step);
+                printf("%s (%.1f s)\n", r < 0 ? "failed" : "ok", seconds);
+                line_open = false;
+        }
+        fflush(stdout);
+}
+
+static void detail(void *userdata, const char *line) {
+        (void) userdata;
+        if (line_open)
+                putchar('\n');
+        line_open = false;
+        printf("  %s\n", line);
+        fflush(stdout);
+}
+
+static int install_confirm(const CmdArgs *a, unsigned phases, const RemotePlanInput *in) {
+        char q[512];
+        if (phases & ~(1u << INSTALL_PHASE_KEXEC))
+                snprintf(q, sizeof q, "Erase %s on %s and install %s?", in->wants->disk_device, in->target,
+                         in->hostname);
+        else
+                snprintf(q, sizeof q, "Stop the system running on %s and start the installer there (in RAM)?",
+                         in->target);
+        _cleanup_free_ char *err = NULL;
+        int r = remote_confirm(STDIN_FILENO, stdout, cmd_flag(a, INSTALL_OPT_YES), q, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : strerror(-r));
+        return 0;
+}
+
+/* What the phases need that is found on this side, before connecting: a
+ * state directory of our own, this binary, keystone-kexec. */
+typedef struct InstallLocal {
+        char self[PATH_MAX], host_abs[PATH_MAX], kexec[PATH_MAX], log[PATH_MAX];
+        bool locked;
+} InstallLocal;
+
+static int install_local(const char *path, const char *state, InstallLocal *l) {
+        ssize_t n = readlink("/proc/self/exe", l->self, sizeof l->self - 1);
+        if (n < 0)
+                return log_error_errno(-errno, "Cannot find this keystone binary (/proc/self/exe): %m");
+        l->self[n] = 0;
+        if (!realpath(path, l->host_abs))
+                return log_error_errno(-errno, "Cannot read host file %s: %m", path);
+        char lock[PATH_MAX];
+        l->locked = image_lock_path(l->host_abs, lock, sizeof lock) >= 0 && access(lock, F_OK) == 0;
+        _cleanup_free_ char *err = NULL;
+        int r = remote_kexec_binary(l->self, REMOTE_KEXEC_INSTALLED, l->kexec, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err);
+        char logs[PATH_MAX];
+        PATHF(logs, "%s/logs", state);
+        PATHF(l->log, "%s/kexec.log", logs);
+        free(err);
+        err = NULL;
+        if ((r = mkdir_p(logs, 0700, &err)) < 0 || (r = chmod(state, 0700) < 0 ? -errno : 0) < 0)
+                return log_error_errno(r, "Cannot create the state directory %s: %s", state, err ? err : strerror(-r));
+        return 0;
+}
+
+/* The phases asked for, in order, from the first that has not ended. */
+static int install_run(const CmdArgs *a, RemoteInstall *ri, unsigned phases, InstallRecord *rec, const char *state) {
+        _cleanup_free_ char *err = NULL;
+        int r = remote_phases_run(install_phases, ELEMENTSOF(install_phases), phases, rec, state, ri, &err);
+        if (ri->installer)
+                printf("The installer runs on %s (in RAM; log in: ssh -i %s root@%s -p %u, its host key %s/ssh/"
+                       "installer_host_key.pub).\n", cmd_opt(a, INSTALL_OPT_TARGET), ri->keys.ssh_key, ri->target->host,
+                       ri->target->port, state);
+        if (r < 0)
+                return log_error_errno(r, "%s", err ? err : strerror(-r));
+        printf("Phases ended (recorded in %s/phases).\n", state);
+        return 0;
+}
+
+/* What can be said before connecting, without --dry-run: the order of the
+ * phases, whether anything is left to do, whether the next phase is in
+ * this version; then what is needed on this side.  1: nothing to do. */
+static int install_ready(const CmdArgs *a, const char *path, const char *state, unsigned phases, InstallRecord *rec,
+                         InstallLocal *local) {
+        _cleanup_free_ char *err = NULL;
+        int r = remote_phases_check(phases, rec, state, &err);
+        if (r < 0)
+                return log_error_errno(r, "%s", err);
+        InstallPhase next = install_record_next(rec, phases);
+        if (next == _INSTALL_PHASE_MAX) {
+                printf("Every phase asked for ended before (%s/phases): nothing to do (--fresh starts over).\n",
+                       state);
+                return 1;
+        }
+        /* install_phases[] is in the phases' order */
+        if (!install_phases[next].run) {
+                RemoteInstall none = {};
+                return install_run(a, &none, phases, rec, state);
+        }
+        return install_local(path, state, local);
+}
+
 int cmd_install(const CmdArgs *a) {
         const char *path = a->args[0], *target = cmd_opt(a, INSTALL_OPT_TARGET);
         if (!target)
@@ -153,14 +279,26 @@ int cmd_install(const CmdArgs *a) {
         if (!*state)
                 snprintf(state, sizeof state, "/var/lib/keystone/install/%s", spec.hostname);
 
+        bool dry = cmd_flag(a, INSTALL_OPT_DRY_RUN);
         SshClient *client = NULL;
         ProbeReport *report = NULL;
         ProbeWants w = {};
         _cleanup_free_ uint8_t *pk = NULL;
         _cleanup_free_ char *plan = NULL;
         InstallRecord rec = {};
-        if ((r = install_wants(c, &spec, state, &w, &pk)) < 0 || (r = install_record(a, state, &rec)) < 0 ||
-            (r = install_connect(a, &t, &client)) < 0 || (r = install_probe(a, client, &t, &w, &report)) < 0)
+        InstallLocal local = {};
+        RemoteInstall ri = {};
+        if (!dry && (r = remote_confirm_possible(STDIN_FILENO, cmd_flag(a, INSTALL_OPT_YES), &err)) < 0) {
+                log_error_errno(r, "%s", err);
+                goto done;
+        }
+        if ((r = install_wants(c, &spec, state, &w, &pk)) < 0 || (r = install_record(a, state, &rec)) < 0)
+                goto done;
+        if (!dry && (r = install_ready(a, path, state, phases, &rec, &local)) != 0) {
+                r = r > 0 ? 0 : r;
+                goto done;
+        }
+        if ((r = install_connect(a, &t, &client)) < 0 || (r = install_probe(a, client, &t, &w, &report)) < 0)
                 goto done;
         RemotePlanInput in = { .host_path = path, .hostname = spec.hostname, .target = target, .report = report,
                                .wants = &w, .phases = phases, .record = &rec, .state_dir = state,
@@ -171,13 +309,22 @@ int cmd_install(const CmdArgs *a) {
                 goto done;
         }
         fputs(plan, stdout);
-        if (cmd_flag(a, INSTALL_OPT_DRY_RUN))
+        if (dry) {
                 printf("Dry run: nothing on %s was changed.\n", target);
-        else
-                r = log_error_errno(-EOPNOTSUPP, "%s can be installed, but this version of keystone install only "
-                                                 "probes and plans: run it with --dry-run (the phases that change "
-                                                 "the machine follow)", target);
+                goto done;
+        }
+        if ((r = install_confirm(a, phases & ~rec.done, &in)) < 0)
+                goto done;
+        ri = (RemoteInstall) {
+                .target = &t, .target_text = target, .client = client, .sudo = *t.user && !streq(t.user, "root"),
+                .report = report, .kexec_binary = local.kexec, .progress = progress,
+                .prepare = { .host_abs = local.host_abs, .spec = &spec, .locked = local.locked, .state_dir = state,
+                             .keystone = local.self, .who = "keystone install", .log_path = local.log,
+                             .detail = detail },
+        };
+        r = install_run(a, &ri, phases, &rec, state);
 done:
+        ssh_client_free(ri.installer);
         probe_report_free(report);
         ssh_client_free(client);
         image_spec_done(&spec);

@@ -57,4 +57,27 @@ run_status 2 "$KEYSTONE" install "$T/remote.toml" --target root@127.0.0.1 --phas
 assert_contains "$ERR" "disk comes before install"
 run_status 2 "$KEYSTONE" install "$T/remote.toml" --target root@127.0.0.1 --secure-boot=now --dry-run
 assert_contains "$ERR" "--secure-boot takes 'later', not 'now'"
+# without --dry-run: nothing can confirm it from a pipe; said before connecting
+: >"$T/sshd.log"
+run_status 1 "$KEYSTONE" install "$T/remote.toml" --target "root@127.0.0.1:$PORT" "${K[@]}" </dev/null
+assert_contains "$ERR" "standard input is not a terminal, so the install cannot be confirmed: run with --yes"
+assert_not_contains "$OUT" "Install remote"
+# the order of the phases: disk needs kexec first
+run_status 1 "$KEYSTONE" install "$T/remote.toml" --target "root@127.0.0.1:$PORT" "${K[@]}" --phases disk --yes
+assert_contains "$ERR" "the disk phase needs the kexec phase first, and $T/state/phases does not hold it as ended: add kexec to --phases"
+[ -e "$T/state/phases" ] && fail "a refused run wrote $T/state/phases"
+# kexec recorded as ended: disk is not in this version yet, again before connecting
+mkdir -p "$T/state" && printf 'kexec 1733300000 42.0\n' >"$T/state/phases"
+run_status 1 "$KEYSTONE" install "$T/remote.toml" --target "root@127.0.0.1:$PORT" "${K[@]}" --yes
+assert_contains "$ERR" "the disk phase is not in this version of keystone install yet (kexec ended: $T/state/phases records it); \`--phases kexec\` runs only the first"
+run_status 0 "$KEYSTONE" install "$T/remote.toml" --target "root@127.0.0.1:$PORT" "${K[@]}" --phases kexec --yes
+assert_contains "$OUT" "Every phase asked for ended before ($T/state/phases): nothing to do"
+grep -q 'Accepted publickey' "$T/sshd.log" && fail "a run refused before connecting logged in"
+# --fresh forgets it: kexec runs again (keystone-kexec found beside this
+# keystone), and this machine (no UEFI, the host's disk absent) is refused
+rm -f "$T/known_hosts"
+run_status 1 "$KEYSTONE" install "$T/remote.toml" --target "root@127.0.0.1:$PORT" "${K[@]}" --phases kexec --yes --fresh \
+	--accept-new-host-key
+assert_contains "$ERR" "cannot be installed as it is; nothing on it was changed"
+[ -s "$T/state/phases" ] && fail "--fresh left $T/state/phases: $(cat "$T/state/phases")"
 pass
