@@ -16,6 +16,7 @@
 #include "install/phases.h"
 #include "install/probe.h"
 #include "install/remote.h"
+#include "install/remote-phases.h"
 #include "install/ssh.h"
 #include "secureboot/keys.h"
 #include "util/fs.h"
@@ -105,7 +106,7 @@ static int install_wants(const Config *c, const ImageSpec *spec, const char *sta
 }
 
 static int install_probe(const CmdArgs *a, SshClient *c, const SshTarget *t, const ProbeWants *w,
-                         ProbeReport **ret) {
+                         bool kexec_releases, ProbeReport **ret) {
         const char *target = cmd_opt(a, INSTALL_OPT_TARGET);
         _cleanup_free_ char *err = NULL;
         bool sudo = *t->user && !streq(t->user, "root");
@@ -114,7 +115,7 @@ static int install_probe(const CmdArgs *a, SshClient *c, const SshTarget *t, con
                 return log_error_errno(r, "%s", err ? err : strerror(-r));
         const char *sb = cmd_opt(a, INSTALL_OPT_SECURE_BOOT);
         ProbeOptions po = { .force = cmd_flag(a, INSTALL_OPT_FORCE), .no_tpm = cmd_flag(a, INSTALL_OPT_NO_TPM),
-                            .secure_boot_later = sb != NULL };
+                            .secure_boot_later = sb != NULL, .kexec_releases = kexec_releases };
         free(err);
         err = NULL;
         r = probe_check(*ret, w, &po, &err);
@@ -139,10 +140,10 @@ static int install_record(const CmdArgs *a, const char *state, InstallRecord *re
  * version yet (remote_phases_run() says so). */
 static const RemotePhase install_phases[] = {
         { INSTALL_PHASE_KEXEC, remote_phase_kexec },
-        { INSTALL_PHASE_DISK, NULL },
-        { INSTALL_PHASE_INSTALL, NULL },
-        { INSTALL_PHASE_REBOOT, NULL },
-        { INSTALL_PHASE_ENROLL, NULL },
+        { INSTALL_PHASE_DISK, remote_phase_disk },
+        { INSTALL_PHASE_INSTALL, remote_phase_install },
+        { INSTALL_PHASE_REBOOT, remote_phase_reboot },
+        { INSTALL_PHASE_ENROLL, remote_phase_enroll },
 };
 
 /* "kexec: uploading … ok (12.3 s)"; the build's own lines indented
@@ -214,6 +215,28 @@ static int install_local(const char *path, const char *state, InstallLocal *l) {
         if ((r = mkdir_p(logs, 0700, &err)) < 0 || (r = chmod(state, 0700) < 0 ? -errno : 0) < 0)
                 return log_error_errno(r, "Cannot create the state directory %s: %s", state, err ? err : strerror(-r));
         return 0;
+}
+
+/* What enroll measured, the time of each phase, and the recovery key,
+ * shown this once (it is also in STATE/recovery-key, 0600). */
+static void install_summary(const RemoteInstall *ri, const ImageSpec *spec, const InstallRecord *rec,
+                            const char *state) {
+        printf("\n%s is installed on %s:\n", spec->hostname, ri->target_text);
+        printf("  secure boot     %s\n", ri->sb_line);
+        printf("  tpm unlock      %s\n", *ri->tpm_line ? ri->tpm_line : "(tpm.enable = false)");
+        printf("  encryptionroot  %s\n", ri->encroot_line);
+        printf("  ssh             %s\n", ri->ssh_line);
+        printf("  time           ");
+        double total = 0;
+        for (InstallPhase ph = 0; ph < _INSTALL_PHASE_MAX; ph++)
+                if (rec->done & (1u << ph)) {
+                        printf(" %s %.0f s,", install_phase_name(ph), rec->seconds[ph]);
+                        total += rec->seconds[ph];
+                }
+        printf(" total %.0f s\n", total);
+        printf("\nRecovery key (shown once; keep it somewhere safe, then remove %s/recovery-key):\n\n    %s\n\n",
+               state, ri->recovery_key);
+        fflush(stdout);
 }
 
 /* The phases asked for, in order, from the first that has not ended. */
@@ -298,17 +321,33 @@ int cmd_install(const CmdArgs *a) {
                 r = r > 0 ? 0 : r;
                 goto done;
         }
-        if ((r = install_connect(a, &t, &client)) < 0 || (r = install_probe(a, client, &t, &w, &report)) < 0)
-                goto done;
-        RemotePlanInput in = { .host_path = path, .hostname = spec.hostname, .target = target, .report = report,
+        /* after kexec the machine is the installer (then the installed
+         * system): the phases reach it themselves, each pinning the host key
+         * the state holds for it; the system that was probed is gone */
+        bool kexec_ended = rec.done & (1u << INSTALL_PHASE_KEXEC);
+        bool kexec_now = (phases & (1u << INSTALL_PHASE_KEXEC)) && !kexec_ended;
+        const ProbeDisk *disk = NULL;
+        RemotePlanInput in = { .host_path = path, .hostname = spec.hostname, .target = target, .report = NULL,
                                .wants = &w, .phases = phases, .record = &rec, .state_dir = state,
                                .extra_files = cmd_opt(a, INSTALL_OPT_EXTRA_FILES),
                                .chown = cmd_opt(a, INSTALL_OPT_CHOWN) };
-        if ((r = remote_plan_format(&in, &plan, &err)) < 0) {
-                log_error_errno(r, "%s", err ? err : strerror(-r));
-                goto done;
+        if (kexec_ended) {
+                InstallPhase next = install_record_next(&rec, phases);
+                printf("%s: the installer took over by kexec in an earlier run (%s/phases); going on with the %s "
+                       "phase.\n", target, state, next < _INSTALL_PHASE_MAX ? install_phase_name(next) : "next");
+        } else {
+                if ((r = install_connect(a, &t, &client)) < 0 ||
+                    (r = install_probe(a, client, &t, &w, kexec_now, &report)) < 0)
+                        goto done;
+                in.report = report;
+                if ((r = remote_plan_format(&in, &plan, &err)) < 0) {
+                        log_error_errno(r, "%s", err ? err : strerror(-r));
+                        goto done;
+                }
+                fputs(plan, stdout);
+                if (probe_find_disk(report, w.disk_device, &disk, NULL) < 0)
+                        disk = NULL;
         }
-        fputs(plan, stdout);
         if (dry) {
                 printf("Dry run: nothing on %s was changed.\n", target);
                 goto done;
@@ -317,13 +356,18 @@ int cmd_install(const CmdArgs *a) {
                 goto done;
         ri = (RemoteInstall) {
                 .target = &t, .target_text = target, .client = client, .sudo = *t.user && !streq(t.user, "root"),
-                .report = report, .kexec_binary = local.kexec, .progress = progress,
+                .report = report, .disk = disk, .kexec_binary = local.kexec, .progress = progress,
+                .extra_files = cmd_opt(a, INSTALL_OPT_EXTRA_FILES), .chown = cmd_opt(a, INSTALL_OPT_CHOWN),
+                .secure_boot_later = sb != NULL,
                 .prepare = { .host_abs = local.host_abs, .spec = &spec, .locked = local.locked, .state_dir = state,
                              .keystone = local.self, .who = "keystone install", .log_path = local.log,
                              .detail = detail },
         };
         r = install_run(a, &ri, phases, &rec, state);
+        if (r >= 0 && ri.recovery_key)
+                install_summary(&ri, &spec, &rec, state);
 done:
+        remote_install_done(&ri);
         ssh_client_free(ri.installer);
         probe_report_free(report);
         ssh_client_free(client);

@@ -168,7 +168,7 @@ int install_prepare_build(const InstallPrepare *p, const char *pub, char **ret_e
                     (r = copy_file_to_dir(lock_path, mhost)) < 0)
                         return error_set(ret_error, r, "Copying %s into %s failed", lock_path, mhost);
         }
-        const char *argv[16];
+        const char *argv[24];
         size_t n = 0;
         argv[n++] = p->keystone;
         argv[n++] = "build";
@@ -182,6 +182,11 @@ int install_prepare_build(const InstallPrepare *p, const char *pub, char **ret_e
         if (p->cache_dir) {
                 argv[n++] = "--cache-dir";
                 argv[n++] = p->cache_dir;
+        }
+        for (size_t i = 0; p->build_args && p->build_args[i]; i++) {
+                if (n >= ELEMENTSOF(argv) - 1)
+                        return error_set(ret_error, -E2BIG, "Too many arguments for keystone build");
+                argv[n++] = p->build_args[i];
         }
         argv[n] = NULL;
         pid_t pid;

@@ -34,6 +34,7 @@ typedef struct InstallPrepare {
         const char *cache_dir;          /* NULL: the default */
         const char *who;                /* for key names and comments: "keystone vm", "keystone install" */
         const char *log_path;           /* the current step's log */
+        const char *const *build_args;  /* more arguments for keystone build (NULL-ended), or NULL */
         /* the build's progress and warning lines as they come; may be NULL */
         void (*detail)(void *userdata, const char *line);
         void *userdata;

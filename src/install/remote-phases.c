@@ -127,13 +127,27 @@ int remote_disk_find(const ProbeReport *r, const RemoteDiskId *id, const ProbeDi
 /* ---- connections ---- */
 
 static const char *sp(const RemoteInstall *ri, const char *rel, char *buf, size_t size) {
-        snprintf(buf, size, "%s/%s", ri->state_dir, rel);
+        snprintf(buf, size, "%s/%s", ri->prepare.state_dir, rel);
         return buf;
 }
 
-static void say(RemoteInstall *ri, const char *fmt, ...) _printf_(2, 3);
-static void say(RemoteInstall *ri, const char *fmt, ...) {
-        if (!ri->progress)
+typedef struct Phase {
+        RemoteInstall *ri;
+        InstallPhase phase;
+        const char *name;
+        char user[64];                  /* the host's sudo user: the installed system's login */
+        char host_base[256];            /* the host file's name in STATE/media/host */
+        double t_step;                  /* when the last step ended */
+        char log[PATH_MAX + 64];
+        SshInstallTarget st;
+} Phase;
+
+/* A sub-step ended: its line, with the time since the one before. */
+static void say(Phase *p, const char *fmt, ...) _printf_(2, 3);
+static void say(Phase *p, const char *fmt, ...) {
+        double now = monotonic_seconds(), dt = now - p->t_step;
+        p->t_step = now;
+        if (!p->ri->progress)
                 return;
         _cleanup_free_ char *line = NULL;
         va_list ap;
@@ -141,22 +155,25 @@ static void say(RemoteInstall *ri, const char *fmt, ...) {
         int n = vasprintf(&line, fmt, ap);
         va_end(ap);
         if (n >= 0)
-                ri->progress(ri->userdata, line);
+                p->ri->progress(p->ri->userdata, p->phase, line, 0, dt);
 }
 
-typedef struct Phase {
-        RemoteInstall *ri;
-        const char *name;
-        char log[PATH_MAX + 64];
-        SshInstallTarget st;
-} Phase;
-
-static void phase_init(Phase *p, RemoteInstall *ri, const char *name) {
-        *p = (Phase) { .ri = ri, .name = name };
-        snprintf(p->log, sizeof p->log, "%s/logs/install-%s.log", ri->state_dir, name);
+static void phase_init(Phase *p, RemoteInstall *ri, InstallPhase phase) {
+        const char *name = install_phase_name(phase);
+        *p = (Phase) { .ri = ri, .phase = phase, .name = name, .t_step = monotonic_seconds() };
+        const ImageSpec *spec = ri->prepare.spec;
+        for (size_t i = 0; i < spec->n_users && !p->user[0]; i++)
+                for (size_t j = 0; j < spec->users[i].n_groups; j++)
+                        if (streq(spec->users[i].groups[j], "sudo")) {
+                                snprintf(p->user, sizeof p->user, "%s", spec->users[i].name);
+                                break;
+                        }
+        const char *b = strrchr(ri->prepare.host_abs, '/');
+        snprintf(p->host_base, sizeof p->host_base, "%s", b ? b + 1 : ri->prepare.host_abs);
+        snprintf(p->log, sizeof p->log, "%s/logs/install-%s.log", ri->prepare.state_dir, name);
         (void) mkdir_parents(p->log, 0700, NULL);
         char who[300];
-        snprintf(who, sizeof who, "%s:%u", ri->address.host, ri->address.port);
+        snprintf(who, sizeof who, "%s:%u", ri->target->host, ri->target->port);
         ssh_install_target_init(&p->st, who, p->log);
 }
 
@@ -168,7 +185,10 @@ static void phase_done(Phase *p) {
 
 static int connect_once(Phase *p, const char *user, const char *pinned_rel, SshClient **ret, char **ret_error) {
         char key[PATH_MAX + 32], pinned[PATH_MAX + 64];
-        SshTarget t = p->ri->address;
+        if (access(sp(p->ri, pinned_rel, pinned, sizeof pinned), R_OK) < 0)
+                return error_set(ret_error, -ENOENT, "%s: %s. The kexec phase makes the host keys a remote install "
+                                 "pins; run it again (--fresh starts over)", pinned, strerror(errno));
+        SshTarget t = *p->ri->target;
         snprintf(t.user, sizeof t.user, "%s", user);
         SshConnectOptions o = { .identity = sp(p->ri, "ssh/id_ed25519", key, sizeof key),
                                 .pinned_host_key = sp(p->ri, pinned_rel, pinned, sizeof pinned),
@@ -182,7 +202,7 @@ static int connect_once(Phase *p, const char *user, const char *pinned_rel, SshC
 static int wait_for(Phase *p, const char *user, const char *pinned_rel, const char *what, const char *not_boot_id,
                     SshClient **ret, char **ret_error) {
         RemoteInstall *ri = p->ri;
-        int wait_ms = ri->wait_ms > 0 ? ri->wait_ms : 20 * MIN_MS;
+        int wait_ms = ri->machine_timeout_s > 0 ? ri->machine_timeout_s * 1000 : 20 * MIN_MS;
         int64_t t0 = monotonic_ms(), end = t0 + wait_ms;
         _cleanup_free_ char *last = NULL;
         for (;;) {
@@ -190,6 +210,12 @@ static int wait_for(Phase *p, const char *user, const char *pinned_rel, const ch
                 free(last);
                 last = NULL;
                 int r = connect_once(p, user, pinned_rel, &c, &last);
+                /* a problem on this side (a key file) does not go away by waiting */
+                if (r == -EINVAL || r == -ENOENT || r == -ENOKEY) {
+                        error_set(ret_error, r, "%s at %s:%u cannot be reached: %s", what, ri->target->host,
+                                  ri->target->port, last ? last : strerror(-r));
+                        return r;
+                }
                 if (r >= 0 && not_boot_id) {
                         const char *argv[] = { "cat", "/proc/sys/kernel/random/boot_id", NULL };
                         RunResult rr = {};
@@ -213,7 +239,7 @@ static int wait_for(Phase *p, const char *user, const char *pinned_rel, const ch
                 }
                 if (monotonic_ms() >= end)
                         return error_set(ret_error, -ETIMEDOUT, "%s did not answer at %s:%u within %d min (the last "
-                                         "try: %s). See %s", what, ri->address.host, ri->address.port,
+                                         "try: %s). See %s", what, ri->target->host, ri->target->port,
                                          wait_ms / MIN_MS, last ? last : strerror(-r), p->log);
                 usleep(3000 * 1000);
         }
@@ -275,7 +301,7 @@ static int upload_tree(Phase *p, const char *local, const char *remote, char **r
  * the installer's own probe. */
 static int find_device(Phase *p, char *dev, size_t size, ProbeReport **ret_report, char **ret_error) {
         RemoteDiskId id;
-        int r = remote_disk_id_load(p->ri->state_dir, &id, ret_error);
+        int r = remote_disk_id_load(p->ri->prepare.state_dir, &id, ret_error);
         if (r < 0)
                 return r;
         ProbeReport *rep = NULL;
@@ -304,7 +330,7 @@ static int find_device(Phase *p, char *dev, size_t size, ProbeReport **ret_repor
 
 static InstallSeq seq_of(Phase *p, const char *host, const char *generation, const char *device, char *keys,
                          size_t keys_size, char *pcrs, size_t pcrs_size) {
-        const ImageSpec *spec = p->ri->spec;
+        const ImageSpec *spec = p->ri->prepare.spec;
         _cleanup_free_ char *m = tpm2_pcr_mask_to_string(image_spec_tpm_pcrs(spec));
         snprintf(pcrs, pcrs_size, "%s", m ? m : "1+7");
         return (InstallSeq) { .target = &p->st.target, .host = host, .generation = generation, .device = device,
@@ -337,19 +363,18 @@ static int read_secret(RemoteInstall *ri, char **ret, char **ret_error) {
 
 int remote_phase_disk(RemoteInstall *ri, char **ret_error) {
         Phase p;
-        phase_init(&p, ri, "disk");
+        phase_init(&p, ri, INSTALL_PHASE_DISK);
         char dev[64], host[PATH_MAX], local[PATH_MAX + 32], keys[PATH_MAX + 32], pcrs[32];
         _cleanup_free_ char *secret = NULL;
-        double t0 = monotonic_seconds();
         int r = connect_installer(&p, ret_error);
         if (r < 0)
                 goto done;
-        say(ri, "disk: the installer answers (its pinned host key) after %.1f s", monotonic_seconds() - t0);
+        say(&p, "the installer answers (its pinned host key)");
         if ((r = upload_tree(&p, sp(ri, "media/host", local, sizeof local), MEDIA "/host", ret_error)) < 0 ||
             (r = find_device(&p, dev, sizeof dev, NULL, ret_error)) < 0)
                 goto done;
-        snprintf(host, sizeof host, MEDIA "/host/%s", ri->host_base);
-        say(ri, "disk: the host file uploaded; the disk is %s in the installer", dev);
+        snprintf(host, sizeof host, MEDIA "/host/%s", p.host_base);
+        say(&p, "the host file uploaded; the disk is %s in the installer", dev);
         InstallSeq seq = seq_of(&p, host, NULL, dev, keys, sizeof keys, pcrs, sizeof pcrs);
         if ((r = install_seq_disk(&seq, &secret, ret_error)) < 0)
                 goto done;
@@ -357,8 +382,7 @@ int remote_phase_disk(RemoteInstall *ri, char **ret_error) {
                 r = error_set(ret_error, r, "Cannot write %s: %s", local, strerror(-r));
                 goto done;
         }
-        say(ri, "disk: keystone disk apply %s ok (%.1f s); the install secret is in %s (0600) until enroll", dev,
-            monotonic_seconds() - t0, local);
+        say(&p, "keystone disk apply %s; the install secret is in %s (0600) until enroll", dev, local);
 done:
         if (secret)
                 explicit_bzero(secret, strlen(secret));
@@ -486,11 +510,10 @@ static int place_extra_files(Phase *p, const char *host, const char *dev, char *
 
 int remote_phase_install(RemoteInstall *ri, char **ret_error) {
         Phase p;
-        phase_init(&p, ri, "install");
+        phase_init(&p, ri, INSTALL_PHASE_INSTALL);
         char dev[64], host[PATH_MAX], local[PATH_MAX + 32], keys[PATH_MAX + 32], pcrs[32];
         _cleanup_free_ char *secret = NULL;
         ProbeReport *rep = NULL;
-        double t0 = monotonic_seconds();
         int r = connect_installer(&p, ret_error);
         if (r < 0 || (r = read_secret(ri, &secret, ret_error)) < 0)
                 goto done;
@@ -500,7 +523,7 @@ int remote_phase_install(RemoteInstall *ri, char **ret_error) {
             (r = upload_tree(&p, sp(ri, "media/host", local, sizeof local), MEDIA "/host", ret_error)) < 0 ||
             (r = upload_tree(&p, sp(ri, "media/generation", local, sizeof local), MEDIA "/generation", ret_error)) < 0)
                 goto done;
-        say(ri, "install: the build uploaded, each file verified (%.1f s)", monotonic_seconds() - t0);
+        say(&p, "the build uploaded, each file verified");
         /* a run that was cut leaves its command running in the installer
          * (sshd passes no signal to a root login's commands): wait for it */
         const char *idle[] = { "sh", "-c",
@@ -512,26 +535,26 @@ int remote_phase_install(RemoteInstall *ri, char **ret_error) {
                 goto done;
         if ((r = find_device(&p, dev, sizeof dev, &rep, ret_error)) < 0)
                 goto done;
-        snprintf(host, sizeof host, MEDIA "/host/%s", ri->host_base);
+        snprintf(host, sizeof host, MEDIA "/host/%s", p.host_base);
         InstallSeq seq = seq_of(&p, host, MEDIA "/generation", dev, keys, sizeof keys, pcrs, sizeof pcrs);
         seq.replace = true;
         if ((r = install_seq_generation(&seq, ret_error)) < 0)
                 goto done;
-        say(ri, "install: keystone disk install onto %s ok (%.1f s)", dev, monotonic_seconds() - t0);
+        say(&p, "keystone disk install onto %s", dev);
         if (ri->extra_files) {
                 if ((r = place_extra_files(&p, host, dev, ret_error)) < 0)
                         goto done;
-                say(ri, "install: the extra files of %s placed", ri->extra_files);
+                say(&p, "the extra files of %s placed", ri->extra_files);
         }
         if (rep->setup_mode == 1 && !ri->secure_boot_later) {
                 if ((r = install_seq_secure_boot(&seq, ret_error)) < 0)
                         goto done;
-                say(ri, "install: the owner's Secure Boot keys enrolled (user mode)");
+                say(&p, "the owner's Secure Boot keys enrolled (user mode)");
         } else {
                 const char *rm[] = { "rm", "-f", INSTALL_SEQ_SECRET, NULL };
                 if ((r = phase_run(&p, INSTALL_ROLE_INSTALLER, rm, NULL, 0, MIN_MS, NULL, ret_error)) < 0)
                         goto done;
-                say(ri, "install: Secure Boot keys not enrolled (%s)",
+                say(&p, "Secure Boot keys not enrolled (%s)",
                     ri->secure_boot_later ? "--secure-boot=later" : "the firmware is not in setup mode");
         }
         /* the pool must be exported, or the first boot's import refuses it
@@ -541,7 +564,7 @@ int remote_phase_install(RemoteInstall *ri, char **ret_error) {
                                 "fi; ! zpool list -H -o name \"$1\" >/dev/null 2>&1", "sh", pool, NULL };
         if ((r = phase_run(&p, INSTALL_ROLE_INSTALLER, check, NULL, 0, 5 * MIN_MS, NULL, ret_error)) < 0)
                 goto done;
-        say(ri, "install: %s exported (%.1f s)", pool, monotonic_seconds() - t0);
+        say(&p, "%s exported", pool);
 done:
         probe_report_free(rep);
         if (secret)
@@ -564,9 +587,9 @@ static int read_boot_id(Phase *p, InstallRole role, char id[40], char **ret_erro
 
 /* The installed system, as the host's sudo user (the host's own key). */
 static int connect_machine(Phase *p, const char *not_boot_id, char **ret_error) {
-        int r = wait_for(p, p->ri->user, HOST_KEY ".pub", "The installed system", not_boot_id,
+        int r = wait_for(p, p->user, HOST_KEY ".pub", "The installed system", not_boot_id,
                          &p->st.session[INSTALL_ROLE_MACHINE], ret_error);
-        p->st.sudo[INSTALL_ROLE_MACHINE] = !streq(p->ri->user, "root");
+        p->st.sudo[INSTALL_ROLE_MACHINE] = !streq(p->user, "root");
         return r;
 }
 
@@ -586,9 +609,8 @@ static void line_of(const char *text, const char *needle, char *out, size_t size
 
 int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
         Phase p;
-        phase_init(&p, ri, "reboot");
+        phase_init(&p, ri, INSTALL_PHASE_REBOOT);
         _cleanup_free_ char *secret = NULL, *log = NULL;
-        double t0 = monotonic_seconds();
         int r = read_secret(ri, &secret, ret_error);
         if (r < 0)
                 goto done;
@@ -601,7 +623,7 @@ int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
                 (void) ssh_client_run(inst, argv, &(SshRunOptions) { .log_output = true, .timeout_ms = 30000 },
                                       NULL, NULL);
                 ssh_client_free(inst);
-                say(ri, "reboot: the installer reboots");
+                say(&p, "the installer reboots");
         } else
                 log_file_printf(p.log, "the installer does not answer (%s): it has rebooted already\n",
                                 cerr ? cerr : "?");
@@ -612,7 +634,7 @@ int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
                      &initrd, ret_error);
         if (r < 0)
                 goto done;
-        say(ri, "reboot: the initrd answers (the host's own key) after %.1f s", monotonic_seconds() - t0);
+        say(&p, "the initrd answers (the host's own key)");
         const char *unlock[] = { KEYSTONE_INIT, "--unlock", NULL };
         RunResult rr = {};
         _cleanup_free_ char *uerr = NULL;
@@ -628,7 +650,7 @@ int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
                 goto done;
         }
         run_result_done(&rr);
-        say(ri, "reboot: the install secret went to keystone-init --unlock over SSH");
+        say(&p, "the install secret went to keystone-init --unlock over SSH");
         if ((r = connect_machine(&p, NULL, ret_error)) < 0 || (r = boot_log(&p, &log, ret_error)) < 0)
                 goto done;
         if (!strstr(log, "over SSH")) {
@@ -636,7 +658,7 @@ int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
                               "credstore was opened over SSH:\n%s", log);
                 goto done;
         }
-        say(ri, "reboot: the installed system answers to %s after %.1f s", ri->user, monotonic_seconds() - t0);
+        say(&p, "the installed system answers to %s; the credstore was opened over SSH", p.user);
 done:
         if (secret)
                 erase_and_free_strp(&secret);
@@ -648,11 +670,10 @@ done:
 
 int remote_phase_enroll(RemoteInstall *ri, char **ret_error) {
         Phase p;
-        phase_init(&p, ri, "enroll");
+        phase_init(&p, ri, INSTALL_PHASE_ENROLL);
         char keys[PATH_MAX + 32], pcrs[32], path[PATH_MAX + 32], boot_id[40] = "";
         _cleanup_free_ char *secret = NULL, *log = NULL, *sb = NULL;
         InstallEnrolled en = {};
-        double t0 = monotonic_seconds();
         int r = read_secret(ri, &secret, ret_error);
         if (r < 0 || (r = connect_machine(&p, NULL, ret_error)) < 0)
                 goto done;
@@ -669,9 +690,9 @@ int remote_phase_enroll(RemoteInstall *ri, char **ret_error) {
         }
         if (r < 0)
                 goto done;
-        say(ri, "enroll: TPM (PCRs %s) and recovery key enrolled, the install secret's keyslot removed (%.1f s)",
-            ri->spec->tpm_disabled ? "none" : pcrs, monotonic_seconds() - t0);
-        if (!ri->spec->tpm_disabled) {
+        say(&p, "TPM (PCRs %s) and recovery key enrolled, the install secret's keyslot removed",
+            ri->prepare.spec->tpm_disabled ? "none" : pcrs);
+        if (!ri->prepare.spec->tpm_disabled) {
                 r = secret_file_erase(sp(ri, "credstore.secret", path, sizeof path));
                 if (r < 0 && r != -ENOENT) {
                         r = error_set(ret_error, r, "Cannot erase the install secret %s: %s", path, strerror(-r));
@@ -685,22 +706,22 @@ int remote_phase_enroll(RemoteInstall *ri, char **ret_error) {
         (void) phase_run(&p, INSTALL_ROLE_MACHINE, reboot, NULL, 0, MIN_MS, NULL, NULL);
         ssh_client_free(p.st.session[INSTALL_ROLE_MACHINE]);
         p.st.session[INSTALL_ROLE_MACHINE] = NULL;
-        say(ri, "enroll: rebooting; the TPM alone must open the credstore");
+        say(&p, "rebooting; the TPM alone must open the credstore");
         if ((r = connect_machine(&p, boot_id, ret_error)) < 0) {
                 if (ret_error && *ret_error) {
                         _cleanup_free_ char *m = TAKE_PTR(*ret_error);
                         r = error_set(ret_error, r, "%s. If the TPM did not unlock, the initrd waits for a secret: "
                                       "keystone unlock root@%s with the recovery key in %s/recovery-key", m,
-                                      ri->address.host, ri->state_dir);
+                                      ri->target->host, ri->prepare.state_dir);
                 }
                 goto done;
         }
         if ((r = boot_log(&p, &log, ret_error)) < 0)
                 goto done;
-        line_of(log, ri->spec->tpm_disabled ? "opened with password" : "opened with TPM2 token", ri->tpm_line,
+        line_of(log, ri->prepare.spec->tpm_disabled ? "opened with password" : "opened with TPM2 token", ri->tpm_line,
                 sizeof ri->tpm_line);
         line_of(log, "all with encryptionroot", ri->encroot_line, sizeof ri->encroot_line);
-        if (!ri->spec->tpm_disabled && !*ri->tpm_line) {
+        if (!ri->prepare.spec->tpm_disabled && !*ri->tpm_line) {
                 r = error_set(ret_error, -EIO, "After the reboot the credstore was not opened by the TPM; "
                               "/run/keystone-boot.log says:\n%s", log);
                 goto done;
@@ -715,10 +736,10 @@ int remote_phase_enroll(RemoteInstall *ri, char **ret_error) {
                 r = error_set(ret_error, -EIO, "Secure Boot is not enabled in user mode on %s:\n%s", p.st.name, sb);
                 goto done;
         }
-        snprintf(ri->ssh_line, sizeof ri->ssh_line, "ssh %s@%s -p %u: logged in (host key %s)", ri->user,
-                 ri->address.host, ri->address.port,
+        snprintf(ri->ssh_line, sizeof ri->ssh_line, "ssh %s@%s -p %u: logged in (host key %s)", p.user,
+                 ri->target->host, ri->target->port,
                  ssh_client_host_key_fingerprint(p.st.session[INSTALL_ROLE_MACHINE]));
-        say(ri, "enroll: the TPM opened the credstore with nothing typed (%.1f s)", monotonic_seconds() - t0);
+        say(&p, "the TPM opened the credstore with nothing typed");
 done:
         if (en.recovery_key)
                 erase_and_free_strp(&en.recovery_key);

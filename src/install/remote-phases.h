@@ -32,6 +32,7 @@
 
 #include "image/image.h"
 #include "install/probe.h"
+#include "install/remote.h"
 #include "install/ssh.h"
 
 /* What the probe before kexec saw of the disk to install onto. */
@@ -49,28 +50,11 @@ int remote_disk_id_load(const char *state_dir, RemoteDiskId *ret, char **ret_err
  * what R has; -ENOTUNIQ when two fit. */
 int remote_disk_find(const ProbeReport *r, const RemoteDiskId *id, const ProbeDisk **ret, char **ret_error);
 
-typedef struct RemoteInstall {
-        const char *state_dir;
-        const ImageSpec *spec;
-        const char *host_base;          /* the host file's name in STATE/media/host */
-        SshTarget address;              /* where the machine answers (user ignored) */
-        const char *user;               /* the host's sudo user (the installed system's login) */
-        const char *extra_files;        /* --extra-files DIR, or NULL */
-        const char *chown;              /* --chown USER:GROUP, or NULL */
-        bool secure_boot_later;         /* --secure-boot=later: no enrollment */
-        int wait_ms;                    /* each wait for the machine to answer; 0: 20 min */
-        /* a sub-step's line ("uploading the build … ok (12.0 s)"); may be NULL */
-        void (*progress)(void *userdata, const char *line);
-        void *userdata;
-        /* out */
-        char *recovery_key;             /* enroll: erase_and_free */
-        char tpm_line[256], encroot_line[256], ssh_line[256], sb_line[128];
-} RemoteInstall;
-
 int remote_phase_disk(RemoteInstall *ri, char **ret_error);
 int remote_phase_install(RemoteInstall *ri, char **ret_error);
 int remote_phase_reboot(RemoteInstall *ri, char **ret_error);
 int remote_phase_enroll(RemoteInstall *ri, char **ret_error);
+/* frees what the phases left in RI (the recovery key, erased) */
 void remote_install_done(RemoteInstall *ri);
 
 /* STATE/ssh/host/ssh_host_ed25519_key (+ .pub): the host's own SSH host key,

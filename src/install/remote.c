@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "install/remote.h"
+#include "install/remote-phases.h"
 #include "secureboot/keys.h"
 #include "util/clock.h"
 #include "util/error-message.h"
@@ -494,9 +495,29 @@ int remote_phase_kexec(RemoteInstall *ri, char **ret_error) {
         if ((r = step_end(ri, step, t0, r)) < 0)
                 return r;
 
+        /* what the phases after kexec need from this side: the disk as the
+         * probe saw it (the installer finds it again by its serial), the
+         * host's own SSH host key (the first boot's initrd and the system
+         * answer with it), and the first boot's network baked into the
+         * build (initrd-ssh: the signed UKI's command line) */
+        step = "the disk's identity (STATE/target-disk) and the host's SSH host key (STATE/ssh/host)";
+        t0 = step_begin(ri, step);
+        r = ri->disk ? remote_disk_id_save(state, ri->disk, ret_error) :
+                       error_set(ret_error, -EINVAL, "keystone install: no target disk was probed");
+        if (r >= 0)
+                r = remote_host_keys(state, ret_error);
+        if ((r = step_end(ri, step, t0, r)) < 0)
+                return r;
+        char host_keys[PATH_MAX], net_arg[256];
+        PATHF(host_keys, "%s/ssh/host", state);
+        snprintf(net_arg, sizeof net_arg, "address=%s%s%s,mac=%s", net.address, *net.gateway ? ",gateway=" : "",
+                 net.gateway, net.mac);
+        const char *build_args[] = { "--host-keys", host_keys, "--initrd-ssh-net", net_arg, NULL };
+        InstallPrepare bp = *p;
+        bp.build_args = build_args;
         step = "building the generation (STATE/media/generation)";
         t0 = step_begin(ri, step);
-        if ((r = step_end(ri, step, t0, install_prepare_build(p, ri->keys.pub, ret_error))) < 0)
+        if ((r = step_end(ri, step, t0, install_prepare_build(&bp, ri->keys.pub, ret_error))) < 0)
                 return r;
 
         Installer inst;

@@ -134,6 +134,7 @@ typedef struct RemoteInstall {
         SshClient *client;              /* the target as found */
         bool sudo;
         const ProbeReport *report;
+        const ProbeDisk *disk;          /* the disk to install onto, in report */
         InstallPrepare prepare;         /* the host, the state directory, this keystone, the log */
         const char *kexec_binary;       /* remote_kexec_binary() */
         int installer_timeout_s;        /* 0: REMOTE_INSTALLER_WAIT_S */
@@ -141,9 +142,17 @@ typedef struct RemoteInstall {
          * at its end with its result and how long it took; may be NULL */
         void (*progress)(void *userdata, InstallPhase phase, const char *step, int r, double seconds);
         void *userdata;
+        /* for the phases after kexec (install/remote-phases.h) */
+        const char *extra_files;        /* --extra-files DIR, or NULL */
+        const char *chown;              /* --chown USER:GROUP, or NULL */
+        bool secure_boot_later;         /* --secure-boot=later: the owner's keys are not enrolled */
+        int machine_timeout_s;          /* each wait for the installed system or its initrd; 0: 20 min */
         /* what the phases leave for the next */
         SshClient *installer;           /* the installer, its host key pinned (free it) */
         InstallKeys keys;
+        /* what enroll measured, and the recovery key (remote_install_done() erases it) */
+        char *recovery_key;
+        char tpm_line[256], encroot_line[256], ssh_line[256], sb_line[128];
 } RemoteInstall;
 
 typedef struct RemotePhase {
