@@ -26,6 +26,7 @@
 #define FROM_CMDLINE "cmdline"
 #define FROM_ESP "esp"
 #define FROM_MANIFEST "manifest.json"
+#define FROM_HOST_KEYS "host-keys.tar"
 
 __attribute__((format(printf, 3, 4)))
 static void progress(GenerationInstallOptions *o, const char *step, const char *fmt, ...) {
@@ -207,6 +208,19 @@ static int install_files(GenerationInstallOptions *o, const DiskMountOptions *mo
         if (r < 0)
                 return r;
         progress(o, "rootfs", "%s unpacked", tar);
+        /* the machine's SSH host key (generation/output.h), when the build had one */
+        snprintf(tar, sizeof tar, "%s/" FROM_HOST_KEYS, o->from);
+        if (access(tar, F_OK) == 0) {
+                const char *keys[] = { "tar", "--numeric-owner", "-xpf", tar, "-C", mo->root, NULL };
+                res = (RunResult) {};
+                r = run(keys, NULL, &res);
+                if (r < 0)
+                        error_set(error, r, "unpacking %s on %s failed: %s", tar, mo->root, run_result_describe(&res));
+                run_result_done(&res);
+                if (r < 0)
+                        return r;
+                progress(o, "rootfs", "%s unpacked: the host's SSH host key", tar);
+        }
         return install_esp(o, mo->root, error);
 }
 
