@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/tmpdir.h"
+#include "../lib/spec-toml.h"
 #include "config/config.h"
 #include "generation/initrd-ssh.h"
 #include "image/image.h"
@@ -23,18 +23,7 @@
 static char *dir;
 
 static int spec_from_toml(const char *toml, ImageSpec *ret, char **ret_error) {
-        test_write(dir, "host.toml", toml);
-        char path[4200];
-        snprintf(path, sizeof path, "%s/host.toml", dir);
-        Config *c = NULL;
-        char *error = NULL;
-        int r = config_load(path, &c, &error);
-        if (r >= 0) {
-                r = image_spec_from_config(c, ret, &error);
-                config_free(c);
-        }
-        *ret_error = error;
-        return r;
+        return test_spec_from_toml(dir, toml, ret, ret_error);
 }
 
 #define HOST "[host]\nname = \"h\"\n"
