@@ -29,6 +29,10 @@ const char build_description[] =
         "  esp/              for the ESP, signed with the db key: EFI/Linux/keystone-N.efi,\n"
         "                    EFI/systemd/systemd-bootx64.efi, EFI/BOOT/BOOTX64.EFI,\n"
         "                    loader/loader.conf\n"
+        "  host-keys.tar     with --host-keys: the system's SSH host key (0600)\n"
+        "With boot.initrd-ssh or --initrd-ssh-net (unlock over SSH in the initrd) the\n"
+        "initrd runs sshd; its host key, authorized_keys and network are put only into\n"
+        "DIR (initrd.img and the UKIs then 0600), never into the shared cache.\n"
         "Two builds of one host file and keystone.lock give the same bytes (rootfs,\n"
         "initrd, unsigned UKI).  `keystone disk install HOST.toml --from DIR`\n"
         "puts it on a disk.\n"
@@ -117,6 +121,7 @@ static void print_generation(const ImageSpec *spec, const Generation *g, unsigne
         print_file(dir, rel, g->signed_ ? "UKI, signed with the db key" : "UKI (unsigned)");
         print_file(dir, GENERATION_ESP "/" GENERATION_ESP_SYSTEMD_BOOT,
                    g->signed_ ? "systemd-boot, signed" : "systemd-boot (unsigned)");
+        print_file(dir, GENERATION_HOST_KEYS, "the SSH host key of the system (0600)");
         if (manifest)
                 print_file(dir, "manifest.json", "inputs, packages, sha256 of each artifact");
         printf("  cmdline: %s\n", g->cmdline);
