@@ -43,7 +43,7 @@ static void key_pair_done(KeyPair *k) {
 }
 
 /* DIR/NAME and DIR/NAME.pub: an OpenSSH ed25519 key readable by its owner
- * only.  -ENOENT (with *error) when the private half is missing. */
+ * only. */
 static int key_pair_read(const char *dir, const char *name, KeyPair *ret, char **error) {
         char p[PATH_MAX], pub[PATH_MAX + 8];
         PATHF(p, "%s/%s", dir, name);
@@ -79,6 +79,14 @@ static int key_pair_read(const char *dir, const char *name, KeyPair *ret, char *
         }
         *ret = k;
         return 0;
+}
+
+/* Whether the operator made the initrd a key of its own (then it must be
+ * whole: a missing .pub is an error, not a reason to fall back). */
+static bool has_initrd_key(const char *dir) {
+        char p[PATH_MAX];
+        PATHF(p, "%s/" GENERATION_INITRD_HOST_KEY, dir);
+        return access(p, F_OK) == 0 || errno != ENOENT;
 }
 
 /* out written anew, mode 0600, never through an existing file's mode */
@@ -151,11 +159,10 @@ static int write_initrd_ssh(Generation *g, const ImageSpec *s, const GenerationM
                 return r;
         /* a key of the initrd's own, when the operator made one */
         KeyPair own = {};
-        _cleanup_free_ char *kerr = NULL;
-        r = key_pair_read(m->host_keys, GENERATION_INITRD_HOST_KEY, &own, &kerr);
-        if (r < 0 && r != -ENOENT)
-                return error_set(error, r, "%s", kerr);
-        const KeyPair *k = r >= 0 ? &own : hk;
+        bool separate = has_initrd_key(m->host_keys);
+        if (separate && (r = key_pair_read(m->host_keys, GENERATION_INITRD_HOST_KEY, &own, error)) < 0)
+                return r;
+        const KeyPair *k = separate ? &own : hk;
         InitrdData e[] = {
                 { "etc", 0, NULL, 0 },
                 { INITRD_SSH_DIR + 1, 0, NULL, 0 },
@@ -221,12 +228,11 @@ int generation_host_keys_check(const char *dir, char **error) {
         key_pair_done(&k);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *err = NULL;
-        r = key_pair_read(dir, GENERATION_INITRD_HOST_KEY, &k, &err);
+        if (!has_initrd_key(dir))
+                return 0;
+        r = key_pair_read(dir, GENERATION_INITRD_HOST_KEY, &k, error);
         key_pair_done(&k);
-        if (r < 0 && r != -ENOENT)
-                return error_set(error, r, "%s", err);
-        return 0;
+        return r;
 }
 
 int generation_write_output(Generation *g, const ImageSpec *s, const GenerationMachine *m, const char *out,

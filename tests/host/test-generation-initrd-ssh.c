@@ -18,7 +18,8 @@
  *   - DIR/host-keys.tar (0600) holds ./etc/ssh/ssh_host_ed25519_key (0600,
  *     the same bytes) and .pub;
  *   - with DIR/initrd_ssh_host_ed25519_key, the initrd gets that one and the
- *     system keeps its own;
+ *     system keeps its own; without its .pub it is refused, not skipped;
+ *     a key others can read is refused;
  *   - no line of either private key is anywhere under the cache directory;
  *   - a build without host keys removes the earlier host-keys.tar; initrd-ssh
  *     without them is refused. */
@@ -412,6 +413,13 @@ static void test_build_directory(void **state) {
         assert_int_equal(generation_host_keys_check(hk, &error), -EPERM);
         assert_non_null(strstr(error, "chmod 600"));
         sh("chmod 600 %s", ik);
+        /* an initrd key without its .pub is an error, not a fall back to the system's */
+        sh("mv %s.pub %s.pub.away", ik, ik);
+        free(error);
+        error = NULL;
+        assert_int_equal(generation_write_output(&g, &s, &m, out, &error), -ENOENT);
+        assert_non_null(strstr(error, "initrd_ssh_host_ed25519_key.pub (the public half"));
+        sh("mv %s.pub.away %s.pub", ik, ik);
 
         /* initrd-ssh without host keys: refused */
         m.host_keys = NULL;
