@@ -250,7 +250,8 @@ static int take_initrd_ssh(ImageSpec *s, const Config *c, char **ret_error) {
                 const char *mode = config_string(c, "boot.initrd-ssh.mode");
                 s->initrd_ssh = mode && streq(mode, "always") ? IMAGE_INITRD_SSH_ALWAYS : IMAGE_INITRD_SSH_AUTO;
         }
-        static const char *const names[] = { "address", "gateway", "interface", "mac" };
+        static const char *const names[] = { "boot.initrd-ssh.address", "boot.initrd-ssh.gateway",
+                                             "boot.initrd-ssh.interface", "boot.initrd-ssh.mac" };
         char **fields[] = { &s->initrd_ssh_address, &s->initrd_ssh_gateway, &s->initrd_ssh_interface,
                             &s->initrd_ssh_mac };
         const ConfigNode *nodes[ELEMENTSOF(names)];
@@ -258,9 +259,7 @@ static int take_initrd_ssh(ImageSpec *s, const Config *c, char **ret_error) {
         char *dst[] = { n.address, n.gateway, n.interface, n.mac };
         bool any = false;
         for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                char opt[64];
-                snprintf(opt, sizeof opt, "boot.initrd-ssh.%s", names[i]);
-                nodes[i] = config_get(c, opt);
+                nodes[i] = config_get(c, names[i]);
                 int r = take_string(nodes[i], fields[i]);
                 if (r < 0)
                         return r;
@@ -291,7 +290,7 @@ static int take_initrd_ssh(ImageSpec *s, const Config *c, char **ret_error) {
                              "boot.initrd-ssh.mac both name the interface; give one", o->file ? o->file : "(default)",
                              (unsigned) o->line, (unsigned) o->column);
         else
-                k = asprintf(ret_error, "%s:%u:%u: boot.initrd-ssh.%s: \"%s\" is not %s", o->file ? o->file : "(default)",
+                k = asprintf(ret_error, "%s:%u:%u: %s: \"%s\" is not %s", o->file ? o->file : "(default)",
                              (unsigned) o->line, (unsigned) o->column, names[i], *fields[i], expected);
         if (k < 0)
                 *ret_error = NULL;
