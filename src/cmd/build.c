@@ -9,6 +9,8 @@
 #include "cmd/cmd.h"
 #include "cmd/image-common.h"
 #include "generation/build.h"
+#include "generation/initrd-ssh.h"
+#include "generation/output.h"
 #include "secureboot/keys.h"
 #include "util/format-bytes.h"
 #include "util/progress.h"
@@ -27,6 +29,10 @@ const char build_description[] =
         "  esp/              for the ESP, signed with the db key: EFI/Linux/keystone-N.efi,\n"
         "                    EFI/systemd/systemd-bootx64.efi, EFI/BOOT/BOOTX64.EFI,\n"
         "                    loader/loader.conf\n"
+        "  host-keys.tar     with --host-keys: the system's SSH host key (0600)\n"
+        "With boot.initrd-ssh or --initrd-ssh-net (unlock over SSH in the initrd) the\n"
+        "initrd runs sshd; its host key, authorized_keys and network are put only into\n"
+        "DIR (initrd.img and the UKIs then 0600), never into the shared cache.\n"
         "Two builds of one host file and keystone.lock give the same bytes (rootfs,\n"
         "initrd, unsigned UKI).  `keystone disk install HOST.toml --from DIR`\n"
         "puts it on a disk.\n"
@@ -44,15 +50,6 @@ static void print_file(const char *dir, const char *rel, const char *what) {
         char size[32];
         format_bytes((uint64_t) st.st_size, size, sizeof size);
         printf("  %-38s %9s  %s\n", rel, size, what);
-}
-
-static int copy_tree(const char *from, const char *to) {
-        if (mkdir(to, 0755) < 0 && errno != EEXIST)
-                return -errno;
-        char src[PATH_MAX + 4];
-        snprintf(src, sizeof src, "%s/.", from);
-        const char *argv[] = { "cp", "-a", "--reflink=auto", "--", src, to, NULL };
-        return run(argv, NULL, NULL);
 }
 
 /* The key directory whose db key signs (NULL: nothing is signed): --keys,
@@ -73,12 +70,14 @@ static int signing_keys(const CmdArgs *args, const ImageSpec *spec, const char *
         return 0;
 }
 
-/* -o DIR: the generation copied to DIR, and DIR/manifest.json. */
+/* -o DIR: the generation copied to DIR with the machine's own files
+ * (generation/output.h), and DIR/manifest.json. */
 static int write_output(const char *path, const ImageCmdHost *h, const ImageArtifacts *a, unsigned number,
-                        const Generation *g, const char *output) {
-        int r = copy_tree(g->dir, output);
+                        Generation *g, const GenerationMachine *m, const char *output) {
+        _cleanup_free_ char *err = NULL;
+        int r = generation_write_output(g, &h->spec, m, output, &err);
         if (r < 0)
-                return log_error_errno(r, "Copying the generation from %s to %s failed: %m", g->dir, output);
+                return log_error_errno(r, "Writing the build directory %s failed: %s", output, err ? err : strerror(-r));
         char uki[64], rootfs[PATH_MAX * 2];
         generation_esp_uki(number, uki, sizeof uki);
         char uki_path[80];
@@ -90,9 +89,11 @@ static int write_output(const char *path, const ImageCmdHost *h, const ImageArti
                 { "uki-unsigned", GENERATION_UKI_UNSIGNED },
                 { "uki", uki_path },
                 { "systemd-boot", GENERATION_ESP "/" GENERATION_ESP_SYSTEMD_BOOT },
+                { "host-keys", GENERATION_HOST_KEYS },
         };
         snprintf(rootfs, sizeof rootfs, "%s/%s", output, GENERATION_ROOTFS);
-        r = image_cmd_manifest(path, h, rootfs, a->keystone_version, arts, ELEMENTSOF(arts), output, output);
+        r = image_cmd_manifest(path, h, rootfs, a->keystone_version, arts, ELEMENTSOF(arts) - !m->host_keys, output,
+                               output);
         if (r < 0)
                 return log_error_errno(r, "Writing %s/manifest.json failed: %m", output);
         return 0;
@@ -120,11 +121,42 @@ static void print_generation(const ImageSpec *spec, const Generation *g, unsigne
         print_file(dir, rel, g->signed_ ? "UKI, signed with the db key" : "UKI (unsigned)");
         print_file(dir, GENERATION_ESP "/" GENERATION_ESP_SYSTEMD_BOOT,
                    g->signed_ ? "systemd-boot, signed" : "systemd-boot (unsigned)");
+        print_file(dir, GENERATION_HOST_KEYS, "the SSH host key of the system (0600)");
         if (manifest)
                 print_file(dir, "manifest.json", "inputs, packages, sha256 of each artifact");
         printf("  cmdline: %s\n", g->cmdline);
         if (!g->signed_)
                 printf("  nothing is signed: this generation boots only with Secure Boot off\n");
+}
+
+/* --host-keys, --initrd-ssh-net and every --ssh-key into m, checked before
+ * anything is built: initrd-ssh needs an address and the host key, and the
+ * host key goes only into -o DIR. */
+static int machine_options(const CmdArgs *args, ImageSpec *spec, const char *output, GenerationMachine *m,
+                           const char **keys, size_t max_keys) {
+        _cleanup_free_ char *err = NULL;
+        const char *net = cmd_opt(args, IMAGE_OPT_INITRD_SSH_NET);
+        int r = net ? generation_initrd_ssh_apply_net(spec, net, &err) : 0;
+        if (r == -EINVAL)
+                return cmd_usage(args, "%s", err);
+        if (r < 0)
+                return log_error_errno(r, "--initrd-ssh-net: %m");
+        m->host_keys = cmd_opt(args, IMAGE_OPT_HOST_KEYS);
+        if ((r = generation_initrd_ssh_check(spec, m->host_keys, &err)) < 0)
+                return log_error_errno(r, "%s", err);
+        if ((m->host_keys || spec->initrd_ssh) && !output)
+                return cmd_usage(args, "%s needs -o DIR: the host key goes into the build directory only, never "
+                                 "into the cache (whose entries are shared between hosts)",
+                                 m->host_keys ? "--host-keys" : "unlock over SSH in the initrd");
+        if (m->host_keys && (r = generation_host_keys_check(m->host_keys, &err)) < 0)
+                return log_error_errno(r, "--host-keys %s: %s", m->host_keys, err);
+        size_t n = 0;
+        int it = 0;
+        for (const char *k; n + 1 < max_keys && (k = cmd_opt_next(args, IMAGE_OPT_SSH_KEY, &it));)
+                keys[n++] = k;
+        keys[n] = NULL;
+        m->ssh_keys = keys;
+        return 0;
 }
 
 int cmd_build(const CmdArgs *args) {
@@ -139,9 +171,15 @@ int cmd_build(const CmdArgs *args) {
         const char *output = cmd_opt(args, IMAGE_OPT_OUTPUT_GENERATION), *keys = NULL;
 
         ImageCmdHost h;
-        if ((r = image_cmd_load(path, cmd_opt(args, IMAGE_OPT_SSH_KEY), cmd_flag(args, IMAGE_OPT_TEST),
-                                cmd_flag(args, IMAGE_OPT_UNLOCKED), &h)) < 0)
+        if ((r = image_cmd_load(path, args, cmd_flag(args, IMAGE_OPT_TEST), cmd_flag(args, IMAGE_OPT_UNLOCKED),
+                                &h)) < 0)
                 return r;
+        GenerationMachine m = {};
+        const char *ssh_keys[CMD_MAX_GIVEN + 1];
+        if ((r = machine_options(args, &h.spec, output, &m, ssh_keys, ELEMENTSOF(ssh_keys))) < 0) {
+                image_cmd_host_done(&h);
+                return r;
+        }
         if (h.spec.n_datasets == 0) {
                 image_cmd_host_done(&h);
                 return log_error_errno(-EINVAL, "%s has no disk layout (disk.datasets): a generation is a ZFS boot "
@@ -180,7 +218,8 @@ int cmd_build(const CmdArgs *args) {
                 return log_error_errno(r, "Building generation %u of %s failed: %s", number, path,
                                        err ? err : strerror(-r));
         }
-        if (output && (r = write_output(path, &h, &a, number, &g, output)) < 0) {
+        m.key_dir = keys;
+        if (output && (r = write_output(path, &h, &a, number, &g, &m, output)) < 0) {
                 image_cmd_host_done(&h);
                 return r;
         }

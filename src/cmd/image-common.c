@@ -29,23 +29,26 @@ void image_cmd_host_done(ImageCmdHost *h) {
         *h = (ImageCmdHost) {};
 }
 
-int image_cmd_load(const char *path, const char *ssh_key, bool test, bool unlocked, ImageCmdHost *h) {
+int image_cmd_load(const char *path, const CmdArgs *args, bool test, bool unlocked, ImageCmdHost *h) {
         *h = (ImageCmdHost) {};
         _cleanup_free_ char *err = NULL;
         int r = cmd_host_load(path, NULL, &h->spec);
         if (r < 0)
                 return r;
         h->spec.test_instrumentation = test;
-        for (size_t i = 0; ssh_key && i < h->spec.n_users; i++) {
-                ImageUser *u = &h->spec.users[i];
-                char **k = realloc(u->ssh_keys, (u->n_ssh_keys + 2) * sizeof(char *));
-                if (!k) {
-                        image_cmd_host_done(h);
-                        return log_error_errno(-ENOMEM, "Out of memory");
+        int it = 0;
+        for (const char *ssh_key; (ssh_key = cmd_opt_next(args, IMAGE_OPT_SSH_KEY, &it));) {
+                for (size_t i = 0; i < h->spec.n_users; i++) {
+                        ImageUser *u = &h->spec.users[i];
+                        char **k = realloc(u->ssh_keys, (u->n_ssh_keys + 2) * sizeof(char *));
+                        if (!k) {
+                                image_cmd_host_done(h);
+                                return log_error_errno(-ENOMEM, "Out of memory");
+                        }
+                        u->ssh_keys = k;
+                        k[u->n_ssh_keys] = strdup(ssh_key);
+                        k[++u->n_ssh_keys] = NULL;
                 }
-                u->ssh_keys = k;
-                k[u->n_ssh_keys] = strdup(ssh_key);
-                k[++u->n_ssh_keys] = NULL;
         }
         r = image_spec_fill_defaults(&h->spec);
         if (r < 0) {

@@ -47,7 +47,23 @@
         X(IMAGE_OPT_TEST, "test", 0, NULL, "build image",                                                           \
           "add the root test shell the VM test driver\n"                                                            \
           "talks to (VM tests only, never real machines)")                                                          \
-        X(IMAGE_OPT_SSH_KEY, "ssh-key", 0, "KEY", "build image", "add this public key line to every user")          \
+        X(IMAGE_OPT_SSH_KEY, "ssh-key", 0, "KEY", "build image",                                                    \
+          "add this public key line to every user (and,\n"                                                          \
+          "with initrd-ssh, to the initrd's root);\n"                                                               \
+          "repeatable")                                                                                             \
+        X(IMAGE_OPT_HOST_KEYS, "host-keys", 0, "DIR", "build",                                                      \
+          "the host's SSH host key, made and pinned by the\n"                                                       \
+          "operator: DIR/ssh_host_ed25519_key and its .pub\n"                                                       \
+          "go to the system's /etc/ssh and, with\n"                                                                 \
+          "initrd-ssh, to the initrd (or\n"                                                                         \
+          "DIR/initrd_ssh_host_ed25519_key there when it\n"                                                         \
+          "exists); only into -o DIR, never the cache")                                                             \
+        X(IMAGE_OPT_INITRD_SSH_NET, "initrd-ssh-net", 0, "NET", "build",                                            \
+          "address=A/N[,gateway=G][,mac=M|,interface=I]\n"                                                          \
+          "[,mode=auto|always]: the initrd's network for\n"                                                         \
+          "unlocking over SSH (the first boot's), in place\n"                                                       \
+          "of boot.initrd-ssh's; turns initrd-ssh on\n"                                                             \
+          "(auto) when the host file leaves it off")                                                                \
         X(IMAGE_OPT_UNLOCKED, "unlocked", 0, NULL, "build image",                                                   \
           "ignore keystone.lock beside HOST.toml (install\n"                                                        \
           "the archive's current versions)")                                                                        \
@@ -80,10 +96,10 @@ typedef struct ImageCmdHost {
         bool locked;
 } ImageCmdHost;
 
-/* Loads HOST.toml into h->spec; ssh_key (may be NULL) is added to every
+/* Loads HOST.toml into h->spec; every --ssh-key of args is added to every
  * user; test turns on the test shell; unless unlocked, keystone.lock beside
  * the host file pins the packages.  Prints what went wrong; -errno. */
-int image_cmd_load(const char *path, const char *ssh_key, bool test, bool unlocked, ImageCmdHost *h);
+int image_cmd_load(const char *path, const CmdArgs *args, bool test, bool unlocked, ImageCmdHost *h);
 void image_cmd_host_done(ImageCmdHost *h);
 
 /* SIGINT, SIGTERM and SIGHUP while image_build() runs also end the ZFS

@@ -80,7 +80,7 @@ int cmd_image(const CmdArgs *args) {
         bool test = cmd_flag(args, IMAGE_OPT_TEST);
 
         ImageCmdHost h;
-        int r = image_cmd_load(path, cmd_opt(args, IMAGE_OPT_SSH_KEY), test,
+        int r = image_cmd_load(path, args, test,
                                cmd_flag(args, IMAGE_OPT_UNLOCKED) || etc_dir, &h);
         if (r < 0)
                 return r;

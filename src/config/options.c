@@ -11,6 +11,7 @@ static const char *const root_login[] = { "no", "prohibit-password", NULL };
 static const char *const encryptions[] = {
         "aes-256-gcm", "aes-192-gcm", "aes-128-gcm", "aes-256-ccm", "aes-192-ccm", "aes-128-ccm", NULL
 };
+static const char *const initrd_ssh_modes[] = { "auto", "always", NULL };
 static const char *const compressions[] = { "zstd", "lz4", "gzip", "zle", "off", NULL };
 
 static const OptionDef string_elem = { .name = "string", .type = OPT_STRING };
@@ -45,6 +46,37 @@ static const OptionDef host_options[] = {
         END
 };
 
+/* boot.initrd-ssh: keystone-init's keystone.initrd-ssh* parameters (docs/init.md) */
+static const OptionDef initrd_ssh_options[] = {
+        { .name = "enable", .type = OPT_BOOL, .default_toml = "false",
+          .description = "Run OpenSSH's sshd in the initrd, so the credstore can be unlocked over SSH "
+                         "(`keystone unlock`) when the TPM does not open it. `keystone build` then needs "
+                         "--host-keys DIR (the host key the operator pins) and an address (below, or "
+                         "--initrd-ssh-net); root logs in with the keys of the users in group sudo and "
+                         "--ssh-key.",
+          .example = "true" },
+        { .name = "mode", .type = OPT_ENUM, .enum_values = initrd_ssh_modes, .default_toml = "\"auto\"",
+          .description = "`auto`: sshd only when the TPM does not open the credstore and a secret must be "
+                         "asked for; `always`: sshd from the start of the boot.",
+          .example = "\"always\"" },
+        { .name = "address", .type = OPT_STRING,
+          .description = "The IPv4 address and prefix length sshd listens on in the initrd (checked as "
+                         "keystone-init checks keystone.initrd-ssh.address). `keystone build "
+                         "--initrd-ssh-net address=…` overrides it.",
+          .example = "\"192.0.2.7/24\"" },
+        { .name = "gateway", .type = OPT_STRING,
+          .description = "A default route for the initrd's network (an IPv4 address).",
+          .example = "\"192.0.2.1\"" },
+        { .name = "interface", .type = OPT_STRING,
+          .description = "The network interface, as the kernel names it in the initrd (no udev there: "
+                         "eth0, not enp1s0); default the first besides lo. Not with `mac`.",
+          .example = "\"eth0\"" },
+        { .name = "mac", .type = OPT_STRING,
+          .description = "The network interface by its hardware address. Not with `interface`.",
+          .example = "\"52:54:00:12:34:56\"" },
+        END
+};
+
 static const OptionDef boot_options[] = {
         { .name = "kernel", .type = OPT_ENUM, .enum_values = kernels, .default_toml = "\"cloud\"",
           .description = "Debian kernel flavour: `cloud` (linux-image-cloud-amd64: small, boots "
@@ -60,6 +92,8 @@ static const OptionDef boot_options[] = {
                          "Anyone at the console gets that shell: leave it off on machines others "
                          "can touch.",
           .example = "true" },
+        { .name = "initrd-ssh", .type = OPT_GROUP, .children = initrd_ssh_options,
+          .description = "Unlock over SSH in the initrd (docs/init.md)." },
         END
 };
 

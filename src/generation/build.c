@@ -15,6 +15,7 @@
 #include "image/etc.h"
 #include "image/files.h"
 #include "generation/build.h"
+#include "generation/initrd-ssh.h"
 #include "image/keystone-deb.h"
 #include "secureboot/authenticode.h"
 #include "secureboot/keys.h"
@@ -292,30 +293,58 @@ static int build_tree(const ImageSpec *s, const ImageArtifacts *a, const char *t
         return 0;
 }
 
-static int stage_initrd(const ImageSpec *s, const ImageArtifacts *a, const char *tree, const char *tmp,
-                        Generation *g, char **error) {
-        char moddir[PATH_MAX], init[PATH_MAX], out[PATH_MAX], p[PATH_MAX];
-        PATHF(moddir, "%s/usr/lib/modules/%s", tree, a->kernel_version);
-        const char *mods[64];
-        int r = image_present_modules(moddir, initrd_modules, mods, ELEMENTSOF(mods), error);
+/* The modules the initrd asks for: the boot flow's, and the network cards'
+ * when sshd runs there (NULL-terminated, into out). */
+static void wanted_modules(const ImageSpec *s, const char **out, size_t max) {
+        size_t n = 0;
+        for (size_t i = 0; initrd_modules[i] && n + 1 < max; i++)
+                out[n++] = initrd_modules[i];
+        for (size_t i = 0; s->initrd_ssh && generation_initrd_ssh_modules[i] && n + 1 < max; i++)
+                out[n++] = generation_initrd_ssh_modules[i];
+        out[n] = NULL;
+}
+
+int generation_initrd_build(const ImageSpec *s, const char *tree, const char *kver, const char *const *modules,
+                            const char *out, InitrdReport *rep, char **error) {
+        char moddir[PATH_MAX], init[PATH_MAX];
+        PATHF(moddir, "%s/usr/lib/modules/%s", tree, kver);
+        const char *wanted[64], *mods[64];
+        wanted_modules(s, wanted, ELEMENTSOF(wanted));
+        int r = image_present_modules(moddir, modules ? modules : wanted, mods, ELEMENTSOF(mods), error);
         if (r < 0)
                 return r;
         if ((r = image_write_modules_file(tree, mods)) < 0)
                 return error_set(error, r, "writing %s/etc/keystone-init/modules failed: %s", tree, strerror(-r));
         PATHF(init, "%s%s", tree, KEYSTONE_INIT);
-        PATHF(out, "%s/%s", tmp, GENERATION_INITRD);
-        const char *programs[] = { KEYSTONE_INIT, "/usr/sbin/zpool", "/usr/sbin/zfs",
-                                   s->emergency_access ? "/bin/sh" : NULL, NULL };
+        const char *programs[16] = { KEYSTONE_INIT, "/usr/sbin/zpool", "/usr/sbin/zfs" };
+        size_t n = 3;
+        if (s->emergency_access)
+                programs[n++] = "/bin/sh";
+        for (size_t i = 0; s->initrd_ssh && generation_initrd_ssh_programs[i]; i++)
+                if (!s->emergency_access || !streq(generation_initrd_ssh_programs[i], "/bin/sh"))
+                        programs[n++] = generation_initrd_ssh_programs[i];
         const char *files[] = { "/etc/hostid", "/etc/keystone-init/modules", TCTI_DEVICE, NULL };
         InitrdSpec spec = {
-                .root = tree, .kver = a->kernel_version, .modules = mods, .programs = programs, .files = files,
+                .root = tree, .kver = kver, .modules = mods, .programs = programs, .files = files,
+                .data = s->initrd_ssh ? generation_initrd_ssh_files : NULL,
+                .n_data = s->initrd_ssh ? generation_initrd_ssh_n_files : 0,
                 .init = init, .mtime = (int64_t) s->source_date_epoch, .compress = true,
         };
-        InitrdReport rep = {};
         _cleanup_free_ char *ierr = NULL;
-        r = initrd_build(&spec, out, &rep, &ierr);
+        r = initrd_build(&spec, out, rep, &ierr);
         if (r < 0)
                 return error_set(error, r, "building the initrd failed: %s", ierr ? ierr : strerror(-r));
+        return 0;
+}
+
+static int stage_initrd(const ImageSpec *s, const ImageArtifacts *a, const char *tree, const char *tmp,
+                        Generation *g, char **error) {
+        char out[PATH_MAX], p[PATH_MAX];
+        PATHF(out, "%s/%s", tmp, GENERATION_INITRD);
+        InitrdReport rep = {};
+        int r = generation_initrd_build(s, tree, a->kernel_version, NULL, out, &rep, error);
+        if (r < 0)
+                return r;
         g->initrd_bytes = rep.bytes;
         g->initrd_uncompressed_bytes = rep.uncompressed_bytes;
         g->initrd_modules = rep.n_modules;
@@ -358,9 +387,20 @@ static int generation_inputs(const ImageSpec *s, const ImageArtifacts *a, unsign
                      GENERATION_RECIPE, a->rootfs_hash, s->zfs ? a->zfs_hash : "none", a->keystone_hash,
                      a->kernel_version, n, s->hostname, s->emergency_access, cert_hash, cmdline) < 0)
                 return -ENOMEM;
-        for (size_t i = 0; initrd_modules[i]; i++) {
+        /* only when on, so that other hosts' entries keep their keys; the
+         * address and the keys are per machine, never part of the entry */
+        if (s->initrd_ssh) {
                 char *t = NULL;
-                if (asprintf(&t, "%s%s%s", *ret, i ? "," : "", initrd_modules[i]) < 0)
+                if (asprintf(&t, "%.*sinitrd-ssh=sshd\nmodules=", (int) (strlen(*ret) - strlen("modules=")), *ret) < 0)
+                        return -ENOMEM;
+                free(*ret);
+                *ret = t;
+        }
+        const char *mods[64];
+        wanted_modules(s, mods, ELEMENTSOF(mods));
+        for (size_t i = 0; mods[i]; i++) {
+                char *t = NULL;
+                if (asprintf(&t, "%s%s%s", *ret, i ? "," : "", mods[i]) < 0)
                         return -ENOMEM;
                 free(*ret);
                 *ret = t;
@@ -484,6 +524,19 @@ int image_generation_build(const ImageSpec *s, const ImageArtifacts *a, const Ge
         }
         if ((r = make_esp(tmp, tree, uki, g.number, key, cert, error)) < 0)
                 goto done;
+        /* the per-machine UKI of initrd-ssh (generation/output.h) is made
+         * again from the same parts */
+        if (s->initrd_ssh) {
+                char to[PATH_MAX + 32];
+                snprintf(to, sizeof to, "%s/%s", tmp, GENERATION_STUB);
+                const char *cp_stub[] = { "cp", "--", stub, to, NULL };
+                char to2[PATH_MAX + 32];
+                snprintf(to2, sizeof to2, "%s/%s", tmp, GENERATION_OS_RELEASE);
+                const char *cp_osrel[] = { "cp", "--", osrel, to2, NULL };
+                if ((r = cache_run_logged(cp_stub, tmp, "cp.log", error, "keeping the UKI stub")) < 0 ||
+                    (r = cache_run_logged(cp_osrel, tmp, "cp.log", error, "keeping os-release")) < 0)
+                        goto done;
+        }
         snprintf(p, sizeof p, "%s/%s", tmp, GENERATION_CMDLINE);
         char line[sizeof g.cmdline + 1];
         snprintf(line, sizeof line, "%s\n", g.cmdline);

@@ -24,8 +24,14 @@
  *       EFI/Linux/keystone-N.efi, EFI/systemd/systemd-bootx64.efi,
  *       EFI/BOOT/BOOTX64.EFI, loader/loader.conf
  *     initrd.txt                modules/programs/libraries/files and sizes
+ *     stub.efi, os-release      with boot.initrd-ssh: the UKI's parts, for the
+ *                               per-machine UKI (generation/output.h)
  *     inputs.txt
- */
+ *
+ * No entry holds anything secret or per machine: with boot.initrd-ssh its
+ * initrd has sshd and its files (generation/initrd-ssh.h) but no host key,
+ * no authorized_keys and no address; generation_write_output() adds those
+ * in the build directory only. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -57,12 +63,25 @@ typedef struct Generation {
 int image_generation_build(const ImageSpec *spec, const ImageArtifacts *a, const GenerationOptions *o,
                            Generation *ret, char **error);
 
+/* The initrd of a generation at out, from its tree (kernel release kver):
+ * keystone-init as /init, zpool, zfs, /etc/hostid, the TCTI, the modules
+ * (NULL: the boot flow's, and with initrd-ssh the network cards'; those the
+ * kernel has are written to TREE/etc/keystone-init/modules), with
+ * boot.emergency-access /bin/sh, with boot.initrd-ssh what sshd needs
+ * (generation/initrd-ssh.h). */
+struct InitrdReport;
+int generation_initrd_build(const ImageSpec *s, const char *tree, const char *kver, const char *const *modules,
+                            const char *out, struct InitrdReport *rep, char **error);
+
 /* Paths inside a generation directory. */
 #define GENERATION_ROOTFS "rootfs.tar"
 #define GENERATION_KERNEL "vmlinuz"
 #define GENERATION_INITRD "initrd.img"
 #define GENERATION_UKI_UNSIGNED "uki-unsigned.efi"
 #define GENERATION_CMDLINE "cmdline"
+#define GENERATION_STUB "stub.efi"
+#define GENERATION_OS_RELEASE "os-release"
+#define GENERATION_HOST_KEYS "host-keys.tar"
 #define GENERATION_ESP "esp"
 #define GENERATION_ESP_SYSTEMD_BOOT "EFI/systemd/systemd-bootx64.efi"
 #define GENERATION_ESP_FALLBACK "EFI/BOOT/BOOTX64.EFI"

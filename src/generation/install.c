@@ -26,6 +26,7 @@
 #define FROM_CMDLINE "cmdline"
 #define FROM_ESP "esp"
 #define FROM_MANIFEST "manifest.json"
+#define FROM_HOST_KEYS "host-keys.tar"
 
 __attribute__((format(printf, 3, 4)))
 static void progress(GenerationInstallOptions *o, const char *step, const char *fmt, ...) {
@@ -190,23 +191,35 @@ static int install_esp(GenerationInstallOptions *o, const char *root, char **err
         return r;
 }
 
-/* The generation's files onto the mounted system: the root file system
- * below mo->root, then the ESP. */
-static int install_files(GenerationInstallOptions *o, const DiskMountOptions *mo, char **error) {
-        /* everything but /boot's own directory entry: the ESP is mounted there
-         * and FAT has no owners to restore */
+/* DIR/NAME unpacked below root, owners and modes as they are in it; /boot's
+ * own directory entry skipped: the ESP is mounted there and FAT has no
+ * owners to restore. */
+static int untar(GenerationInstallOptions *o, const char *name, const char *root, char **error) {
         char tar[PATH_MAX];
-        snprintf(tar, sizeof tar, "%s/" FROM_ROOTFS, o->from);
-        const char *untar[] = { "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--exclude=./boot",
-                                "-xpf", tar, "-C", mo->root, NULL };
+        snprintf(tar, sizeof tar, "%s/%s", o->from, name);
+        const char *argv[] = { "tar", "--numeric-owner", "--xattrs", "--xattrs-include=*", "--exclude=./boot",
+                               "-xpf", tar, "-C", root, NULL };
         RunResult res = {};
-        int r = run(untar, NULL, &res);
+        int r = run(argv, NULL, &res);
         if (r < 0)
-                error_set(error, r, "unpacking %s on %s failed: %s", tar, mo->root, run_result_describe(&res));
+                error_set(error, r, "unpacking %s on %s failed: %s", tar, root, run_result_describe(&res));
         run_result_done(&res);
+        if (r >= 0)
+                progress(o, "rootfs", "%s unpacked", tar);
+        return r;
+}
+
+/* The generation's files onto the mounted system: the root file system
+ * below mo->root, the machine's SSH host key (generation/output.h) when
+ * the build had one, then the ESP. */
+static int install_files(GenerationInstallOptions *o, const DiskMountOptions *mo, char **error) {
+        int r = untar(o, FROM_ROOTFS, mo->root, error);
         if (r < 0)
                 return r;
-        progress(o, "rootfs", "%s unpacked", tar);
+        char keys[PATH_MAX];
+        snprintf(keys, sizeof keys, "%s/" FROM_HOST_KEYS, o->from);
+        if (access(keys, F_OK) == 0 && (r = untar(o, FROM_HOST_KEYS, mo->root, error)) < 0)
+                return r;
         return install_esp(o, mo->root, error);
 }
 

@@ -11,7 +11,8 @@
  *             and the ESP below it (disk_mount())
  *   space     the ESP has room for the new files (what they replace counted)
  *   rootfs    DIR/rootfs.tar unpacked on the generation (/var and /home
- *             land on their shared datasets)
+ *             land on their shared datasets), then DIR/host-keys.tar when
+ *             the build had --host-keys (generation/output.h)
  *   esp       DIR/esp/ copied to the ESP, each file written and renamed
  *             into place (UKI first, loader.conf last)
  *   unmount   everything unmounted, the credstore closed, the pool exported

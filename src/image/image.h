@@ -57,6 +57,13 @@ typedef struct ImageDataset {
 
 typedef struct ImageLock ImageLock;
 
+/* boot.initrd-ssh: keystone.initrd-ssh= on the UKI's command line */
+typedef enum ImageInitrdSsh {
+        IMAGE_INITRD_SSH_OFF,
+        IMAGE_INITRD_SSH_AUTO,          /* when the TPM does not open the credstore */
+        IMAGE_INITRD_SSH_ALWAYS,        /* from the start of the boot */
+} ImageInitrdSsh;
+
 typedef struct ImageSpec {
         char *hostname;
         char *role;             /* "server" (default), "workstation" */
@@ -96,6 +103,11 @@ typedef struct ImageSpec {
         bool tpm_pcrs_none;     /* tpm.pcrs = []: bind no PCR but (maybe) 15 */
         bool tpm_no_pcr15;      /* tpm.bind-pcr15 = false */
         char *sb_key_dir;       /* secure-boot.key-dir */
+        /* boot.initrd-ssh.* (docs/init.md, "Unlock over SSH in the initrd"):
+         * sshd in the initrd; the network fields are NULL when unset (the
+         * mac lower case), checked as keystone-init checks them */
+        ImageInitrdSsh initrd_ssh;
+        char *initrd_ssh_address, *initrd_ssh_gateway, *initrd_ssh_interface, *initrd_ssh_mac;
         /* an installed generation (keystone build), not a test disk image:
          * fstab/crypttab from the layout, no disk stage */
         bool installed;

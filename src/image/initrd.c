@@ -105,6 +105,22 @@ static int stage_from_root(Build *b, const char *path, const char *what) {
         return stage_fd(b, fd, path, st.st_mode);
 }
 
+/* A file given by its bytes, or a directory. */
+static int stage_data(Build *b, const InitrdData *d) {
+        char path[PATH_MAX + 64];
+        snprintf(path, sizeof path, "%s/%s", b->stage, d->path);
+        int r = mkdir_parents(path, 0755, NULL);
+        if (r < 0)
+                return error_set(b->error, r, "cannot stage %s: %s", d->path, strerror(-r));
+        if (d->mode == 0)
+                return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+        (void) unlink(path);
+        if ((r = write_file_bytes_excl(path, d->data, d->size, d->mode)) < 0)
+                return error_set(b->error, r, "cannot stage %s: %s", d->path, strerror(-r));
+        b->rep.uncompressed_bytes += d->size;
+        return 0;
+}
+
 /* ---- programs and their libraries ---- */
 
 static const char *const lib_dirs[] = {
@@ -475,6 +491,10 @@ int initrd_build(const InitrdSpec *s, const char *out, InitrdReport *report, cha
                 r = stage_from_root(&b, *f, "file");
                 b.rep.n_files++;
         }
+        for (size_t i = 0; r >= 0 && i < s->n_data; i++) {
+                r = stage_data(&b, &s->data[i]);
+                b.rep.n_files++;
+        }
         if (r >= 0)
                 r = stage_modules(&b);
         if (r >= 0)
@@ -502,4 +522,81 @@ int initrd_report_write(const InitrdReport *rep, const char *path) {
                 return -ENOMEM;
         (void) unlink(path);
         return write_file_bytes_excl(path, text, (size_t) n, 0644);
+}
+
+int initrd_cpio_memory(const InitrdData *items, size_t n, uint8_t **ret, size_t *ret_size) {
+        size_t cap = 4096, used = 0;
+        for (size_t i = 0; i < n; i++)
+                cap += 512 + strlen(items[i].path) + items[i].size;
+        uint8_t *buf = malloc(cap);
+        if (!buf)
+                return -ENOMEM;
+        struct archive *a = archive_write_new();
+        int r = -EIO;
+        if (!a || archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||
+            archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
+            archive_write_open_memory(a, buf, cap, &used) != ARCHIVE_OK)
+                goto out;
+        for (size_t i = 0; i < n; i++) {
+                struct archive_entry *e = archive_entry_new();
+                if (!e)
+                        goto out;
+                bool file = items[i].mode != 0;
+                archive_entry_set_pathname(e, items[i].path);
+                archive_entry_set_filetype(e, file ? AE_IFREG : AE_IFDIR);
+                archive_entry_set_perm(e, file ? items[i].mode : 0755);
+                archive_entry_set_size(e, file ? (la_int64_t) items[i].size : 0);
+                bool ok = archive_write_header(a, e) == ARCHIVE_OK &&
+                          (!file || archive_write_data(a, items[i].data, items[i].size) ==
+                                            (la_ssize_t) items[i].size);
+                archive_entry_free(e);
+                if (!ok)
+                        goto out;
+        }
+        if (archive_write_close(a) != ARCHIVE_OK)
+                goto out;
+        *ret = buf;
+        *ret_size = used;
+        buf = NULL;
+        r = 0;
+out:
+        if (a)
+                archive_write_free(a);
+        if (buf) {
+                explicit_bzero(buf, cap);
+                free(buf);
+        }
+        return r;
+}
+
+int initrd_write_prefixed(const char *base_path, const InitrdData *items, size_t n, const char *out,
+                          char **error) {
+        uint8_t *base = NULL, *first = NULL;
+        size_t base_size = 0, first_size = 0;
+        int r = read_file_bytes(base_path, 1ULL << 30, &base, &base_size);
+        if (r < 0)
+                return error_set(error, r, "cannot read %s: %s", base_path, strerror(-r));
+        if ((r = initrd_cpio_memory(items, n, &first, &first_size)) < 0) {
+                free(base);
+                return error_set(error, r, "cannot write the per-machine cpio for %s: %s", out, strerror(-r));
+        }
+        /* the second archive starts 4-byte aligned; the kernel skips the NULs */
+        size_t pad = (4 - first_size % 4) % 4, total = first_size + pad + base_size;
+        uint8_t *all = malloc(total);
+        if (all) {
+                memcpy(all, first, first_size);
+                memset(all + first_size, 0, pad);
+                memcpy(all + first_size + pad, base, base_size);
+                (void) unlink(out);
+                r = write_file_bytes_excl(out, all, total, 0600);
+                explicit_bzero(all, first_size);
+        } else
+                r = -ENOMEM;
+        free(all);
+        free(base);
+        explicit_bzero(first, first_size);
+        free(first);
+        if (r < 0)
+                return error_set(error, r, "cannot write %s: %s", out, strerror(-r));
+        return 0;
 }

@@ -18,6 +18,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* A file given by its bytes (mode != 0), or a directory (mode 0: 0755). */
+typedef struct InitrdData {
+        const char *path;               /* relative, "etc/passwd" */
+        mode_t mode;
+        const void *data;
+        size_t size;
+} InitrdData;
 
 typedef struct InitrdSpec {
         const char *root;               /* the tree everything comes from */
@@ -27,6 +36,8 @@ typedef struct InitrdSpec {
                                          * the kernel has it (drivers a flavour may lack) */
         const char *const *programs;    /* NULL-terminated absolute paths inside ROOT */
         const char *const *files;       /* NULL-terminated absolute paths inside ROOT, copied as they are */
+        const InitrdData *data;         /* files written as they are given (not from ROOT) */
+        size_t n_data;
         const char *init;               /* a file on the build machine installed as /init; NULL: none */
         int64_t mtime;                  /* every entry's timestamp (SOURCE_DATE_EPOCH) */
         bool compress;                  /* zstd; false: plain cpio (tests, debugging) */
@@ -44,3 +55,16 @@ int initrd_build(const InitrdSpec *s, const char *out, InitrdReport *report, cha
 /* The report as "modules N\nprograms N\nlibraries N\nfiles N\nbytes N\n
  * uncompressed N\n" in path (a cache entry's initrd.txt), mode 0644. */
 int initrd_report_write(const InitrdReport *rep, const char *path);
+
+/* A small uncompressed newc cpio of items (in order; directories are not
+ * made for the files: list them), every entry owned by root, mtime 0, in a
+ * malloc'd buffer. */
+int initrd_cpio_memory(const InitrdData *items, size_t n, uint8_t **ret, size_t *ret_size);
+
+/* out (mode 0600: what is put first may be a private key) = the cpio of
+ * items, NULs to a 4-byte boundary, then the initrd at base unchanged.
+ * The kernel unpacks concatenated archives in order, but after a
+ * compressed one it finds no next one, so the small per-machine archive
+ * comes first; nothing of it is written anywhere else, and every buffer
+ * that held it is wiped. */
+int initrd_write_prefixed(const char *base, const InitrdData *items, size_t n, const char *out, char **error);

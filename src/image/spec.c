@@ -7,6 +7,7 @@
 
 #include "config/config.h"
 #include "image/image.h"
+#include "init/cmdline.h"
 #include "util/error-message.h"
 #include "util/log.h"
 #include "util/run.h"
@@ -49,6 +50,10 @@ void image_spec_done(ImageSpec *s) {
         free(s->pool);
         strn_free(s->kernel_params, s->n_kernel_params);
         free(s->sb_key_dir);
+        free(s->initrd_ssh_address);
+        free(s->initrd_ssh_gateway);
+        free(s->initrd_ssh_interface);
+        free(s->initrd_ssh_mac);
         *s = (ImageSpec) {};
 }
 
@@ -236,6 +241,62 @@ static int take_tpm(ImageSpec *s, const Config *c) {
         return 0;
 }
 
+/* boot.initrd-ssh.*: the mode, and the network checked by keystone-init's
+ * own check (init_network_check()).  The address may be left out here:
+ * `keystone build --initrd-ssh-net` can give it, and the build refuses
+ * initrd-ssh without one. */
+static int take_initrd_ssh(ImageSpec *s, const Config *c, char **ret_error) {
+        if (config_bool(c, "boot.initrd-ssh.enable")) {
+                const char *mode = config_string(c, "boot.initrd-ssh.mode");
+                s->initrd_ssh = mode && streq(mode, "always") ? IMAGE_INITRD_SSH_ALWAYS : IMAGE_INITRD_SSH_AUTO;
+        }
+        static const char *const names[] = { "boot.initrd-ssh.address", "boot.initrd-ssh.gateway",
+                                             "boot.initrd-ssh.interface", "boot.initrd-ssh.mac" };
+        char **fields[] = { &s->initrd_ssh_address, &s->initrd_ssh_gateway, &s->initrd_ssh_interface,
+                            &s->initrd_ssh_mac };
+        const ConfigNode *nodes[ELEMENTSOF(names)];
+        InitNetwork n = {};
+        char *dst[] = { n.address, n.gateway, n.interface, n.mac };
+        bool any = false;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                nodes[i] = config_get(c, names[i]);
+                int r = take_string(nodes[i], fields[i]);
+                if (r < 0)
+                        return r;
+                if (*fields[i]) {
+                        snprintf(dst[i], INIT_NAME_MAX, "%s", *fields[i]);
+                        any = true;
+                }
+        }
+        if (!any)
+                return 0;
+        /* a stand-in address, so that the other fields are checked too */
+        bool no_address = !*n.address;
+        if (no_address)
+                snprintf(n.address, sizeof n.address, "0.0.0.0/0");
+        InitNetworkProblem p;
+        const char *expected = init_network_check(&n, &p);
+        if (p == INIT_NETWORK_OK) {
+                if (s->initrd_ssh_mac)
+                        memcpy(s->initrd_ssh_mac, n.mac, strlen(s->initrd_ssh_mac) + 1); /* lower case */
+                return 0;
+        }
+        size_t i = p == INIT_NETWORK_BAD_ADDRESS ? 0 : p == INIT_NETWORK_BAD_GATEWAY ? 1
+                 : p == INIT_NETWORK_BAD_INTERFACE ? 2 : 3;
+        const ConfigOrigin *o = &nodes[i]->origin;
+        int k;
+        if (p == INIT_NETWORK_INTERFACE_AND_MAC)
+                k = asprintf(ret_error, "%s:%u:%u: boot.initrd-ssh.mac: boot.initrd-ssh.interface and "
+                             "boot.initrd-ssh.mac both name the interface; give one", o->file ? o->file : "(default)",
+                             (unsigned) o->line, (unsigned) o->column);
+        else
+                k = asprintf(ret_error, "%s:%u:%u: %s: \"%s\" is not %s", o->file ? o->file : "(default)",
+                             (unsigned) o->line, (unsigned) o->column, names[i], *fields[i], expected);
+        if (k < 0)
+                *ret_error = NULL;
+        return -EINVAL;
+}
+
 /* What every Keystone machine runs, whatever its role: host.packages of the
  * built-in module `base` (modules/base.toml). */
 static int take_system_packages(ImageSpec *s, char **ret_error) {
@@ -300,6 +361,12 @@ int image_spec_from_config(const Config *c, ImageSpec *ret, char **ret_error) {
             (r = take_string(config_get(c, "secure-boot.key-dir"), &s.sb_key_dir)) < 0 ||
             (r = take_disk(&s, c)) < 0 || (r = take_tpm(&s, c)) < 0)
                 goto fail;
+        if ((r = take_initrd_ssh(&s, c, ret_error)) < 0) {
+                image_spec_done(&s);
+                if (r == -EINVAL)
+                        return r;
+                return error_set(ret_error, r, "Out of memory while reading the configuration");
+        }
         for (size_t i = 0; users && i < users->n_items; i++)
                 if ((r = take_user(&s, users->items[i])) < 0)
                         goto fail;

@@ -133,29 +133,70 @@ static char *network_field(InitNetwork *n, const char *name) {
                : streq(name, "interface") ? n->interface : streq(name, "mac") ? n->mac : NULL;
 }
 
+const char *init_network_check(InitNetwork *n, InitNetworkProblem *ret) {
+        InitNetworkProblem p = INIT_NETWORK_OK;
+        if (!*n->address)
+                p = INIT_NETWORK_NO_ADDRESS;
+        else if (!ipv4_valid(n->address, true))
+                p = INIT_NETWORK_BAD_ADDRESS;
+        else if (*n->gateway && !ipv4_valid(n->gateway, false))
+                p = INIT_NETWORK_BAD_GATEWAY;
+        else if (*n->interface && (strchr(n->interface, '/') || strlen(n->interface) >= 16 ||
+                                   streq(n->interface, ".") || streq(n->interface, "..")))
+                p = INIT_NETWORK_BAD_INTERFACE;
+        else if (*n->mac && !mac_normalize(n->mac))
+                p = INIT_NETWORK_BAD_MAC;
+        else if (*n->mac && *n->interface)
+                p = INIT_NETWORK_INTERFACE_AND_MAC;
+        if (ret)
+                *ret = p;
+        static const char *const expected[] = {
+                [INIT_NETWORK_BAD_ADDRESS] = "an IPv4 address with a prefix length (e.g. 10.0.2.15/24)",
+                [INIT_NETWORK_BAD_GATEWAY] = "an IPv4 address",
+                [INIT_NETWORK_BAD_INTERFACE] = "a network interface name",
+                [INIT_NETWORK_BAD_MAC] = "a hardware address (six hex pairs joined by ':', e.g. 52:54:00:12:34:56)",
+        };
+        return p < ELEMENTSOF(expected) ? expected[p] : NULL;
+}
+
+const char *init_network_field(const InitNetwork *n, InitNetworkProblem p) {
+        switch (p) {
+        case INIT_NETWORK_NO_ADDRESS:
+        case INIT_NETWORK_BAD_ADDRESS: return n->address;
+        case INIT_NETWORK_BAD_GATEWAY: return n->gateway;
+        case INIT_NETWORK_BAD_INTERFACE: return n->interface;
+        case INIT_NETWORK_BAD_MAC: return n->mac;
+        default: return NULL;
+        }
+}
+
+const char *init_network_field_name(InitNetworkProblem p) {
+        switch (p) {
+        case INIT_NETWORK_NO_ADDRESS:
+        case INIT_NETWORK_BAD_ADDRESS: return "address";
+        case INIT_NETWORK_BAD_GATEWAY: return "gateway";
+        case INIT_NETWORK_BAD_INTERFACE:
+        case INIT_NETWORK_INTERFACE_AND_MAC: return "interface";
+        case INIT_NETWORK_BAD_MAC: return "mac";
+        default: return NULL;
+        }
+}
+
 /* PREFIX.address (required), .gateway, .interface and .mac; for what tells
  * why the address is needed. */
 static int network_validate(const char *prefix, const char *what, InitNetwork *n, char **ret_error) {
-        if (!*n->address)
+        InitNetworkProblem p;
+        const char *expected = init_network_check(n, &p);
+        if (p == INIT_NETWORK_OK)
+                return 0;
+        if (p == INIT_NETWORK_NO_ADDRESS)
                 return error_set(ret_error, -EINVAL, "kernel command line: %s needs %s.address=ADDRESS/PREFIX "
                                  "(the IPv4 address sshd listens on, e.g. 10.0.2.15/24)", what, prefix);
-        if (!ipv4_valid(n->address, true))
-                return error_set(ret_error, -EINVAL, "kernel command line: %s.address=%s is not an IPv4 address "
-                                 "with a prefix length (e.g. 10.0.2.15/24)", prefix, n->address);
-        if (*n->gateway && !ipv4_valid(n->gateway, false))
-                return error_set(ret_error, -EINVAL, "kernel command line: %s.gateway=%s is not an IPv4 address",
-                                 prefix, n->gateway);
-        if (*n->interface && (strchr(n->interface, '/') || strlen(n->interface) >= 16 ||
-                              streq(n->interface, ".") || streq(n->interface, "..")))
-                return error_set(ret_error, -EINVAL, "kernel command line: %s.interface=%s is not a network "
-                                 "interface name", prefix, n->interface);
-        if (*n->mac && !mac_normalize(n->mac))
-                return error_set(ret_error, -EINVAL, "kernel command line: %s.mac=%s is not a hardware address "
-                                 "(six hex pairs joined by ':', e.g. 52:54:00:12:34:56)", prefix, n->mac);
-        if (*n->mac && *n->interface)
+        if (p == INIT_NETWORK_INTERFACE_AND_MAC)
                 return error_set(ret_error, -EINVAL, "kernel command line: %s.interface and %s.mac both name the "
                                  "interface; give one", prefix, prefix);
-        return 0;
+        return error_set(ret_error, -EINVAL, "kernel command line: %s.%s=%s is not %s", prefix,
+                         init_network_field_name(p), init_network_field(n, p), expected);
 }
 
 static void config_defaults(InitConfig *c) {

@@ -57,6 +57,29 @@ typedef struct InitNetwork {
         char mac[INIT_NAME_MAX];                /* lower case */
 } InitNetwork;
 
+/* What init_network_check() found wrong with a network. */
+typedef enum InitNetworkProblem {
+        INIT_NETWORK_OK,
+        INIT_NETWORK_NO_ADDRESS,
+        INIT_NETWORK_BAD_ADDRESS,               /* not A.B.C.D/N */
+        INIT_NETWORK_BAD_GATEWAY,               /* not A.B.C.D */
+        INIT_NETWORK_BAD_INTERFACE,             /* '/', ".", "..", 16 bytes or more */
+        INIT_NETWORK_BAD_MAC,                   /* not aa:bb:cc:dd:ee:ff */
+        INIT_NETWORK_INTERFACE_AND_MAC,         /* both name the interface */
+} InitNetworkProblem;
+
+/* Checks a network as keystone-init reads it (the address is required; the
+ * mac is made lower case).  *ret (may be NULL) is the first problem; the
+ * result is what the bad field should be ("an IPv4 address"), NULL for
+ * INIT_NETWORK_OK, _NO_ADDRESS and _INTERFACE_AND_MAC.  The host file's
+ * boot.initrd-ssh and `keystone build --initrd-ssh-net` use it too, so the
+ * build refuses exactly what keystone-init would. */
+const char *init_network_check(InitNetwork *n, InitNetworkProblem *ret);
+/* The field a problem is about: its name ("address", "gateway",
+ * "interface", "mac") and its value in n. */
+const char *init_network_field_name(InitNetworkProblem p);
+const char *init_network_field(const InitNetwork *n, InitNetworkProblem p);
+
 typedef enum InitSshMode {
         INIT_SSH_OFF,
         INIT_SSH_AUTO,                          /* when a secret must be asked for */

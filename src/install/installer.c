@@ -7,9 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "image/initrd.h"
 #include "image/cache.h"
 #include "generation/build.h"
@@ -217,66 +214,15 @@ int installer_build(const char *gen, const char *cache_dir, Installer *ret, char
         return 0;
 }
 
-/* One file or directory of the per-machine cpio. */
-typedef struct CpioEntry {
-        const char *path;
-        mode_t mode;                    /* 0: a directory, 0755 */
-        const void *data;
-        size_t size;
-} CpioEntry;
-
-/* A newc cpio of the per-machine files (and their directories: the kernel
- * creates no parents), put before the cached initrd.  The kernel unpacks
- * concatenated archives in order, but after a zstd one it finds no next
- * one, so the small uncompressed archive comes first. */
-static int machine_cpio(const CpioEntry *entries, size_t n, uint8_t **ret, size_t *ret_size) {
-        size_t cap = 4096, used = 0;
-        for (size_t i = 0; i < n; i++)
-                cap += 512 + entries[i].size;
-        uint8_t *buf = malloc(cap);
-        if (!buf)
-                return -ENOMEM;
-        struct archive *a = archive_write_new();
-        int r = -EIO;
-        if (!a || archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||
-            archive_write_set_bytes_per_block(a, 0) != ARCHIVE_OK ||
-            archive_write_open_memory(a, buf, cap, &used) != ARCHIVE_OK)
-                goto out;
-        for (size_t i = 0; i < n; i++) {
-                struct archive_entry *e = archive_entry_new();
-                if (!e)
-                        goto out;
-                bool file = entries[i].mode != 0;
-                archive_entry_set_pathname(e, entries[i].path);
-                archive_entry_set_filetype(e, file ? AE_IFREG : AE_IFDIR);
-                archive_entry_set_perm(e, file ? entries[i].mode : 0755);
-                archive_entry_set_size(e, file ? (la_int64_t) entries[i].size : 0);
-                bool ok = archive_write_header(a, e) == ARCHIVE_OK &&
-                          (!file || archive_write_data(a, entries[i].data, entries[i].size) ==
-                                            (la_ssize_t) entries[i].size);
-                archive_entry_free(e);
-                if (!ok)
-                        goto out;
-        }
-        if (archive_write_close(a) != ARCHIVE_OK)
-                goto out;
-        *ret = buf;
-        *ret_size = used;
-        buf = NULL;
-        r = 0;
-out:
-        if (a)
-                archive_write_free(a);
-        free(buf);
-        return r;
-}
-
-/* The per-machine cpio: the operator's key, and the host key when given. */
-static int access_cpio(const InstallerAccess *acc, uint8_t **ret, size_t *ret_size, char **error) {
+/* The per-machine files, before the cached initrd (initrd_write_prefixed()):
+ * the operator's key, and the host key when given. */
+int installer_initrd(const Installer *inst, const InstallerAccess *acc, const char *out, char **error) {
+        if (!acc->authorized_key || !*acc->authorized_key || strchr(acc->authorized_key, '\n'))
+                return error_set(error, -EINVAL, "the installer's authorized key must be one line");
         _cleanup_free_ char *line = NULL;
         if (asprintf(&line, "%s\n", acc->authorized_key) < 0)
                 return -ENOMEM;
-        CpioEntry e[6] = {
+        InitrdData e[6] = {
                 { "etc", 0, NULL, 0 },
                 { "etc/keystone-installer", 0, NULL, 0 },
                 { AUTHORIZED_KEYS, 0644, line, strlen(line) },
@@ -295,51 +241,16 @@ static int access_cpio(const InstallerAccess *acc, uint8_t **ret, size_t *ret_si
                         explicit_bzero(priv, priv_size);
                         return error_set(error, r, "cannot read %s: %s", pubp, strerror(-r));
                 }
-                e[n++] = (CpioEntry) { "etc/ssh", 0, NULL, 0 };
-                e[n++] = (CpioEntry) { HOST_KEY_PATH, 0600, priv, priv_size };
-                e[n++] = (CpioEntry) { HOST_KEY_PATH ".pub", 0644, pub, pub_size };
+                e[n++] = (InitrdData) { "etc/ssh", 0, NULL, 0 };
+                e[n++] = (InitrdData) { HOST_KEY_PATH, 0600, priv, priv_size };
+                e[n++] = (InitrdData) { HOST_KEY_PATH ".pub", 0644, pub, pub_size };
         }
-        int r = machine_cpio(e, n, ret, ret_size);
-        if (priv)
-                explicit_bzero(priv, priv_size);
-        if (r < 0)
-                return error_set(error, r, "cannot write the installer's cpio: %s", strerror(-r));
-        return 0;
-}
-
-int installer_initrd(const Installer *inst, const InstallerAccess *acc, const char *out, char **error) {
-        if (!acc->authorized_key || !*acc->authorized_key || strchr(acc->authorized_key, '\n'))
-                return error_set(error, -EINVAL, "the installer's authorized key must be one line");
         char p[PATH_MAX];
         PATHF(p, "%s/" GENERATION_INITRD, inst->dir);
-        uint8_t *base = NULL, *keys = NULL;
-        size_t base_size = 0, keys_size = 0;
-        int r = read_file_bytes(p, 1ULL << 30, &base, &base_size);
-        if (r < 0)
-                return error_set(error, r, "cannot read %s: %s", p, strerror(-r));
-        if ((r = access_cpio(acc, &keys, &keys_size, error)) < 0) {
-                free(base);
-                return r;
-        }
-        /* the second archive starts 4-byte aligned; the kernel skips the NULs */
-        size_t pad = (4 - keys_size % 4) % 4, total = keys_size + pad + base_size;
-        uint8_t *all = malloc(total);
-        if (all) {
-                memcpy(all, keys, keys_size);
-                memset(all + keys_size, 0, pad);
-                memcpy(all + keys_size + pad, base, base_size);
-                (void) unlink(out);
-                r = write_file_bytes_excl(out, all, total, 0600);
-                explicit_bzero(all, keys_size);
-        } else
-                r = -ENOMEM;
-        free(all);
-        free(base);
-        explicit_bzero(keys, keys_size);
-        free(keys);
-        if (r < 0)
-                return error_set(error, r, "cannot write %s: %s", out, strerror(-r));
-        return 0;
+        int r = initrd_write_prefixed(p, e, n, out, error);
+        if (priv)
+                explicit_bzero(priv, priv_size);
+        return r;
 }
 
 int installer_uki(const Installer *inst, const char *authorized_key, const char *address, const char *extra,

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/tmpdir.h"
+#include "../lib/spec-toml.h"
 #include "config/config.h"
 #include "image/cache.h"
 #include "image/etc.h"
@@ -22,24 +22,8 @@
 
 static char *dir;
 
-/* Writes toml as a host file and takes it the way every command does:
- * config_load(), then image_spec_from_config(). */
 static int spec_from_toml(const char *toml, ImageSpec *ret, char **ret_error) {
-        test_write(dir, "host.toml", toml);
-        char path[4200];
-        snprintf(path, sizeof path, "%s/host.toml", dir);
-        Config *c = NULL;
-        char *error = NULL;
-        int r = config_load(path, &c, &error);
-        if (r >= 0) {
-                r = image_spec_from_config(c, ret, &error);
-                config_free(c);
-        }
-        if (ret_error)
-                *ret_error = error;
-        else
-                free(error);
-        return r;
+        return test_spec_from_toml(dir, toml, ret, ret_error);
 }
 
 static const char good[] =
