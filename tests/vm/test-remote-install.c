@@ -24,8 +24,22 @@
  *     keystone.installer.mac=<the target's MAC> (virtio-net, its driver in
  *     the initrd); the blank disk is still blank; STATE/phases starts
  *     with "kexec "
- *   the same command again: nothing to do; --phases disk: not in this
- *     version yet, saying --phases kexec runs only the first */
+ *   the same command again: nothing to do
+ *
+ * Then every phase (the firmware tries the install's disk first, as on a
+ * machine whose owner installs onto the disk it boots from):
+ *
+ *   disk, then install until the build is uploaded; there the link goes
+ *     down (QMP set_link) and keystone install is killed; the same command
+ *     again goes on with the install phase (the disk is not erased again)
+ *     and finishes: the owner's keys enrolled, the pool exported, the
+ *     first boot's initrd reached with the host's own key and given the
+ *     install secret over SSH, TPM and recovery key enrolled, and a reboot
+ *     the TPM alone unlocks; the summary's lines are asserted
+ *   over OpenSSH as the host's user, its host key the one the state made:
+ *     the install secret opens no keyslot (and is gone from the state),
+ *     the recovery key (0600 in the state) opens the credstore, and
+ *     /run/keystone-boot.log says this boot's TPM opened it */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +58,7 @@
 
 #include "util/macro.h"
 #include "util/run.h"
+#include "util/spawn.h"
 #include "vmtest.h"
 #include "vmtest-debian.h"
 #include "vmtest-image.h"
@@ -131,6 +147,148 @@ static void boot(Vm *vm) {
         vmtest_debian_wait_for_ssh(vm, 300);
 }
 
+#define ALL_PHASES "kexec,disk,install,reboot,enroll"
+
+static char install_secret[128];        /* the state's, kept before enroll erases it */
+
+static bool file_has(const char *path, const char *needle) {
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+        return read_file_text(path, 0, &text, &n) >= 0 && strstr(text, needle);
+}
+
+/* keystone install (every phase) in the background until the install
+ * phase has uploaded the build; then the link goes down, the command is
+ * killed, the link comes back; the same command again resumes at the
+ * install phase and finishes. */
+static void install_cut_and_resume(Vm *vm, const char *host, const char *state) {
+        const char *key;
+        vmtest_ssh_key(&key, NULL);
+        char target[64], log[PATH_MAX + 32], phases[PATH_MAX + 16], secret[PATH_MAX + 32];
+        snprintf(target, sizeof target, "root@127.0.0.1:%d", vm_ssh_port(vm));
+        snprintf(log, sizeof log, "%s/install-cut.log", vmtest_dir());
+        snprintf(phases, sizeof phases, "%s/phases", state);
+        snprintf(secret, sizeof secret, "%s/credstore.secret", state);
+        (void) unlink(log);
+        const char *argv[] = { keystone, "install", host, "--target", target, "-i", key, "--known-hosts", known_hosts,
+                               "--state", state, "--phases", ALL_PHASES, "--yes", NULL };
+        pid_t pid;
+        assert_int_equal(spawn_background(argv, &(SpawnOptions) { .log_path = log }, &pid), 0);
+        double t0 = monotonic_seconds();
+        while (!file_has(log, "install: the build uploaded")) {
+                int status;
+                if (spawn_poll(pid, &status) == 1) {
+                        _cleanup_free_ char *text = NULL;
+                        size_t n = 0;
+                        (void) read_file_text(log, 0, &text, &n);
+                        fail_msg("keystone install ended before the install phase uploaded the build:\n%s",
+                                 text ? text : "");
+                }
+                if (monotonic_seconds() - t0 > 40 * 60)
+                        fail_msg("the install phase did not upload the build within 40 min; see %s", log);
+                if (!*install_secret) {
+                        _cleanup_free_ char *sec = NULL;
+                        size_t n = 0;
+                        if (read_file_text(secret, 256, &sec, &n) >= 0 && n >= 64)
+                                snprintf(install_secret, sizeof install_secret, "%.64s", sec);
+                }
+                usleep(500 * 1000);
+        }
+        vmtest_step("the install phase uploaded the build after %.0f s: cutting the link and killing keystone install",
+                    monotonic_seconds() - t0);
+        assert_int_equal(strlen(install_secret), 64);
+        assert_true(file_has(phases, "disk "));
+        assert_int_equal(vm_qmp_r(vm, "set_link", "{\"name\": \"net0\", \"up\": false}", NULL), 0);
+        sleep(3);
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        int status;
+        while (spawn_poll(pid, &status) == 0)
+                usleep(100 * 1000);
+        assert_int_equal(vm_qmp_r(vm, "set_link", "{\"name\": \"net0\", \"up\": true}", NULL), 0);
+        assert_false(file_has(phases, "install "));
+
+        RunResult res;
+        t0 = monotonic_seconds();
+        assert_int_equal(install_phases(vm, host, state, ALL_PHASES, &res), 0);
+        fprintf(stderr, "vmtest: the resumed keystone install took %.1f s\n", monotonic_seconds() - t0);
+        assert_has(res.out, "going on with the install phase");
+        assert_has(res.out, "install: keystone disk install onto /dev/vdb");
+        assert_has(res.out, "install: the owner's Secure Boot keys enrolled (user mode)");
+        assert_has(res.out, "install: rpool exported");
+        assert_has(res.out, "reboot: the initrd answers (the host's own key)");
+        assert_has(res.out, "reboot: the installed system answers to admin; the credstore was opened over SSH");
+        assert_has(res.out, "enroll: the TPM opened the credstore with nothing typed");
+        assert_has(res.out, "remote is installed on root@127.0.0.1:");
+        assert_has(res.out, "secure boot     Secure Boot enabled, user mode");
+        assert_has(res.out, "tpm unlock      [ 2/8] cryptsetup-credstore ... ok (");
+        assert_has(res.out, "opened with TPM2 token");
+        assert_has(res.out, "encryptionroot  [ ");
+        assert_has(res.out, "all with encryptionroot");
+        assert_has(res.out, "ssh             ssh admin@127.0.0.1 -p ");
+        assert_has(res.out, "Recovery key (shown once");
+        run_result_done(&res);
+}
+
+/* COMMAND as USER on the installed system over OpenSSH, its host key the
+ * one the state made (STATE/ssh/host), INPUT on stdin. */
+static int machine_ssh(Vm *vm, const char *state, const char *command, const char *input, RunResult *res) {
+        char port[16], kh[PATH_MAX + 32], kh_path[PATH_MAX + 32], pub_path[PATH_MAX + 64], id[PATH_MAX + 32];
+        snprintf(port, sizeof port, "%d", vm_ssh_port(vm));
+        snprintf(pub_path, sizeof pub_path, "%s/ssh/host/ssh_host_ed25519_key.pub", state);
+        snprintf(kh_path, sizeof kh_path, "%s/machine_known_hosts", vmtest_dir());
+        snprintf(id, sizeof id, "%s/ssh/id_ed25519", state);
+        _cleanup_free_ char *pub = NULL;
+        assert_int_equal(read_first_line(pub_path, &pub), 0);
+        FILE *f = fopen(kh_path, "we");
+        assert_non_null(f);
+        fprintf(f, "[127.0.0.1]:%d %s\n", vm_ssh_port(vm), pub);
+        fclose(f);
+        snprintf(kh, sizeof kh, "UserKnownHostsFile=%s", kh_path);
+        const char *argv[] = { "ssh", "-F", "/dev/null", "-p", port, "-o", "BatchMode=yes", "-o",
+                               "StrictHostKeyChecking=yes", "-o", kh, "-o", "ConnectTimeout=20", "-o",
+                               "IdentitiesOnly=yes", "-i", id, "admin@127.0.0.1", command, NULL };
+        *res = (RunResult) {};
+        int r = run(argv, &(RunOptions) { .timeout_ms = 300000, .input = input, .input_size = input ? strlen(input) : 0 },
+                    res);
+        vmtest_step("installed system over OpenSSH: %s: %s\n%s%s", command, r == 0 ? "ok" : run_result_describe(res),
+                    res->out ? res->out : "", res->err ? res->err : "");
+        return r;
+}
+
+/* What the install left: the install secret opens nothing and is gone
+ * from the state; the recovery key opens the credstore; the state's
+ * secrets are 0600. */
+static void check_installed(Vm *vm, const char *state) {
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/credstore.secret", state);
+        if (access(path, F_OK) == 0)
+                fail_msg("%s is still there after enroll", path);
+        RunResult res;
+        assert_int_equal(machine_ssh(vm, state, "sudo sh -c 'umask 077 && cat > /run/ks.try'", install_secret, &res), 0);
+        run_result_done(&res);
+        assert_int_equal(machine_ssh(vm, state, "sudo keystone tpm status /dev/zvol/rpool/credstore --no-tpm "
+                                                "--key-file=/run/ks.try", NULL, &res), -EPROTO);
+        assert_has(res.err, "opens no keyslot");
+        run_result_done(&res);
+        snprintf(path, sizeof path, "%s/recovery-key", state);
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        _cleanup_free_ char *rk = NULL;
+        assert_int_equal(read_first_line(path, &rk), 0);
+        assert_int_equal(machine_ssh(vm, state, "sudo shred -z -u /run/ks.try && sudo sh -c 'umask 077 && cat > "
+                                                "/run/ks.rk'", rk, &res), 0);
+        run_result_done(&res);
+        assert_int_equal(machine_ssh(vm, state, "sudo keystone tpm status /dev/zvol/rpool/credstore --no-tpm "
+                                                "--key-file=/run/ks.rk && sudo shred -z -u /run/ks.rk", NULL, &res), 0);
+        assert_has(res.out, "(recovery)");
+        run_result_done(&res);
+        /* the first boot took the secret over SSH, this one nothing: both lines were read from the boot log */
+        assert_int_equal(machine_ssh(vm, state, "sudo cat /run/keystone-boot.log", NULL, &res), 0);
+        assert_has(res.out, "opened with TPM2 token");
+        run_result_done(&res);
+}
+
 static void test_remote_install(void **state) {
         vmtest_init("remote-install");
         const char *build = getenv("BUILD");
@@ -215,6 +373,10 @@ static void test_remote_install(void **state) {
 
         /* 5. the kexec phase, on a fresh machine */
         VmConfig kc = vmtest_debian_target_config("kexec", blank);
+        /* the firmware tries the install's disk first: blank, it falls
+         * through to the Debian disk; installed, it boots Keystone */
+        kc.disks[0].boot_index = 2;
+        kc.disks[1].boot_index = 1;
         Vm *vm3 = vm_create(&kc);
         boot(vm3);
         (void) unlink(known_hosts);
@@ -269,14 +431,14 @@ static void test_remote_install(void **state) {
         assert_int_equal(read_first_line(phases_path, &first), 0);
         assert_true(strncmp(first, "kexec ", 6) == 0);
 
-        /* again: kexec ended, nothing to do; disk: not in this version */
+        /* again: kexec ended, nothing to do */
         assert_int_equal(install_phases(vm3, good, kstate, "kexec", &res), 0);
         assert_has(res.out, "nothing to do");
         run_result_done(&res);
-        assert_int_equal(install_phases(vm3, good, kstate, "kexec,disk", &res), -EPROTO);
-        assert_has(res.err, "the disk phase is not in this version of keystone install yet");
-        assert_has(res.err, "`--phases kexec` runs only the first");
-        run_result_done(&res);
+
+        /* 6. the rest, with the connection cut during the install phase */
+        install_cut_and_resume(vm3, good, kstate);
+        check_installed(vm3, kstate);
         vm_stop(vm3);
 }
 
