@@ -51,6 +51,7 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/clock.h"
@@ -98,21 +99,49 @@ static int install_dry_run(Vm *vm, const char *host, const char *extra, RunResul
         return r;
 }
 
+/* ARGV in the background, its stdout and stderr in LOG, while the VMs are
+ * served (a guest that reboots is a qemu that exits: vm_pump() starts it
+ * again); res->out and res->err both hold the log.  0 when it exited 0,
+ * -EPROTO otherwise. */
+static int run_pumped(const char *const argv[], const char *log, int timeout_s, RunResult *res) {
+        (void) unlink(log);
+        pid_t pid;
+        assert_int_equal(spawn_background(argv, &(SpawnOptions) { .log_path = log }, &pid), 0);
+        double t0 = monotonic_seconds();
+        int status = 0;
+        while (spawn_poll(pid, &status) == 0) {
+                if (monotonic_seconds() - t0 > timeout_s) {
+                        (void) kill(pid, SIGKILL);
+                        while (spawn_poll(pid, &status) == 0)
+                                usleep(100 * 1000);
+                        fail_msg("%s %s did not end within %d s; see %s", argv[0], argv[1], timeout_s, log);
+                }
+                (void) vm_pump(500);
+        }
+        *res = (RunResult) {};
+        size_t n = 0;
+        if (read_file_text(log, 0, &res->out, &n) < 0)
+                res->out = strdup("");
+        res->err = strdup(res->out);
+        res->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPROTO;
+}
+
 /* keystone install HOST --target root@127.0.0.1:PORT --phases PHASES
  * --yes, its state in STATE */
 static int install_phases(Vm *vm, const char *host, const char *state, const char *phases, RunResult *res) {
         const char *key;
         vmtest_ssh_key(&key, NULL);
-        char target[64];
+        char target[64], log[PATH_MAX + 32];
         snprintf(target, sizeof target, "root@127.0.0.1:%d", vm_ssh_port(vm));
+        static unsigned n_run;
+        snprintf(log, sizeof log, "%s/install-%u.log", vmtest_dir(), ++n_run);
         const char *argv[] = { keystone, "install", host, "--target", target, "-i", key, "--known-hosts", known_hosts,
                                "--accept-new-host-key", "--state", state, "--phases", phases, "--yes", NULL };
-        *res = (RunResult) {};
         double t0 = monotonic_seconds();
-        int r = run(argv, &(RunOptions) { .timeout_ms = 60 * 60000 }, res);
-        vmtest_step("keystone install --phases %s --yes: %s in %.1f s\n--- stdout\n%s--- stderr\n%s", phases,
-                    r == 0 ? "ok" : "failed", monotonic_seconds() - t0, res->out ? res->out : "",
-                    res->err ? res->err : "");
+        int r = run_pumped(argv, log, 60 * 60, res);
+        vmtest_step("keystone install --phases %s --yes: %s in %.1f s\n--- output (%s)\n%s", phases,
+                    r == 0 ? "ok" : "failed", monotonic_seconds() - t0, log, res->out ? res->out : "");
         return r;
 }
 
@@ -192,7 +221,7 @@ static void install_cut_and_resume(Vm *vm, const char *host, const char *state) 
                         if (read_file_text(secret, 256, &sec, &n) >= 0 && n >= 64)
                                 snprintf(install_secret, sizeof install_secret, "%.64s", sec);
                 }
-                usleep(500 * 1000);
+                (void) vm_pump(500);
         }
         vmtest_step("the install phase uploaded the build after %.0f s: cutting the link and killing keystone install",
                     monotonic_seconds() - t0);
