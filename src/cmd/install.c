@@ -70,7 +70,12 @@ const char install_description[] =
         "state directory), uploads the installer with keystone-kexec to\n"
         "/run/keystone-kexec there and starts it, then reaches it again over SSH on\n"
         "the same address, its host key pinned (STATE/ssh/installer_host_key.pub).\n"
-        "The phases after kexec are not in this version yet: --phases kexec.";
+        "disk lays out the disk (found again by its serial), install puts the\n"
+        "generation, the extra files and the owner's Secure Boot keys there and\n"
+        "exports the pool, reboot unlocks the first boot over SSH in its initrd\n"
+        "(the host's own key, STATE/ssh/host), enroll enrolls the TPM and the\n"
+        "recovery key, removes the install secret and checks that a reboot opens\n"
+        "with the TPM alone.  The summary and the recovery key are printed once.";
 
 static int install_connect(const CmdArgs *a, const SshTarget *t, SshClient **ret) {
         SshConnectOptions o = {
