@@ -11,6 +11,8 @@
  *     refused even with --force (mounted)
  *   too little memory (the same machine with 1024 MB) is refused with the
  *     figure
+ *   no UEFI (the same image started by qemu's BIOS, direct kernel boot) is
+ *     refused, saying how to switch the firmware to UEFI
  *
  * After every refusal the blank disk is as it was (blkid finds nothing, or
  * only the signature this test made).  Then the first phase, on a fresh
@@ -318,6 +320,44 @@ static void check_installed(Vm *vm, const char *state) {
         run_result_done(&res);
 }
 
+/* The target booted through a BIOS: refused before any write, saying so. */
+static void bios_refused(const char *image, const char *blank, const char *host) {
+        char kernel[PATH_MAX + 32], initrd[PATH_MAX + 32], esp[PATH_MAX + 32], cmdline_path[PATH_MAX + 32];
+        snprintf(kernel, sizeof kernel, "%s/bios-vmlinuz", vmtest_dir());
+        snprintf(initrd, sizeof initrd, "%s/bios-initrd.img", vmtest_dir());
+        snprintf(esp, sizeof esp, "%s@@1048576", image);
+        const char *cp[] = { "mcopy", "-o", "-i", esp, "::/debian/vmlinuz", kernel, NULL };
+        const char *ci[] = { "mcopy", "-o", "-i", esp, "::/debian/initrd.img", initrd, NULL };
+        setenv("MTOOLS_SKIP_CHECK", "1", 1);
+        assert_int_equal(run(cp, NULL, NULL), 0);
+        assert_int_equal(run(ci, NULL, NULL), 0);
+        /* the image's own command line, beside it in its cache entry */
+        snprintf(cmdline_path, sizeof cmdline_path, "%s", image);
+        char *slash = strrchr(cmdline_path, '/');
+        assert_non_null(slash);
+        snprintf(slash, sizeof cmdline_path - (size_t) (slash - cmdline_path), "/cmdline");
+        _cleanup_free_ char *cmdline = NULL;
+        assert_int_equal(read_first_line(cmdline_path, &cmdline), 0);
+        VmConfig c = vmtest_debian_target_config("bios", blank);
+        c.secure_boot = false;
+        c.bios = true;
+        c.kernel = kernel;
+        c.initrd = initrd;
+        c.cmdline = cmdline;
+        Vm *vm = vm_create(&c);
+        boot(vm);
+        (void) unlink(known_hosts);
+        vmtest_debian_fail(vm, "test -d /sys/firmware/efi");
+        RunResult res;
+        assert_int_equal(install_dry_run(vm, host, NULL, &res), -EPROTO);
+        assert_has(res.err, "cannot be installed as it is; nothing on it was changed");
+        assert_has(res.err, "the target booted through BIOS (legacy/CSM: no /sys/firmware/efi); Keystone needs UEFI");
+        run_result_done(&res);
+        vmtest_debian_fail(vm, "blkid -p /dev/vdb");
+        vmtest_debian_succeed(vm, "systemctl poweroff || true");
+        assert_int_equal(vm_wait_exit_r(vm, 120000), 0);
+}
+
 static void test_remote_install(void **state) {
         vmtest_init("remote-install");
         const char *build = getenv("BUILD");
@@ -399,6 +439,10 @@ static void test_remote_install(void **state) {
         vmtest_debian_fail(vm2, "blkid -p /dev/vdb");
         vmtest_debian_succeed(vm2, "systemctl poweroff || true");
         assert_int_equal(vm_wait_exit_r(vm2, 120000), 0);
+
+        /* 4b. no UEFI: the same image started by qemu's BIOS with its own
+         * kernel and initrd (direct boot, taken from its ESP) */
+        bios_refused(image, blank, good);
 
         /* 5. the kexec phase, on a fresh machine */
         VmConfig kc = vmtest_debian_target_config("kexec", blank);
