@@ -358,6 +358,38 @@ static void bios_refused(const char *image, const char *blank, const char *host)
         assert_int_equal(vm_wait_exit_r(vm, 120000), 0);
 }
 
+/* bench/install.sh remote: every phase in one run, nothing cut; each
+ * phase's time as STATE/phases recorded it. */
+static void bench_remote(const char *blank) {
+        VmConfig c = vmtest_debian_target_config("bench", blank);
+        c.disks[0].boot_index = 2;
+        c.disks[1].boot_index = 1;
+        Vm *vm = vm_create(&c);
+        boot(vm);
+        char state[PATH_MAX + 32], phases[PATH_MAX + 48];
+        snprintf(state, sizeof state, "%s/bench-state", vmtest_dir());
+        snprintf(phases, sizeof phases, "%s/phases", state);
+        const char *good = host_file("remote", DISK_ID);
+        RunResult res;
+        double t0 = monotonic_seconds();
+        assert_int_equal(install_phases(vm, good, state, ALL_PHASES, &res), 0);
+        double total = monotonic_seconds() - t0;
+        run_result_done(&res);
+        _cleanup_free_ char *text = NULL;
+        size_t n = 0;
+        assert_int_equal(read_file_text(phases, 0, &text, &n), 0);
+        printf("bench: remote install, every phase: %.0f s\n", total);
+        for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+                char name[32];
+                long long when;
+                double secs;
+                if (sscanf(l, "%31s %lld %lf", name, &when, &secs) == 3)
+                        printf("bench:   %-8s %6.0f s\n", name, secs);
+        }
+        fflush(stdout);
+        vm_stop(vm);
+}
+
 static void test_remote_install(void **state) {
         vmtest_init("remote-install");
         const char *build = getenv("BUILD");
@@ -381,6 +413,10 @@ static void test_remote_install(void **state) {
         char blank[PATH_MAX];
         snprintf(blank, sizeof blank, "%s/blank.img", vmtest_dir());
         vmtest_blank_disk(blank, BLANK_SIZE);
+        if (getenv("KEYSTONE_BENCH_REMOTE")) {
+                bench_remote(blank);
+                return;
+        }
         VmConfig c = vmtest_debian_target_config("target", blank);
         Vm *vm = vm_create(&c);
         boot(vm);
