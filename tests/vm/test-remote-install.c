@@ -8,7 +8,7 @@
  *     erase by its /dev/disk/by-id name, size and serial; nothing changes
  *   a disk with data (a swap signature on it) is refused, naming what was found,
  *     and accepted with --force; the disk the running system is on is
- *     refused even with --force (mounted)
+ *     refused as not blank, and accepted with --force (kexec releases it)
  *   too little memory (the same machine with 1024 MB) is refused with the
  *     figure
  *   no UEFI (the same image started by qemu's BIOS, direct kernel boot) is
@@ -450,11 +450,16 @@ static void test_remote_install(void **state) {
         run_result_done(&res);
         assert_string_equal(vmtest_debian_succeed(vm, "blkid -p -s LABEL -o value /dev/vdb"), "precious\n");
 
-        /* 3. the system's own disk: in use, refused even with --force */
+        /* 3. the system's own disk (a machine with one disk): it holds the
+         * running system, so only --force erases it; being in use is no
+         * refusal, since the installer takes over by kexec and runs in RAM */
         const char *own = host_file("own-disk", "/dev/vda");
-        assert_int_equal(install_dry_run(vm, own, "--force", &res), -EPROTO);
-        assert_has(res.err, "vda");
-        assert_has(res.err, "mounted");
+        assert_int_equal(install_dry_run(vm, own, NULL, &res), -EPROTO);
+        assert_has(res.err, "(/dev/vda, 4 GiB) is not blank");
+        assert_has(res.err, "then pass --force");
+        run_result_done(&res);
+        assert_int_equal(install_dry_run(vm, own, "--force", &res), 0);
+        assert_has(res.out, "/dev/vda, model unknown, 4 GiB");
         run_result_done(&res);
         vmtest_debian_succeed(vm, "wipefs -q -a /dev/vdb && sync");
         vmtest_debian_fail(vm, "blkid -p /dev/vdb");
@@ -480,7 +485,9 @@ static void test_remote_install(void **state) {
          * kernel and initrd (direct boot, taken from its ESP) */
         bios_refused(image, blank, good);
 
-        /* 5. the kexec phase, on a fresh machine */
+        /* 5. the kexec phase, on a fresh machine and a blank disk again
+         * (wipefs leaves the bytes of a swap header but its magic) */
+        vmtest_blank_disk(blank, BLANK_SIZE);
         VmConfig kc = vmtest_debian_target_config("kexec", blank);
         /* the firmware tries the install's disk first: blank, it falls
          * through to the Debian disk; installed, it boots Keystone */
