@@ -222,3 +222,28 @@ int install_prepare_installer(const InstallPrepare *p, Installer *ret, char **re
                 log_line(p, "installer: %s (initrd %.1f MiB, cached)", ret->dir, ret->initrd_bytes / 1048576.0);
         return 0;
 }
+
+int install_prepare_host_keys(const char *state_dir, char **ret_error) {
+        char dir[PATH_MAX], key[PATH_MAX + 64], pub[PATH_MAX + 64];
+        PATHF(dir, "%s/ssh/host", state_dir);
+        snprintf(key, sizeof key, "%s/ssh/host/ssh_host_ed25519_key", state_dir);
+        snprintf(pub, sizeof pub, "%s.pub", key);
+        if (access(key, R_OK) == 0 && access(pub, R_OK) == 0)
+                return 0;
+        int r = mkdir_p(dir, 0700, NULL);
+        if (r < 0)
+                return error_set(ret_error, r, "Cannot create %s: %s", dir, strerror(-r));
+        (void) unlink(key);
+        (void) unlink(pub);
+        const char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "keystone host key", "-f", key,
+                               NULL };
+        RunResult rr = {};
+        r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &rr);
+        if (r < 0)
+                r = error_set(ret_error, r, "ssh-keygen -f %s failed: %s", key,
+                              r == -EPROTO ? run_result_describe(&rr) : strerror(-r));
+        run_result_done(&rr);
+        if (r >= 0 && chmod(key, 0600) < 0)
+                r = error_set(ret_error, -errno, "chmod %s: %s", key, strerror(errno));
+        return r;
+}

@@ -53,3 +53,10 @@ int install_prepare_build(const InstallPrepare *p, const char *pub, char **ret_e
 
 /* The installer of STATE/media/generation. */
 int install_prepare_installer(const InstallPrepare *p, Installer *ret, char **ret_error);
+
+/* STATE/ssh/host/ssh_host_ed25519_key (0600) and its .pub: the host's own
+ * SSH host key, made once on the operator's side (ssh-keygen), kept
+ * afterwards, for `keystone build --host-keys` (the system's and the
+ * initrd's host key, so the operator's known_hosts is right from the first
+ * boot). */
+int install_prepare_host_keys(const char *state_dir, char **ret_error);

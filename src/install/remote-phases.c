@@ -31,7 +31,6 @@
 #define MEDIA "/run/media"
 #define TARGET_ROOT "/run/keystone-target"
 #define INSTALLER_KEY "ssh/installer_host_key.pub"
-#define HOST_KEY_DIR "ssh/host"
 #define HOST_KEY "ssh/host/ssh_host_ed25519_key"
 
 /* ---- the disk, as the probe before kexec saw it ---- */
@@ -752,29 +751,4 @@ done:
 void remote_install_done(RemoteInstall *ri) {
         if (ri && ri->recovery_key)
                 erase_and_free_strp(&ri->recovery_key);
-}
-
-int remote_host_keys(const char *state_dir, char **ret_error) {
-        char dir[PATH_MAX], key[PATH_MAX + 64], pub[PATH_MAX + 64];
-        PATHF(dir, "%s/" HOST_KEY_DIR, state_dir);
-        snprintf(key, sizeof key, "%s/" HOST_KEY, state_dir);
-        snprintf(pub, sizeof pub, "%s.pub", key);
-        if (access(key, R_OK) == 0 && access(pub, R_OK) == 0)
-                return 0;
-        int r = mkdir_p(dir, 0700, NULL);
-        if (r < 0)
-                return error_set(ret_error, r, "Cannot create %s: %s", dir, strerror(-r));
-        (void) unlink(key);
-        (void) unlink(pub);
-        const char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "keystone host key", "-f", key,
-                               NULL };
-        RunResult rr = {};
-        r = run(argv, &(RunOptions) { .ignore_dry_run = true }, &rr);
-        if (r < 0)
-                r = error_set(ret_error, r, "ssh-keygen -f %s failed: %s", key,
-                              r == -EPROTO ? run_result_describe(&rr) : strerror(-r));
-        run_result_done(&rr);
-        if (r >= 0 && chmod(key, 0600) < 0)
-                r = error_set(ret_error, -errno, "chmod %s: %s", key, strerror(errno));
-        return r;
 }

@@ -56,7 +56,3 @@ int remote_phase_reboot(RemoteInstall *ri, char **ret_error);
 int remote_phase_enroll(RemoteInstall *ri, char **ret_error);
 /* frees what the phases left in RI (the recovery key, erased) */
 void remote_install_done(RemoteInstall *ri);
-
-/* STATE/ssh/host/ssh_host_ed25519_key (+ .pub): the host's own SSH host key,
- * made once on the operator's side (ssh-keygen), kept afterwards. */
-int remote_host_keys(const char *state_dir, char **ret_error);

@@ -505,7 +505,7 @@ int remote_phase_kexec(RemoteInstall *ri, char **ret_error) {
         r = ri->disk ? remote_disk_id_save(state, ri->disk, ret_error) :
                        error_set(ret_error, -EINVAL, "keystone install: no target disk was probed");
         if (r >= 0)
-                r = remote_host_keys(state, ret_error);
+                r = install_prepare_host_keys(state, ret_error);
         if ((r = step_end(ri, step, t0, r)) < 0)
                 return r;
         char host_keys[PATH_MAX], net_arg[256];

@@ -214,6 +214,17 @@ static int stage_keys(Deploy *d) {
 static int stage_build(Deploy *d) {
         InstallPrepare p = prepare(d);
         char *err = NULL;
+        /* boot.initrd-ssh: the initrd answers with the host's own key, made
+         * here once (as keystone install makes it) */
+        char host_keys[PATH_MAX + 256];
+        snprintf(host_keys, sizeof host_keys, "%s", sp(d, "ssh/host"));
+        const char *args[] = { "--host-keys", host_keys, NULL };
+        if (d->spec->initrd_ssh != IMAGE_INITRD_SSH_OFF) {
+                int k = install_prepare_host_keys(d->res->state_dir, &err);
+                if (k < 0)
+                        return fail_with(d, k, err);
+                p.build_args = args;
+        }
         int r = install_prepare_build(&p, d->pub, &err);
         return r < 0 ? fail_with(d, r, err) : 0;
 }

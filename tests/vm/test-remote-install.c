@@ -147,18 +147,40 @@ static int install_phases(Vm *vm, const char *host, const char *state, const cha
         return r;
 }
 
-/* COMMAND in the installer over OpenSSH, its host key checked against
- * KNOWN (StrictHostKeyChecking=yes), logged in with KEY; its stdout. */
-static char *installer_ssh(Vm *vm, const char *key, const char *known, const char *command) {
-        char port[16], kh[PATH_MAX + 32];
+/* KH_PATH: one known_hosts line for the forwarded port, the key of PUB_PATH. */
+static void pinned_known_hosts(Vm *vm, const char *pub_path, const char *kh_path) {
+        _cleanup_free_ char *pub = NULL;
+        assert_int_equal(read_first_line(pub_path, &pub), 0);
+        FILE *f = fopen(kh_path, "we");
+        assert_non_null(f);
+        fprintf(f, "[127.0.0.1]:%d %s\n", vm_ssh_port(vm), pub);
+        fclose(f);
+}
+
+/* COMMAND as USER over OpenSSH, the host key checked against KNOWN
+ * (StrictHostKeyChecking=yes), logged in with KEY, INPUT (may be NULL) on
+ * stdin. */
+static int openssh(Vm *vm, const char *user, const char *key, const char *known, const char *command,
+                   const char *input, RunResult *res) {
+        char port[16], kh[PATH_MAX + 32], who[64];
         snprintf(port, sizeof port, "%d", vm_ssh_port(vm));
         snprintf(kh, sizeof kh, "UserKnownHostsFile=%s", known);
+        snprintf(who, sizeof who, "%s@127.0.0.1", user);
         const char *argv[] = { "ssh", "-F", "/dev/null", "-p", port, "-o", "BatchMode=yes", "-o",
                                "StrictHostKeyChecking=yes", "-o", kh, "-o", "ConnectTimeout=20", "-o",
-                               "IdentitiesOnly=yes", "-i", key, "root@127.0.0.1", command, NULL };
-        RunResult res = {};
-        int r = run(argv, &(RunOptions) { .timeout_ms = 120000 }, &res);
-        vmtest_step("installer over OpenSSH: %s: %s", command, r == 0 ? "ok" : run_result_describe(&res));
+                               "IdentitiesOnly=yes", "-i", key, who, command, NULL };
+        *res = (RunResult) {};
+        int r = run(argv, &(RunOptions) { .timeout_ms = 300000, .input = input, .input_size = input ? strlen(input) : 0 },
+                    res);
+        vmtest_step("%s over OpenSSH: %s: %s\n%s%s", who, command, r == 0 ? "ok" : run_result_describe(res),
+                    res->out ? res->out : "", res->err ? res->err : "");
+        return r;
+}
+
+/* COMMAND in the installer as root; its stdout (the test fails otherwise). */
+static char *installer_ssh(Vm *vm, const char *key, const char *known, const char *command) {
+        RunResult res;
+        int r = openssh(vm, "root", key, known, command, NULL, &res);
         if (r < 0)
                 fail_msg("ssh to the installer (%s) failed: %s\n%s", command, run_result_describe(&res),
                          res.err ? res.err : "");
@@ -263,27 +285,12 @@ static void install_cut_and_resume(Vm *vm, const char *host, const char *state) 
 /* COMMAND as USER on the installed system over OpenSSH, its host key the
  * one the state made (STATE/ssh/host), INPUT on stdin. */
 static int machine_ssh(Vm *vm, const char *state, const char *command, const char *input, RunResult *res) {
-        char port[16], kh[PATH_MAX + 32], kh_path[PATH_MAX + 32], pub_path[PATH_MAX + 64], id[PATH_MAX + 32];
-        snprintf(port, sizeof port, "%d", vm_ssh_port(vm));
+        char kh_path[PATH_MAX + 32], pub_path[PATH_MAX + 64], id[PATH_MAX + 32];
         snprintf(pub_path, sizeof pub_path, "%s/ssh/host/ssh_host_ed25519_key.pub", state);
         snprintf(kh_path, sizeof kh_path, "%s/machine_known_hosts", vmtest_dir());
         snprintf(id, sizeof id, "%s/ssh/id_ed25519", state);
-        _cleanup_free_ char *pub = NULL;
-        assert_int_equal(read_first_line(pub_path, &pub), 0);
-        FILE *f = fopen(kh_path, "we");
-        assert_non_null(f);
-        fprintf(f, "[127.0.0.1]:%d %s\n", vm_ssh_port(vm), pub);
-        fclose(f);
-        snprintf(kh, sizeof kh, "UserKnownHostsFile=%s", kh_path);
-        const char *argv[] = { "ssh", "-F", "/dev/null", "-p", port, "-o", "BatchMode=yes", "-o",
-                               "StrictHostKeyChecking=yes", "-o", kh, "-o", "ConnectTimeout=20", "-o",
-                               "IdentitiesOnly=yes", "-i", id, "admin@127.0.0.1", command, NULL };
-        *res = (RunResult) {};
-        int r = run(argv, &(RunOptions) { .timeout_ms = 300000, .input = input, .input_size = input ? strlen(input) : 0 },
-                    res);
-        vmtest_step("installed system over OpenSSH: %s: %s\n%s%s", command, r == 0 ? "ok" : run_result_describe(res),
-                    res->out ? res->out : "", res->err ? res->err : "");
-        return r;
+        pinned_known_hosts(vm, pub_path, kh_path);
+        return openssh(vm, "admin", id, kh_path, command, input, res);
 }
 
 /* What the install left: the install secret opens nothing and is gone
@@ -517,12 +524,7 @@ static void test_remote_install(void **state) {
         snprintf(pub_path, sizeof pub_path, "%s/ssh/installer_host_key.pub", kstate);
         snprintf(kh_path, sizeof kh_path, "%s/installer_known_hosts", vmtest_dir());
         snprintf(id, sizeof id, "%s/ssh/id_ed25519", kstate);
-        _cleanup_free_ char *pub = NULL;
-        assert_int_equal(read_first_line(pub_path, &pub), 0);
-        FILE *kh = fopen(kh_path, "we");
-        assert_non_null(kh);
-        fprintf(kh, "[127.0.0.1]:%d %s\n", vm_ssh_port(vm3), pub);
-        fclose(kh);
+        pinned_known_hosts(vm3, pub_path, kh_path);
         _cleanup_free_ char *cmdline = installer_ssh(vm3, id, kh_path, "cat /proc/cmdline");
         assert_has(cmdline, "keystone.installer ");
         char want[128];
