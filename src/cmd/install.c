@@ -281,6 +281,35 @@ static int install_ready(const CmdArgs *a, const char *path, const char *state, 
         return install_local(path, state, local);
 }
 
+/* Before the phases: the machine probed, refused or planned.  After kexec
+ * the machine is the installer (then the installed system): the phases
+ * reach it themselves, each pinning the host key the state holds for it;
+ * the system that was probed is gone, so it is not connected to. */
+static int install_survey(const CmdArgs *a, const SshTarget *t, const char *state, unsigned phases,
+                          const InstallRecord *rec, const ProbeWants *w, RemotePlanInput *in, SshClient **client,
+                          ProbeReport **report, const ProbeDisk **disk) {
+        const char *target = cmd_opt(a, INSTALL_OPT_TARGET);
+        bool kexec_ended = rec->done & (1u << INSTALL_PHASE_KEXEC);
+        bool kexec_now = (phases & (1u << INSTALL_PHASE_KEXEC)) && !kexec_ended;
+        if (kexec_ended) {
+                InstallPhase next = install_record_next(rec, phases);
+                printf("%s: the installer took over by kexec in an earlier run (%s/phases); going on with the %s "
+                       "phase.\n", target, state, next < _INSTALL_PHASE_MAX ? install_phase_name(next) : "next");
+                return 0;
+        }
+        int r;
+        if ((r = install_connect(a, t, client)) < 0 || (r = install_probe(a, *client, t, w, kexec_now, report)) < 0)
+                return r;
+        in->report = *report;
+        _cleanup_free_ char *plan = NULL, *err = NULL;
+        if ((r = remote_plan_format(in, &plan, &err)) < 0)
+                return log_error_errno(r, "%s", err ? err : strerror(-r));
+        fputs(plan, stdout);
+        if (probe_find_disk(*report, w->disk_device, disk, NULL) < 0)
+                *disk = NULL;
+        return 0;
+}
+
 int cmd_install(const CmdArgs *a) {
         const char *path = a->args[0], *target = cmd_opt(a, INSTALL_OPT_TARGET);
         if (!target)
@@ -312,10 +341,14 @@ int cmd_install(const CmdArgs *a) {
         ProbeReport *report = NULL;
         ProbeWants w = {};
         _cleanup_free_ uint8_t *pk = NULL;
-        _cleanup_free_ char *plan = NULL;
         InstallRecord rec = {};
         InstallLocal local = {};
         RemoteInstall ri = {};
+        const ProbeDisk *disk = NULL;
+        RemotePlanInput in = { .host_path = path, .hostname = spec.hostname, .target = target, .wants = &w,
+                               .phases = phases, .record = &rec, .state_dir = state,
+                               .extra_files = cmd_opt(a, INSTALL_OPT_EXTRA_FILES),
+                               .chown = cmd_opt(a, INSTALL_OPT_CHOWN) };
         if (!dry && (r = remote_confirm_possible(STDIN_FILENO, cmd_flag(a, INSTALL_OPT_YES), &err)) < 0) {
                 log_error_errno(r, "%s", err);
                 goto done;
@@ -326,33 +359,8 @@ int cmd_install(const CmdArgs *a) {
                 r = r > 0 ? 0 : r;
                 goto done;
         }
-        /* after kexec the machine is the installer (then the installed
-         * system): the phases reach it themselves, each pinning the host key
-         * the state holds for it; the system that was probed is gone */
-        bool kexec_ended = rec.done & (1u << INSTALL_PHASE_KEXEC);
-        bool kexec_now = (phases & (1u << INSTALL_PHASE_KEXEC)) && !kexec_ended;
-        const ProbeDisk *disk = NULL;
-        RemotePlanInput in = { .host_path = path, .hostname = spec.hostname, .target = target, .report = NULL,
-                               .wants = &w, .phases = phases, .record = &rec, .state_dir = state,
-                               .extra_files = cmd_opt(a, INSTALL_OPT_EXTRA_FILES),
-                               .chown = cmd_opt(a, INSTALL_OPT_CHOWN) };
-        if (kexec_ended) {
-                InstallPhase next = install_record_next(&rec, phases);
-                printf("%s: the installer took over by kexec in an earlier run (%s/phases); going on with the %s "
-                       "phase.\n", target, state, next < _INSTALL_PHASE_MAX ? install_phase_name(next) : "next");
-        } else {
-                if ((r = install_connect(a, &t, &client)) < 0 ||
-                    (r = install_probe(a, client, &t, &w, kexec_now, &report)) < 0)
-                        goto done;
-                in.report = report;
-                if ((r = remote_plan_format(&in, &plan, &err)) < 0) {
-                        log_error_errno(r, "%s", err ? err : strerror(-r));
-                        goto done;
-                }
-                fputs(plan, stdout);
-                if (probe_find_disk(report, w.disk_device, &disk, NULL) < 0)
-                        disk = NULL;
-        }
+        if ((r = install_survey(a, &t, state, phases, &rec, &w, &in, &client, &report, &disk)) < 0)
+                goto done;
         if (dry) {
                 printf("Dry run: nothing on %s was changed.\n", target);
                 goto done;

@@ -462,7 +462,7 @@ static void test_remote_install(void **state) {
          * refusal, since the installer takes over by kexec and runs in RAM */
         const char *own = host_file("own-disk", "/dev/vda");
         assert_int_equal(install_dry_run(vm, own, NULL, &res), -EPROTO);
-        assert_has(res.err, "(/dev/vda, 4 GiB) is not blank");
+        assert_has(res.err, "/dev/vda (4 GiB) is not blank (found: a gpt partition table");
         assert_has(res.err, "then pass --force");
         run_result_done(&res);
         assert_int_equal(install_dry_run(vm, own, "--force", &res), 0);
