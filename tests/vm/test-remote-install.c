@@ -71,10 +71,13 @@
 
 static char keystone[PATH_MAX], host_dir[PATH_MAX], known_hosts[PATH_MAX], state_dir[PATH_MAX];
 
-/* A host file for the target whose disk.device is DEVICE. */
+/* A host file for the target whose disk.device is DEVICE (its path stays
+ * valid for the next three calls too). */
 static const char *host_file(const char *name, const char *device) {
-        static char path[PATH_MAX + 64];
-        snprintf(path, sizeof path, "%s/%s.toml", host_dir, name);
+        static char paths[4][PATH_MAX + 64];
+        static unsigned k;
+        char *path = paths[k++ % 4];
+        snprintf(path, sizeof paths[0], "%s/%s.toml", host_dir, name);
         FILE *f = fopen(path, "we");
         assert_non_null(f);
         fprintf(f, "imports = [\"disk-single-root\", \"secure-boot\", \"tpm\", \"server\"]\n"
