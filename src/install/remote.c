@@ -217,7 +217,12 @@ static int remote_run(SshClient *c, bool sudo, const char *const *argv, int time
 }
 
 int remote_kexec_upload(SshClient *c, bool sudo, const RemoteKexecFiles *f, char **ret_error) {
-        const char *mk[] = { "mkdir", "-p", "-m", "0700", REMOTE_KEXEC_DIR, NULL };
+        /* a tmpfs of its own: /run is often mounted noexec (Debian 12's
+         * is), and keystone-kexec must run from there */
+        const char *mk[] = { "sh", "-c",
+                             "mkdir -p -m 0700 \"$1\" && { mountpoint -q \"$1\" || "
+                             "mount -t tmpfs -o mode=0700,nosuid,nodev keystone-kexec \"$1\"; }",
+                             "sh", REMOTE_KEXEC_DIR, NULL };
         int r = remote_run(c, sudo, mk, 60000, ret_error);
         if (r < 0)
                 return r;

@@ -68,7 +68,7 @@ typedef struct RemoteKexecFiles {
         const char *initrd;             /* installer_initrd() */
 } RemoteKexecFiles;
 
-#define REMOTE_KEXEC_DIR "/run/keystone-kexec"
+#define REMOTE_KEXEC_DIR "/run/keystone-kexec"  /* a tmpfs mounted there (exec allowed) */
 
 /* remote_kexec() in its three steps, for a caller that reports each:
  * upload the three files into REMOTE_KEXEC_DIR on the target (verified);
