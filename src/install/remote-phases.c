@@ -364,7 +364,7 @@ int remote_phase_disk(RemoteInstall *ri, char **ret_error) {
         Phase p;
         phase_init(&p, ri, INSTALL_PHASE_DISK);
         char dev[64], host[PATH_MAX], local[PATH_MAX + 32], keys[PATH_MAX + 32], pcrs[32];
-        _cleanup_free_ char *secret = NULL;
+        _cleanup_erase_str_ char *secret = NULL;
         int r = connect_installer(&p, ret_error);
         if (r < 0)
                 goto done;
@@ -383,8 +383,6 @@ int remote_phase_disk(RemoteInstall *ri, char **ret_error) {
         }
         say(&p, "keystone disk apply %s; the install secret is in %s (0600) until enroll", dev, local);
 done:
-        if (secret)
-                explicit_bzero(secret, strlen(secret));
         phase_done(&p);
         return r;
 }
@@ -511,7 +509,7 @@ int remote_phase_install(RemoteInstall *ri, char **ret_error) {
         Phase p;
         phase_init(&p, ri, INSTALL_PHASE_INSTALL);
         char dev[64], host[PATH_MAX], local[PATH_MAX + 32], keys[PATH_MAX + 32], pcrs[32];
-        _cleanup_free_ char *secret = NULL;
+        _cleanup_erase_str_ char *secret = NULL;
         ProbeReport *rep = NULL;
         int r = connect_installer(&p, ret_error);
         if (r < 0 || (r = read_secret(ri, &secret, ret_error)) < 0)
@@ -566,8 +564,6 @@ int remote_phase_install(RemoteInstall *ri, char **ret_error) {
         say(&p, "%s exported", pool);
 done:
         probe_report_free(rep);
-        if (secret)
-                erase_and_free_strp(&secret);
         phase_done(&p);
         return r;
 }
@@ -609,7 +605,8 @@ static void line_of(const char *text, const char *needle, char *out, size_t size
 int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
         Phase p;
         phase_init(&p, ri, INSTALL_PHASE_REBOOT);
-        _cleanup_free_ char *secret = NULL, *log = NULL;
+        _cleanup_erase_str_ char *secret = NULL;
+        _cleanup_free_ char *log = NULL;
         int r = read_secret(ri, &secret, ret_error);
         if (r < 0)
                 goto done;
@@ -659,8 +656,6 @@ int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
         }
         say(&p, "the installed system answers to %s; the credstore was opened over SSH", p.user);
 done:
-        if (secret)
-                erase_and_free_strp(&secret);
         phase_done(&p);
         return r;
 }
@@ -671,7 +666,8 @@ int remote_phase_enroll(RemoteInstall *ri, char **ret_error) {
         Phase p;
         phase_init(&p, ri, INSTALL_PHASE_ENROLL);
         char keys[PATH_MAX + 32], pcrs[32], path[PATH_MAX + 32], boot_id[40] = "";
-        _cleanup_free_ char *secret = NULL, *log = NULL, *sb = NULL;
+        _cleanup_erase_str_ char *secret = NULL;
+        _cleanup_free_ char *log = NULL, *sb = NULL;
         InstallEnrolled en = {};
         int r = read_secret(ri, &secret, ret_error);
         if (r < 0 || (r = connect_machine(&p, NULL, ret_error)) < 0)
@@ -742,8 +738,6 @@ int remote_phase_enroll(RemoteInstall *ri, char **ret_error) {
 done:
         if (en.recovery_key)
                 erase_and_free_strp(&en.recovery_key);
-        if (secret)
-                erase_and_free_strp(&secret);
         phase_done(&p);
         return r;
 }

@@ -38,6 +38,7 @@ static inline void erase_and_free(void *p, size_t n) {
 }
 static inline void erase_and_free_strp(char **p) {
         if (*p) erase_and_free(*p, strlen(*p));
+        *p = NULL;
 }
 #define _cleanup_erase_str_ _cleanup_(erase_and_free_strp)
 
