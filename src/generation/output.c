@@ -165,10 +165,11 @@ static int write_initrd_ssh(Generation *g, const ImageSpec *s, const GenerationM
         const KeyPair *k = separate ? &own : hk;
         InitrdData e[] = {
                 { "etc", 0, NULL, 0 },
-                { INITRD_SSH_DIR + 1, 0, NULL, 0 },
-                { INITRD_SSH_AUTHORIZED_KEYS + 1, 0644, auth, strlen(auth) },
-                { INITRD_SSH_HOST_KEY + 1, 0600, k->priv, k->priv_size },
-                { INITRD_SSH_HOST_KEY ".pub" + 1, 0644, k->pub, k->pub_size },
+                /* the cpio's names are relative: each path without its leading '/' */
+                { &INITRD_SSH_DIR[1], 0, NULL, 0 },
+                { &INITRD_SSH_AUTHORIZED_KEYS[1], 0644, auth, strlen(auth) },
+                { &INITRD_SSH_HOST_KEY[1], 0600, k->priv, k->priv_size },
+                { &INITRD_SSH_HOST_KEY ".pub"[1], 0644, k->pub, k->pub_size },
         };
         char base[PATH_MAX], initrd[PATH_MAX], stub[PATH_MAX], osrel[PATH_MAX], kernel[PATH_MAX], p[PATH_MAX];
         PATHF(base, "%s/" GENERATION_INITRD, g->dir);

@@ -606,13 +606,12 @@ int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
         Phase p;
         phase_init(&p, ri, INSTALL_PHASE_REBOOT);
         _cleanup_erase_str_ char *secret = NULL;
-        _cleanup_free_ char *log = NULL;
+        _cleanup_free_ char *log = NULL, *cerr = NULL, *uerr = NULL;
         int r = read_secret(ri, &secret, ret_error);
         if (r < 0)
                 goto done;
         /* the installer, if it still runs (a run cut after this step finds the initrd or the system) */
         SshClient *inst = NULL;
-        _cleanup_free_ char *cerr = NULL;
         if (connect_once(&p, "root", INSTALLER_KEY, &inst, &cerr) >= 0) {
                 /* keystone-init syncs and reboots on SIGTERM; the session ends with it */
                 const char *argv[] = { "sh", "-c", "sync && kill -TERM 1", NULL };
@@ -633,7 +632,6 @@ int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
         say(&p, "the initrd answers (the host's own key)");
         const char *unlock[] = { KEYSTONE_INIT, "--unlock", NULL };
         RunResult rr = {};
-        _cleanup_free_ char *uerr = NULL;
         /* no timeout: timeout(1) need not be in the initrd; --unlock ends when PID 1 says */
         r = ssh_client_run(initrd, unlock, &(SshRunOptions) { .input = secret, .input_size = strlen(secret),
                                                               .log_output = true },
