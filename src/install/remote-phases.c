@@ -24,6 +24,7 @@
 #include "util/macro.h"
 #include "util/run.h"
 #include "util/secret-erase.h"
+#include "util/strv.h"
 #include "util/secret-input.h"
 
 #define MIN_MS (60 * 1000)
@@ -337,12 +338,6 @@ static InstallSeq seq_of(Phase *p, const char *host, const char *generation, con
                               .pcrs = pcrs, .tpm_disabled = spec->tpm_disabled, .no_pcr15 = spec->tpm_no_pcr15 };
 }
 
-static int write_secret(const char *path, const char *data) {
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
-        return write_file_bytes_excl(path, data, strlen(data), 0600);
-}
-
 static int read_secret(RemoteInstall *ri, char **ret, char **ret_error) {
         char path[PATH_MAX + 32];
         size_t size = 0;
@@ -377,7 +372,7 @@ int remote_phase_disk(RemoteInstall *ri, char **ret_error) {
         InstallSeq seq = seq_of(&p, host, NULL, dev, keys, sizeof keys, pcrs, sizeof pcrs);
         if ((r = install_seq_disk(&seq, &secret, ret_error)) < 0)
                 goto done;
-        if ((r = write_secret(sp(ri, "credstore.secret", local, sizeof local), secret)) < 0) {
+        if ((r = secret_file_replace(sp(ri, "credstore.secret", local, sizeof local), secret)) < 0) {
                 r = error_set(ret_error, r, "Cannot write %s: %s", local, strerror(-r));
                 goto done;
         }
@@ -526,7 +521,9 @@ int remote_phase_install(RemoteInstall *ri, char **ret_error) {
         const char *idle[] = { "sh", "-c",
                                "n=0; while :; do busy=; for f in /proc/[0-9]*/comm; do "
                                "read -r c < \"$f\" 2>/dev/null || continue; [ \"$c\" = keystone ] && busy=1; done; "
-                               "[ -z \"$busy\" ] && exit 0; n=$((n+1)); [ $n -ge 1800 ] && exit 1; sleep 1; done",
+                               "[ -z \"$busy\" ] && exit 0; n=$((n+1)); if [ $n -ge 1800 ]; then echo \"a keystone command of an "
+                               "earlier run still runs here after 30 min: reboot the installer (kexec again: --fresh)\" >&2; "
+                               "exit 1; fi; sleep 1; done",
                                NULL };
         if ((r = phase_run(&p, INSTALL_ROLE_INSTALLER, idle, NULL, 0, 31 * MIN_MS, NULL, ret_error)) < 0)
                 goto done;
@@ -591,15 +588,6 @@ static int connect_machine(Phase *p, const char *not_boot_id, char **ret_error) 
 static int boot_log(Phase *p, char **ret, char **ret_error) {
         const char *argv[] = { "cat", "/run/keystone-boot.log", NULL };
         return phase_run(p, INSTALL_ROLE_MACHINE, argv, NULL, 0, MIN_MS, ret, ret_error);
-}
-
-static void line_of(const char *text, const char *needle, char *out, size_t size) {
-        const char *q = strstr(text, needle);
-        if (!q)
-                return;
-        while (q > text && q[-1] != '\n')
-                q--;
-        snprintf(out, size, "%.*s", (int) strcspn(q, "\n"), q);
 }
 
 int remote_phase_reboot(RemoteInstall *ri, char **ret_error) {
@@ -675,7 +663,7 @@ int remote_phase_enroll(RemoteInstall *ri, char **ret_error) {
         if (en.recovery_key) {
                 char withnl[256];
                 snprintf(withnl, sizeof withnl, "%s\n", en.recovery_key);
-                int w = write_secret(sp(ri, "recovery-key", path, sizeof path), withnl);
+                int w = secret_file_replace(sp(ri, "recovery-key", path, sizeof path), withnl);
                 explicit_bzero(withnl, sizeof withnl);
                 ri->recovery_key = TAKE_PTR(en.recovery_key);
                 if (w < 0 && r >= 0)
@@ -711,9 +699,9 @@ int remote_phase_enroll(RemoteInstall *ri, char **ret_error) {
         }
         if ((r = boot_log(&p, &log, ret_error)) < 0)
                 goto done;
-        line_of(log, ri->prepare.spec->tpm_disabled ? "opened with password" : "opened with TPM2 token", ri->tpm_line,
-                sizeof ri->tpm_line);
-        line_of(log, "all with encryptionroot", ri->encroot_line, sizeof ri->encroot_line);
+        text_line_containing(log, ri->prepare.spec->tpm_disabled ? "opened with password" : "opened with TPM2 token",
+                             ri->tpm_line, sizeof ri->tpm_line);
+        text_line_containing(log, "all with encryptionroot", ri->encroot_line, sizeof ri->encroot_line);
         if (!ri->prepare.spec->tpm_disabled && !*ri->tpm_line) {
                 r = error_set(ret_error, -EIO, "After the reboot the credstore was not opened by the TPM; "
                               "/run/keystone-boot.log says:\n%s", log);

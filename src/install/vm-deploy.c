@@ -29,6 +29,7 @@
 #include "util/macro.h"
 #include "util/run.h"
 #include "util/secret-erase.h"
+#include "util/strv.h"
 #include "util/shell-quote.h"
 #include "vm/esp.h"
 
@@ -103,13 +104,6 @@ static const char *stage_log(Deploy *d, VmDeployStage s) {
         char rel[64];
         snprintf(rel, sizeof rel, "logs/%d-%s.log", (int) s + 1, vm_deploy_stage_name(s));
         return sp(d, rel);
-}
-
-/* A secret file: replaced, O_EXCL|O_NOFOLLOW, 0600. */
-static int write_secret(const char *path, const char *data) {
-        if (unlink(path) < 0 && errno != ENOENT)
-                return -errno;
-        return write_file_bytes_excl(path, data, strlen(data), 0600);
 }
 
 static int read_small(const char *path, char *buf, size_t size) {
@@ -465,7 +459,7 @@ static int stage_install(Deploy *d) {
         char *err = NULL;
         if ((r = install_seq_disk(&seq, &d->secret, &err)) < 0)
                 return fail_with(d, r, err);
-        if ((r = write_secret(sp(d, "credstore.secret"), d->secret)) < 0)
+        if ((r = secret_file_replace(sp(d, "credstore.secret"), d->secret)) < 0)
                 return fail(d, r, "Cannot write %s: %s", sp(d, "credstore.secret"), strerror(-r));
         log_line(d, "credstore secret: %s (0600)", sp(d, "credstore.secret"));
         if ((r = install_seq_generation(&seq, &err)) < 0 || (r = install_seq_secure_boot(&seq, &err)) < 0)
@@ -517,16 +511,6 @@ static char *last_boot(Vm *vm) {
         char *b = strdup(boot);
         free(c);
         return b;
-}
-
-static void copy_line(const char *text, const char *needle, char *out, size_t size) {
-        const char *p = strstr(text, needle);
-        if (!p)
-                return;
-        while (p > text && p[-1] != '\n')
-                p--;
-        size_t n = strcspn(p, "\n");
-        snprintf(out, size, "%.*s", (int) n, p);
 }
 
 /* keystone-init's "[ N/8] STEP ... ok (T s): DETAIL" for the step whose
@@ -582,7 +566,7 @@ static int stage_first_boot(Deploy *d) {
                 char withnl[256];
                 snprintf(withnl, sizeof withnl, "%s\n", en.recovery_key);
                 erase_and_free_strp(&en.recovery_key);
-                int w = write_secret(sp(d, "recovery-key"), withnl);
+                int w = secret_file_replace(sp(d, "recovery-key"), withnl);
                 explicit_bzero(withnl, sizeof withnl);
                 if (w < 0 && r >= 0)
                         return fail(d, w, "Cannot write %s: %s", sp(d, "recovery-key"), strerror(-w));
@@ -648,7 +632,7 @@ static int stage_verify(Deploy *d) {
                         return r;
         } else if (strstr(boot, "Password or recovery key")) {
                 char why[512] = "";
-                copy_line(boot, "PCR", why, sizeof why);
+                text_line_containing(boot, "PCR", why, sizeof why);
                 return fail(d, -EACCES, "The TPM did not unlock the credstore: keystone-init asks for the password. "
                                         "%s See %s/console.log; the recovery key is in %s.", why, vm_dir(vm),
                             sp(d, "recovery-key"));

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/file-bytes.h"
 #include "util/secret-erase.h"
 
 int secret_file_erase(const char *path) {
@@ -44,4 +45,10 @@ int secret_file_erase(const char *path) {
         if (lstat(path, &gone) == 0)
                 return -EEXIST;
         return errno == ENOENT ? 0 : -errno;
+}
+
+int secret_file_replace(const char *path, const char *data) {
+        if (unlink(path) < 0 && errno != ENOENT)
+                return -errno;
+        return write_file_bytes_excl(path, data, strlen(data), 0600);
 }

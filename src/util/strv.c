@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/strv.h"
@@ -24,4 +25,13 @@ bool strn_contains(char *const *v, size_t n, const char *s) {
                 if (strcmp(v[i], s) == 0)
                         return true;
         return false;
+}
+
+void text_line_containing(const char *text, const char *needle, char *out, size_t size) {
+        const char *p = strstr(text, needle);
+        if (!p)
+                return;
+        while (p > text && p[-1] != '\n')
+                p--;
+        snprintf(out, size, "%.*s", (int) strcspn(p, "\n"), p);
 }

@@ -20,3 +20,7 @@ static inline void strv_freep(char ***p) {
         strv_free(*p);
 }
 #define _cleanup_strv_free_ __attribute__((cleanup(strv_freep)))
+
+/* The whole line of TEXT that holds NEEDLE, copied into OUT (truncated to
+ * SIZE); OUT is left as it is when NEEDLE is not there. */
+void text_line_containing(const char *text, const char *needle, char *out, size_t size);

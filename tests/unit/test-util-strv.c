@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/strv.h"
@@ -41,10 +42,29 @@ static void test_strv_free_null_and_cleanup(void **state) {
          * so if it does not */
 }
 
+/* the whole line around the needle, the first, the last, truncated; absent: untouched */
+static void test_text_line_containing(void **state) {
+        const char *t = "[ 1/8] import ... ok\n[ 2/8] cryptsetup ... ok (0.5 s): opened with TPM2 token 1\nlast line";
+        char out[128] = "unchanged";
+        text_line_containing(t, "opened with TPM2", out, sizeof out);
+        assert_string_equal(out, "[ 2/8] cryptsetup ... ok (0.5 s): opened with TPM2 token 1");
+        text_line_containing(t, "import", out, sizeof out);
+        assert_string_equal(out, "[ 1/8] import ... ok");
+        text_line_containing(t, "line", out, sizeof out);
+        assert_string_equal(out, "last line");
+        char small[8];
+        text_line_containing(t, "cryptsetup", small, sizeof small);
+        assert_string_equal(small, "[ 2/8] ");
+        snprintf(out, sizeof out, "unchanged");
+        text_line_containing(t, "over SSH", out, sizeof out);
+        assert_string_equal(out, "unchanged");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strv_length),
                 cmocka_unit_test(test_strv_free_null_and_cleanup),
+                cmocka_unit_test(test_text_line_containing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
